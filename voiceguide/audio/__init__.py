@@ -1,0 +1,1 @@
+"""Sound generation and mixing: numpy only, no I/O."""

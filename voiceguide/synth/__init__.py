@@ -1,0 +1,1 @@
+"""Speech synthesis: a pyttsx3 worker process, a resampler and an on-disk cache."""
