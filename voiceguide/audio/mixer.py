@@ -1,0 +1,356 @@
+"""The mixer: timeline events + clips + ambient layers -> blocks of float32 frames.
+
+Every sample is a pure function of its absolute position in the session, so
+a block of any size at any position gives the same samples: ``render`` (large
+blocks) and ``play`` (small blocks) produce identical audio, and seeking is
+just rendering from another position. That is why:
+
+* ambient layers are seamless loops indexed modulo their length (no
+  oscillator state to carry from block to block: the phase is the index);
+* ducking, fades and the limiter are computed from absolute positions;
+* noise is seeded, never drawn at mix time.
+
+The mixer runs in a normal thread (or the render loop), never in the audio
+callback; it may block on a clip that is still being synthesised. It keeps
+its scratch buffers between calls, so a steady stream of same-size blocks
+allocates little.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from voiceguide.audio import sources
+from voiceguide.model import Drone, Layer, Noise, Script, SoundLoop
+from voiceguide.timeline import Event, EventStream, Timeline
+
+ClipFor = Callable[[Event], np.ndarray]
+
+#: Ducking starts this long before a voice onset (we know onsets in advance)...
+DUCK_ATTACK = 0.15
+#: ...and the bed comes back up over this long after the voice ends.
+DUCK_RELEASE = 0.6
+#: The ambient bed fades in at the start and out at the end of the session.
+AMBIENT_FADE_IN = 4.0
+AMBIENT_FADE_OUT = 5.0
+#: Every sound stops with a short fade at the very end (nothing is cut).
+MASTER_FADE_OUT = 0.05
+#: One-shot levels (peak, dBFS): soft enough never to startle.
+PACER_DB = -22.0
+TICK_DB = -26.0
+#: The limiter: transparent below the knee, never above the ceiling (-1 dBFS).
+LIMIT_KNEE = 10 ** (-3.0 / 20)
+LIMIT_CEILING = 10 ** (-1.0 / 20)
+
+
+def db_to_gain(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def raised_cosine(x: np.ndarray) -> np.ndarray:
+    """0 -> 1 over x in [0, 1], smooth at both ends (x is clipped in place)."""
+    np.clip(x, 0.0, 1.0, out=x)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+def soft_limit(block: np.ndarray) -> None:
+    """Limit *block* in place: unchanged below the knee, never above the ceiling.
+
+    A static curve (no gain memory), so it cannot depend on block size. The
+    mix is levelled so that only rare peaks reach the knee at all.
+    """
+    mag = np.abs(block)
+    over = mag > LIMIT_KNEE
+    if not over.any():
+        return
+    span = LIMIT_CEILING - LIMIT_KNEE
+    limited = LIMIT_KNEE + span * np.tanh((mag[over] - LIMIT_KNEE) / span)
+    block[over] = np.copysign(limited, block[over])
+
+
+@dataclass
+class _Bed:
+    """One ambient layer: a seamless loop and its gain."""
+
+    loop: np.ndarray
+    gain: float
+
+    def add_into(self, out: np.ndarray, start: int) -> None:
+        """out += gain * loop[start : start + len(out)] (wrapping)."""
+        n, size = len(out), len(self.loop)
+        pos = start % size
+        done = 0
+        while done < n:
+            take = min(n - done, size - pos)
+            out[done:done + take] += self.gain * self.loop[pos:pos + take]
+            done += take
+            pos = 0
+
+
+def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float = 0.0) -> List[_Bed]:
+    """Render each ambient layer's loop once, at its level (plus an offset)."""
+    beds = []
+    for index, layer in enumerate(layers):
+        if isinstance(layer, Drone):
+            loop = sources.drone_loop(layer.hz, sample_rate)
+        elif isinstance(layer, Noise):
+            loop = sources.noise_loop(layer.color, sample_rate, seed=index)
+        elif isinstance(layer, SoundLoop):
+            loop = sources.sound_loop(layer.path, sample_rate)
+        else:  # pragma: no cover
+            raise TypeError(f"unknown ambient layer {layer!r}")
+        beds.append(_Bed(np.asarray(loop, dtype=np.float32), db_to_gain(layer.level_db + level_offset_db)))
+    return beds
+
+
+class Mixer:
+    """Mixes a session, block by block, at any position.
+
+    *timeline* is a compiled :class:`Timeline` or a lazily placed
+    :class:`EventStream` (``play`` starts before every clip is ready).
+    *clip_for(event)* returns a say event's float32 clip, exactly
+    ``event.length`` samples long (it may block while the clip is made).
+    """
+
+    def __init__(self, timeline: Union[Timeline, EventStream], script: Script, clip_for: ClipFor, *,
+                 ambient: bool = True, ambient_db: float = 0.0):
+        self.sample_rate = timeline.sample_rate
+        self._clip_for = clip_for
+        self._events: List[Event] = []
+        self._starts: List[int] = []
+        self._max_len = 0
+        if isinstance(timeline, Timeline):
+            for event in timeline.events:
+                self._append(event)
+            self._known_end: Optional[int] = timeline.length
+            self._exhausted = True
+        else:
+            self._pending: Iterator[Event] = iter(timeline)
+            self._known_end = None
+            self._stream: EventStream = timeline
+            self._exhausted = False
+        self.duck_db = script.duck_db
+        self._beds = build_beds(script.ambient, self.sample_rate, ambient_db) if ambient else []
+        self._bells: Dict[str, np.ndarray] = {}
+        self._pacers: Dict[tuple, np.ndarray] = {}
+        self._tick: Optional[np.ndarray] = None
+        self._clips: Dict[int, np.ndarray] = {}
+        self._scratch = np.zeros(0, dtype=np.float32)
+        self._env = np.zeros(0, dtype=np.float64)
+
+    # -- events ---------------------------------------------------------
+
+    @property
+    def length(self) -> Optional[int]:
+        """Session length in samples, once known (at once for a Timeline)."""
+        if self._known_end is None and self._stream.finished:
+            self._known_end = self._stream.position
+        return self._known_end
+
+    @property
+    def events(self) -> List[Event]:
+        """The events placed so far (all of them for a Timeline, after one block)."""
+        return self._events
+
+    def _append(self, event: Event) -> None:
+        self._events.append(event)
+        self._starts.append(event.start)
+        self._max_len = max(self._max_len, event.length)
+
+    def _pull_until(self, position: int) -> None:
+        """Place events until everything before *position* is known."""
+        while not self._exhausted and self._stream.position <= position:
+            try:
+                self._append(next(self._pending))
+            except StopIteration:
+                self._exhausted = True
+
+    def ensure_placed(self, position: int) -> None:
+        """Place every event that starts before *position* (may block on synthesis)."""
+        self._pull_until(position)
+
+    def _overlapping(self, start: int, end: int) -> Iterable[Event]:
+        """Events that sound anywhere in [start, end)."""
+        first = bisect.bisect_left(self._starts, start - self._max_len)
+        last = bisect.bisect_left(self._starts, end)
+        for event in self._events[first:last]:
+            if event.end > start:
+                yield event
+
+    # -- one-shot sources ----------------------------------------------------
+
+    def _bell(self, kind: str) -> np.ndarray:
+        if kind not in self._bells:
+            self._bells[kind] = np.asarray(sources.bell(kind, self.sample_rate), dtype=np.float32)
+        return self._bells[kind]
+
+    def _pacer(self, event: Event) -> np.ndarray:
+        b = event.breathe
+        key = (b.inhale, b.hold, b.exhale, b.hold_out)
+        if key not in self._pacers:
+            self._pacers[key] = np.asarray(
+                sources.pacer_cycle(b.inhale, b.hold, b.exhale, b.hold_out, self.sample_rate),
+                dtype=np.float32)
+        return self._pacers[key]
+
+    def _tick_buf(self) -> np.ndarray:
+        if self._tick is None:
+            self._tick = np.asarray(sources.tick(self.sample_rate), dtype=np.float32)
+        return self._tick
+
+    def _clip(self, event: Event) -> np.ndarray:
+        key = event.start
+        clip = self._clips.get(key)
+        if clip is None:
+            clip = np.asarray(self._clip_for(event), dtype=np.float32)
+            if len(clip) != event.length:
+                raise ValueError(f"clip for {event.text!r} has {len(clip)} samples, "
+                                 f"timeline expects {event.length}")
+            self._clips[key] = clip
+        return clip
+
+    # -- mixing ----------------------------------------------------------------
+
+    @staticmethod
+    def _add(out: np.ndarray, start: int, buf: np.ndarray, at: int, gain: float = 1.0) -> None:
+        """out[...] += gain * buf placed at absolute sample *at* (clipped to the block)."""
+        n = len(out)
+        lo = max(start, at)
+        hi = min(start + n, at + len(buf))
+        if hi <= lo:
+            return
+        if gain == 1.0:
+            out[lo - start:hi - start] += buf[lo - at:hi - at]
+        else:
+            out[lo - start:hi - start] += gain * buf[lo - at:hi - at]
+
+    def render(self, start: int, out: np.ndarray) -> None:
+        """Fill *out* (float32, any length) with samples [start, start + len(out))."""
+        sr = self.sample_rate
+        n = len(out)
+        end = start + n
+        lookahead = int((max(DUCK_ATTACK, AMBIENT_FADE_OUT) + 0.01) * sr)
+        self._pull_until(end + lookahead)
+        out[:] = 0.0
+        if self._clips:  # forget clips that have finished playing
+            for key in [k for k in self._clips if k + len(self._clips[k]) < start]:
+                del self._clips[key]
+
+        says = []
+        for event in self._overlapping(start, end + int(DUCK_ATTACK * sr) + 1):
+            if event.kind == "say":
+                says.append(event)
+                if event.start < end:
+                    self._add(out, start, self._clip(event), event.start)
+            elif event.start >= end:
+                continue
+            elif event.kind == "bell":
+                self._add(out, start, self._bell(event.bell), event.start, db_to_gain(event.level_db))
+            elif event.kind == "breathe":
+                self._mix_pacer(out, start, event)
+            elif event.kind == "walk":
+                self._mix_ticks(out, start, event)
+        # A voice ending just before this block still holds the bed down.
+        for event in self._overlapping(start - int(DUCK_RELEASE * sr) - 1, start):
+            if event.kind == "say" and event not in says:
+                says.append(event)
+
+        if self._beds:
+            self._mix_ambient(out, start, says)
+        self._master_fade(out, start)
+        soft_limit(out)
+
+    def _mix_pacer(self, out: np.ndarray, start: int, event: Event) -> None:
+        cycle = self._pacer(event)
+        gain = db_to_gain(PACER_DB)
+        size = len(cycle)
+        first = max(0, (start - event.start) // size)
+        at = event.start + first * size
+        while at < min(start + len(out), event.end):
+            room = event.end - at
+            self._add(out, start, cycle[:room] if room < size else cycle, at, gain)
+            at += size
+
+    def _mix_ticks(self, out: np.ndarray, start: int, event: Event) -> None:
+        tick = self._tick_buf()
+        period = 60.0 * self.sample_rate / event.cadence
+        gain = db_to_gain(TICK_DB)
+        k = max(0, int((start - event.start - len(tick)) // period))
+        while True:
+            at = event.start + int(round(k * period))
+            if at >= min(start + len(out), event.end):
+                break
+            room = event.end - at
+            self._add(out, start, tick[:room] if room < len(tick) else tick, at, gain)
+            k += 1
+
+    def _mix_ambient(self, out: np.ndarray, start: int, says: List[Event]) -> None:
+        n = len(out)
+        sr = self.sample_rate
+        if len(self._scratch) < n:
+            self._scratch = np.zeros(n, dtype=np.float32)
+            self._env = np.zeros(n, dtype=np.float64)
+        bed = self._scratch[:n]
+        bed[:] = 0.0
+        for layer in self._beds:
+            layer.add_into(bed, start)
+
+        t = np.arange(start, start + n, dtype=np.float64)
+        env = np.ones(n, dtype=np.float64)
+        fade_in = int(AMBIENT_FADE_IN * sr)
+        if start < fade_in:
+            env *= raised_cosine(t / fade_in)
+        length = self.length
+        if length is not None:
+            fade_out = int(AMBIENT_FADE_OUT * sr)
+            if start + n > length - fade_out:
+                env *= raised_cosine((length - t) / fade_out)
+        if says and self.duck_db > 0:
+            attack, release = DUCK_ATTACK * sr, DUCK_RELEASE * sr
+            depth = np.zeros(n, dtype=np.float64)
+            for event in says:
+                rise = (t - (event.start - attack)) / attack
+                fall = ((event.end + release) - t) / release
+                np.minimum(rise, fall, out=rise)
+                np.maximum(depth, raised_cosine(rise), out=depth)
+            env *= np.exp(depth * (-self.duck_db * math.log(10.0) / 20.0))
+        bed *= env.astype(np.float32)
+        out += bed
+
+    def _master_fade(self, out: np.ndarray, start: int) -> None:
+        length = self.length
+        if length is None:
+            return
+        n = len(out)
+        fade = int(MASTER_FADE_OUT * self.sample_rate)
+        if start + n <= length - fade:
+            return
+        t = np.arange(start, start + n, dtype=np.float64)
+        out *= raised_cosine((length - t) / fade).astype(np.float32)
+
+
+def render_blocks(mixer: Mixer, block: int = 1 << 16, start: int = 0) -> Iterator[np.ndarray]:
+    """Yield the session from *start* to its end in blocks (the last one shorter).
+
+    The yielded array is reused: copy it if you keep it.
+    """
+    buf = np.zeros(block, dtype=np.float32)
+    position = start
+    mixer.ensure_placed(position + block)
+    while True:
+        length = mixer.length
+        if length is None:
+            mixer.ensure_placed(position + block)
+            length = mixer.length
+        n = block if length is None else min(block, length - position)
+        if n <= 0:
+            return
+        view = buf[:n]
+        mixer.render(position, view)
+        yield view
+        position += n

@@ -1,0 +1,79 @@
+"""Where exercises live: the built-ins that ship with the package, and the user's own.
+
+An exercise id is a file's stem: ``body-scan`` is ``body-scan.yaml``. The
+user's folder (``<user config dir>/voiceguide/scripts``) is searched first,
+so a user script with a built-in's id shadows the built-in; ``list`` marks it.
+Anything that looks like a path (has a slash or a .yaml/.yml suffix, or
+exists) is taken as a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+from voiceguide.errors import NotFoundError, did_you_mean
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def builtin_dir() -> Path:
+    """The folder of built-in scripts inside the installed package."""
+    from importlib.resources import files
+
+    return Path(str(files("voiceguide.scripts")))
+
+
+def user_dir() -> Path:
+    """The user's own scripts: ``$XDG_CONFIG_HOME/voiceguide/scripts`` on Linux."""
+    from platformdirs import user_config_path
+
+    return user_config_path("voiceguide") / "scripts"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    path: Path
+    builtin: bool
+    shadows_builtin: bool = False
+
+
+def _scan(folder: Path) -> Dict[str, Path]:
+    found: Dict[str, Path] = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SUFFIXES and path.is_file() and not path.name.startswith("."):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def entries() -> List[Entry]:
+    """Every exercise by id: the user's first, then built-ins they do not shadow."""
+    builtin = _scan(builtin_dir())
+    user = _scan(user_dir())
+    result = [Entry(i, p, False, i in builtin) for i, p in user.items()]
+    result += [Entry(i, p, True) for i, p in builtin.items() if i not in user]
+    return sorted(result, key=lambda e: e.id)
+
+
+def looks_like_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.endswith(SUFFIXES)
+
+
+def resolve(name: str) -> Path:
+    """The file for an id or a path; :class:`NotFoundError` with a hint otherwise."""
+    candidate = Path(name).expanduser()
+    if looks_like_path(name) or candidate.is_file():
+        if not candidate.is_file():
+            raise NotFoundError(f"{name}: no such file")
+        return candidate
+    for folder in (user_dir(), builtin_dir()):
+        for suffix in SUFFIXES:
+            path = folder / f"{name}{suffix}"
+            if path.is_file():
+                return path
+    ids = [e.id for e in entries()]
+    raise NotFoundError(f'no exercise "{name}"{did_you_mean(name, ids)}; '
+                        f"`voiceguide list` shows them all, or give a path to a .yaml file")

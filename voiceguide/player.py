@@ -1,0 +1,124 @@
+"""``play``: pull the timeline through the mixer into the live output.
+
+Three threads take part, and each has one job:
+
+* the **mixer thread** renders blocks ahead of time and queues them (it may
+  wait for a clip the synthesizer is still making; the worker process
+  synthesises ahead of it);
+* the **audio callback** (PortAudio's thread) only copies queued blocks out;
+* the **main thread** waits, reacts to signals and reports progress.
+
+SIGINT and SIGTERM fade out within about a second and end the session:
+:class:`~voiceguide.errors.Interrupted` carries the exit code (130 for
+Ctrl-C, 0 for SIGTERM, which is how a service manager asks politely).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, Interrupted
+from voiceguide.session import Session
+from voiceguide.stream import DEFAULT_BLOCKSIZE, Device, LiveOutput
+from voiceguide.timeline import Event
+
+
+@dataclass
+class PlayResult:
+    frames: int
+    underruns: int
+    latency: float
+    first_audible: Optional[float]
+
+
+class Player:
+    """Plays one session on a device. Use :meth:`run` from the main thread."""
+
+    def __init__(self, session: Session, *, device: Device = None, latency: Optional[float] = None,
+                 start_at: Optional[str] = None, blocksize: int = DEFAULT_BLOCKSIZE,
+                 on_event: Optional[Callable[[Event], None]] = None):
+        self.session = session
+        self.blocksize = blocksize
+        self.on_event = on_event
+        self._start_at = start_at
+        self.output = LiveOutput(session.options.sample_rate, device=device, latency=latency,
+                                 blocksize=blocksize)
+        self._error: Optional[BaseException] = None
+        self._stop = threading.Event()
+        self._signal: Optional[int] = None
+        self.position = 0
+
+    def _produce(self) -> None:
+        try:
+            session = self.session
+            if self._start_at is not None or session.options.length is not None:
+                timeline = session.timeline()
+                source = timeline
+                self.position = timeline.start_of(self._start_at) if self._start_at else 0
+            else:
+                source = session.stream()
+            mixer = session.mixer(source)
+            block = np.zeros(self.blocksize, dtype=np.float32)
+            announced = 0
+            while not self._stop.is_set():
+                mixer.ensure_placed(self.position + self.blocksize)
+                length = mixer.length
+                n = self.blocksize if length is None else min(self.blocksize, length - self.position)
+                if n <= 0:
+                    break
+                mixer.render(self.position, block[:n])
+                if self.on_event is not None:
+                    events = mixer.events
+                    while announced < len(events) and events[announced].start < self.position + n:
+                        if events[announced].end > self.position:
+                            self.on_event(events[announced])
+                        announced += 1
+                if not self.output.write(block[:n]):
+                    break
+                self.position += n
+        except BaseException as exc:  # reported by run() in the main thread
+            self._error = exc
+        finally:
+            self.output.finish()
+
+    def _on_signal(self, signum, frame) -> None:
+        self._signal = signum
+        self._stop.set()
+        self.output.stop()
+
+    def run(self) -> PlayResult:
+        """Play to the end, or until a signal; raise :class:`Interrupted` on a signal."""
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        producer = threading.Thread(target=self._produce, name="voiceguide-mixer", daemon=True)
+        try:
+            producer.start()
+            self.output.start()
+            while not self.output.wait(0.1):
+                if self._error is not None:
+                    self.output.stop()
+                    self.output.wait(1.0)
+                    break
+        finally:
+            self._stop.set()
+            self.output.flush()
+            producer.join(timeout=2.0)
+            self.output.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self._error is not None:
+            raise self._error
+        if self._signal is not None:
+            code = EXIT_INTERRUPTED if self._signal == signal.SIGINT else EXIT_OK
+            raise Interrupted("stopped; take your time", exit_code=code)
+        return PlayResult(self.output.frames_played, self.output.underruns,
+                          float(np.max(self.output.latency)) if self.output.latency is not None else 0.0,
+                          self.output.first_audible)

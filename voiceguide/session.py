@@ -1,0 +1,111 @@
+"""A session: one script made ready to sound, shared by ``preview``, ``render`` and ``play``.
+
+It ties the pieces of the data flow together -- the speech synthesizer (a
+worker process with an on-disk cache), the timeline and the mixer -- so that
+the three commands cannot drift apart: they all ask the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional, Tuple
+
+from voiceguide.model import Script, Voice
+from voiceguide.timeline import SAMPLE_RATE, EventStream, Timeline, compile_timeline, flatten
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from voiceguide.audio.mixer import Mixer
+    from voiceguide.synth import Synthesizer
+    from voiceguide.timeline import Event
+
+
+@dataclass
+class Options:
+    """What the command line (or a config file) may change about a session."""
+
+    length: Optional[float] = None       # --length, seconds
+    voice: Voice = field(default_factory=Voice)  # --rate, --volume, --voice
+    ambient: bool = True                 # --no-ambient
+    ambient_db: float = 0.0              # --ambient-level, relative to the script
+    sample_rate: int = SAMPLE_RATE
+
+
+class Session:
+    """One script, its speech and its timeline.
+
+    The synthesizer is started lazily and closed by :meth:`close` (or the
+    context manager); pass one in to share its worker and cache.
+    """
+
+    def __init__(self, script: Script, options: Optional[Options] = None,
+                 synthesizer: Optional["Synthesizer"] = None):
+        self.script = script
+        self.options = options or Options()
+        self._synth = synthesizer
+        self._own_synth = synthesizer is None
+
+    # -- speech ------------------------------------------------------------------
+
+    @property
+    def synth(self) -> "Synthesizer":
+        if self._synth is None:
+            from voiceguide.synth import Synthesizer
+
+            self._synth = Synthesizer(sample_rate=self.options.sample_rate)
+        return self._synth
+
+    def _spec(self, voice: Voice):
+        from voiceguide.synth import VoiceSpec
+
+        return VoiceSpec(name=voice.name, rate=int(voice.rate), volume=float(voice.volume),
+                         language=self.script.language)
+
+    def speech(self) -> Iterable[Tuple[str, Voice]]:
+        """Every spoken text with its voice, in the order it is heard."""
+        for item in flatten(self.script, self.options.voice):
+            if item.kind == "say":
+                yield item.text, item.voice
+
+    def prefetch(self) -> None:
+        """Queue every clip for synthesis, in playing order; returns at once."""
+        self.synth.prefetch((text, self._spec(voice)) for text, voice in self.speech())
+
+    def clip_length(self, text: str, voice: Voice) -> int:
+        return self.synth.length(text, self._spec(voice))
+
+    def clip_for(self, event: "Event") -> "np.ndarray":
+        return self.synth.clip(event.text, self._spec(event.voice))
+
+    # -- timeline and mix -----------------------------------------------------------
+
+    def timeline(self) -> Timeline:
+        """The whole timeline (synthesises every clip not yet cached)."""
+        self.prefetch()
+        return compile_timeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
+                                length=self.options.length, voice=self.options.voice)
+
+    def stream(self) -> EventStream:
+        """The timeline placed lazily, for playing while synthesis runs ahead."""
+        self.prefetch()
+        return EventStream(self.script, self.clip_length, sample_rate=self.options.sample_rate,
+                           length=self.options.length, voice=self.options.voice)
+
+    def mixer(self, timeline=None) -> "Mixer":
+        from voiceguide.audio.mixer import Mixer
+
+        return Mixer(timeline if timeline is not None else self.timeline(), self.script,
+                     self.clip_for, ambient=self.options.ambient,
+                     ambient_db=self.options.ambient_db)
+
+    def close(self) -> None:
+        if self._synth is not None and self._own_synth:
+            self._synth.close()
+            self._synth = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,91 @@
+"""Where mixed blocks go: an audio file, or nowhere (the live sink is in :mod:`voiceguide.stream`).
+
+A sink has ``write(block)`` and ``close()``. Files are written through
+python-soundfile, block by block, so memory stays flat for a session of any
+length, into a temporary file beside the target that replaces it only when
+the whole mix is done: an interrupted render never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from voiceguide.errors import UsageError
+
+#: Extension -> (libsndfile format, subtype). WAV and FLAC keep 24 bits so a
+#: quiet ambient bed keeps its detail; OGG is Vorbis.
+FORMATS = {
+    ".wav": ("WAV", "PCM_24"),
+    ".flac": ("FLAC", "PCM_24"),
+    ".ogg": ("OGG", "VORBIS"),
+}
+
+
+def check_target(path: Path) -> None:
+    """Refuse a target we cannot write without harming anything."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"{path}: unknown audio format {suffix or '(none)'}; "
+                         f"use a file ending in {', '.join(FORMATS)}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name such as {path / 'session.wav'}")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: no such folder; create it first or choose another path")
+
+
+class FileSink:
+    """Writes float32 blocks to WAV, FLAC or OGG, atomically."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int = 1):
+        import soundfile
+
+        self.path = Path(path)
+        check_target(self.path)
+        fmt, subtype = FORMATS[self.path.suffix.lower()]
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix,
+                                   dir=str(self.path.parent))
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
+                                         format=fmt, subtype=subtype)
+        self.frames = 0
+
+    def write(self, block) -> None:
+        self._file.write(block)
+        self.frames += len(block)
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop the partial file; the target is left as it was."""
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "FileSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class NullSink:
+    """Counts frames and drops them (benchmarks, dry runs)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, block) -> None:
+        self.frames += len(block)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,403 @@
+"""Script -> timeline: every sound of a session at an exact sample position.
+
+The timeline is a pure function of the script, the length of each spoken
+clip and the options (``--length``). The same timeline drives ``preview``,
+``render`` and ``play``, so what you preview is what you hear.
+
+Clip lengths come from a callable, so the same code serves three callers:
+
+* ``preview`` and ``render`` pass the synthesizer's real lengths;
+* ``list`` passes :func:`estimate_speech_samples` (no engine, no numpy);
+* ``play`` iterates :func:`iter_events` lazily: an event's position needs
+  only the lengths of the clips before it, so playback can start while
+  later clips are still being synthesised.
+
+Trap: with ``--length`` every clip length is needed before the first event
+can be placed (the stretch factor depends on the total amount of speech), so
+:func:`iter_events` asks for all of them up front in that case.
+
+Nothing here imports numpy: integer sample arithmetic only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from voiceguide.errors import UsageError
+from voiceguide.model import (
+    BELL_SECONDS,
+    DEFAULT_RATE,
+    DEFAULT_VOLUME,
+    MAX_SESSION_SECONDS,
+    NUMBER_WORDS,
+    Bell,
+    Breathe,
+    Count,
+    Pause,
+    Repeat,
+    Say,
+    Script,
+    Section,
+    Source,
+    Voice,
+    Walk,
+)
+from voiceguide.units import format_duration
+
+SAMPLE_RATE = 48_000
+
+#: No stretchable pause is shrunk below this (or below its written length
+#: when that is shorter): a listener needs a breath between sentences.
+PAUSE_FLOOR_SECONDS = 0.5
+
+ClipLength = Callable[[str, Voice], int]
+"""``clip_length(text, voice) -> samples``; ``voice`` is fully resolved."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One sound (or silence) of the session, in samples at the timeline rate.
+
+    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe`` or ``walk``.
+    ``step`` numbers the top-level step the event comes from (1-based, as
+    ``preview`` shows it), the target of ``--from`` with a number.
+    """
+
+    kind: str
+    start: int
+    length: int
+    source: Source
+    section: Optional[str]
+    step: int
+    text: Optional[str] = None
+    voice: Optional[Voice] = None
+    bell: Optional[str] = None
+    level_db: Optional[float] = None
+    breathe: Optional[Breathe] = None
+    cadence: Optional[float] = None
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """All events of a session, in time order, and its exact length."""
+
+    title: str
+    sample_rate: int
+    events: Tuple[Event, ...]
+    length: int
+    language: str = "en"
+
+    @property
+    def duration(self) -> float:
+        return self.length / self.sample_rate
+
+    def says(self) -> List[Event]:
+        return [e for e in self.events if e.kind == "say"]
+
+    def sections(self) -> List[Tuple[str, int]]:
+        """``(name, start sample)`` of each section, in order."""
+        seen: List[Tuple[str, int]] = []
+        for event in self.events:
+            if event.section is not None and (not seen or seen[-1][0] != event.section):
+                seen.append((event.section, event.start))
+        return seen
+
+    def start_of(self, target: str) -> int:
+        """Sample where ``--from`` *target* begins: a section name or a step number.
+
+        Section names match case-insensitively, and a unique prefix is enough.
+        """
+        target = target.strip()
+        if target.isdigit():
+            number = int(target)
+            for event in self.events:
+                if event.step >= number:
+                    return event.start
+            raise UsageError(f"--from {target}: there are only {self.events[-1].step} steps")
+        sections = self.sections()
+        exact = [s for s in sections if s[0].lower() == target.lower()]
+        if exact:
+            return exact[0][1]
+        prefix = [s for s in sections if s[0].lower().startswith(target.lower())]
+        if len(prefix) == 1:
+            return prefix[0][1]
+        names = ", ".join(f'"{name}"' for name, _ in sections) or "none"
+        raise UsageError(f'--from "{target}": no such section; sections are {names}, or give a step number')
+
+    def to_json(self) -> dict:
+        """The pinned ``preview --json`` shape (see DESIGN.md)."""
+        sr = self.sample_rate
+        events = []
+        for e in self.events:
+            item = {
+                "start": round(e.start / sr, 6),
+                "end": round(e.end / sr, 6),
+                "kind": e.kind,
+                "section": e.section,
+                "source": str(e.source),
+                "step": e.step,
+            }
+            if e.kind == "say":
+                item["text"] = e.text
+            elif e.kind == "bell":
+                item["bell"] = e.bell
+            events.append(item)
+        return {
+            "title": self.title,
+            "duration": round(self.duration, 6),
+            "sample_rate": sr,
+            "events": events,
+        }
+
+
+# --- flattening ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A step after repeats are expanded: what to place, before positions."""
+
+    kind: str
+    source: Source
+    section: Optional[str]
+    step: int
+    text: Optional[str] = None
+    voice: Optional[Voice] = None
+    slot: float = 0.0          # say: minimum onset-to-onset time (count)
+    seconds: float = 0.0       # pause, bell, breathe, walk
+    stretch: float = 0.0       # pause weight
+    bell: Optional[str] = None
+    level_db: Optional[float] = None
+    breathe: Optional[Breathe] = None
+    cadence: Optional[float] = None
+
+
+def resolve_voice(script: Script, override: Optional[Voice] = None) -> Voice:
+    """The script's voice over the program defaults, under *override* (options)."""
+    base = Voice(rate=DEFAULT_RATE, volume=DEFAULT_VOLUME)
+    voice = script.voice.over(base)
+    return override.over(voice) if override is not None else voice
+
+
+def _number_word(n: int, language: str) -> str:
+    if language.split("-")[0].lower() == "en" and n < len(NUMBER_WORDS):
+        return NUMBER_WORDS[n]
+    return str(n)  # the engine reads digits in its own language
+
+
+def flatten(script: Script, override: Optional[Voice] = None) -> List[_Item]:
+    """Expand repeats and counts into a flat list of items, sections attached.
+
+    Voice precedence, strongest first: *override* (command-line options), the
+    step's own settings, the script's ``voice:``, the program defaults.
+    """
+    session = resolve_voice(script)
+    top = override or Voice()
+    voice = top.over(session)
+    items: List[_Item] = []
+    section: List[Optional[str]] = [None]
+
+    def walk(steps, top_index: Optional[int]) -> None:
+        for index, step in enumerate(steps, start=1):
+            number = index if top_index is None else top_index
+            if isinstance(step, Section):
+                section[0] = step.name
+            elif isinstance(step, Say):
+                items.append(_Item("say", step.source, section[0], number, text=step.text,
+                                   voice=top.over(step.voice.over(session))))
+                if step.pause > 0:
+                    items.append(_Item("pause", step.source, section[0], number,
+                                       seconds=step.pause, stretch=step.stretch))
+            elif isinstance(step, Pause):
+                items.append(_Item("pause", step.source, section[0], number,
+                                   seconds=step.seconds, stretch=step.stretch))
+            elif isinstance(step, Bell):
+                items.append(_Item("bell", step.source, section[0], number,
+                                   seconds=BELL_SECONDS[step.kind], bell=step.kind,
+                                   level_db=step.level_db))
+            elif isinstance(step, Count):
+                for n in range(1, step.to + 1):
+                    items.append(_Item("say", step.source, section[0], number,
+                                       text=_number_word(n, script.language), voice=voice,
+                                       slot=step.interval))
+                if step.pause > 0:
+                    items.append(_Item("pause", step.source, section[0], number,
+                                       seconds=step.pause, stretch=step.stretch))
+            elif isinstance(step, Breathe):
+                items.append(_Item("breathe", step.source, section[0], number,
+                                   seconds=step.cycle_seconds * step.cycles, breathe=step))
+            elif isinstance(step, Walk):
+                items.append(_Item("walk", step.source, section[0], number,
+                                   seconds=step.duration, cadence=step.cadence))
+            elif isinstance(step, Repeat):
+                for _ in range(step.times):
+                    walk(step.steps, number)
+            else:  # pragma: no cover - the loader only builds the kinds above
+                raise TypeError(f"unknown step {step!r}")
+
+    walk(script.steps, None)
+    return items
+
+
+# --- stretching ----------------------------------------------------------------
+
+
+def _pause_plan(pauses: Sequence[_Item], fixed: int, target: int, sr: int,
+                title: str) -> List[int]:
+    """Pause lengths in samples so that ``fixed + sum(pauses) == target`` exactly.
+
+    Each pause changes in proportion to ``stretch * written length``; when
+    shrinking, none goes below :data:`PAUSE_FLOOR_SECONDS` (or its own
+    written length if shorter). Rounding leftovers go to the largest
+    stretchable pauses so the total is exact to the sample.
+    """
+    written = [round(p.seconds * sr) for p in pauses]
+    weights = [p.stretch * w for p, w in zip(pauses, written)]
+    floors = [min(w, round(PAUSE_FLOOR_SECONDS * sr)) if p.stretch > 0 else w
+              for p, w in zip(pauses, written)]
+    minimum = fixed + sum(floors)
+    stretchable = sum(weights) > 0
+    maximum = round(MAX_SESSION_SECONDS * sr) if stretchable else fixed + sum(written)
+    if not (minimum <= target <= maximum):
+        low, high = format_duration(minimum / sr), format_duration(maximum / sr)
+        if minimum == maximum:
+            raise UsageError(f"--length {format_duration(target / sr)} cannot be reached: "
+                             f'"{title}" has no stretchable pauses and always lasts {low}')
+        raise UsageError(f"--length {format_duration(target / sr)} cannot be reached: "
+                         f'"{title}" can last from {low} to {high}')
+
+    def lengths(k: float) -> List[float]:
+        return [max(f, w + k * wt) for w, wt, f in zip(written, weights, floors)]
+
+    need = target - fixed
+    lo, hi = -1.0, 1.0
+    while sum(lengths(hi)) < need:
+        hi *= 2.0
+    for _ in range(200):  # bisection on a monotonic function; 200 halvings is exact in float
+        mid = (lo + hi) / 2.0
+        if sum(lengths(mid)) < need:
+            lo = mid
+        else:
+            hi = mid
+    exact = lengths(hi)
+    result = [int(x) for x in exact]
+    leftover = need - sum(result)
+    order = sorted(range(len(result)), key=lambda i: (-(exact[i] - result[i]), -weights[i]))
+    for i in order:
+        if leftover == 0:
+            break
+        if weights[i] > 0:
+            step = 1 if leftover > 0 else -1
+            result[i] += step
+            leftover -= step
+    if leftover:  # pragma: no cover - guarded by the range check above
+        raise UsageError("--length could not be met to the sample")
+    return result
+
+
+# --- placing -----------------------------------------------------------------------
+
+
+class EventStream:
+    """The session's events in time order, placed one by one as they are pulled.
+
+    Iterate it for the events; once exhausted, :attr:`length` is the exact
+    session length in samples (the end of the last item, including the
+    silent tail of a count's last one-second slot). *clip_length* is called
+    in order, once per spoken clip, only when that event is about to be
+    yielded -- unless *length* (``--length``) is given, which needs every
+    clip's length first.
+    """
+
+    def __init__(self, script: Script, clip_length: ClipLength, *,
+                 sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
+                 voice: Optional[Voice] = None):
+        self.script = script
+        self.sample_rate = sample_rate
+        self.position = 0
+        self.finished = False
+        self._clip_length = clip_length
+        self._target = length
+        self._items = flatten(script, voice)
+
+    @property
+    def length(self) -> Optional[int]:
+        """The session length in samples once every event was pulled, else None."""
+        return self.position if self.finished else None
+
+    def __iter__(self) -> Iterator[Event]:
+        sr, items, clip_length = self.sample_rate, self._items, self._clip_length
+        pause_lengths: Dict[int, int] = {}
+        if self._target is not None:
+            pauses = [(i, it) for i, it in enumerate(items) if it.kind == "pause"]
+            fixed = 0
+            for it in items:
+                if it.kind == "say":
+                    fixed += max(clip_length(it.text, it.voice), _seconds_to_samples(it.slot, sr))
+                elif it.kind != "pause":
+                    fixed += _seconds_to_samples(it.seconds, sr)
+            plan = _pause_plan([it for _, it in pauses], fixed,
+                               _seconds_to_samples(self._target, sr), sr, self.script.title)
+            pause_lengths = {i: n for (i, _), n in zip(pauses, plan)}
+
+        for index, it in enumerate(items):
+            common = dict(source=it.source, section=it.section, step=it.step)
+            if it.kind == "say":
+                clip = clip_length(it.text, it.voice)
+                event = Event("say", self.position, clip, text=it.text, voice=it.voice, **common)
+                self.position += max(clip, _seconds_to_samples(it.slot, sr))
+                yield event
+                continue
+            n = pause_lengths.get(index, _seconds_to_samples(it.seconds, sr))
+            if n <= 0:
+                continue
+            if it.kind == "pause":
+                event = Event("pause", self.position, n, **common)
+            elif it.kind == "bell":
+                event = Event("bell", self.position, n, bell=it.bell, level_db=it.level_db, **common)
+            elif it.kind == "breathe":
+                event = Event("breathe", self.position, n, breathe=it.breathe, **common)
+            else:
+                event = Event("walk", self.position, n, cadence=it.cadence, **common)
+            self.position += n
+            yield event
+        self.finished = True
+
+
+def compile_timeline(script: Script, clip_length: ClipLength, *,
+                     sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
+                     voice: Optional[Voice] = None) -> Timeline:
+    """The whole timeline at once (``preview``, ``render``, ``list``)."""
+    stream = EventStream(script, clip_length, sample_rate=sample_rate, length=length, voice=voice)
+    events = tuple(stream)
+    return Timeline(script.title, sample_rate, events, stream.position, script.language)
+
+
+def _seconds_to_samples(seconds: float, sr: int) -> int:
+    return int(round(seconds * sr))
+
+
+# --- estimates (no engine) -----------------------------------------------------------------
+
+
+def estimate_speech_samples(text: str, voice: Voice, sample_rate: int = SAMPLE_RATE) -> int:
+    """A fair guess of a clip's length from its words and rate, for ``list``.
+
+    espeak-ng speaks close to its nominal words per minute; sentence ends
+    add a little. Good to a few percent over a whole session.
+    """
+    words = max(1, len(text.split()))
+    rate = voice.rate or DEFAULT_RATE
+    seconds = words * 60.0 / rate + 0.15 * text.count(".") + 0.1
+    return int(round(seconds * sample_rate))
+
+
+def estimate(script: Script, sample_rate: int = SAMPLE_RATE) -> Timeline:
+    """The timeline with estimated speech lengths: instant, no audio stack."""
+    return compile_timeline(script, lambda text, voice: estimate_speech_samples(text, voice, sample_rate),
+                            sample_rate=sample_rate)
