@@ -1,0 +1,138 @@
+"""Real audio devices for tests, on machines without a sound card.
+
+* :func:`alsa_file_home` -- a HOME whose ``.asoundrc`` makes ALSA's default
+  PCM a ``file`` plugin over ``null``: everything PortAudio plays is written
+  to a WAV file, unpaced. The ``plug`` in front converts to S32_LE because
+  the plugin's WAV header can only describe integer PCM.
+* :class:`PulseNullSink` -- a private PulseAudio server with a null sink: a
+  real-time paced device whose monitor can be recorded with ``parec``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ASOUNDRC_FILE = """\
+pcm.!default {{
+    type plug
+    slave {{
+        pcm "captured"
+        format S32_LE
+        rate 48000
+    }}
+}}
+pcm.captured {{
+    type file
+    slave.pcm "null"
+    file "{wav}"
+    format "wav"
+}}
+"""
+
+ASOUNDRC_PULSE = """\
+pcm.!default {{
+    type pulse
+    server "unix:{socket}"
+}}
+ctl.!default {{
+    type pulse
+    server "unix:{socket}"
+}}
+"""
+
+
+def base_env(home: Path) -> Dict[str, str]:
+    env = dict(os.environ)
+    env["HOME"] = str(home)
+    env.pop("PULSE_SERVER", None)
+    env.setdefault("XDG_CACHE_HOME", os.environ.get("XDG_CACHE_HOME", str(home / ".cache")))
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    return env
+
+
+def alsa_file_home(tmp: Path) -> (Path, Path):
+    """(home, wav): a HOME whose default ALSA device writes to *wav*."""
+    home = tmp / "alsa-home"
+    home.mkdir(parents=True, exist_ok=True)
+    wav = tmp / "played.wav"
+    (home / ".asoundrc").write_text(ASOUNDRC_FILE.format(wav=wav))
+    return home, wav
+
+
+def voiceguide(*args: str, env: Dict[str, str], timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "voiceguide", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+
+class PulseNullSink:
+    """A private PulseAudio daemon with one null sink, started and stopped by the test."""
+
+    def __init__(self, tmp: Path):
+        if not shutil.which("pulseaudio"):
+            raise RuntimeError("pulseaudio is not installed (./run installs it)")
+        self.dir = tmp / "pulse"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.dir / "native"
+        self.home = tmp / "pulse-home"
+        self.home.mkdir(exist_ok=True)
+        (self.home / ".asoundrc").write_text(ASOUNDRC_PULSE.format(socket=self.socket))
+        self.proc: Optional[subprocess.Popen] = None
+        self.recorder: Optional[subprocess.Popen] = None
+
+    @property
+    def env(self) -> Dict[str, str]:
+        env = base_env(self.home)
+        env["PULSE_SERVER"] = f"unix:{self.socket}"
+        env["XDG_RUNTIME_DIR"] = str(self.dir)
+        return env
+
+    def start(self) -> "PulseNullSink":
+        env = self.env
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
+             "--disable-shm=yes", "--log-target=stderr", "--log-level=error",
+             "-L", "module-null-sink sink_name=vg rate=48000 channels=2",
+             "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            ok = subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0
+            if ok:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("PulseAudio did not start")
+
+    def record(self, wav: Path) -> None:
+        """Start recording the sink's monitor into *wav* (float32, 48 kHz, mono)."""
+        self.recorder = subprocess.Popen(
+            ["parec", "-d", "vg.monitor", "--format=float32le", "--rate=48000", "--channels=1",
+             "--latency-msec=20", "--file-format=wav", str(wav)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+
+    def stop_recording(self) -> None:
+        if self.recorder is not None:
+            self.recorder.send_signal(signal.SIGINT)
+            try:
+                self.recorder.wait(5)
+            except subprocess.TimeoutExpired:
+                self.recorder.kill()
+            self.recorder = None
+
+    def stop(self) -> None:
+        self.stop_recording()
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
