@@ -339,7 +339,9 @@ class Synthesizer:
         """Queue synthesis of every uncached item, in order; returns at once.
 
         A later :meth:`clip` or :meth:`length` for one of them waits only for
-        that item (it jumps the queue if it has not started yet).
+        that item (it jumps the queue if it has not started yet). Failures
+        surface there, not here; only an engine already known to be missing,
+        or a closed synthesizer, raises :class:`EngineError` at once.
         """
         for text, voice in items:
             key = self._key(text, voice)
