@@ -116,7 +116,9 @@ class PulseNullSink:
             ["parec", "-d", "vg.monitor", "--format=float32le", "--rate=48000", "--channels=1",
              "--latency-msec=20", "--file-format=wav", str(wav)],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
+        deadline = time.time() + 5  # wait until parec is really recording
+        while time.time() < deadline and (not wav.exists() or wav.stat().st_size < 4096):
+            time.sleep(0.05)
 
     def stop_recording(self) -> None:
         if self.recorder is not None:

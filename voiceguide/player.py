@@ -1,11 +1,10 @@
 """``play``: pull the timeline through the mixer into the live output.
 
-Three threads take part, and each has one job:
+Two threads take part, each with one job:
 
-* the **mixer thread** renders blocks ahead of time and queues them (it may
-  wait for a clip the synthesizer is still making; the worker process
-  synthesises ahead of it);
-* the **audio callback** (PortAudio's thread) only copies queued blocks out;
+* the **mixer thread** renders blocks and writes them to the device (it may
+  wait for a clip that the synthesizer's worker process is still making --
+  synthesis runs ahead of it, in order);
 * the **main thread** waits, reacts to signals and reports progress.
 
 SIGINT and SIGTERM fade out within about a second and end the session:
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -38,7 +36,7 @@ class PlayResult:
 
 
 class Player:
-    """Plays one session on a device. Use :meth:`run` from the main thread."""
+    """Plays one session on a device. Call :meth:`run` from the main thread."""
 
     def __init__(self, session: Session, *, device: Device = None, latency: Optional[float] = None,
                  start_at: Optional[str] = None, blocksize: int = DEFAULT_BLOCKSIZE,
@@ -50,46 +48,51 @@ class Player:
         self.output = LiveOutput(session.options.sample_rate, device=device, latency=latency,
                                  blocksize=blocksize)
         self._error: Optional[BaseException] = None
-        self._stop = threading.Event()
         self._signal: Optional[int] = None
         self.position = 0
 
+    def _source(self):
+        """A lazily placed stream when possible, so sound starts before synthesis ends."""
+        session = self.session
+        if self._start_at is None and session.options.length is None:
+            return session.stream()
+        timeline = session.timeline()
+        if self._start_at:
+            self.position = timeline.start_of(self._start_at)
+        return timeline
+
     def _produce(self) -> None:
         try:
-            session = self.session
-            if self._start_at is not None or session.options.length is not None:
-                timeline = session.timeline()
-                source = timeline
-                self.position = timeline.start_of(self._start_at) if self._start_at else 0
-            else:
-                source = session.stream()
-            mixer = session.mixer(source)
+            mixer = self.session.mixer(self._source())
             block = np.zeros(self.blocksize, dtype=np.float32)
             announced = 0
-            while not self._stop.is_set():
+            output = self.output
+            output.start()
+            while True:
+                if output.paused and output.silent and not output.stopping:
+                    output.write_silence(self.blocksize)
+                    continue
                 mixer.ensure_placed(self.position + self.blocksize)
                 length = mixer.length
                 n = self.blocksize if length is None else min(self.blocksize, length - self.position)
                 if n <= 0:
                     break
-                mixer.render(self.position, block[:n])
+                view = block[:n]
+                mixer.render(self.position, view)
                 if self.on_event is not None:
                     events = mixer.events
                     while announced < len(events) and events[announced].start < self.position + n:
                         if events[announced].end > self.position:
                             self.on_event(events[announced])
                         announced += 1
-                if not self.output.write(block[:n]):
+                if not output.write(view):
                     break
                 self.position += n
-        except BaseException as exc:  # reported by run() in the main thread
+        except BaseException as exc:  # re-raised by run() in the main thread
             self._error = exc
-        finally:
-            self.output.finish()
 
     def _on_signal(self, signum, frame) -> None:
         self._signal = signum
-        self._stop.set()
         self.output.stop()
 
     def run(self) -> PlayResult:
@@ -101,15 +104,10 @@ class Player:
         producer = threading.Thread(target=self._produce, name="voiceguide-mixer", daemon=True)
         try:
             producer.start()
-            self.output.start()
-            while not self.output.wait(0.1):
-                if self._error is not None:
-                    self.output.stop()
-                    self.output.wait(1.0)
-                    break
+            while producer.is_alive():
+                producer.join(0.1)
         finally:
-            self._stop.set()
-            self.output.flush()
+            self.output.stop()
             producer.join(timeout=2.0)
             self.output.close()
             for sig, handler in previous.items():
@@ -120,5 +118,4 @@ class Player:
             code = EXIT_INTERRUPTED if self._signal == signal.SIGINT else EXIT_OK
             raise Interrupted("stopped; take your time", exit_code=code)
         return PlayResult(self.output.frames_played, self.output.underruns,
-                          float(np.max(self.output.latency)) if self.output.latency is not None else 0.0,
-                          self.output.first_audible)
+                          self.output.latency, self.output.first_audible)

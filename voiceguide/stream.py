@@ -1,30 +1,31 @@
-"""The live sink: a ``sounddevice.OutputStream`` fed from a bounded queue.
+"""The live sink: a ``sounddevice.OutputStream`` written from the mixer thread.
 
-This follows python-sounddevice's ``play_long_file`` example: a producer
-thread (the mixer) fills preallocated blocks and passes their *indices*
-through a bounded queue; the audio callback copies one block per call into
-``outdata`` and hands the index back. The callback therefore allocates no
-arrays and never blocks: when the queue is empty it plays silence and counts
-an underrun.
+Why blocking writes rather than a Python audio callback fed from a queue:
+the mixer thread mixes a block and hands it to PortAudio with
+``stream.write``, which waits for room in the device buffer. Nothing runs in
+PortAudio's real-time thread but PortAudio itself, so no Python code there
+can allocate, block or wait for the GIL, and a slow block is absorbed by the
+device buffer (``latency``) instead of becoming silence. It also makes the
+output exactly the mixed samples on any device, paced or not: ALSA's ``file``
+plugin over ``null`` takes a ten-minute session in about a second, sample
+for sample what ``render`` writes (the tests rely on it).
 
-Fades happen in the callback, after the queue, so pause, resume and stop
-take effect within one device buffer however much audio is queued. The gain
-follows a precomputed raised-cosine ramp: no clicks, no allocation.
+Fades are applied here, after mixing, from a precomputed raised-cosine ramp,
+so pause, resume and stop take effect within ``latency`` plus one block.
 
 Traps:
 
 * The stream stays open for the whole session, silence included: an HDMI or
   USB sink that has gone to sleep would otherwise swallow the first words
-  each time it wakes up.
+  each time it wakes up. While paused we keep writing silence.
 * Latency is generous by default (0.2 s). On a Raspberry Pi, underruns are
-  cured by more latency, not by a faster callback.
+  cured by more latency, not by a faster loop.
 * Open ``default``/``sysdefault``/``plughw`` devices rather than raw ``hw``:
   the Pi's HDMI ``hw`` device accepts only IEC958 frames.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from typing import Optional, Union
@@ -35,9 +36,6 @@ from voiceguide.errors import DeviceError
 
 DEFAULT_LATENCY = 0.2
 DEFAULT_BLOCKSIZE = 2048
-#: Queued audio ahead of the device: enough to ride out a slow block,
-#: small enough that a volume change is heard quickly.
-QUEUE_SECONDS = 0.4
 FADE_SECONDS = 0.3
 #: A block whose peak is above this counts as audible (for the start-up trace).
 AUDIBLE = 10 ** (-60 / 20)
@@ -64,6 +62,9 @@ def resolve_device(device: Device) -> Device:
     if not outputs:
         raise DeviceError(no_device_message())
     if device is None:
+        default = sd.default.device[1]
+        if default is None or default < 0 or default not in outputs:
+            return outputs[0]
         return None
     if isinstance(device, int):
         if device not in outputs:
@@ -83,7 +84,11 @@ def resolve_device(device: Device) -> Device:
 
 
 class LiveOutput:
-    """Plays float32 mono blocks on an output device, with click-free fades."""
+    """Plays float32 mono blocks on an output device, with click-free fades.
+
+    :meth:`write` is called from one thread (the mixer's); :meth:`pause`,
+    :meth:`resume` and :meth:`stop` from any thread.
+    """
 
     def __init__(self, sample_rate: int, *, device: Device = None,
                  latency: Optional[float] = None, blocksize: int = DEFAULT_BLOCKSIZE,
@@ -93,145 +98,129 @@ class LiveOutput:
         self.sample_rate = sample_rate
         self.blocksize = blocksize
         self.device = resolve_device(device)
-        info = sd.query_devices(self.device, "output")
-        self.channels = channels or (1 if info["max_output_channels"] < 2 else 2)
-        nblocks = max(2, int(QUEUE_SECONDS * sample_rate / blocksize) + 1)
-        self._buffers = np.zeros((nblocks, blocksize), dtype=np.float32)
-        self._audible = np.zeros(nblocks, dtype=bool)
-        self._free: "queue.Queue[int]" = queue.Queue()
-        for i in range(nblocks):
-            self._free.put(i)
-        self._full: "queue.Queue[int]" = queue.Queue(maxsize=nblocks)
-        fade = max(1, int(FADE_SECONDS * sample_rate))
-        self._ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
-        self._gain = np.ones(blocksize, dtype=np.float32)
-        self._fade_pos = fade - 1            # ramp index: fade-1 = full volume
-        self._fade_dir = 0                   # +1 fading in, -1 fading out
-        self._paused = False
-        self._stopping = False
-        self._finished = False
-        self.underruns = 0
-        self.frames_played = 0
-        self.first_audible: Optional[float] = None   # wall time the first sound reaches the DAC
-        self.done = threading.Event()
         try:
+            info = sd.query_devices(self.device, "output")
+            self.channels = channels or (1 if info["max_output_channels"] < 2 else 2)
             self._stream = sd.OutputStream(
                 samplerate=sample_rate, blocksize=blocksize, device=self.device,
                 channels=self.channels, dtype="float32",
-                latency=latency if latency is not None else DEFAULT_LATENCY,
-                callback=self._callback, finished_callback=self.done.set)
+                latency=latency if latency is not None else DEFAULT_LATENCY)
+        except DeviceError:
+            raise
         except Exception as exc:
             raise DeviceError(f"cannot open the output device ({exc}); try `--device default` "
                               f"or a larger `--latency`; {no_device_message()}") from None
-        self.latency = self._stream.latency
+        self.latency = float(self._stream.latency)
+        fade = max(2, int(FADE_SECONDS * sample_rate))
+        self._ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+        self._frame = np.zeros((blocksize, self.channels), dtype=np.float32)
+        self._gain = np.ones(blocksize, dtype=np.float32)
+        self._level = fade - 1        # index into the ramp: fade-1 = full, 0 = silent
+        self._target = fade - 1
+        self._stopping = False
+        self._paused = False
+        self._lock = threading.Lock()
+        self.underruns = 0
+        self.frames_played = 0
+        self.first_audible: Optional[float] = None
 
-    # -- producer side (mixer thread) -----------------------------------------------
-
-    def write(self, block: np.ndarray, timeout: Optional[float] = None) -> bool:
-        """Queue one block (at most ``blocksize`` frames); blocks while the queue is full.
-
-        Returns False if the stream is stopping (the block is dropped).
-        """
-        if self._stopping:
-            return False
-        index = self._free.get(timeout=timeout)
-        buf = self._buffers[index]
-        n = len(block)
-        buf[:n] = block
-        if n < self.blocksize:
-            buf[n:] = 0.0
-        self._audible[index] = self.first_audible is None and bool(np.abs(block).max(initial=0.0) > AUDIBLE)
-        self._full.put(index)
-        return True
-
-    def finish(self) -> None:
-        """No more blocks: play out what is queued, then stop."""
-        self._finished = True
-
-    # -- controls (any thread) ---------------------------------------------------------
+    # -- controls (any thread) -------------------------------------------------
 
     def start(self) -> None:
         self._stream.start()
 
     def pause(self) -> None:
-        """Fade out and hold silence; the queue is kept, the stream stays open."""
+        """Fade out and hold silence; the stream stays open."""
         self._paused = True
-        self._fade_dir = -1
+        self._target = 0
 
     def resume(self) -> None:
         self._paused = False
-        self._fade_dir = +1
+        self._target = len(self._ramp) - 1
 
     @property
     def paused(self) -> bool:
         return self._paused
 
+    @property
+    def silent(self) -> bool:
+        """True once a pause or stop has faded all the way out."""
+        return self._level == 0
+
     def stop(self) -> None:
-        """Fade out (about 0.3 s) and end the stream."""
+        """Fade out (about 0.3 s); :meth:`write` then refuses further blocks."""
         self._stopping = True
-        self._fade_dir = -1
+        self._target = 0
 
-    def flush(self) -> None:
-        """Drop queued blocks (after a seek); the device buffer still plays out."""
-        while True:
-            try:
-                self._free.put(self._full.get_nowait())
-            except queue.Empty:
-                return
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        return self.done.wait(timeout)
+    # -- writing (the mixer thread) ---------------------------------------------------
+
+    def _apply_fade(self, block: np.ndarray) -> None:
+        n = len(block)
+        level, target = self._level, self._target
+        if level == target:
+            if level == 0:
+                block[:] = 0.0
+            return
+        gain = self._gain[:n]
+        step = 1 if target > level else -1
+        take = min(n, abs(target - level))
+        if step > 0:
+            gain[:take] = self._ramp[level + 1:level + 1 + take]
+        else:
+            gain[:take] = self._ramp[level - take:level][::-1]
+        gain[take:] = self._ramp[level + step * take]
+        self._level = level + step * take
+        block *= gain
+
+    def write(self, block: np.ndarray) -> bool:
+        """Play one block (at most ``blocksize`` frames); waits while the device buffer is full.
+
+        *block* is modified in place (fades). Returns False once a stop has
+        faded out: the caller should stop producing.
+        """
+        if self._stopping and self._level == 0:
+            return False
+        self._apply_fade(block)
+        n = len(block)
+        frame = self._frame[:n]
+        for channel in range(self.channels):
+            frame[:, channel] = block
+        if self.first_audible is None and np.abs(block).max(initial=0.0) > AUDIBLE:
+            queued = max(0, self._buffer_frames() - self._stream.write_available)
+            self.first_audible = time.time() + queued / self.sample_rate
+        if self._stream.write(frame):
+            self.underruns += 1
+        self.frames_played += n
+        return True
+
+    def write_silence(self, frames: int) -> None:
+        """Keep the stream fed while paused (the device must not go to sleep)."""
+        frame = self._frame[:frames]
+        frame.fill(0.0)
+        if self._stream.write(frame):
+            self.underruns += 1
+
+    def _buffer_frames(self) -> int:
+        return int(round(self.latency * self.sample_rate)) + self.blocksize
 
     def close(self) -> None:
+        """Let what was written play out, then close the device.
+
+        Trap: some backends (ALSA's pulse plugin among them) drop what is
+        still buffered when a stream stops, which would cut off the end of a
+        fade. Writing a buffer's worth of silence first pushes the fade out.
+        """
         try:
-            self._stream.stop()
+            if self._stream.active:
+                pad = self._buffer_frames()
+                while pad > 0:
+                    n = min(pad, self.blocksize)
+                    self.write_silence(n)
+                    pad -= n
+                self._stream.stop()
         finally:
             self._stream.close()
-
-    # -- the audio callback: no allocation, no blocking -------------------------------
-
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        import sounddevice as sd
-
-        if status.output_underflow:
-            self.underruns += 1
-        fade_end = len(self._ramp) - 1
-        if self._paused and self._fade_pos == 0:
-            outdata.fill(0.0)
-            return
-        try:
-            index = self._full.get_nowait()
-        except queue.Empty:
-            outdata.fill(0.0)
-            if self._finished or (self._stopping and self._fade_pos == 0):
-                raise sd.CallbackStop
-            if not self._stopping:
-                self.underruns += 1
-            return
-        block = self._buffers[index]
-        if self._audible[index] and self.first_audible is None:
-            self.first_audible = time.time() + max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-        if self._fade_dir or self._fade_pos < fade_end:
-            gain = self._gain[:frames]
-            pos = self._fade_pos
-            if self._fade_dir >= 0:
-                take = min(frames, fade_end - pos)
-                gain[:take] = self._ramp[pos + 1:pos + 1 + take]
-                gain[take:] = 1.0
-                self._fade_pos = pos + take
-                if self._fade_pos == fade_end:
-                    self._fade_dir = 0
-            else:
-                take = min(frames, pos)
-                gain[:take] = self._ramp[pos - take:pos][::-1]
-                gain[take:] = 0.0
-                self._fade_pos = pos - take
-            np.multiply(block[:frames], gain, out=block[:frames])
-        outdata[:, 0] = block[:frames]
-        if self.channels > 1:
-            for channel in range(1, self.channels):
-                outdata[:, channel] = outdata[:, 0]
-        self.frames_played += frames
-        self._free.put_nowait(index)
-        if self._stopping and self._fade_pos == 0:
-            raise sd.CallbackStop
