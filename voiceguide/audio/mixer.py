@@ -94,17 +94,23 @@ class _Bed:
 
 def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float = 0.0) -> List[_Bed]:
     """Render each ambient layer's loop once, at its level (plus an offset)."""
+    from voiceguide.audio.loopcache import cached_loop
+
     beds = []
     for index, layer in enumerate(layers):
         if isinstance(layer, Drone):
-            loop = sources.drone_loop(layer.hz, sample_rate)
+            loop = cached_loop(f"drone|{layer.hz!r}|{sample_rate}",
+                               lambda: sources.drone_loop(layer.hz, sample_rate))
         elif isinstance(layer, Noise):
-            loop = sources.noise_loop(layer.color, sample_rate, seed=index)
+            loop = cached_loop(f"noise|{layer.color}|{index}|{sample_rate}",
+                               lambda: sources.noise_loop(layer.color, sample_rate, seed=index))
         elif isinstance(layer, SoundLoop):
-            loop = sources.sound_loop(layer.path, sample_rate)
+            stat = layer.path.stat()
+            loop = cached_loop(f"sound|{layer.path}|{stat.st_size}|{stat.st_mtime_ns}|{sample_rate}",
+                               lambda: sources.sound_loop(layer.path, sample_rate))
         else:  # pragma: no cover
             raise TypeError(f"unknown ambient layer {layer!r}")
-        beds.append(_Bed(np.asarray(loop, dtype=np.float32), db_to_gain(layer.level_db + level_offset_db)))
+        beds.append(_Bed(loop, db_to_gain(layer.level_db + level_offset_db)))
     return beds
 
 

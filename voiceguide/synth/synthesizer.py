@@ -44,7 +44,7 @@ from .spec import MISSING_ENGINE_HINT, VoiceSpec, cache_key, engine_identity, no
 __all__ = ["Synthesizer", "list_voices"]
 
 #: Clips kept in memory after loading, by total size (a session repeats clips).
-MEMORY_CACHE_BYTES = 64 * 1024 * 1024
+MEMORY_CACHE_BYTES = 8 * 1024 * 1024
 
 _PRIORITY_NOW = 0      # clip()/length() is waiting for it
 _PRIORITY_LATER = 1    # prefetch()
