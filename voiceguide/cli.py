@@ -206,8 +206,9 @@ def render(exercise, output, no_ambient, length):
 @click.option("--rate", type=int, metavar="WPM", help="Speaking rate, words per minute.")
 @click.option("--volume", type=float, metavar="V", help="Voice volume, 0 to 1.")
 @click.option("--latency", type=float, metavar="S", help="Output latency in seconds (default 0.2).")
+@click.option("-v", "--verbose", is_flag=True, help="Report start-up time, latency and underruns at the end.")
 @friendly
-def play(exercise, length, no_ambient, device, start_at, rate, volume, latency):
+def play(exercise, length, no_ambient, device, start_at, rate, volume, latency, verbose):
     """Play an exercise. Ctrl-C fades out and stops at any time."""
     from voiceguide.player import Player
     from voiceguide.session import Session
@@ -219,10 +220,20 @@ def play(exercise, length, no_ambient, device, start_at, rate, volume, latency):
                         on_event=_log_event(session.options.sample_rate))
         click.echo(f"{script.title}. Press Ctrl-C to stop at any time.", err=True)
         result = player.run()
-    click.echo(f"done ({format_duration(result.frames / session.options.sample_rate)})", err=True)
+    if result.stopped_by is None:
+        click.echo(f"done ({format_duration(result.frames / session.options.sample_rate)})", err=True)
+    if verbose:
+        from voiceguide.player import process_start_time
+
+        if result.first_audible is not None:
+            started = process_start_time()
+            click.echo(f"first sound at {result.first_audible:.3f} "
+                       f"({result.first_audible - started:.3f} s after the process started)", err=True)
+        click.echo(f"latency {result.latency:.3f} s, {result.underruns} underruns", err=True)
     if result.underruns:
         click.echo(f"voiceguide: {result.underruns} underruns; try --latency "
                    f"{max(0.3, result.latency * 2):.1f}", err=True)
+    result.raise_if_stopped()
 
 
 def _log_event(sr: int):

@@ -26,6 +26,23 @@ from voiceguide.session import Session
 from voiceguide.stream import DEFAULT_BLOCKSIZE, Device, LiveOutput
 from voiceguide.timeline import Event
 
+_IMPORTED = __import__("time").time()
+
+
+def process_start_time() -> float:
+    """Wall-clock time this process started (Linux: from /proc), for start-up figures."""
+    import os
+    import time
+
+    try:
+        with open(f"/proc/{os.getpid()}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED
+
 
 @dataclass
 class PlayResult:
@@ -33,6 +50,13 @@ class PlayResult:
     underruns: int
     latency: float
     first_audible: Optional[float]
+    stopped_by: Optional[int] = None   # the signal that ended the session early
+
+    def raise_if_stopped(self) -> None:
+        """Raise :class:`Interrupted` with the exit code for the signal, if any."""
+        if self.stopped_by is not None:
+            code = EXIT_INTERRUPTED if self.stopped_by == signal.SIGINT else EXIT_OK
+            raise Interrupted("stopped; take your time", exit_code=code)
 
 
 class Player:
@@ -96,7 +120,7 @@ class Player:
         self.output.stop()
 
     def run(self) -> PlayResult:
-        """Play to the end, or until a signal; raise :class:`Interrupted` on a signal."""
+        """Play to the end, or until SIGINT/SIGTERM (see ``PlayResult.stopped_by``)."""
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -114,8 +138,5 @@ class Player:
                 signal.signal(sig, handler)
         if self._error is not None:
             raise self._error
-        if self._signal is not None:
-            code = EXIT_INTERRUPTED if self._signal == signal.SIGINT else EXIT_OK
-            raise Interrupted("stopped; take your time", exit_code=code)
         return PlayResult(self.output.frames_played, self.output.underruns,
-                          self.output.latency, self.output.first_audible)
+                          self.output.latency, self.output.first_audible, self._signal)
