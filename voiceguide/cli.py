@@ -18,7 +18,7 @@ from typing import Optional
 import click
 
 from voiceguide import __version__
-from voiceguide.errors import EXIT_USAGE, ScriptError, UsageError, VoiceguideError
+from voiceguide.errors import EXIT_USAGE, DeviceError, ScriptError, UsageError, VoiceguideError
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 
@@ -113,16 +113,29 @@ def list_cmd():
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--lint", is_flag=True,
+              help="Also give advice that is not an error (long bare silences, brisk speech, ...).")
 @friendly
-def validate(paths):
-    """Check exercise files; print file:line:col: message for each problem."""
+def validate(paths, lint):
+    """Check exercise files; print file:line:col: message for each problem.
+
+    With --lint, valid files also get advice as file:line:col: advice: ...
+    lines; advice alone never makes the exit code non-zero.
+    """
     from voiceguide.errors import ScriptError
     from voiceguide.loader import load
 
     failed = False
+    advised = 0
     for path in paths:
         try:
-            load(Path(path))
+            script = load(Path(path))
+            if lint:
+                from voiceguide.lint import lint as advice_for
+
+                for advice in advice_for(script):
+                    advised += 1
+                    click.echo(str(advice))
         except ScriptError as exc:
             failed = True
             for line in exc.lines():
@@ -132,7 +145,43 @@ def validate(paths):
             click.echo(f"{path}: {exc}", err=True)
     if failed:
         sys.exit(EXIT_USAGE)
-    click.echo(f"{len(paths)} file{'s' if len(paths) != 1 else ''} ok")
+    note = f", {advised} piece{'s' if advised != 1 else ''} of advice" if lint else ""
+    click.echo(f"{len(paths)} file{'s' if len(paths) != 1 else ''} ok{note}")
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema (draft 2020-12) of the script format, for editors."""
+    from voiceguide.schema import dumps
+
+    click.echo(dumps(), nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--from", "source", metavar="ID", help="Start from a copy of this exercise (id or path).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of your scripts folder.")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@friendly
+def new(name, source, output, force):
+    """Write a commented starting script NAME into your scripts folder."""
+    from voiceguide import scaffold
+    from voiceguide.errors import ScriptError
+    from voiceguide.loader import load_text
+
+    scaffold.check_name(name)
+    target = scaffold.target_for(name, Path(output) if output else None)
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; choose another name, or add --force to overwrite it")
+    text = scaffold.copy_of(source, name, target) if source else scaffold.starting_script(name, target)
+    try:
+        load_text(text, str(target), target.parent)
+    except ScriptError as exc:  # e.g. a copied sound: path that is not next to the copy
+        for line in exc.lines():
+            click.echo(f"voiceguide: warning: {line}", err=True)
+    scaffold.write_new(target, text, force=force)
+    click.echo(str(target))
+    click.echo(f"wrote {target}; edit it, then `voiceguide validate {target}`", err=True)
 
 
 def _options(length=None, no_ambient=False, rate=None, volume=None, voice=None):
@@ -173,7 +222,8 @@ def preview(exercise, as_json, length):
                 "bell": lambda e: f"(bell: {e.bell})",
                 "breathe": lambda e: f"(breathing: {e.breathe.cycles} cycles)",
                 "walk": lambda e: f"(walking: {e.cadence:g} steps a minute)"}[event.kind](event)
-        click.echo(f"  {format_duration(event.start / sr):>7}  {event.step:>3}  {what}")
+        where = f"  ({event.source})" if event.source.file != str(script.path) else ""  # included
+        click.echo(f"  {format_duration(event.start / sr):>7}  {event.step:>3}  {what}{where}")
     click.echo(f"\n  total {format_duration(timeline.duration)} ({timeline.duration:.2f} s)")
 
 
@@ -182,8 +232,10 @@ def preview(exercise, as_json, length):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="WAV, FLAC or OGG file.")
 @click.option("--no-ambient", is_flag=True, help="Voice, bells and pacer only.")
 @click.option("--length", callback=_duration, metavar="D", help="Stretch pauses to last D (e.g. 15m).")
+@click.option("--captions", type=click.Path(dir_okay=False), metavar="FILE.vtt",
+              help="Also write WebVTT captions of every spoken step.")
 @friendly
-def render(exercise, output, no_ambient, length):
+def render(exercise, output, no_ambient, length, captions):
     """Mix an exercise into an audio file."""
     from voiceguide.render import render as render_to
     from voiceguide.session import Session
@@ -191,37 +243,74 @@ def render(exercise, output, no_ambient, length):
     from voiceguide.units import format_duration
 
     check_target(Path(output))
+    if captions and not Path(captions).resolve().parent.is_dir():
+        raise UsageError(f"--captions {captions}: the folder does not exist")
     script = _load(exercise)
     with Session(script, _options(length, no_ambient)) as session:
         timeline = render_to(session, Path(output))
     click.echo(f"wrote {output} ({format_duration(timeline.duration)})", err=True)
+    if captions:
+        from voiceguide.captions import write_vtt
+
+        write_vtt(timeline, Path(captions))
+        click.echo(f"wrote {captions} ({len(timeline.says())} captions)", err=True)
 
 
 @cli.command()
 @click.argument("exercise")
 @click.option("--length", callback=_duration, metavar="D", help="Stretch pauses to last D (e.g. 15m).")
 @click.option("--no-ambient", is_flag=True, help="No ambient bed.")
-@click.option("--device", metavar="D", help="Output device: index or part of its name.")
-@click.option("--from", "start_at", metavar="SECTION", help="Start at a section (or step number).")
-@click.option("--rate", type=int, metavar="WPM", help="Speaking rate, words per minute.")
+@click.option("--from", "start_at", metavar="SECTION", help="Start at a section (or a step number from preview).")
+@click.option("--voice", metavar="ID", help="Engine voice id (see `voiceguide voices`).")
+@click.option("--rate", type=int, metavar="WPM", help="Speaking rate, words per minute (80-300).")
 @click.option("--volume", type=float, metavar="V", help="Voice volume, 0 to 1.")
-@click.option("--latency", type=float, metavar="S", help="Output latency in seconds (default 0.2).")
+@click.option("--ambient-level", type=float, metavar="DB", help="dB added to every ambient layer (e.g. -6).")
+@click.option("--device", metavar="D", help="Output device: index or part of its name (see `voiceguide devices`).")
+@click.option("--latency", type=float, metavar="S", help="Output buffer in seconds (default 0.2; more on a Pi).")
+@click.option("--text", "text_only", is_flag=True,
+              help="Print each step's words instead of speaking them (bells and bed kept).")
 @click.option("-v", "--verbose", is_flag=True, help="Report start-up time, latency and underruns at the end.")
 @friendly
-def play(exercise, length, no_ambient, device, start_at, rate, volume, latency, verbose):
-    """Play an exercise. Ctrl-C fades out and stops at any time."""
+def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_level, device, latency,
+         text_only, verbose):
+    """Play an exercise. You may stop at any time.
+
+    On a terminal: space pauses and resumes, n or the right arrow skips to
+    the next step, p or the left arrow goes back, + and - change the volume,
+    q quits with a fade. Without a terminal (a service, a pipe, nohup) it
+    logs one line per step; SIGTERM fades out and exits 0.
+    """
+    from voiceguide.config import effective
+    from voiceguide.keys import KeyReader
     from voiceguide.player import Player
     from voiceguide.session import Session
+    from voiceguide.status import LogStatus, TerminalStatus
     from voiceguide.units import format_duration
 
+    settings = effective(dict(voice=voice, rate=rate, volume=volume, device=device,
+                              ambient_level=ambient_level, latency=latency))
+    value = {name: v.value for name, v in settings.items()}
+    options = _options(length, no_ambient, value["rate"], value["volume"], value["voice"])
+    options.ambient_db = float(value["ambient_level"] or 0.0)
+    options.text_only = text_only
     script = _load(exercise)
-    with Session(script, _options(length, no_ambient, rate, volume)) as session:
-        player = Player(session, device=device, latency=latency, start_at=start_at,
-                        on_event=_log_event(session.options.sample_rate))
-        click.echo(f"{script.title}. Press Ctrl-C to stop at any time.", err=True)
-        result = player.run()
+    interactive = KeyReader.available() and sys.stderr.isatty()
+    text_stream = sys.stdout if text_only else None
+    status = TerminalStatus(text_stream=text_stream) if interactive else LogStatus(text_stream=text_stream)
+    with Session(script, options) as session:
+        if not text_only:
+            session.prefetch()  # synthesis starts now, while the device opens
+        player = Player(session, device=value["device"], latency=value["latency"], start_at=start_at,
+                        status=status, headless=not interactive)
+        status.start(script.title, None)
+        if interactive:
+            with KeyReader(player.handle_key):
+                result = player.run()
+        else:
+            result = player.run()
+    sr = session.options.sample_rate
     if result.stopped_by is None:
-        click.echo(f"done ({format_duration(result.frames / session.options.sample_rate)})", err=True)
+        status.message(f"done ({format_duration(result.frames / sr)}); take your time")
     if verbose:
         from voiceguide.player import process_start_time
 
@@ -231,19 +320,40 @@ def play(exercise, length, no_ambient, device, start_at, rate, volume, latency, 
                        f"({result.first_audible - started:.3f} s after the process started)", err=True)
         click.echo(f"latency {result.latency:.3f} s, {result.underruns} underruns", err=True)
     if result.underruns:
-        click.echo(f"voiceguide: {result.underruns} underruns; try --latency "
+        click.echo(f"voiceguide: {result.underruns} underruns (gaps in the sound); try --latency "
                    f"{max(0.3, result.latency * 2):.1f}", err=True)
     result.raise_if_stopped()
 
 
-def _log_event(sr: int):
-    from voiceguide.units import format_duration
+@cli.command()
+@friendly
+def config():
+    """Show each player setting, its value and where it came from.
 
-    def log(event):
-        if event.kind == "say":
-            click.echo(f"{format_duration(event.start / sr):>7}  {event.text}", err=True)
+    Settings come from, strongest first: a command-line option, an
+    environment variable (VOICEGUIDE_RATE, ...), the config file, the
+    default. The file is TOML, for example:
 
-    return log
+    \b
+        rate = 130
+        volume = 0.9
+        device = "USB"
+        ambient_level = -3
+        latency = 0.3
+        voice = "gmw/en"
+    """
+    from voiceguide.config import SETTINGS, config_path, effective
+
+    path = config_path()
+    click.echo(f"config file: {path}{'' if path.exists() else ' (not there; defaults apply)'}")
+    values = effective()
+    for setting in SETTINGS:
+        v = values[setting.name]
+        unset = {"voice": "(engine's voice for the language)", "rate": "(the script's, else 140)",
+                 "volume": "(the script's, else 0.9)", "device": "(the system default)"}
+        shown = unset.get(setting.name, "-") if v.value is None else repr(v.value)
+        origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
+        click.echo(f"  {setting.name:<14} {shown:<36} {origin:<12} {setting.help}")
 
 
 @cli.command()
@@ -258,14 +368,15 @@ def about():
 @friendly
 def devices():
     """List audio output devices (the default marked with *)."""
-    import sounddevice as sd
+    from voiceguide.stream import list_outputs, no_device_message
 
-    default = sd.default.device[1]
-    for index, dev in enumerate(sd.query_devices()):
-        if dev["max_output_channels"] > 0:
-            mark = "*" if index == default else " "
-            click.echo(f"{mark} {index:>3}  {dev['name']}  ({dev['max_output_channels']} ch, "
-                       f"{dev['default_samplerate']:g} Hz)")
+    outputs = list_outputs()
+    if not outputs:
+        raise DeviceError(no_device_message())
+    for dev in outputs:
+        mark = "*" if dev["default"] else " "
+        rates = ", ".join(f"{r / 1000:g}k" for r in dev["rates"]) or "none of the usual"
+        click.echo(f"{mark} {dev['index']:>3}  {dev['name']}  ({dev['channels']} ch; rates {rates})")
 
 
 @cli.command()

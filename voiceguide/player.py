@@ -1,38 +1,57 @@
 """``play``: pull the timeline through the mixer into the live output.
 
-Two threads take part, each with one job:
+Threads, each with one job:
 
 * the **mixer thread** renders blocks and writes them to the device (it may
   wait for a clip that the synthesizer's worker process is still making --
-  synthesis runs ahead of it, in order);
-* the **main thread** waits, reacts to signals and reports progress.
+  synthesis runs ahead of it, in order); it also carries out seeks, pauses
+  and volume changes, between blocks, so the mixer is only ever touched by
+  one thread;
+* the **main thread** waits, reacts to signals and keeps the status line;
+* an optional **key thread** (:mod:`voiceguide.keys`) turns key presses
+  into calls to :meth:`Player.handle_key`.
 
-SIGINT and SIGTERM fade out within about a second and end the session:
-:class:`~voiceguide.errors.Interrupted` carries the exit code (130 for
-Ctrl-C, 0 for SIGTERM, which is how a service manager asks politely).
+SIGINT and SIGTERM fade out within about a second and end the session;
+``PlayResult.stopped_by`` tells which (the command line exits 130 for
+Ctrl-C and 0 for SIGTERM, which is how a service manager asks politely).
+SIGHUP is ignored when headless, so a closed SSH session does not stop a
+session started with nohup.
+
+If the device fails mid-session (a USB sink unplugged, a sound server
+restarted), the output is reopened and the session goes on from the same
+point, up to :data:`REOPEN_TRIES` times.
 """
 
 from __future__ import annotations
 
+import collections
 import signal
 import threading
+import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Deque, Optional, Tuple
 
 import numpy as np
 
-from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, Interrupted
+from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, DeviceError, Interrupted
 from voiceguide.session import Session
-from voiceguide.stream import DEFAULT_BLOCKSIZE, Device, LiveOutput
+from voiceguide.status import Status
+from voiceguide.stream import DEFAULT_BLOCKSIZE, Device, DeviceLost, LiveOutput
 from voiceguide.timeline import Event
 
-_IMPORTED = __import__("time").time()
+_IMPORTED = time.time()
+
+REOPEN_TRIES = 3
+REOPEN_WAIT = 1.0
+VOLUME_STEP_DB = 2.0
+VOLUME_RANGE_DB = (-30.0, 12.0)
+#: "back" within this long of a step's start goes to the step before it.
+BACK_GRACE = 2.0
 
 
 def process_start_time() -> float:
     """Wall-clock time this process started (Linux: from /proc), for start-up figures."""
     import os
-    import time
 
     try:
         with open(f"/proc/{os.getpid()}/stat") as f:
@@ -51,6 +70,8 @@ class PlayResult:
     latency: float
     first_audible: Optional[float]
     stopped_by: Optional[int] = None   # the signal that ended the session early
+    quit: bool = False                 # the listener pressed q
+    reopened: int = 0                  # times the device was reopened
 
     def raise_if_stopped(self) -> None:
         """Raise :class:`Interrupted` with the exit code for the signal, if any."""
@@ -64,16 +85,70 @@ class Player:
 
     def __init__(self, session: Session, *, device: Device = None, latency: Optional[float] = None,
                  start_at: Optional[str] = None, blocksize: int = DEFAULT_BLOCKSIZE,
-                 on_event: Optional[Callable[[Event], None]] = None):
+                 status: Optional[Status] = None, headless: bool = False):
         self.session = session
+        self.sample_rate = session.options.sample_rate
         self.blocksize = blocksize
-        self.on_event = on_event
+        self.status = status or Status()
+        self.headless = headless
         self._start_at = start_at
-        self.output = LiveOutput(session.options.sample_rate, device=device, latency=latency,
-                                 blocksize=blocksize)
+        self.output = LiveOutput(self.sample_rate, device=device, latency=latency, blocksize=blocksize)
         self._error: Optional[BaseException] = None
         self._signal: Optional[int] = None
+        self._quit = False
+        self._lock = threading.Lock()
+        self._requests: Deque[Tuple[str, float]] = collections.deque()
+        self._due: Deque[Tuple[float, Event]] = collections.deque()
+        self._notes: Deque[str] = collections.deque()
+        self._volume_db = 0.0
+        self._seek_to: Optional[int] = None
+        self._reopened = 0
         self.position = 0
+        self.total: Optional[int] = None
+
+    # -- controls: any thread -------------------------------------------------------
+
+    def toggle_pause(self) -> None:
+        if self.output.paused:
+            self.output.resume()
+            self._note("resumed")
+        else:
+            self.output.pause()
+            self._note("paused; press space to go on")
+
+    def next(self) -> None:
+        self._requests.append(("next", 0.0))
+
+    def back(self) -> None:
+        self._requests.append(("back", 0.0))
+
+    def change_volume(self, delta_db: float) -> None:
+        lo, hi = VOLUME_RANGE_DB
+        self._volume_db = min(hi, max(lo, self._volume_db + delta_db))
+        self._requests.append(("volume", self._volume_db))
+
+    def quit(self) -> None:
+        """Fade out and end, as the listener asked (exit 0)."""
+        self._quit = True
+        self.output.resume() if self.output.paused else None
+        self.output.stop()
+
+    def handle_key(self, key: str) -> None:
+        actions = {
+            "space": self.toggle_pause, "n": self.next, "right": self.next, "p": self.back,
+            "left": self.back, "+": lambda: self.change_volume(VOLUME_STEP_DB),
+            "=": lambda: self.change_volume(VOLUME_STEP_DB),
+            "-": lambda: self.change_volume(-VOLUME_STEP_DB),
+            "_": lambda: self.change_volume(-VOLUME_STEP_DB), "q": self.quit, "Q": self.quit,
+        }
+        action = actions.get(key)
+        if action is not None:
+            action()
+
+    def _note(self, text: str) -> None:
+        self._notes.append(text)  # shown by the main thread
+
+    # -- the mixer thread ----------------------------------------------------------------
 
     def _source(self):
         """A lazily placed stream when possible, so sound starts before synthesis ends."""
@@ -85,58 +160,175 @@ class Player:
             self.position = timeline.start_of(self._start_at)
         return timeline
 
+    def _current_step(self, mixer) -> Optional[Event]:
+        heard = self.position - int(self.output.latency * self.sample_rate)
+        current = None
+        for event in mixer.events:
+            if event.start > heard:
+                break
+            current = event
+        return current
+
+    def _step_start(self, mixer, step: int) -> Optional[int]:
+        for event in mixer.events:
+            if event.step == step:
+                return event.start
+        return None
+
+    def _target(self, mixer, what: str) -> Optional[int]:
+        current = self._current_step(mixer)
+        step = current.step if current else 1
+        if what == "next":
+            horizon = self.position
+            while True:
+                for event in mixer.events:
+                    if event.step > step and event.start > self.position - self.sample_rate * 60:
+                        return event.start
+                if mixer.length is not None:
+                    return None
+                horizon += 60 * self.sample_rate
+                mixer.ensure_placed(horizon)
+        start = self._step_start(mixer, step) or 0
+        heard = self.position - int(self.output.latency * self.sample_rate)
+        if heard - start > BACK_GRACE * self.sample_rate or step <= 1:
+            return start
+        previous = [e for e in mixer.events if e.step < step]
+        return self._step_start(mixer, previous[-1].step) if previous else 0
+
+    def _handle_requests(self, mixer) -> None:
+        while self._requests:
+            what, value = self._requests.popleft()
+            if what == "volume":
+                mixer.set_volume_db(value)
+                self._note(f"volume {value:+.0f} dB")
+                continue
+            target = self._target(mixer, what)
+            if target is None:
+                self._note("this is the last step")
+                continue
+            self._seek_to = target
+            self.output.fade_out()
+
+    def _announce(self, mixer, start: int, n: int, announced: int) -> int:
+        events = mixer.events
+        while announced < len(events) and events[announced].start < start + n:
+            event = events[announced]
+            if event.end > start:
+                delay = max(0, event.start - start) / self.sample_rate + self.output.latency
+                self._due.append((time.monotonic() + delay, event))
+            announced += 1
+        return announced
+
     def _produce(self) -> None:
         try:
             mixer = self.session.mixer(self._source())
+            self.total = mixer.length
             block = np.zeros(self.blocksize, dtype=np.float32)
             announced = 0
             output = self.output
             output.start()
             while True:
+                self._handle_requests(mixer)
+                if self._seek_to is not None and output.silent:
+                    self.position, self._seek_to = self._seek_to, None
+                    announced = next((i for i, e in enumerate(mixer.events) if e.end > self.position),
+                                     len(mixer.events))
+                    self._due.clear()
+                    if not output.paused:
+                        output.fade_in()
                 if output.paused and output.silent and not output.stopping:
-                    output.write_silence(self.blocksize)
+                    self._write_silence()
                     continue
                 mixer.ensure_placed(self.position + self.blocksize)
                 length = mixer.length
+                self.total = length
                 n = self.blocksize if length is None else min(self.blocksize, length - self.position)
                 if n <= 0:
                     break
                 view = block[:n]
                 mixer.render(self.position, view)
-                if self.on_event is not None:
-                    events = mixer.events
-                    while announced < len(events) and events[announced].start < self.position + n:
-                        if events[announced].end > self.position:
-                            self.on_event(events[announced])
-                        announced += 1
-                if not output.write(view):
+                announced = self._announce(mixer, self.position, n, announced)
+                if not self._write(view):
                     break
                 self.position += n
         except BaseException as exc:  # re-raised by run() in the main thread
             self._error = exc
 
+    def _write(self, view: np.ndarray) -> bool:
+        while True:
+            try:
+                return self.output.write(view)
+            except DeviceLost as exc:
+                self._reopen(exc)
+
+    def _write_silence(self) -> None:
+        try:
+            self.output.write_silence(self.blocksize)
+        except DeviceLost as exc:
+            self._reopen(exc)
+
+    def _reopen(self, exc: DeviceLost) -> None:
+        """Reopen the device; the block that failed is written again, so nothing is skipped."""
+        for attempt in range(1, REOPEN_TRIES + 1):
+            self._note(f"{exc}; reopening the device ({attempt}/{REOPEN_TRIES})")
+            time.sleep(REOPEN_WAIT)
+            if self.output.stopping:
+                return
+            try:
+                self.output.reopen()
+                self._reopened += 1
+                self._note("the device is back; going on from where we were")
+                return
+            except DeviceError:
+                continue
+        raise DeviceError(f"{exc}, and it could not be reopened after {REOPEN_TRIES} tries; "
+                          f"check the device, then `voiceguide play ... --from` a section to go on")
+
+    # -- the main thread -------------------------------------------------------------------
+
     def _on_signal(self, signum, frame) -> None:
         self._signal = signum
+        if self.output.paused:
+            self.output.resume()
         self.output.stop()
 
+    def _drain_due(self, everything: bool = False) -> None:
+        while self._notes:
+            self.status.message(self._notes.popleft())
+        now = float("inf") if everything else time.monotonic()
+        while self._due and self._due[0][0] <= now:
+            _, event = self._due.popleft()
+            self.status.event(event, event.start / self.sample_rate)
+
+    def elapsed(self) -> float:
+        return max(0.0, self.position / self.sample_rate - self.output.latency)
+
     def run(self) -> PlayResult:
-        """Play to the end, or until SIGINT/SIGTERM (see ``PlayResult.stopped_by``)."""
+        """Play to the end, or until q, SIGINT or SIGTERM (see :class:`PlayResult`)."""
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
+            previous[signal.SIGHUP] = signal.signal(
+                signal.SIGHUP, signal.SIG_IGN if self.headless else self._on_signal)
         producer = threading.Thread(target=self._produce, name="voiceguide-mixer", daemon=True)
         try:
             producer.start()
             while producer.is_alive():
                 producer.join(0.1)
+                self._drain_due()
+                total = self.total / self.sample_rate if self.total else None
+                self.status.tick(self.elapsed(), total, self.output.paused, self._volume_db)
         finally:
             self.output.stop()
             producer.join(timeout=2.0)
             self.output.close()
+            # An unpaced device (a file) finishes before the log catches up.
+            self._drain_due(everything=self._signal is None and not self._quit)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.status.close()
         if self._error is not None:
             raise self._error
-        return PlayResult(self.output.frames_played, self.output.underruns,
-                          self.output.latency, self.output.first_audible, self._signal)
+        return PlayResult(self.output.frames_played, self.output.underruns, self.output.latency,
+                          self.output.first_audible, self._signal, self._quit, self._reopened)

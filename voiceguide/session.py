@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Tuple
 
 from voiceguide.model import Script, Voice
-from voiceguide.timeline import SAMPLE_RATE, EventStream, Timeline, compile_timeline, flatten
+from voiceguide.timeline import (SAMPLE_RATE, EventStream, Timeline, compile_timeline,
+                                 estimate_speech_samples, flatten)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -30,6 +31,7 @@ class Options:
     ambient: bool = True                 # --no-ambient
     ambient_db: float = 0.0              # --ambient-level, relative to the script
     sample_rate: int = SAMPLE_RATE
+    text_only: bool = False              # --text: print the words, speak nothing
 
 
 class Session:
@@ -70,12 +72,20 @@ class Session:
 
     def prefetch(self) -> None:
         """Queue every clip for synthesis, in playing order; returns at once."""
-        self.synth.prefetch((text, self._spec(voice)) for text, voice in self.speech())
+        if not self.options.text_only:
+            self.synth.prefetch((text, self._spec(voice)) for text, voice in self.speech())
 
     def clip_length(self, text: str, voice: Voice) -> int:
+        if self.options.text_only:
+            # No engine: each step lasts about as long as it would take to say.
+            return estimate_speech_samples(text, voice, self.options.sample_rate)
         return self.synth.length(text, self._spec(voice))
 
     def clip_for(self, event: "Event") -> "np.ndarray":
+        if self.options.text_only:
+            import numpy as np
+
+            return np.zeros(event.length, dtype=np.float32)
         return self.synth.clip(event.text, self._spec(event.voice))
 
     # -- timeline and mix -----------------------------------------------------------

@@ -43,6 +43,10 @@ AUDIBLE = 10 ** (-60 / 20)
 Device = Union[int, str, None]
 
 
+class DeviceLost(DeviceError):
+    """The device failed mid-session (unplugged, server restarted); it may come back."""
+
+
 def no_device_message() -> str:
     return ("no audio output device found; `voiceguide devices` lists what is available, "
             "and `voiceguide render ID -o session.wav` writes the session to a file instead")
@@ -83,6 +87,34 @@ def resolve_device(device: Device) -> Device:
     raise DeviceError(f'--device "{device}" matches several devices ({names}); give one index')
 
 
+COMMON_RATES = (22050, 44100, 48000, 96000)
+
+
+def list_outputs() -> list:
+    """Output devices: index, name, channels, default flag and the common rates each accepts."""
+    import sounddevice as sd
+
+    try:
+        devices = sd.query_devices()
+        default = sd.default.device[1]
+    except Exception as exc:
+        raise DeviceError(f"audio system unavailable ({exc}); {no_device_message()}") from None
+    result = []
+    for index, dev in enumerate(devices):
+        if dev["max_output_channels"] <= 0:
+            continue
+        rates = []
+        for rate in COMMON_RATES:
+            try:
+                sd.check_output_settings(device=index, samplerate=rate, channels=1, dtype="float32")
+                rates.append(rate)
+            except Exception:
+                pass
+        result.append(dict(index=index, name=dev["name"], channels=dev["max_output_channels"],
+                           default=index == default, rates=rates))
+    return result
+
+
 class LiveOutput:
     """Plays float32 mono blocks on an output device, with click-free fades.
 
@@ -93,23 +125,10 @@ class LiveOutput:
     def __init__(self, sample_rate: int, *, device: Device = None,
                  latency: Optional[float] = None, blocksize: int = DEFAULT_BLOCKSIZE,
                  channels: Optional[int] = None):
-        import sounddevice as sd
-
         self.sample_rate = sample_rate
         self.blocksize = blocksize
-        self.device = resolve_device(device)
-        try:
-            info = sd.query_devices(self.device, "output")
-            self.channels = channels or (1 if info["max_output_channels"] < 2 else 2)
-            self._stream = sd.OutputStream(
-                samplerate=sample_rate, blocksize=blocksize, device=self.device,
-                channels=self.channels, dtype="float32",
-                latency=latency if latency is not None else DEFAULT_LATENCY)
-        except DeviceError:
-            raise
-        except Exception as exc:
-            raise DeviceError(f"cannot open the output device ({exc}); try `--device default` "
-                              f"or a larger `--latency`; {no_device_message()}") from None
+        self._wanted = (device, latency, channels)
+        self._stream = self._open()
         self.latency = float(self._stream.latency)
         fade = max(2, int(FADE_SECONDS * sample_rate))
         self._ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
@@ -124,19 +143,68 @@ class LiveOutput:
         self.frames_played = 0
         self.first_audible: Optional[float] = None
 
+    def _open(self):
+        import sounddevice as sd
+
+        device, latency, channels = self._wanted
+        self.device = resolve_device(device)
+        try:
+            info = sd.query_devices(self.device, "output")
+            self.channels = channels or (1 if info["max_output_channels"] < 2 else 2)
+            return sd.OutputStream(
+                samplerate=self.sample_rate, blocksize=self.blocksize, device=self.device,
+                channels=self.channels, dtype="float32",
+                latency=latency if latency is not None else DEFAULT_LATENCY)
+        except DeviceError:
+            raise
+        except Exception as exc:
+            raise DeviceError(f"cannot open the output device ({exc}); try `--device default` "
+                              f"or a larger `--latency`; {no_device_message()}") from None
+
+    def reopen(self) -> None:
+        """After :class:`DeviceLost`: drop the old stream and open the device again.
+
+        PortAudio keeps its device list from start-up, so it is re-initialised
+        first; otherwise a USB or Bluetooth sink that came back is not seen.
+        """
+        import sounddevice as sd
+
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except Exception:
+            pass
+        try:
+            sd._terminate()
+            sd._initialize()
+        except Exception:
+            pass
+        stream = self._open()
+        if stream.channels != self._frame.shape[1]:
+            self._frame = np.zeros((self.blocksize, stream.channels), dtype=np.float32)
+        self._stream = stream
+        self.latency = float(stream.latency)
+        stream.start()
+
     # -- controls (any thread) -------------------------------------------------
 
     def start(self) -> None:
         self._stream.start()
 
+    def fade_out(self) -> None:
+        self._target = 0
+
+    def fade_in(self) -> None:
+        self._target = len(self._ramp) - 1
+
     def pause(self) -> None:
         """Fade out and hold silence; the stream stays open."""
         self._paused = True
-        self._target = 0
+        self.fade_out()
 
     def resume(self) -> None:
         self._paused = False
-        self._target = len(self._ramp) - 1
+        self.fade_in()
 
     @property
     def paused(self) -> bool:
@@ -192,8 +260,7 @@ class LiveOutput:
         if self.first_audible is None and np.abs(block).max(initial=0.0) > AUDIBLE:
             queued = max(0, self._buffer_frames() - self._stream.write_available)
             self.first_audible = time.time() + queued / self.sample_rate
-        if self._stream.write(frame):
-            self.underruns += 1
+        self._write(frame)
         self.frames_played += n
         return True
 
@@ -201,8 +268,16 @@ class LiveOutput:
         """Keep the stream fed while paused (the device must not go to sleep)."""
         frame = self._frame[:frames]
         frame.fill(0.0)
-        if self._stream.write(frame):
-            self.underruns += 1
+        self._write(frame)
+
+    def _write(self, frame: np.ndarray) -> None:
+        import sounddevice as sd
+
+        try:
+            if self._stream.write(frame):
+                self.underruns += 1
+        except sd.PortAudioError as exc:
+            raise DeviceLost(f"the output device stopped working ({exc})") from None
 
     def _buffer_frames(self) -> int:
         return int(round(self.latency * self.sample_rate)) + self.blocksize
@@ -215,12 +290,15 @@ class LiveOutput:
         fade. Writing a buffer's worth of silence first pushes the fade out.
         """
         try:
-            if self._stream.active:
-                pad = self._buffer_frames()
-                while pad > 0:
-                    n = min(pad, self.blocksize)
-                    self.write_silence(n)
-                    pad -= n
-                self._stream.stop()
+            if self._stream.active and not self._stream.closed:
+                try:
+                    pad = self._buffer_frames()
+                    while pad > 0:
+                        n = min(pad, self.blocksize)
+                        self.write_silence(n)
+                        pad -= n
+                    self._stream.stop()
+                except DeviceError:
+                    self._stream.abort()
         finally:
             self._stream.close()

@@ -148,6 +148,16 @@ class Mixer:
         self._clips: Dict[int, np.ndarray] = {}
         self._scratch = np.zeros(0, dtype=np.float32)
         self._env = np.zeros(0, dtype=np.float64)
+        self._gain = 1.0          # master gain (the player's volume keys)
+        self._gain_target = 1.0
+
+    def set_volume_db(self, db: float) -> None:
+        """Master volume for the blocks that follow, reached smoothly over one block.
+
+        Applied before the limiter, so no setting can clip. At 0 dB (the
+        default) the output is exactly what ``render`` writes.
+        """
+        self._gain_target = db_to_gain(db)
 
     # -- events ---------------------------------------------------------
 
@@ -269,7 +279,17 @@ class Mixer:
         if self._beds:
             self._mix_ambient(out, start, says)
         self._master_fade(out, start)
+        if self._gain != 1.0 or self._gain_target != 1.0:
+            self._apply_gain(out)
         soft_limit(out)
+
+    def _apply_gain(self, out: np.ndarray) -> None:
+        if self._gain == self._gain_target:
+            out *= np.float32(self._gain)
+            return
+        ramp = np.linspace(self._gain, self._gain_target, len(out), dtype=np.float32)
+        out *= ramp
+        self._gain = self._gain_target
 
     def _mix_pacer(self, out: np.ndarray, start: int, event: Event) -> None:
         cycle = self._pacer(event)

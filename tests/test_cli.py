@@ -1,0 +1,141 @@
+"""The command line: CliRunner for the commands, and the installed console script for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.catalog import user_dir
+from voiceguide.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "daily-check-in",
+               "journal-prompts", "palm-pressure"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_every_command_has_help_text():
+    for name, command in cli.commands.items():
+        assert command.help and len(command.help.strip()) > 10, f"`{name}` has no help"
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+
+
+def test_list_shows_the_seven_built_ins_with_lengths():
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    ids = [line.split()[0] for line in result.output.splitlines()]
+    assert ids == BUILTIN_IDS
+    body = next(line for line in result.output.splitlines() if line.startswith("body-scan"))
+    assert "~" in body and "Body scan" in body
+
+
+def test_list_includes_user_scripts_and_marks_shadowing():
+    folder = user_dir()
+    folder.mkdir(parents=True)
+    (folder / "my-pause.yaml").write_text("title: My pause\nsteps:\n  - pause: 5s\n")
+    (folder / "breathing.yaml").write_text("title: My breathing\nsteps:\n  - Breathe.\n")
+    result = run("list")
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert "My pause" in lines["my-pause"] and "(yours)" in lines["my-pause"]
+    assert "My breathing" in lines["breathing"] and "shadows the built-in" in lines["breathing"]
+
+
+def test_validate_ok_and_errors(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("title: Fine\nsteps:\n  - Hello.\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: Bad\nsteps:\n  - sya: Hello\n  - pause: forever\n")
+    assert run("validate", str(good)).exit_code == 0
+    result = run("validate", str(good), str(bad))
+    assert result.exit_code == 2
+    lines = [l for l in result.output.splitlines() if l.startswith(str(bad))]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{bad}:3:5:") and 'did you mean "say"' in lines[0]
+    assert lines[1].startswith(f"{bad}:4:")
+    assert "Traceback" not in result.output
+
+
+def test_unknown_exercise_suggests_the_closest_id():
+    result = run("preview", "body-scna")
+    assert result.exit_code == 2
+    assert 'no exercise "body-scna" (did you mean "body-scan"?)' in result.output
+
+
+def test_render_refuses_an_unknown_format_and_never_touches_the_script(tmp_path):
+    script = tmp_path / "mine.yaml"
+    script.write_text("title: Mine\nsteps:\n  - Hello.\n")
+    before = script.read_bytes()
+    result = run("render", str(script), "-o", str(script))
+    assert result.exit_code == 2
+    assert "unknown audio format .yaml" in result.output
+    assert script.read_bytes() == before
+
+
+def test_about_says_when_to_seek_help():
+    result = run("about")
+    assert result.exit_code == 0
+    assert "four to six weeks" in result.output
+
+
+def test_preview_json_is_the_pinned_shape():
+    result = run("preview", "palm-pressure", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"title", "duration", "sample_rate", "events"}
+    starts = [e["start"] for e in data["events"]]
+    assert starts == sorted(starts)
+    for event in data["events"]:
+        assert {"start", "end", "kind", "section", "source"} <= set(event)
+        assert event["source"].split(":")[0].endswith("palm-pressure.yaml")
+        assert ("text" in event) == (event["kind"] == "say")
+    counted = [e["text"] for e in data["events"] if e["kind"] == "say" and e["text"] in ("one", "two", "five")]
+    assert counted[:3] == ["one", "two", "five"] or "one" in counted
+
+
+def test_quick_commands_import_no_audio_stack(tmp_path):
+    code = ("import sys\nfrom voiceguide.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'sounddevice', 'pyttsx3', 'soundfile') if m in sys.modules]\n"
+            "print('HEAVY', heavy, file=sys.stderr)\n")
+    for args in (["list"], ["validate", str(ROOT / "scripts" / "body-scan.yaml")], ["about"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert "HEAVY []" in result.stderr, (args, result.stderr)
+
+
+def test_the_installed_console_script_runs():
+    exe = shutil.which("voiceguide", path=str(Path(sys.executable).parent))
+    assert exe, "the console script is installed next to the interpreter"
+    result = subprocess.run([exe, "list"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == BUILTIN_IDS
+    result = subprocess.run([exe, "validate", "no-such-file.yaml"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_plain_non_editable_install_ships_the_scripts(tmp_path):
+    """`pip install .` (not editable) must carry scripts/ and sounds/ inside the package."""
+    target = tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                            "--no-build-isolation", "--target", str(target), str(ROOT)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    env = dict(os.environ, PYTHONPATH=str(target))
+    result = subprocess.run([sys.executable, "-m", "voiceguide", "list"], capture_output=True, text=True,
+                            cwd=str(tmp_path), env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == BUILTIN_IDS
+    located = subprocess.run([sys.executable, "-c", "import voiceguide; print(voiceguide.__file__)"],
+                             capture_output=True, text=True, cwd=str(tmp_path), env=env)
+    assert located.stdout.startswith(str(target))
+    assert (target / "voiceguide" / "scripts" / "body-scan.yaml").is_file()

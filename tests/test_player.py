@@ -1,0 +1,224 @@
+"""The player as a person uses it: keys on a terminal, headless logs, signals, errors.
+
+Keys are typed into a real pseudo-terminal; the sound goes through PortAudio
+into a private, real-time PulseAudio null sink whose monitor is recorded, so
+"pause" is checked by listening: the sink holds silence while paused.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pexpect
+import pytest
+import soundfile as sf
+
+from audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+
+pytestmark = pytest.mark.audio
+SR = 48000
+
+SESSION = """\
+title: Player check
+ambient:
+  - drone: A2
+    level: -30 dB
+steps:
+  - section: One
+  - say: This is the first step. You may stop at any time.
+    pause: 3s
+  - section: Two
+  - say: This is the second step.
+    pause: 3s
+  - section: Three
+  - say: This is the third step.
+    pause: 3s
+  - bell: chime
+"""
+
+
+@pytest.fixture()
+def script(tmp_path):
+    path = tmp_path / "player-check.yaml"
+    path.write_text(SESSION)
+    return path
+
+
+@pytest.fixture()
+def pulse(tmp_path):
+    sink = PulseNullSink(tmp_path).start()
+    yield sink
+    sink.stop()
+
+
+def spawn(args, env, **kw):
+    return pexpect.spawn(sys.executable, ["-m", "voiceguide", *args], env=env, encoding="utf-8",
+                         timeout=60, dimensions=(24, 100), **kw)
+
+
+def silent_runs(x, floor=10 ** (-70 / 20), min_seconds=1.0):
+    """(start, length) in seconds of stretches quieter than *floor*."""
+    quiet = np.abs(x) < floor
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
+    runs = [(a / SR, (b - a) / SR) for a, b in zip(edges[::2], edges[1::2])]
+    return [r for r in runs if r[1] >= min_seconds]
+
+
+def test_space_pauses_the_sound_and_resumes_it(script, pulse, tmp_path):
+    env = pulse.env
+    pulse.record(tmp_path / "heard.wav")
+    child = spawn(["play", str(script)], env)
+    child.expect("space pause")
+    time.sleep(3.0)
+    child.send(" ")
+    child.expect("paused")
+    time.sleep(3.0)
+    child.send(" ")
+    child.expect("resumed")
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    time.sleep(0.3)
+    pulse.stop_recording()
+    assert child.exitstatus == 0, child.before
+    heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
+    # the ambient bed never stops by itself: a silent stretch of ~3 s is the pause
+    runs = [r for r in silent_runs(heard) if 2.0 <= r[1] <= 4.0]
+    assert runs, silent_runs(heard, min_seconds=0.3)
+
+
+def test_n_skips_ahead_and_q_quits_with_a_fade(script, pulse, tmp_path):
+    env = pulse.env
+    started = time.monotonic()
+    child = spawn(["play", str(script)], env)
+    child.expect("space pause")
+    time.sleep(1.5)
+    child.send("n")
+    child.expect(r"\[Two\]")
+    child.send("\x1b[C")  # right arrow
+    child.expect(r"\[Three\]")
+    child.send("q")
+    child.expect(pexpect.EOF, timeout=10)
+    child.close()
+    assert child.exitstatus == 0
+    assert time.monotonic() - started < 10, "skipping shortened the session"
+
+
+def test_the_terminal_is_restored_after_playing(script, tmp_path):
+    home, _ = alsa_file_home(tmp_path)
+    env = base_env(home)
+    child = pexpect.spawn("/bin/sh", ["-c", f"stty -a; {sys.executable} -m voiceguide play {script} "
+                                      f"--length 12s; stty -a"], env=env, encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    before, after = child.before.split("done", 1) if "done" in child.before else (child.before, "")
+    assert " icanon" in before and " echo" in before
+    assert " icanon" in after and " echo" in after, after[-400:]
+    assert "-icanon" not in after
+
+
+def test_headless_logs_plain_timestamped_lines(script, tmp_path):
+    home, _ = alsa_file_home(tmp_path)
+    result = voiceguide("play", str(script), env=base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr + result.stdout
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert any("[Two] This is the second step." in l for l in lines)
+    for line in lines:
+        assert line[:4].isdigit() and line[10] == " " and line[13] == ":", line
+
+
+def test_text_mode_prints_the_words_and_keeps_the_bell(script, tmp_path):
+    home, wav = alsa_file_home(tmp_path)
+    result = voiceguide("play", str(script), "--text", env=base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["This is the first step. You may stop at any time.",
+                                          "This is the second step.", "This is the third step."]
+    played, _ = sf.read(str(wav), dtype="float32")
+    assert np.max(np.abs(played)) > 0.05  # the chime (and the bed) still sound
+
+
+def test_sigterm_fades_out_and_exits_0_within_a_second_and_a_half(script, pulse, tmp_path):
+    pulse.record(tmp_path / "heard.wav")
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)], env=pulse.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.5)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    took = time.monotonic() - sent
+    time.sleep(0.3)
+    pulse.stop_recording()
+    assert proc.returncode == 0, err
+    assert took < 1.5
+    assert "Traceback" not in err
+    heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
+    loud = np.flatnonzero(np.abs(heard) > 10 ** (-60 / 20))
+    end = loud[-1]
+
+    def rms(a, b):
+        return np.sqrt(np.mean(heard[end - int(a * SR):end - int(b * SR)] ** 2))
+
+    # the level falls away over the last few hundred ms: a fade, not a cut
+    assert rms(0.06, 0.0) < 0.3 * rms(0.6, 0.4)
+
+
+def test_sighup_is_ignored_when_headless(script, tmp_path):
+    home, _ = alsa_file_home(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script), "--length", "60s"],
+                            env=base_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "done" in err
+
+
+def test_device_lost_mid_session_is_reopened_and_the_session_goes_on(script, pulse, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)], env=pulse.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    pulse.stop()          # the sound server goes away...
+    time.sleep(0.5)
+    pulse.start()         # ...and comes back
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert "reopening the device" in err and "the device is back" in err
+    assert "done" in err
+
+
+def test_a_device_that_never_comes_back_is_a_clear_exit_1(script, pulse, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)], env=pulse.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    pulse.stop()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "could not be reopened after 3 tries" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_device_names_the_devices_command(script, tmp_path):
+    home, _ = alsa_file_home(tmp_path)
+    result = voiceguide("play", str(script), "--device", "no-such-speaker", env=base_env(home))
+    assert result.returncode == 1
+    assert 'no output device matches; `voiceguide devices` lists them' in result.stderr
+
+
+def test_devices_lists_outputs_with_their_rates(tmp_path):
+    home, _ = alsa_file_home(tmp_path)
+    result = voiceguide("devices", env=base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert "default" in result.stdout and "48k" in result.stdout
+    assert any(line.startswith("*") for line in result.stdout.splitlines())
+
+
+def test_voices_lists_the_engine_voices_with_the_default_marked(tmp_path):
+    result = voiceguide("voices", env=base_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) > 10
+    assert sum(line.startswith("*") for line in lines) == 1
+    assert any(" en" in line for line in lines)

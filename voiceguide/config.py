@@ -1,0 +1,172 @@
+"""Player settings from defaults, a config file, the environment and options.
+
+The file is TOML at ``<user config dir>/voiceguide/config.toml`` (on Linux
+``~/.config/voiceguide/config.toml``), read with the standard library
+(``tomllib``; ``tomli`` before Python 3.11)::
+
+    voice = "gmw/en"      # an engine voice id (`voiceguide voices`)
+    rate = 130            # words per minute, 80-300
+    volume = 0.9          # voice volume, 0-1
+    device = "USB"        # output device: index or part of its name
+    ambient_level = -3    # dB added to every ambient layer, -40..+12
+    latency = 0.2         # seconds of output buffer, 0.02-2
+
+Precedence, strongest first: command-line option, environment variable
+(``VOICEGUIDE_RATE`` and so on), the file, the built-in default.
+``voiceguide config`` shows every effective value and where it came from.
+
+Trap: tomllib reports syntax errors with a position but not where a *value*
+was written, so a bad value is located by finding its key's line in the text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from voiceguide.errors import Problem, ScriptError, did_you_mean
+
+
+class ConfigError(ScriptError):
+    """The config file is invalid; every problem is located like a script's."""
+
+
+def _number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            kind = "a whole number" if integer else "a number"
+            raise ValueError(f"expected {kind} from {lo:g} to {hi:g}, got {value!r}")
+        if not lo <= value <= hi:
+            raise ValueError(f"expected {lo:g} to {hi:g}, got {value!r}")
+        return value
+    return check
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # a device index
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    help: str
+    parse_env: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "VOICEGUIDE_" + self.name.upper()
+
+
+def _float_or_str(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+SETTINGS: Tuple[Setting, ...] = (
+    Setting("voice", None, _text, "engine voice id, see `voiceguide voices`"),
+    Setting("rate", None, _number(80, 300, integer=True), "speaking rate, words per minute", int),
+    Setting("volume", None, _number(0.0, 1.0), "voice volume, 0 to 1", float),
+    Setting("device", None, _text, "output device: index or part of its name",
+            lambda s: int(s) if s.strip().isdigit() else s),
+    Setting("ambient_level", 0.0, _number(-40.0, 12.0), "dB added to every ambient layer", float),
+    Setting("latency", 0.2, _number(0.02, 2.0), "output buffer in seconds (more on a Pi)", float),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("voiceguide") / "config.toml"
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    origin: str   # "default", "file", "environment", "option"
+
+
+def _key_position(text: str, key: str) -> Tuple[int, int]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(rf"\s*({re.escape(key)}|\"{re.escape(key)}\")\s*=", line)
+        if match:
+            return number, match.start(1) + 1
+    return 1, 1
+
+
+def read_file(path: Path) -> Dict[str, Any]:
+    """The settings in *path* (``{}`` if it does not exist); :class:`ConfigError` if invalid."""
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError([Problem(name, 1, 1, f"cannot read the config file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(name, 1, 1, "the config file is not UTF-8 text; save it as UTF-8")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        raise ConfigError([Problem(name, line, col, f"{message}; see `voiceguide config --help` for the format")]) from None
+    problems: List[Problem] = []
+    values: Dict[str, Any] = {}
+    for key, value in data.items():
+        line, col = _key_position(text, key)
+        setting = BY_NAME.get(key)
+        if setting is None:
+            problems.append(Problem(name, line, col, f'unknown setting "{key}"{did_you_mean(key, BY_NAME)}; '
+                                                   f"known settings: {', '.join(BY_NAME)}"))
+            continue
+        try:
+            values[key] = setting.check(value)
+        except ValueError as exc:
+            problems.append(Problem(name, line, col, f"{key}: {exc}"))
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def effective(options: Optional[Mapping[str, Any]] = None, path: Optional[Path] = None,
+              environ: Optional[Mapping[str, str]] = None) -> Dict[str, Value]:
+    """Every setting's value and origin. *options* holds command-line values (None = not given)."""
+    environ = os.environ if environ is None else environ
+    options = options or {}
+    from_file = read_file(path or config_path())
+    result: Dict[str, Value] = {}
+    for setting in SETTINGS:
+        value = Value(setting.default, "default")
+        if setting.name in from_file:
+            value = Value(from_file[setting.name], "file")
+        raw = environ.get(setting.env)
+        if raw not in (None, ""):
+            try:
+                value = Value(setting.check(setting.parse_env(raw)), "environment")
+            except ValueError as exc:
+                from voiceguide.errors import UsageError
+
+                raise UsageError(f"{setting.env}={raw}: {exc}") from None
+        if options.get(setting.name) is not None:
+            value = Value(options[setting.name], "option")
+        result[setting.name] = value
+    return result
