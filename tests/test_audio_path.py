@@ -243,3 +243,11 @@ def test_ctrl_c_fades_out_within_a_second_and_exits_130(short_script, tmp_path, 
     tail = heard[loud[-1] - SR // 5:loud[-1]]
     # a fade, not a cut: the last 200 ms of sound decay to near nothing
     assert np.max(np.abs(tail[-480:])) < 0.25 * np.max(np.abs(heard[loud[-1] - SR:loud[-1] - SR // 2]))
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".flac"])
+def test_render_writes_compressed_formats_of_the_same_length(short_script, tmp_path, env, suffix):
+    timeline = preview(short_script, env)
+    data = render(short_script, tmp_path / f"session{suffix}", env)
+    assert len(data) / SR == pytest.approx(timeline["duration"], abs=0.01)
+    assert np.max(np.abs(data)) > 0.1

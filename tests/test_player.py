@@ -222,3 +222,21 @@ def test_voices_lists_the_engine_voices_with_the_default_marked(tmp_path):
     assert len(lines) > 10
     assert sum(line.startswith("*") for line in lines) == 1
     assert any(" en" in line for line in lines)
+
+
+def test_no_output_device_points_to_devices_and_render(script, tmp_path):
+    env = base_env(tmp_path / "no-sound-home")  # no .asoundrc, no sound server, no card
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "empty-runtime")
+    env["PULSE_CLIENTCONFIG"] = str(tmp_path / "no-autospawn.conf")
+    (tmp_path / "no-autospawn.conf").write_text("autospawn = no\n")
+    (tmp_path / "empty-runtime").mkdir()
+    listed = voiceguide("devices", env=env)
+    if "*" in listed.stdout:
+        pytest.skip("this machine has a real output device")
+    result = voiceguide("play", str(script), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "no audio output device found; `voiceguide devices` lists what is available, "
+        "and `voiceguide render ID -o session.wav` writes the session to a file instead")
+    assert "Traceback" not in result.stderr
+    assert listed.returncode == 1 and "no audio output device found" in listed.stderr

@@ -280,6 +280,11 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     q quits with a fade. Without a terminal (a service, a pipe, nohup) it
     logs one line per step; SIGTERM fades out and exits 0.
     """
+    import threading
+
+    # PortAudio's start-up (probing ALSA) runs in C without the GIL: let it
+    # overlap with loading the script and numpy instead of adding to them.
+    threading.Thread(target=__import__, args=("sounddevice",), daemon=True).start()
     from voiceguide.config import effective
     from voiceguide.keys import KeyReader
     from voiceguide.player import Player

@@ -202,16 +202,21 @@ class Mixer:
 
     def _bell(self, kind: str) -> np.ndarray:
         if kind not in self._bells:
-            self._bells[kind] = np.asarray(sources.bell(kind, self.sample_rate), dtype=np.float32)
+            from voiceguide.audio.loopcache import cached_loop
+
+            sr = self.sample_rate
+            self._bells[kind] = cached_loop(f"bell|{kind}|{sr}", lambda: sources.bell(kind, sr))
         return self._bells[kind]
 
     def _pacer(self, event: Event) -> np.ndarray:
         b = event.breathe
         key = (b.inhale, b.hold, b.exhale, b.hold_out)
         if key not in self._pacers:
-            self._pacers[key] = np.asarray(
-                sources.pacer_cycle(b.inhale, b.hold, b.exhale, b.hold_out, self.sample_rate),
-                dtype=np.float32)
+            from voiceguide.audio.loopcache import cached_loop
+
+            sr = self.sample_rate
+            self._pacers[key] = cached_loop(f"pacer|{key!r}|{sr}",
+                                            lambda: sources.pacer_cycle(*key, sr))
         return self._pacers[key]
 
     def _tick_buf(self) -> np.ndarray:
