@@ -8,7 +8,6 @@ core (a Raspberry Pi Zero 2 W is about ten times slower).
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import statistics
 import subprocess

@@ -8,12 +8,10 @@ or a private PulseAudio null sink (real time). See tests/audio_env.py.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -22,7 +22,7 @@ least 80 dB down.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import ceil, pi
+from math import ceil
 
 import numpy as np
 
