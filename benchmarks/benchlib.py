@@ -1,0 +1,79 @@
+"""Small helpers shared by the benchmark scripts (not a test harness).
+
+The real audio devices come from ``tests/audio_env.py`` (imported, not
+copied): :func:`audio_env` puts ``tests/`` on ``sys.path`` and returns it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def audio_env():
+    """The tests' ``audio_env`` module (PulseNullSink, alsa_file_home, ...)."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import audio_env  # noqa: E402
+
+    return audio_env
+
+
+def voiceguide_cmd() -> List[str]:
+    """The installed console script next to this Python (what a user runs)."""
+    exe = shutil.which("voiceguide", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "voiceguide"]
+
+
+def env_with_cache(cache: Optional[Path], base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """*base* (default: this environment) with XDG_CACHE_HOME set to *cache* (if given)."""
+    env = dict(base if base is not None else os.environ)
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    return env
+
+
+def session_duration(script: str, env: Dict[str, str], length: Optional[str] = None) -> float:
+    """Seconds, from ``voiceguide preview --json`` (synthesises what is not cached)."""
+    args = voiceguide_cmd() + ["preview", script, "--json"] + (["--length", length] if length else [])
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return float(json.loads(out)["duration"])
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain, aligned text table."""
+    rows = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs, {model or 'unknown CPU'}, Python {sys.version.split()[0]}"
