@@ -96,9 +96,12 @@ def test_file_exists_with_header_comment(sid):
     path = SCRIPTS_DIR / f"{sid}.yaml"
     assert path.is_file(), f"missing built-in script {path}"
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "# voiceguide exercise, format v1"
-    assert lines[1].rstrip() == "#"
-    assert lines[2].startswith("# ") and len(lines[2]) > 10, "a comment describing the exercise"
+    # editors (YAML language server) validate against the shipped schema:
+    assert lines[0] == "# yaml-language-server: $schema=../docs/voiceguide.schema.json"
+    assert (path.parent / "../docs/voiceguide.schema.json").is_file()
+    assert lines[1] == "# voiceguide exercise, format v1"
+    assert lines[2].rstrip() == "#"
+    assert lines[3].startswith("# ") and len(lines[3]) > 10, "a comment describing the exercise"
 
 
 # --- content through the real loader ----------------------------------------

@@ -52,24 +52,32 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import grammar as g
 from . import units
 from .errors import Problem, ScriptError, did_you_mean
+from .grammar import (  # noqa: F401 - re-exported: these used to live here
+    DEFAULT_BELL_DB,
+    DEFAULT_CADENCE,
+    DEFAULT_LEVELS,
+    MAX_CADENCE,
+    MAX_CYCLES,
+    MAX_INTERVAL,
+    MAX_REPEAT,
+    MIN_CADENCE,
+    MIN_INTERVAL,
+    STEP_NAMES,
+    TOP_KEYS,
+)
 from .model import (
-    BELL_KINDS,
     BELL_SECONDS,
     DEFAULT_DUCK_DB,
     DEFAULT_RATE,
-    MAX_COUNT,
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_NODES,
-    MAX_RATE,
     MAX_SESSION_SECONDS,
     MAX_STEPS,
     MAX_TEXT_CHARS,
-    MIN_RATE,
-    NOISE_COLORS,
-    STEP_KINDS,
     Bell,
     Breathe,
     Count,
@@ -93,13 +101,8 @@ _Loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 #: A script with more problems than this is reported up to here, then a note.
 MAX_PROBLEMS = 100
 
-MAX_REPEAT = 1000
-MAX_CYCLES = 200
-MIN_INTERVAL, MAX_INTERVAL = 0.5, 5.0
-MIN_CADENCE, MAX_CADENCE = 10.0, 180.0
-DEFAULT_CADENCE = 40.0
-DEFAULT_LEVELS = {"drone": -30.0, "noise": -36.0, "sound": -30.0}
-DEFAULT_BELL_DB = -12.0
+#: How deep includes may nest (a includes b includes c ...).
+MAX_INCLUDE_DEPTH = 8
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
@@ -109,25 +112,17 @@ _MAP_TAG = _TAG + "map"
 
 #: Characters YAML does not allow in a stream: PyYAML's own, already compiled.
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+_LANGUAGE = re.compile(g.LANGUAGE_PATTERN)
 
-TOP_KEYS = ("title", "summary", "language", "voice", "ambient", "duck", "steps")
-VOICE_KEYS = ("rate", "volume", "name")
-LAYER_KINDS = ("drone", "noise", "sound")
-BREATHE_KEYS = ("inhale", "exhale", "hold", "hold_out", "cycles")
-WALK_KEYS = ("duration", "cadence")
+# Key lists, all from the grammar table (voiceguide.grammar).
+VOICE_KEYS = g.VOICE.names()
+LAYER_KINDS = tuple(g.LAYER_KINDS)
+BREATHE_KEYS = g.BREATHE.names()
+WALK_KEYS = g.WALK.names()
+STEP_KINDS = STEP_NAMES
 
 #: The options each step kind takes besides its kind key.
-STEP_OPTIONS: Dict[str, Tuple[str, ...]] = {
-    "say": ("pause", "stretch", "rate", "volume", "voice"),
-    "pause": ("stretch",),
-    "bell": ("level",),
-    "section": (),
-    "repeat": ("steps",),
-    "count": ("pause", "stretch", "interval"),
-    "breathe": (),
-    "walk": (),
-}
+STEP_OPTIONS: Dict[str, Tuple[str, ...]] = {name: k.option_names() for name, k in g.STEPS.items()}
 
 _KINDS_TEXT = ", ".join(STEP_KINDS)
 
@@ -151,6 +146,11 @@ def load(path: Union[str, Path]) -> Script:
     read at all (missing, a folder, no permission) is a ScriptError too, with
     one problem at 1:1.
     """
+    return _load_file(path, ())
+
+
+def _load_file(path: Union[str, Path], stack: Tuple[Path, ...]) -> Script:
+    """:func:`load`, inside the includes in *stack* (resolved paths, outermost first)."""
     name = str(path)
     p = Path(path)
     try:
@@ -170,15 +170,20 @@ def load(path: Union[str, Path]) -> Script:
         else:
             what = exc.strerror or str(exc)
         raise ScriptError([Problem(name, 1, 1, f"cannot read the script: {what}; check the path")]) from None
-    return load_text(data, name, p.parent)
+    return _load_text(data, name, p.parent, stack)
 
 
 def load_text(text: Union[str, bytes], filename: str, base_dir: Optional[Path] = None) -> Script:
     """Validate a script held in memory; ``filename`` is used in problems.
 
-    ``base_dir`` is where relative ``sound:`` paths are looked up first; it
-    defaults to the folder of ``filename``.
+    ``base_dir`` is where relative ``sound:`` and ``include:`` paths are
+    looked up first; it defaults to the folder of ``filename``.
     """
+    return _load_text(text, filename, base_dir, ())
+
+
+def _load_text(text: Union[str, bytes], filename: str, base_dir: Optional[Path],
+               stack: Tuple[Path, ...]) -> Script:
     filename = str(filename)
     path = Path(filename)
     if base_dir is None:
@@ -189,7 +194,7 @@ def load_text(text: Union[str, bytes], filename: str, base_dir: Optional[Path] =
     if decoded is not None:
         root = _Composer(decoded, problems).compose()
         if root is not None:
-            script = _Builder(problems, Path(base_dir), path).script(root)
+            script = _Builder(problems, Path(base_dir), path, stack).script(root)
         elif not problems:
             problems.add(1, 1, "the file is empty; a script needs at least 'title:' and 'steps:'")
     if problems or script is None:
@@ -577,6 +582,25 @@ class _Bad(Exception):
     """A value was wrong and has been reported; skip what depends on it."""
 
 
+#: A step's kind value that failed (its problem is reported); None is a real value.
+_BAD = object()
+
+
+class _Included:
+    """What an ``include`` step builds: steps to splice into the enclosing list."""
+
+    def __init__(self, steps: Tuple[Any, ...]):
+        self.steps = steps
+
+
+def _scripts_in(folder: Path) -> List[Path]:
+    """Script files in *folder* (for "did you mean"); [] if it cannot be listed."""
+    try:
+        return [p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")]
+    except OSError:
+        return []
+
+
 _CONSTRUCTOR_ERRORS = (ValueError, OverflowError, TypeError, yaml.YAMLError)
 
 
@@ -585,13 +609,23 @@ def _is_bad(node: Node) -> bool:
 
 
 class _Builder:
-    def __init__(self, problems: _Problems, base_dir: Path, path: Path):
+    def __init__(self, problems: _Problems, base_dir: Path, path: Path, stack: Tuple[Path, ...] = ()):
         self.problems = problems
         self.file = problems.file
         self.base_dir = base_dir
         self.path = path
         self.constructor = yaml.constructor.SafeConstructor()
         self.script_rate: Optional[int] = None
+        try:
+            here = path.resolve()
+        except (OSError, RuntimeError):  # pragma: no cover - a name that cannot be resolved
+            here = path
+        #: Scripts being loaded, outermost first, this one last: a cycle is one seen twice.
+        self.stack: Tuple[Path, ...] = stack + (here,)
+        #: Where top-level keys' values were written (Script.key_sources).
+        self.key_sources: Dict[str, Source] = {}
+        #: id(step) -> the include step that brought it in, for limits' locations.
+        self.included_at: Dict[int, Source] = {}
 
     # -- reporting and plain values
 
@@ -751,42 +785,116 @@ class _Builder:
             todo = f"{where} takes no other keys"
         self.err(key_node, f'unknown key "{_short(key)}" in {where}{did_you_mean(key, known)}; {todo}')
 
+    # -- values from the grammar table
+
+    def build(self, spec: g.Value, node: Node) -> Any:
+        """The value of *node* as the grammar's *spec* says; reports and raises _Bad.
+
+        This is the one place where a kind of value in :mod:`voiceguide.grammar`
+        becomes a check: the JSON Schema is generated from the same specs.
+        """
+        if isinstance(spec, g.Text):
+            return self.text(node, spec.what, numbers=spec.numbers, limit=spec.limit,
+                             one_line=spec.one_line)
+        if isinstance(spec, g.Choice):
+            word = self.text(node, spec.what, numbers=False, limit=50)
+            if word not in spec.choices:
+                raise self.err(
+                    node,
+                    f'unknown {spec.noun} "{word}"{did_you_mean(word, spec.choices)};'
+                    f" use one of {', '.join(spec.choices)}",
+                )
+            return word
+        if isinstance(spec, g.Language):
+            return self.language(node)
+        if isinstance(spec, g.Duration):
+            return self.duration(node, spec.what, positive=spec.positive, low=spec.low, high=spec.high)
+        if isinstance(spec, g.Level):
+            return self.level(node, spec.what)
+        if isinstance(spec, g.Gain):
+            return self._parsed(node, spec.what, units.parse_gain)
+        if isinstance(spec, g.Pitch):
+            return self._parsed(node, spec.what, units.parse_pitch)
+        if isinstance(spec, g.Integer):
+            return self.integer(node, spec.what, spec.low, spec.high, spec.unit)
+        if isinstance(spec, g.Number):
+            return self.number(node, spec.what, spec.low, spec.high)
+        if isinstance(spec, g.SoundPath):
+            return self.sound_path(node)
+        if isinstance(spec, g.ScriptRef):
+            return self.text(node, spec.what, numbers=False, limit=spec.limit, one_line=True)
+        if isinstance(spec, g.Steps):
+            return self.steps(node, spec.what)
+        if isinstance(spec, g.Layers):
+            return self.ambient(node)
+        if isinstance(spec, g.Mapping):
+            return self.keyed(spec, node)
+        raise TypeError(f"no builder for {spec!r}")  # pragma: no cover - a new kind of value
+
+    def keyed(self, spec: g.Mapping, node: Node) -> Dict[str, Any]:
+        """A mapping of the keys in *spec*: every bad key reported; missing required ones too."""
+        items = self.mapping(node, spec.what, spec.example)
+        built: Dict[str, Any] = {}
+        failed = False
+        names = spec.names()
+        for key, key_node, value_node in items:
+            if key not in names:
+                self.unknown(key, key_node, spec.what, names)
+                failed = True
+                continue
+            try:
+                built[key] = self.build(spec.key(key).value, value_node)
+                if spec is g.VOICE:
+                    self.key_sources["voice." + key] = self.source(value_node)
+            except _Bad:
+                failed = True
+        present = {k for k, _, _ in items}
+        missing = [k for k in spec.keys if k.required and k.name not in present]
+        if missing:
+            needs = ", ".join(k.noun or k.name for k in missing)
+            raise self.err(node, f"{spec.what} needs {needs}; write e.g. {spec.example}")
+        if failed:
+            raise _Bad()
+        return built
+
     # -- the script
 
     def script(self, root: Node) -> Optional[Script]:
-        example = "title: ... and steps: ..."
         try:
-            items = self.mapping(root, "the script", example)
+            items = self.mapping(root, g.TOP.what, g.TOP.example)
         except _Bad:
             return None
         fields = {key: (key_node, value_node) for key, key_node, value_node in items}
         for key, key_node, _ in items:
             if key not in TOP_KEYS:
-                self.unknown(key, key_node, "the script", TOP_KEYS)
+                self.unknown(key, key_node, g.TOP.what, TOP_KEYS)
 
-        def get(key: str, build: Any, default: Any) -> Any:
+        def get(key: str, default: Any) -> Any:
             if key not in fields:
                 return default
+            value_node = fields[key][1]
             try:
-                return build(fields[key][1])
+                value = self.build(g.TOP.key(key).value, value_node)
             except _Bad:
                 return default
+            self.key_sources[key] = self.source(value_node)
+            return value
 
-        title = get("title", lambda n: self.text(n, "title", limit=200, one_line=True), None)
+        title = get("title", None)
         if "title" not in fields:
             self.err(root, "the script has no title; add a line such as 'title: Body scan'")
-        summary = get("summary", lambda n: self.text(n, "summary", limit=500, one_line=True), None)
-        language = get("language", self.language, "en")
-        voice = get("voice", self.script_voice, Voice())
+        summary = get("summary", None)
+        language = get("language", "en")
+        voice = Voice(**get("voice", {}))
         self.script_rate = voice.rate
-        ambient = get("ambient", self.ambient, ())
-        duck = get("duck", lambda n: self._parsed(n, "duck", units.parse_gain), DEFAULT_DUCK_DB)
+        ambient = get("ambient", ())
+        duck = get("duck", DEFAULT_DUCK_DB)
         steps: Tuple[Any, ...] = ()
         if "steps" not in fields:
             self.err(root, "the script has no steps; add 'steps:' with a list of steps")
         else:
             steps_node = fields["steps"][1]
-            steps = get("steps", lambda n: self.steps(n, "steps"), ())
+            steps = get("steps", ())
             if steps:
                 self.limits(steps, steps_node)
         if self.problems or title is None:
@@ -800,35 +908,14 @@ class _Builder:
             voice=voice,
             ambient=ambient,
             duck_db=duck,
+            key_sources=dict(self.key_sources),
         )
 
     def language(self, node: Node) -> str:
-        text = self.text(node, "language", limit=35)
+        text = self.text(node, "language", limit=g.TOP.key("language").value.limit)
         if not _LANGUAGE.match(text):
             raise self.err(node, f"language: {text!r} is not a language code; write e.g. en, de or en-GB")
         return text
-
-    def rate(self, node: Node) -> int:
-        return self.integer(node, "rate", MIN_RATE, MAX_RATE, " words per minute")
-
-    def volume(self, node: Node) -> float:
-        return self.number(node, "volume", 0.0, 1.0)
-
-    def script_voice(self, node: Node) -> Voice:
-        values: Dict[str, Any] = {}
-        for key, key_node, value_node in self.mapping(node, "voice", "{rate: 140, volume: 0.9}"):
-            try:
-                if key == "rate":
-                    values["rate"] = self.rate(value_node)
-                elif key == "volume":
-                    values["volume"] = self.volume(value_node)
-                elif key == "name":
-                    values["name"] = self.text(value_node, "voice name", limit=200, one_line=True)
-                else:
-                    self.unknown(key, key_node, "voice", VOICE_KEYS)
-            except _Bad:
-                pass
-        return Voice(**values)
 
     # -- ambient
 
@@ -844,16 +931,17 @@ class _Builder:
     def layer(self, node: Node) -> Any:
         items = self.mapping(node, "an ambient layer", "{drone: A2, level: -28 dB}")
         kinds = [(k, kn, vn) for k, kn, vn in items if k in LAYER_KINDS]
+        option_names = tuple(k.name for k in g.LAYER_OPTIONS)
         for key, key_node, _ in items:
-            if key not in LAYER_KINDS and key != "level":
-                self.unknown(key, key_node, "an ambient layer", LAYER_KINDS + ("level",))
+            if key not in LAYER_KINDS and key not in option_names:
+                self.unknown(key, key_node, "an ambient layer", LAYER_KINDS + option_names)
         if len(kinds) != 1:
             target = kinds[1][1] if len(kinds) > 1 else node
             found = " and ".join(f'"{k}"' for k, _, _ in kinds) or "none"
             raise self.err(
                 target,
-                f"an ambient layer needs exactly one of drone, noise or sound (found {found});"
-                " write one layer per '- ' item",
+                f"an ambient layer needs exactly one of {', '.join(LAYER_KINDS[:-1])} or {LAYER_KINDS[-1]}"
+                f" (found {found}); write one layer per '- ' item",
             )
         kind, _, value_node = kinds[0]
         level_db = DEFAULT_LEVELS[kind]
@@ -861,26 +949,20 @@ class _Builder:
         for key, _, level_node in items:
             if key == "level":
                 try:
-                    level_db = self.level(level_node, "level")
+                    level_db = self.build(g.LAYER_OPTIONS[0].value, level_node)
                 except _Bad:
                     level_bad = True
         source = self.source(node)
+        spec = g.LAYER_KINDS[kind].value
         if kind == "drone":
             value = self.value(value_node)
-            hz = self._parsed(value_node, "drone", units.parse_pitch)
+            hz = self.build(spec, value_node)
             note = value.strip() if isinstance(value, str) else None
             layer: Any = Drone(hz=hz, level_db=level_db, source=source, note=note)
         elif kind == "noise":
-            color = self.text(value_node, "noise", numbers=False, limit=50)
-            if color not in NOISE_COLORS:
-                raise self.err(
-                    value_node,
-                    f'unknown noise colour "{color}"{did_you_mean(color, NOISE_COLORS)};'
-                    f" use one of {', '.join(NOISE_COLORS)}",
-                )
-            layer = Noise(color=color, level_db=level_db, source=source)
+            layer = Noise(color=self.build(spec, value_node), level_db=level_db, source=source)
         else:
-            layer = SoundLoop(path=self.sound_path(value_node), level_db=level_db, source=source)
+            layer = SoundLoop(path=self.build(spec, value_node), level_db=level_db, source=source)
         if level_bad:
             raise _Bad()
         return layer
@@ -941,12 +1023,16 @@ class _Builder:
         items = self.sequence(node, what)
         if not items:
             raise self.err(node, f"{what} is empty; add at least one step such as '- say: Hello'")
-        out = []
+        out: List[Any] = []
         for item in items:
             try:
-                out.append(self.step(item))
+                step = self.step(item)
             except _Bad:
-                pass
+                continue
+            if isinstance(step, _Included):
+                out.extend(step.steps)
+            else:
+                out.append(step)
         return tuple(out)
 
     def step(self, node: Node) -> Any:
@@ -962,7 +1048,7 @@ class _Builder:
                     f"a step cannot be just {self.describe(node, value)}; write 'pause: {node.value}'"
                     f" to wait, or put it in quotes to say it",
                 )
-            return Say(text=self.text(node, "say text"), source=self.source(node),
+            return Say(text=self.build(g.STEPS["say"].value, node), source=self.source(node),
                        voice=Voice())
         if isinstance(node, SequenceNode):
             raise self.err(node, "a step cannot be a list; remove the extra '- ' or '['")
@@ -981,7 +1067,7 @@ class _Builder:
                     f" split it into separate '- ' steps (kinds: {_KINDS_TEXT})",
                 )
             reported = False
-            options = {o for opts in STEP_OPTIONS.values() for o in opts}
+            options = set(g.all_option_names())
             for key, key_node, _ in items:
                 if key not in options:
                     self.err(
@@ -997,7 +1083,8 @@ class _Builder:
                 self.err(node, f"empty step {{}}; a step needs exactly one of: {_KINDS_TEXT}")
             raise _Bad()
         kind = present[0]
-        allowed = STEP_OPTIONS[kind]
+        spec = g.STEPS[kind]
+        allowed = spec.option_names()
         kind_node: Node = node
         options: Dict[str, Node] = {}
         failed = False
@@ -1008,156 +1095,137 @@ class _Builder:
                 options[key] = value_node
             else:
                 hint = ""
-                if kind in ("breathe", "walk") and key in (BREATHE_KEYS if kind == "breathe" else WALK_KEYS):
+                if isinstance(spec.value, g.Mapping) and key in spec.value.names():
                     hint = f"indent {key} under {kind}: (two more spaces than {kind})"
                 self.unknown(key, key_node, f"a {kind} step", allowed, hint)
                 failed = True
-        step = getattr(self, "step_" + kind)(node, kind_node, options)
-        if failed:
+        try:
+            value: Any = self.build(spec.value, kind_node)
+        except _Bad:
+            value = _BAD
+        if kind == "repeat" and "steps" not in options:
+            raise self.err(node, "repeat needs 'steps:' with the list of steps to repeat, indented under it")
+        built = self._options(spec, options)
+        if value is _BAD or failed:
             raise _Bad()
-        return step
+        return getattr(self, "step_" + kind)(node, kind_node, value, built)
 
-    def _options(self, options: Dict[str, Node], builders: Dict[str, Any]) -> Dict[str, Any]:
-        """Build every option, reporting each bad one; raise _Bad if any failed."""
+    def _options(self, spec: g.StepKind, options: Dict[str, Node]) -> Dict[str, Any]:
+        """Build every option from the grammar, reporting each bad one; raise _Bad if any failed."""
         out: Dict[str, Any] = {}
         failed = False
         for key, value_node in options.items():
             try:
-                out[key] = builders[key](value_node)
+                out[key] = self.build(spec.option(key).value, value_node)
             except _Bad:
                 failed = True
         if failed:
             raise _Bad()
         return out
 
-    def _stretch(self, n: Node) -> float:
-        return self.number(n, "stretch", 0.0)
-
-    def step_say(self, node: Node, value: Node, options: Dict[str, Node]) -> Say:
-        try:
-            text: Optional[str] = self.text(value, "say text")
-        except _Bad:
-            text = None
-        opts = self._options(options, {
-            "pause": lambda n: self.duration(n, "pause"),
-            "stretch": self._stretch,
-            "rate": self.rate,
-            "volume": self.volume,
-            "voice": lambda n: self.text(n, "voice", numbers=False, limit=200, one_line=True),
-        })
-        if text is None:
-            raise _Bad()
+    def step_say(self, node: Node, value_node: Node, text: str, opts: Dict[str, Any]) -> Say:
         voice = Voice(rate=opts.get("rate"), volume=opts.get("volume"), name=opts.get("voice"))
         return Say(text=text, source=self.source(node), pause=opts.get("pause", 0.0),
                    stretch=opts.get("stretch", 1.0), voice=voice)
 
-    def step_pause(self, node: Node, value: Node, options: Dict[str, Node]) -> Pause:
-        try:
-            seconds: Optional[float] = self.duration(value, "pause")
-        except _Bad:
-            seconds = None
-        opts = self._options(options, {"stretch": self._stretch})
-        if seconds is None:
-            raise _Bad()
+    def step_pause(self, node: Node, value_node: Node, seconds: float, opts: Dict[str, Any]) -> Pause:
         return Pause(seconds=seconds, source=self.source(node), stretch=opts.get("stretch", 1.0))
 
-    def step_bell(self, node: Node, value: Node, options: Dict[str, Node]) -> Bell:
-        kind: Optional[str] = None
-        try:
-            kind = self.text(value, "bell", numbers=False, limit=50)
-            if kind not in BELL_KINDS:
-                self.err(
-                    value,
-                    f'unknown bell "{kind}"{did_you_mean(kind, BELL_KINDS)}; use one of {", ".join(BELL_KINDS)}',
-                )
-                kind = None
-        except _Bad:
-            pass
-        opts = self._options(options, {"level": lambda n: self.level(n, "level")})
-        if kind is None:
-            raise _Bad()
+    def step_bell(self, node: Node, value_node: Node, kind: str, opts: Dict[str, Any]) -> Bell:
         return Bell(kind=kind, source=self.source(node), level_db=opts.get("level", DEFAULT_BELL_DB))
 
-    def step_section(self, node: Node, value: Node, options: Dict[str, Node]) -> Section:
-        return Section(name=self.text(value, "section name", limit=200, one_line=True), source=self.source(node))
+    def step_section(self, node: Node, value_node: Node, name: str, opts: Dict[str, Any]) -> Section:
+        return Section(name=name, source=self.source(node))
 
-    def step_repeat(self, node: Node, value: Node, options: Dict[str, Node]) -> Repeat:
-        try:
-            times: Optional[int] = self.integer(value, "repeat", 1, MAX_REPEAT, " times")
-        except _Bad:
-            times = None
-        if "steps" not in options:
-            raise self.err(node, "repeat needs 'steps:' with the list of steps to repeat, indented under it")
-        steps = self.steps(options["steps"], "repeat steps")
-        if times is None:
-            raise _Bad()
-        return Repeat(times=times, steps=steps, source=self.source(node))
+    def step_repeat(self, node: Node, value_node: Node, times: int, opts: Dict[str, Any]) -> Repeat:
+        return Repeat(times=times, steps=opts["steps"], source=self.source(node))
 
-    def step_count(self, node: Node, value: Node, options: Dict[str, Node]) -> Count:
-        try:
-            to: Optional[int] = self.integer(value, "count", 1, MAX_COUNT)
-        except _Bad:
-            to = None
-        opts = self._options(options, {
-            "pause": lambda n: self.duration(n, "pause"),
-            "stretch": self._stretch,
-            "interval": lambda n: self.duration(n, "interval", low=MIN_INTERVAL, high=MAX_INTERVAL),
-        })
-        if to is None:
-            raise _Bad()
+    def step_count(self, node: Node, value_node: Node, to: int, opts: Dict[str, Any]) -> Count:
         return Count(to=to, source=self.source(node), pause=opts.get("pause", 0.0),
                      stretch=opts.get("stretch", 1.0), interval=opts.get("interval", 1.0))
 
-    def step_breathe(self, node: Node, value: Node, options: Dict[str, Node]) -> Breathe:
-        example = "{inhale: 4s, exhale: 6s, cycles: 5}"
-        items = self.mapping(value, "breathe", example)
-        built: Dict[str, Any] = {}
-        failed = False
-        for key, key_node, value_node in items:
-            try:
-                if key in ("inhale", "exhale"):
-                    built[key] = self.duration(value_node, key, positive=True)
-                elif key in ("hold", "hold_out"):
-                    built[key] = self.duration(value_node, key)
-                elif key == "cycles":
-                    built[key] = self.integer(value_node, "cycles", 1, MAX_CYCLES)
-                else:
-                    self.unknown(key, key_node, "breathe", BREATHE_KEYS)
-                    failed = True
-            except _Bad:
-                failed = True
-        present = {k for k, _, _ in items}
-        missing = [k for k in ("inhale", "exhale", "cycles") if k not in present]
-        if missing:
-            raise self.err(value, f"breathe needs {', '.join(missing)}; write e.g. {example}")
-        if failed:
-            raise _Bad()
+    def step_breathe(self, node: Node, value_node: Node, built: Dict[str, Any], opts: Dict[str, Any]) -> Breathe:
         return Breathe(inhale=built["inhale"], exhale=built["exhale"], cycles=built["cycles"],
                        source=self.source(node), hold=built.get("hold", 0.0),
                        hold_out=built.get("hold_out", 0.0))
 
-    def step_walk(self, node: Node, value: Node, options: Dict[str, Node]) -> Walk:
-        example = "{duration: 2m, cadence: 40}"
-        items = self.mapping(value, "walk", example)
-        built: Dict[str, Any] = {}
-        failed = False
-        for key, key_node, value_node in items:
-            try:
-                if key == "duration":
-                    built[key] = self.duration(value_node, "duration", positive=True)
-                elif key == "cadence":
-                    built[key] = self.number(value_node, "cadence (steps per minute)", MIN_CADENCE, MAX_CADENCE)
-                else:
-                    self.unknown(key, key_node, "walk", WALK_KEYS)
-                    failed = True
-            except _Bad:
-                failed = True
-        if "duration" not in {k for k, _, _ in items}:
-            raise self.err(value, f"walk needs a duration; write e.g. {example}")
-        if failed:
-            raise _Bad()
+    def step_walk(self, node: Node, value_node: Node, built: Dict[str, Any], opts: Dict[str, Any]) -> Walk:
         return Walk(duration=built["duration"], cadence=built.get("cadence", DEFAULT_CADENCE),
                     source=self.source(node))
+
+    # -- include
+
+    def step_include(self, node: Node, value_node: Node, written: str, opts: Dict[str, Any]) -> "_Included":
+        """The steps of another script, loaded now and inlined where the include stands.
+
+        Why at load time: the timeline, preview, lint and the limits then see
+        ordinary steps, each with the Source of the file it was written in.
+        The included script's title, voice and ambient are not used: the
+        including script's own apply to every step.
+        """
+        shown = _short(written, 80)
+        if len(self.stack) >= MAX_INCLUDE_DEPTH:
+            raise self.err(value_node, f"include {shown}: includes nest more than {MAX_INCLUDE_DEPTH}"
+                                       " deep; include fewer scripts inside each other")
+        target = self.include_target(value_node, written)
+        try:
+            resolved = target.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise self.err(value_node, f"cannot include {shown} ({exc}); check the path")
+        if resolved in self.stack:
+            chain = " -> ".join(p.name for p in self.stack[self.stack.index(resolved):] + (resolved,))
+            raise self.err(value_node, f"include {shown} makes a cycle ({chain}); a script cannot"
+                                       " include itself, directly or through another script")
+        try:
+            included = _load_file(target, self.stack)
+        except ScriptError as exc:
+            first = exc.problems[0]
+            more = len(exc.problems) - 1
+            extra = f" (and {more} more)" if more else ""
+            raise self.err(value_node, f"included script {shown} has a problem{extra}: {first}")
+        for step in included.steps:
+            self.included_at[id(step)] = self.source(node)
+        return _Included(included.steps)
+
+    def include_target(self, node: Node, written: str) -> Path:
+        """The file an ``include:`` names: a relative path, or an id.
+
+        A path (it has a slash or ends in .yaml/.yml) is relative to the
+        including script's folder and may not leave it, like sound paths. An
+        id is looked up in the including script's folder, then the user's
+        scripts, then the built-ins (see :mod:`voiceguide.catalog`).
+        """
+        from . import catalog
+
+        shown = _short(written, 80)
+        if catalog.looks_like_path(written):
+            given = Path(written)
+            if given.is_absolute() or written.startswith("~"):
+                raise self.err(node, f"include {shown} is an absolute path; write a path relative"
+                                     " to the script's folder, or an exercise id")
+            if given.suffix not in catalog.SUFFIXES:
+                raise self.err(node, f"include {shown}: a script path ends in .yaml or .yml")
+            try:
+                base = self.base_dir.resolve()
+                target = (base / given).resolve()
+            except (OSError, RuntimeError) as exc:
+                raise self.err(node, f"cannot include {shown} ({exc}); check the path")
+            if not _inside(target, base):
+                raise self.err(node, f"include {shown} leaves the script's folder; keep included"
+                                     " scripts next to it or in a folder below it, or use an id")
+            if not target.is_file():
+                names = [p.name for p in _scripts_in(target.parent)]
+                raise self.err(node, f"include {shown}: no such file{did_you_mean(given.name, names)}")
+            return self.base_dir / given
+        folders = [self.base_dir, catalog.user_dir(), catalog.builtin_dir()]
+        for folder in folders:
+            for suffix in catalog.SUFFIXES:
+                candidate = folder / f"{written}{suffix}"
+                if candidate.is_file():
+                    return candidate
+        ids = sorted({p.stem for folder in folders for p in _scripts_in(folder)})
+        raise self.err(node, f'include: no exercise "{shown}"{did_you_mean(written, ids)}; looked in'
+                             " the script's folder, your scripts and the built-ins (`voiceguide list`)")
 
     # -- whole-script limits
 
@@ -1169,7 +1237,7 @@ class _Builder:
         for step in steps:
             count += _expanded_steps(step)
             seconds += self.seconds(step)
-            where = step.source
+            where = self.included_at.get(id(step), step.source)
             if count > MAX_STEPS and not count_done:
                 count_done = True
                 self.problems.add(

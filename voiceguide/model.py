@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 FORMAT_VERSION = 1
 
@@ -192,6 +192,9 @@ class Script:
     voice: Voice = field(default_factory=Voice)
     ambient: Tuple[Layer, ...] = ()
     duck_db: float = DEFAULT_DUCK_DB
+    #: Where top-level values were written ("title", "voice.rate", "ambient", ...),
+    #: so advice about them (``validate --lint``) can point at a line.
+    key_sources: Dict[str, Source] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def id(self) -> str:

@@ -12,7 +12,39 @@ from typing import Union
 
 Number = Union[int, float]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|min|sec|s|m|h)?", re.I)
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|min|sec|s|m|h)?", re.I)
+
+# The written forms as regular expressions, in the dialect shared by Python's
+# ``re`` and ECMA-262 (no flags, so letters are spelt [mM]): the parsers below
+# refuse what they do not match, and ``voiceguide schema`` publishes them as
+# JSON Schema ``pattern`` -- so an editor and ``validate`` agree on every string.
+_N = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DB = r"(?:[dD][bB])?"
+
+#: A duration string: parts larger unit first, each at most once; a bare
+#: number (seconds) only last: ``4``, ``500ms``, ``1.5s``, ``2m``, ``1m30s``, ``1h 5m``.
+DURATION_PATTERN = (
+    r"^\s*(?=[\s\S]*[0-9])"
+    rf"(?:{_N}\s*[hH] *)?"
+    rf"(?:{_N}\s*(?:[mM][iI][nN]|[mM]) *)?"
+    rf"(?:(?:{_N}\s*(?:[sS][eE][cC]|[sS]) *)?(?:{_N}\s*[mM][sS] *)?|{_N} *)"
+    r"\s*$"
+)
+#: The same, longer than zero: some digit other than 0 is written.
+POSITIVE_DURATION_PATTERN = DURATION_PATTERN.replace(r"(?=[\s\S]*[0-9])", r"(?=[\s\S]*[1-9])")
+#: A level string, 0 dB or lower: ``-28``, ``-28 dB``, ``0dB``.
+LEVEL_PATTERN = rf"^\s*(?:-{_N}|\+?(?:0+(?:\.0*)?|\.0+))\s*{_DB}\s*$"
+MAX_GAIN_DB = 60.0
+#: A gain string from 0 to 60 dB: ``8``, ``8 dB``.
+GAIN_PATTERN = (
+    r"^\s*(?:\+?0*(?:[0-5]?[0-9](?:\.[0-9]*)?|60(?:\.0*)?|\.[0-9]+)|-(?:0+(?:\.0*)?|\.0+))"
+    rf"\s*{_DB}\s*$"
+)
+MIN_PITCH_HZ, MAX_PITCH_HZ = 20.0, 2000.0
+#: A pitch string: a note name (range checked by the parser only) or a frequency.
+PITCH_PATTERN = rf"^\s*(?:[A-Ga-g][#b\u266f\u266d]?-?[0-9]|{_N}\s*(?:[hH][zZ])?)\s*$"
+
+_DURATION_RE = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 DURATION_HELP = "a duration such as 4, 500ms, 4s, 1.5s, 2m or 1m30s"
@@ -53,6 +85,8 @@ def parse_duration(value: object) -> float:
             pos = match.end()
             while pos < len(text) and text[pos] == " ":
                 pos += 1
+        if not _DURATION_RE.match(value):  # pragma: no cover - the loop refuses the same strings
+            raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
     else:
         raise ValueError(f"expected {DURATION_HELP}, got {type(value).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
@@ -60,7 +94,7 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
-_LEVEL = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(db)?\s*$", re.I)
+_LEVEL = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*(db)?\s*$", re.I)
 
 
 def parse_level(value: object) -> float:
@@ -100,13 +134,13 @@ def parse_gain(value: object) -> float:
         db = float(match.group(1))
     else:
         raise ValueError(f"expected an amount in dB such as '8 dB', got {type(value).__name__}")
-    if not math.isfinite(db) or db < 0 or db > 60:
-        raise ValueError(f"duck must be between 0 and 60 dB, got {value!r}")
+    if not math.isfinite(db) or db < 0 or db > MAX_GAIN_DB:
+        raise ValueError(f"duck must be between 0 and {MAX_GAIN_DB:g} dB, got {value!r}")
     return db
 
 
-_NOTE = re.compile(r"^\s*([A-Ga-g])([#b♯♭]?)(-?\d)\s*$")
-_HZ = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(hz)?\s*$", re.I)
+_NOTE = re.compile(r"^\s*([A-Ga-g])([#b♯♭]?)(-?[0-9])\s*$")
+_HZ = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(hz)?\s*$", re.I)
 _SEMITONE = {"C": -9, "D": -7, "E": -5, "F": -4, "G": -2, "A": 0, "B": 2}
 
 
@@ -135,8 +169,8 @@ def parse_pitch(value: object) -> float:
             hz = float(match.group(1))
     else:
         raise ValueError(f"expected {NOTE_HELP}, got {type(value).__name__}")
-    if not (20.0 <= hz <= 2000.0):
-        raise ValueError(f"drone pitch must be between 20 and 2000 Hz, got {hz:g} Hz")
+    if not (MIN_PITCH_HZ <= hz <= MAX_PITCH_HZ):
+        raise ValueError(f"drone pitch must be between {MIN_PITCH_HZ:g} and {MAX_PITCH_HZ:g} Hz, got {hz:g} Hz")
     return hz
 
 

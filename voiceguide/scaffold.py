@@ -1,0 +1,192 @@
+"""``voiceguide new``: a commented starting script, or a copy of an exercise to change.
+
+Why a scaffold: the quickest way to learn a format is a small file that
+already works, with a comment on every line that matters. The template is
+checked by the tests with the real loader and rendered with the real engine.
+
+Files are written atomically and never over an existing file unless asked
+(``force``): a user's own exercise may be the only copy of their work.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from voiceguide.errors import UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+HEADER = "# voiceguide exercise, format v1"
+
+TEMPLATE = """\
+{modeline}{header}
+#
+# {title}: your own exercise. Change anything; then
+#   voiceguide validate {shown}     checks it (file:line:col for each problem)
+#   voiceguide preview {ident}      shows its timeline without sound
+#   voiceguide play {ident}         plays it
+# The whole format, every key with an example: docs/authoring.md.
+
+title: {title}
+summary: A short pause to arrive in the body.   # one line, shown by `voiceguide list`
+language: en
+voice:
+  rate: 140          # words per minute; 120 to 150 sounds calm
+  volume: 0.9        # 0 to 1
+ambient:             # background for the whole session (optional)
+  - drone: A2        # a note name or a frequency in Hz
+    level: -30 dB
+  - noise: pink      # white, pink or brown
+    level: -38 dB
+duck: 8 dB           # how far the ambient bed dips under the voice
+
+steps:
+  - bell: bowl       # bowl, chime or gong
+  - section: Arriving
+  - say: Welcome. You may stop at any time, and simply open your eyes.
+    pause: 3s        # silence after the words
+  - say: Let your feet rest on the floor, and your hands rest in your lap.
+    pause: 5s
+    stretch: 2       # with --length this pause grows twice as much; 0 keeps it fixed
+
+  - section: Noticing
+  - repeat: 2
+    steps:
+      - say: Breathe in slowly, and notice where you feel the breath.
+        pause: 4s
+      - say: Breathe out, and let your shoulders soften.
+        pause: 6s
+  # More kinds of step to copy (remove the # to use one):
+  # - pause: 10s
+  # - count: 5                                    # one .. five, a second apart
+  # - breathe: {{inhale: 4s, exhale: 6s, cycles: 5}}
+  # - walk: {{duration: 2m, cadence: 40}}
+  # - include: my-opening                         # the steps of another script
+
+  - section: Closing
+  - say: When you are ready, open your eyes, and take your time coming back.
+    pause: 3s
+  - bell: bowl
+"""
+
+
+def schema_file() -> Optional[Path]:
+    """The shipped schema (docs/voiceguide.schema.json) when this installation has it."""
+    path = Path(__file__).resolve().parent.parent / "docs" / "voiceguide.schema.json"
+    return path if path.is_file() else None
+
+
+def modeline(target: Path) -> str:
+    """``# yaml-language-server: $schema=...`` for *target*, or '' without a schema file.
+
+    A relative path when the schema is reachable from the target's folder
+    without leaving a common root is not worth the guesswork: an absolute
+    ``file://`` URI works wherever the script is saved.
+    """
+    schema = schema_file()
+    return f"# yaml-language-server: $schema={schema.as_uri()}\n" if schema else ""
+
+
+def title_of(name: str) -> str:
+    """``my-calm-minute`` -> ``My calm minute``."""
+    words = re.split(r"[-_]+", name)
+    text = " ".join(w for w in words if w)
+    return text[:1].upper() + text[1:]
+
+
+def check_name(name: str) -> str:
+    """The exercise id for *name* (a trailing .yaml is dropped), or a UsageError."""
+    stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
+    if not _NAME.match(stem):
+        raise UsageError(f'"{name}" cannot be an exercise id: use letters, digits, - and _'
+                         " (e.g. my-check-in), or give a file with -o PATH")
+    return stem
+
+
+def target_for(name: str, output: Optional[Path]) -> Path:
+    """Where ``new`` writes: *output*, else ``<user scripts>/<name>.yaml``."""
+    from voiceguide.catalog import user_dir
+
+    if output is not None:
+        return Path(output)
+    return user_dir() / f"{check_name(name)}.yaml"
+
+
+def starting_script(name: str, target: Path) -> str:
+    """The commented template for a new exercise called *name*."""
+    ident = target.stem
+    return TEMPLATE.format(modeline=modeline(target), header=HEADER, title=title_of(check_name(name)),
+                           ident=ident if target.parent == _user_dir() else str(target),
+                           shown=str(target))
+
+
+def copy_of(source_id: str, name: str, target: Path) -> str:
+    """The text of exercise *source_id* with a new header comment naming the copy.
+
+    The leading comment block (and any old schema line) is replaced; every
+    other line, comments included, is kept as written.
+    """
+    from voiceguide.catalog import resolve
+    from voiceguide.loader import load
+
+    path = resolve(source_id)
+    script = load(path)  # a copy of a broken script helps nobody: fail here, located
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    body = 0
+    while body < len(lines) and (lines[body].startswith("#") or not lines[body].strip()):
+        body += 1
+    header = (
+        f"{modeline(target)}{HEADER}\n"
+        "#\n"
+        f"# {check_name(name)}: your own copy of \"{script.title}\" (from {source_id}).\n"
+        f"# Change anything; `voiceguide validate {target}` checks it.\n"
+        "\n"
+    )
+    return header + "".join(lines[body:])
+
+
+def _user_dir() -> Path:
+    from voiceguide.catalog import user_dir
+
+    return user_dir()
+
+
+def write_new(path: Path, text: str, force: bool = False) -> None:
+    """Write *text* to *path* atomically; refuse an existing file unless *force*.
+
+    Trap: a plain ``exists()`` check then ``replace`` could still clobber a
+    file created in between; without *force* the finished temporary file is
+    hard-linked into place, which fails if the name is taken. Where hard
+    links are not supported an exclusive create is used instead.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name ending in .yaml")
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+        except OSError:
+            with open(path, "x", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
