@@ -180,10 +180,15 @@ def test_play_through_portaudio_and_alsa_is_what_render_writes(short_script, tmp
     played, rate = sf.read(str(wav), dtype="float64")
     assert rate == SR
     played = played[:, 0] if played.ndim == 2 else played
-    # ALSA may pad the end of the stream with silence; everything before is the session
-    assert len(played) >= len(rendered)
-    assert not played[len(rendered):].any()
-    np.testing.assert_allclose(played[:len(rendered)], rendered, atol=2.0 ** -22)
+    # play starts the device with a short pre-roll of silence, and ALSA may pad
+    # the end: between the two, every sample must be what render wrote
+    lead = int(np.flatnonzero(played)[0] - np.flatnonzero(rendered)[0])
+    assert 0 <= lead <= SR // 10
+    assert not played[:lead].any()
+    body = played[lead:lead + len(rendered)]
+    assert len(body) == len(rendered)
+    assert not played[lead + len(rendered):].any()
+    np.testing.assert_allclose(body, rendered, atol=2.0 ** -22)
 
 
 def test_play_in_real_time_on_pulseaudio(short_script, tmp_path, env):
@@ -205,15 +210,37 @@ def test_play_in_real_time_on_pulseaudio(short_script, tmp_path, env):
     assert elapsed >= duration - 0.5, "a paced device plays in real time"
     heard, _ = sf.read(str(tmp_path / "monitor.wav"), dtype="float64")
     # find a distinctive stretch of the session in the recording, then compare sample by sample
-    probe = rendered[5 * SR:8 * SR]
-    n = 1 << int(np.ceil(np.log2(len(heard) + len(probe))))
-    corr = np.fft.irfft(np.fft.rfft(heard, n) * np.conj(np.fft.rfft(probe, n)), n)[:len(heard)]
-    offset = int(np.argmax(corr)) - 5 * SR
+    offset = _align(heard, rendered, 5 * SR, 3 * SR)
     lo, hi = max(0, -offset), min(len(rendered), len(heard) - offset)
     assert hi - lo >= 0.9 * len(rendered), "the session reached the sink"
-    got, want = heard[lo + offset:hi + offset], rendered[lo:hi]
-    residual_db = 10 * np.log10(np.mean((got - want) ** 2) / np.mean(want ** 2))
-    assert residual_db < -30, residual_db  # the same audio, give or take 16-bit rounding
+    # Compare second by second, each aligned on its own (within 50 ms of the
+    # last): a real-time device on a busy machine may slip a few ms, but every
+    # second of the session must be heard, in order, as rendered.
+    slips = []
+    for start in range(lo, hi - SR, SR):
+        want = rendered[start:start + SR]
+        if np.mean(want ** 2) < 10 ** (-45 / 10):
+            continue  # too quiet to align on; 16-bit rounding dominates there
+        best = _align(heard, want, 0, SR, around=start + offset, within=SR // 20)
+        got = heard[best:best + SR]
+        residual_db = 10 * np.log10(np.mean((got - want) ** 2) / np.mean(want ** 2))
+        assert residual_db < -30, (start / SR, residual_db)
+        slips.append(best - (start + offset))
+        offset = best - start
+    assert len(slips) >= 0.8 * (hi - lo) / SR
+
+
+def _align(haystack, needle, at, size, around=None, within=None):
+    """Offset of needle[at:at+size] in haystack (by cross-correlation), minus *at*."""
+    probe = needle[at:at + size]
+    if around is None:
+        first, region = 0, haystack
+    else:
+        first = max(0, around - within)
+        region = haystack[first:around + within + size]
+    n = 1 << int(np.ceil(np.log2(len(region) + len(probe))))
+    corr = np.fft.irfft(np.fft.rfft(region, n) * np.conj(np.fft.rfft(probe, n)), n)[:len(region) - len(probe) + 1]
+    return first + int(np.argmax(corr)) - at
 
 
 def test_ctrl_c_fades_out_within_a_second_and_exits_130(short_script, tmp_path, env):

@@ -189,7 +189,14 @@ class LiveOutput:
     # -- controls (any thread) -------------------------------------------------
 
     def start(self) -> None:
+        """Start the stream with one block of silence ahead of the session.
+
+        Trap: some paths (PortAudio -> ALSA -> PulseAudio among them) lose the
+        first few milliseconds written after a stream starts; without this
+        pre-roll a bell at 0:00 loses its strike.
+        """
         self._stream.start()
+        self.write_silence(self.blocksize)
 
     def fade_out(self) -> None:
         self._target = 0
