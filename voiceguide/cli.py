@@ -303,8 +303,7 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     text_stream = sys.stdout if text_only else None
     status = TerminalStatus(text_stream=text_stream) if interactive else LogStatus(text_stream=text_stream)
     with Session(script, options) as session:
-        if not text_only:
-            session.prefetch()  # synthesis starts now, while the device opens
+        session.prefetch_in_background()  # synthesis starts now, while the device opens
         player = Player(session, device=value["device"], latency=value["latency"], start_at=start_at,
                         status=status, headless=not interactive)
         status.start(script.title, None)

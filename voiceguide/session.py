@@ -47,16 +47,19 @@ class Session:
         self.options = options or Options()
         self._synth = synthesizer
         self._own_synth = synthesizer is None
+        self._prefetched = False
+        self._synth_lock = __import__("threading").Lock()
 
     # -- speech ------------------------------------------------------------------
 
     @property
     def synth(self) -> "Synthesizer":
-        if self._synth is None:
-            from voiceguide.synth import Synthesizer
+        with self._synth_lock:  # the prefetch thread may be creating it
+            if self._synth is None:
+                from voiceguide.synth import Synthesizer
 
-            self._synth = Synthesizer(sample_rate=self.options.sample_rate)
-        return self._synth
+                self._synth = Synthesizer(sample_rate=self.options.sample_rate)
+            return self._synth
 
     def _spec(self, voice: Voice):
         from voiceguide.synth import VoiceSpec
@@ -71,9 +74,26 @@ class Session:
                 yield item.text, item.voice
 
     def prefetch(self) -> None:
-        """Queue every clip for synthesis, in playing order; returns at once."""
-        if not self.options.text_only:
+        """Queue every clip for synthesis, in playing order (once); returns at once."""
+        if not self.options.text_only and not self._prefetched:
+            self._prefetched = True
             self.synth.prefetch((text, self._spec(voice)) for text, voice in self.speech())
+
+    def prefetch_in_background(self) -> None:
+        """:meth:`prefetch` from a thread: even a warm cache costs ~25 ms of key
+        hashing and engine probing, which need not delay the first sound."""
+        import threading
+
+        if not self.options.text_only and not self._prefetched:
+            self._prefetched = True
+            items = [(text, self._spec(voice)) for text, voice in self.speech()]
+            threading.Thread(target=self._prefetch_quietly, args=(items,), daemon=True).start()
+
+    def _prefetch_quietly(self, items) -> None:
+        try:
+            self.synth.prefetch(items)
+        except Exception:
+            pass  # the same failure is raised where the clip is needed
 
     def clip_length(self, text: str, voice: Voice) -> int:
         if self.options.text_only:

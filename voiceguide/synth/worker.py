@@ -322,6 +322,12 @@ def main() -> int:
     # Ctrl-C at the terminal goes to the whole process group: the player
     # decides when we stop (it closes our stdin or kills us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Synthesis runs far ahead of playback: yield the CPU to the player (and
+    # to the audio server) whenever they want it -- on a Pi's few cores too.
+    try:
+        os.nice(5)
+    except (AttributeError, OSError):
+        pass
     engine = start(out)
     if engine is None:
         return 3
