@@ -11,11 +11,10 @@ A ``count`` step yields one cue per number, like ``preview --json``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import List
 
+from voiceguide.atomic import atomic_file
 from voiceguide.timeline import Timeline
 
 
@@ -54,15 +53,5 @@ def to_vtt(timeline: Timeline) -> str:
 def write_vtt(timeline: Timeline, path: Path) -> None:
     """Write the captions to *path* atomically (a reader never sees half a file)."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(folder))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(to_vtt(timeline))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_file(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(to_vtt(timeline))

@@ -13,12 +13,12 @@ simply built again. Bump :data:`VERSION` when a generator changes its sound.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+
+from voiceguide.atomic import atomic_file
 
 VERSION = 2
 
@@ -43,10 +43,8 @@ def cached_loop(key: str, make: Callable[[], np.ndarray], folder: Optional[Path]
     loop = np.ascontiguousarray(make(), dtype=np.float32)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=str(folder), suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_file(path) as handle:
             np.save(handle, loop, allow_pickle=False)
-        os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache only costs speed
     return loop

@@ -20,6 +20,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..atomic import atomic_file
+
 SUFFIX = ".npy"
 _DTYPE = np.dtype("<f4")
 
@@ -58,17 +60,22 @@ def _header(f) -> Optional[tuple]:
     return shape[0], f.tell()
 
 
+def _checked_header(f) -> Optional[int]:
+    """The sample count of the open entry *f*, if its header and size agree."""
+    h = _header(f)
+    if h is None:
+        return None
+    n, offset = h
+    if os.fstat(f.fileno()).st_size != offset + n * _DTYPE.itemsize:
+        return None
+    return int(n)
+
+
 def entry_length(path: Path) -> Optional[int]:
     """Samples in a valid entry, or None (missing or invalid). Reads the header only."""
     try:
         with open(path, "rb") as f:
-            h = _header(f)
-            if h is None:
-                return None
-            n, offset = h
-            if os.fstat(f.fileno()).st_size != offset + n * _DTYPE.itemsize:
-                return None
-            return int(n)
+            return _checked_header(f)
     except (OSError, ValueError, EOFError):
         return None
 
@@ -81,11 +88,8 @@ def load_entry(path: Path) -> Optional[np.ndarray]:
     """
     try:
         with open(path, "rb") as f:
-            h = _header(f)
-            if h is None:
-                return None
-            n, offset = h
-            if os.fstat(f.fileno()).st_size != offset + n * _DTYPE.itemsize:
+            n = _checked_header(f)
+            if n is None:
                 return None
             data = np.fromfile(f, dtype=_DTYPE, count=n)
     except (OSError, ValueError, EOFError):
@@ -111,14 +115,5 @@ def write_entry(path: Path, samples: np.ndarray) -> None:
     data = np.ascontiguousarray(samples, dtype=_DTYPE)
     if data.ndim != 1 or data.size == 0:
         raise ValueError("a cache entry holds a non-empty 1-D array")
-    tmp = temp_path(path.parent, SUFFIX)
-    try:
-        with open(tmp, "wb") as f:
-            np.lib.format.write_array(f, data, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_file(path, temp=temp_path(path.parent, SUFFIX)) as f:
+        np.lib.format.write_array(f, data, allow_pickle=False)
