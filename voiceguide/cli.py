@@ -280,8 +280,12 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     q quits with a fade. Without a terminal (a service, a pipe, nohup) it
     logs one line per step; SIGTERM fades out and exits 0.
     """
+    import os
     import threading
 
+    # Mixing is one thread by design: OpenBLAS's idle worker threads would
+    # only cost start-up time and wake-ups (set before numpy is imported).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # PortAudio's start-up (probing ALSA) runs in C without the GIL: let it
     # overlap with loading the script and numpy instead of adding to them.
     threading.Thread(target=__import__, args=("sounddevice",), daemon=True).start()

@@ -35,8 +35,10 @@ import numpy as np
 from voiceguide.errors import DeviceError
 
 DEFAULT_LATENCY = 0.2
-DEFAULT_BLOCKSIZE = 2048
+DEFAULT_BLOCKSIZE = 4096  # 85 ms: well inside the 0.2 s latency, half the wake-ups of 2048
 FADE_SECONDS = 0.3
+#: Silence written when the stream starts (see :meth:`LiveOutput.start`).
+PREROLL_FRAMES = 2048
 #: A block whose peak is above this counts as audible (for the start-up trace).
 AUDIBLE = 10 ** (-60 / 20)
 
@@ -196,7 +198,7 @@ class LiveOutput:
         pre-roll a bell at 0:00 loses its strike.
         """
         self._stream.start()
-        self.write_silence(self.blocksize)
+        self.write_silence(min(PREROLL_FRAMES, self.blocksize))
 
     def fade_out(self) -> None:
         self._target = 0
