@@ -138,3 +138,30 @@ def test_a_plain_non_editable_install_ships_the_scripts(tmp_path):
                              capture_output=True, text=True, cwd=str(tmp_path), env=env)
     assert located.stdout.startswith(str(target))
     assert (target / "voiceguide" / "scripts" / "body-scan.yaml").is_file()
+
+
+def test_an_unexpected_error_is_one_line_unless_debug(monkeypatch):
+    import voiceguide.catalog
+
+    def broken():
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(voiceguide.catalog, "entries", broken)
+    result = run("list")
+    assert result.exit_code == 1
+    assert result.output.strip() == ("voiceguide: internal error (RuntimeError: disk on fire); run again "
+                                     "with --debug for the details, and please report it")
+    debug = run("--debug", "list")
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def test_every_command_turns_errors_into_messages():
+    """A command without the `friendly` wrapper would print tracebacks."""
+    import inspect
+
+    import voiceguide.cli as module
+
+    source = inspect.getsource(module)
+    for name, command in cli.commands.items():
+        function = command.callback.__name__
+        assert f"@friendly\ndef {function}(" in source, f"`{name}` lacks @friendly"

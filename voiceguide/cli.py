@@ -46,6 +46,14 @@ def friendly(func):
         except KeyboardInterrupt:
             click.echo("voiceguide: stopped", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+            if _debug():
+                raise
+            click.echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); "
+                       f"run again with --debug for the details, and please report it", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -150,6 +158,7 @@ def validate(paths, lint):
 
 
 @cli.command()
+@friendly
 def schema():
     """Print the JSON Schema (draft 2020-12) of the script format, for editors."""
     from voiceguide.schema import dumps
@@ -365,6 +374,7 @@ def config():
 
 
 @cli.command()
+@friendly
 def about():
     """What voiceguide is and is not, and when to seek help."""
     from voiceguide.about import ABOUT_TEXT
