@@ -326,7 +326,9 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
         else:
             result = player.run()
     sr = session.options.sample_rate
-    if result.stopped_by is None:
+    if result.quit:
+        status.message("stopped; take your time")
+    elif result.stopped_by is None:
         status.message(f"done ({format_duration(result.frames / sr)}); take your time")
     if verbose:
         from voiceguide.player import process_start_time

@@ -223,6 +223,8 @@ class Player:
         try:
             mixer = self.session.mixer(self._source())
             self.total = mixer.length
+            if self.total is None:
+                threading.Thread(target=self._measure_total, name="voiceguide-total", daemon=True).start()
             block = np.zeros(self.blocksize, dtype=np.float32)
             announced = 0
             output = self.output
@@ -241,7 +243,8 @@ class Player:
                     continue
                 mixer.ensure_placed(self.position + self.blocksize)
                 length = mixer.length
-                self.total = length
+                if length is not None:
+                    self.total = length
                 n = self.blocksize if length is None else min(self.blocksize, length - self.position)
                 if n <= 0:
                     break
@@ -253,6 +256,19 @@ class Player:
                 self.position += n
         except BaseException as exc:  # re-raised by run() in the main thread
             self._error = exc
+
+    def _measure_total(self) -> None:
+        """The session's length for the status line, while playback has already begun.
+
+        Places a second copy of the timeline (clip lengths come from the
+        cache, or wait for the synthesizer, which is thread-safe).
+        """
+        try:
+            length = self.session.timeline().length
+        except Exception:
+            return  # the mixer thread meets (and reports) the same problem
+        if self.total is None:
+            self.total = length
 
     def _write(self, view: np.ndarray) -> bool:
         while True:
