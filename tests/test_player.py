@@ -90,7 +90,7 @@ def test_space_pauses_the_sound_and_resumes_it(script, pulse, tmp_path):
     assert runs, silent_runs(heard, min_seconds=0.3)
 
 
-def test_n_skips_ahead_and_q_quits_with_a_fade(script, pulse, tmp_path):
+def test_n_skips_ahead_p_goes_back_and_q_quits(script, pulse, tmp_path):
     env = pulse.env
     started = time.monotonic()
     child = spawn(["play", str(script)], env)
@@ -100,6 +100,8 @@ def test_n_skips_ahead_and_q_quits_with_a_fade(script, pulse, tmp_path):
     child.expect(r"\[Two\]")
     child.send("\x1b[C")  # right arrow
     child.expect(r"\[Three\]")
+    child.send("p")  # just after a step's start, back goes to the step before
+    child.expect(r"\[Two\]")
     child.send("q")
     child.expect(pexpect.EOF, timeout=10)
     child.close()

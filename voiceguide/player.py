@@ -130,7 +130,8 @@ class Player:
     def quit(self) -> None:
         """Fade out and end, as the listener asked (exit 0)."""
         self._quit = True
-        self.output.resume() if self.output.paused else None
+        if self.output.paused:
+            self.output.resume()
         self.output.stop()
 
     def handle_key(self, key: str) -> None:
@@ -181,8 +182,8 @@ class Player:
         if what == "next":
             horizon = self.position
             while True:
-                for event in mixer.events:
-                    if event.step > step and event.start > self.position - self.sample_rate * 60:
+                for event in mixer.events:  # step numbers grow with time
+                    if event.step > step:
                         return event.start
                 if mixer.length is not None:
                     return None
