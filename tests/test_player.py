@@ -242,3 +242,29 @@ def test_no_output_device_points_to_devices_and_render(script, tmp_path):
         "and `voiceguide render ID -o session.wav` writes the session to a file instead")
     assert "Traceback" not in result.stderr
     assert listed.returncode == 1 and "no audio output device found" in listed.stderr
+
+
+def test_minus_key_lowers_the_volume_two_db_a_press(pulse, tmp_path):
+    bed = tmp_path / "bed.yaml"
+    bed.write_text("title: Bed\nambient:\n  - noise: white\n    level: -20 dB\nsteps:\n  - pause: 16s\n")
+    pulse.record(tmp_path / "heard.wav")
+    child = spawn(["play", str(bed)], pulse.env)
+    child.expect("space pause")
+    time.sleep(6.0)  # the bed has faded in by 4 s
+    child.send("-----")
+    child.expect("volume -10 dB")
+    time.sleep(4.0)
+    child.send("q")
+    child.expect(pexpect.EOF, timeout=10)
+    time.sleep(0.3)
+    pulse.stop_recording()
+    heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
+    loud = np.flatnonzero(np.abs(heard) > 10 ** (-60 / 20))
+    start = loud[0]
+
+    def level(a, b):
+        seg = heard[start + int(a * SR):start + int(b * SR)]
+        return 10 * np.log10(np.mean(seg ** 2))
+
+    before, after = level(4.2, 5.2), level(8.0, 9.0)
+    assert before - after == pytest.approx(10.0, abs=1.0)
