@@ -316,7 +316,7 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     text_stream = sys.stdout if text_only else None
     status = TerminalStatus(text_stream=text_stream) if interactive else LogStatus(text_stream=text_stream)
     with Session(script, options) as session:
-        session.prefetch_in_background()  # synthesis starts now, while the device opens
+        session.prefetch(background=True)  # synthesis starts now, while the device opens
         player = Player(session, device=value["device"], latency=value["latency"], start_at=start_at,
                         status=status, headless=not interactive)
         status.start(script.title, None)

@@ -55,19 +55,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import grammar as g
 from . import units
 from .errors import Problem, ScriptError, did_you_mean
-from .grammar import (  # noqa: F401 - re-exported: these used to live here
-    DEFAULT_BELL_DB,
-    DEFAULT_CADENCE,
-    DEFAULT_LEVELS,
-    MAX_CADENCE,
-    MAX_CYCLES,
-    MAX_INTERVAL,
-    MAX_REPEAT,
-    MIN_CADENCE,
-    MIN_INTERVAL,
-    STEP_NAMES,
-    TOP_KEYS,
-)
+from .grammar import DEFAULT_BELL_DB, DEFAULT_CADENCE, DEFAULT_LEVELS, STEP_NAMES, TOP_KEYS
 from .model import (
     BELL_SECONDS,
     DEFAULT_DUCK_DB,

@@ -96,7 +96,6 @@ class Player:
         self._error: Optional[BaseException] = None
         self._signal: Optional[int] = None
         self._quit = False
-        self._lock = threading.Lock()
         self._requests: Deque[Tuple[str, float]] = collections.deque()
         self._due: Deque[Tuple[float, Event]] = collections.deque()
         self._notes: Deque[str] = collections.deque()
@@ -242,12 +241,10 @@ class Player:
                 if output.paused and output.silent and not output.stopping:
                     self._write_silence()
                     continue
-                mixer.ensure_placed(self.position + self.blocksize)
-                length = mixer.length
-                if length is not None:
-                    self.total = length
-                n = self.blocksize if length is None else min(self.blocksize, length - self.position)
-                if n <= 0:
+                n = mixer.frames_at(self.position, self.blocksize)
+                if mixer.length is not None:
+                    self.total = mixer.length
+                if n == 0:
                     break
                 view = block[:n]
                 mixer.render(self.position, view)

@@ -73,27 +73,30 @@ class Session:
             if item.kind == "say":
                 yield item.text, item.voice
 
-    def prefetch(self) -> None:
-        """Queue every clip for synthesis, in playing order (once); returns at once."""
-        if not self.options.text_only and not self._prefetched:
-            self._prefetched = True
-            self.synth.prefetch((text, self._spec(voice)) for text, voice in self.speech())
+    def prefetch(self, background: bool = False) -> None:
+        """Queue every clip for synthesis, in playing order (once); returns at once.
 
-    def prefetch_in_background(self) -> None:
-        """:meth:`prefetch` from a thread: even a warm cache costs ~25 ms of key
-        hashing and engine probing, which need not delay the first sound."""
+        With *background*, even the queueing happens in a thread: a warm cache
+        still costs ~25 ms of key hashing and engine probing, which need not
+        delay the first sound. A failure there is not lost: it is raised
+        again where the clip is needed.
+        """
+        if self.options.text_only or self._prefetched:
+            return
+        self._prefetched = True
+        items = [(text, self._spec(voice)) for text, voice in self.speech()]
+        if not background:
+            self.synth.prefetch(items)
+            return
         import threading
 
-        if not self.options.text_only and not self._prefetched:
-            self._prefetched = True
-            items = [(text, self._spec(voice)) for text, voice in self.speech()]
-            threading.Thread(target=self._prefetch_quietly, args=(items,), daemon=True).start()
+        def queue_quietly() -> None:
+            try:
+                self.synth.prefetch(items)
+            except Exception:
+                pass
 
-    def _prefetch_quietly(self, items) -> None:
-        try:
-            self.synth.prefetch(items)
-        except Exception:
-            pass  # the same failure is raised where the clip is needed
+        threading.Thread(target=queue_quietly, daemon=True).start()
 
     def clip_length(self, text: str, voice: Voice) -> int:
         if self.options.text_only:

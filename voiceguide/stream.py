@@ -54,21 +54,25 @@ def no_device_message() -> str:
             "and `voiceguide render ID -o session.wav` writes the session to a file instead")
 
 
-def resolve_device(device: Device) -> Device:
-    """A device index for *device* (an index, or a name substring), or ``None`` for the default."""
+def _query_devices():
+    """PortAudio's device list and default output, or a DeviceError people can act on."""
     import sounddevice as sd
 
-    if isinstance(device, str) and device.strip().isdigit():
-        device = int(device)
     try:
-        devices = sd.query_devices()
+        return sd.query_devices(), sd.default.device[1]
     except Exception as exc:  # PortAudio failed to start
         raise DeviceError(f"audio system unavailable ({exc}); {no_device_message()}") from None
+
+
+def resolve_device(device: Device) -> Device:
+    """A device index for *device* (an index, or a name substring), or ``None`` for the default."""
+    if isinstance(device, str) and device.strip().isdigit():
+        device = int(device)
+    devices, default = _query_devices()
     outputs = [i for i, d in enumerate(devices) if d["max_output_channels"] > 0]
     if not outputs:
         raise DeviceError(no_device_message())
     if device is None:
-        default = sd.default.device[1]
         if default is None or default < 0 or default not in outputs:
             return outputs[0]
         return None
@@ -96,11 +100,7 @@ def list_outputs() -> list:
     """Output devices: index, name, channels, default flag and the common rates each accepts."""
     import sounddevice as sd
 
-    try:
-        devices = sd.query_devices()
-        default = sd.default.device[1]
-    except Exception as exc:
-        raise DeviceError(f"audio system unavailable ({exc}); {no_device_message()}") from None
+    devices, default = _query_devices()
     result = []
     for index, dev in enumerate(devices):
         if dev["max_output_channels"] <= 0:

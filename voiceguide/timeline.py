@@ -177,11 +177,9 @@ class _Item:
     cadence: Optional[float] = None
 
 
-def resolve_voice(script: Script, override: Optional[Voice] = None) -> Voice:
-    """The script's voice over the program defaults, under *override* (options)."""
-    base = Voice(rate=DEFAULT_RATE, volume=DEFAULT_VOLUME)
-    voice = script.voice.over(base)
-    return override.over(voice) if override is not None else voice
+def resolve_voice(script: Script) -> Voice:
+    """The script's voice over the program defaults."""
+    return script.voice.over(Voice(rate=DEFAULT_RATE, volume=DEFAULT_VOLUME))
 
 
 def _number_word(n: int, language: str) -> str:

@@ -130,15 +130,13 @@ class Mixer:
         self._events: List[Event] = []
         self._starts: List[int] = []
         self._max_len = 0
+        self._timeline = timeline
         if isinstance(timeline, Timeline):
             for event in timeline.events:
                 self._append(event)
-            self._known_end: Optional[int] = timeline.length
             self._exhausted = True
         else:
             self._pending: Iterator[Event] = iter(timeline)
-            self._known_end = None
-            self._stream: EventStream = timeline
             self._exhausted = False
         self.duck_db = script.duck_db
         self._beds = build_beds(script.ambient, self.sample_rate, ambient_db) if ambient else []
@@ -147,7 +145,6 @@ class Mixer:
         self._tick: Optional[np.ndarray] = None
         self._clips: Dict[int, np.ndarray] = {}
         self._scratch = np.zeros(0, dtype=np.float32)
-        self._env = np.zeros(0, dtype=np.float64)
         self._gain = 1.0          # master gain (the player's volume keys)
         self._gain_target = 1.0
 
@@ -164,9 +161,7 @@ class Mixer:
     @property
     def length(self) -> Optional[int]:
         """Session length in samples, once known (at once for a Timeline)."""
-        if self._known_end is None and self._stream.finished:
-            self._known_end = self._stream.position
-        return self._known_end
+        return self._timeline.length
 
     @property
     def events(self) -> List[Event]:
@@ -178,17 +173,19 @@ class Mixer:
         self._starts.append(event.start)
         self._max_len = max(self._max_len, event.length)
 
-    def _pull_until(self, position: int) -> None:
-        """Place events until everything before *position* is known."""
-        while not self._exhausted and self._stream.position <= position:
+    def ensure_placed(self, position: int) -> None:
+        """Place every event that starts before *position* (may block on synthesis)."""
+        while not self._exhausted and self._timeline.position <= position:
             try:
                 self._append(next(self._pending))
             except StopIteration:
                 self._exhausted = True
 
-    def ensure_placed(self, position: int) -> None:
-        """Place every event that starts before *position* (may block on synthesis)."""
-        self._pull_until(position)
+    def frames_at(self, position: int, block: int) -> int:
+        """How many frames to render from *position*: *block*, fewer at the end, 0 past it."""
+        self.ensure_placed(position + block)
+        length = self.length
+        return block if length is None else max(0, min(block, length - position))
 
     def _overlapping(self, start: int, end: int) -> Iterable[Event]:
         """Events that sound anywhere in [start, end)."""
@@ -256,7 +253,7 @@ class Mixer:
         n = len(out)
         end = start + n
         lookahead = int((max(DUCK_ATTACK, AMBIENT_FADE_OUT) + 0.01) * sr)
-        self._pull_until(end + lookahead)
+        self.ensure_placed(end + lookahead)
         out[:] = 0.0
         if self._clips:  # forget clips that have finished playing
             for key in [k for k in self._clips if k + len(self._clips[k]) < start]:
@@ -325,7 +322,6 @@ class Mixer:
         sr = self.sample_rate
         if len(self._scratch) < n:
             self._scratch = np.zeros(n, dtype=np.float32)
-            self._env = np.zeros(n, dtype=np.float64)
         bed = self._scratch[:n]
         bed[:] = 0.0
         for layer in self._beds:
@@ -372,14 +368,9 @@ def render_blocks(mixer: Mixer, block: int = 1 << 16, start: int = 0) -> Iterato
     """
     buf = np.zeros(block, dtype=np.float32)
     position = start
-    mixer.ensure_placed(position + block)
     while True:
-        length = mixer.length
-        if length is None:
-            mixer.ensure_placed(position + block)
-            length = mixer.length
-        n = block if length is None else min(block, length - position)
-        if n <= 0:
+        n = mixer.frames_at(position, block)
+        if n == 0:
             return
         view = buf[:n]
         mixer.render(position, view)
