@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 ASOUNDRC_FILE = """\
 pcm.!default {{
@@ -119,6 +119,25 @@ class PulseNullSink:
         deadline = time.time() + 5  # wait until parec is really recording
         while time.time() < deadline and (not wav.exists() or wav.stat().st_size < 4096):
             time.sleep(0.05)
+
+    def play_and_signal(self, script: Path, sig: int, after: float, wav: Path,
+                        env: Optional[Dict[str, str]] = None) -> Tuple[int, str, float]:
+        """Record *wav* while ``voiceguide play`` runs; send *sig* after *after* seconds.
+
+        Returns (exit status, stderr, seconds from the signal to the exit).
+        """
+        self.record(wav)
+        proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)],
+                                env=env or self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(after)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+        time.sleep(0.3)
+        self.stop_recording()
+        return proc.returncode, err, took
 
     def stop_recording(self) -> None:
         if self.recorder is not None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -248,19 +246,11 @@ def test_ctrl_c_fades_out_within_a_second_and_exits_130(short_script, tmp_path, 
     try:
         play_env = sink.env
         play_env["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
-        sink.record(tmp_path / "monitor.wav")
-        proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(short_script)],
-                                env=play_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(4.0)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-        took = time.monotonic() - sent
-        time.sleep(0.3)
-        sink.stop_recording()
+        status, err, took = sink.play_and_signal(short_script, signal.SIGINT, 4.0,
+                                                 tmp_path / "monitor.wav", play_env)
     finally:
         sink.stop()
-    assert proc.returncode == 130, err
+    assert status == 130, err
     assert "Traceback" not in err
     assert took < 1.5
     heard, _ = sf.read(str(tmp_path / "monitor.wav"), dtype="float32")

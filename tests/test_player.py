@@ -143,17 +143,8 @@ def test_text_mode_prints_the_words_and_keeps_the_bell(script, tmp_path):
 
 
 def test_sigterm_fades_out_and_exits_0_within_a_second_and_a_half(script, pulse, tmp_path):
-    pulse.record(tmp_path / "heard.wav")
-    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)], env=pulse.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.5)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=10)
-    took = time.monotonic() - sent
-    time.sleep(0.3)
-    pulse.stop_recording()
-    assert proc.returncode == 0, err
+    status, err, took = pulse.play_and_signal(script, signal.SIGTERM, 3.5, tmp_path / "heard.wav")
+    assert status == 0, err
     assert took < 1.5
     assert "Traceback" not in err
     heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
