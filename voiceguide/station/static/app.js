@@ -1,0 +1,408 @@
+// voiceguide station page.
+//
+// Plain JavaScript, no build step, nothing fetched from anywhere but the
+// station. The token never appears here: the station swapped it for an
+// HttpOnly cookie when the pairing address was opened, and the browser sends
+// that cookie with every same-origin request below.
+//
+// Live state comes from the event stream (/api/events), never from a polling
+// loop. EventSource retries by itself after a dropped connection, but gives up
+// for good when the answer is not an event stream (the station restarting, a
+// 401): then we retry with a growing pause. A phone that sleeps may keep a dead
+// connection that still looks open, so coming back to the page always opens a
+// fresh stream. The only timer that runs is the one that moves the elapsed
+// time on between events while a session plays, and it does not talk to the
+// station.
+"use strict";
+(function () {
+  var $ = function (id) { return document.getElementById(id); };
+
+  var state = null;          // the last state object from the station
+  var stateAt = 0;           // performance.now() when it arrived
+  var source = null;         // the EventSource
+  var retryDelay = 1000;
+  var retryTimer = 0;
+  var ticker = 0;
+  var exercises = [];
+  var unpaired = false;
+
+  // ---- talking to the station --------------------------------------------
+
+  function ApiError(message, status) {
+    this.message = message;
+    this.status = status;
+  }
+
+  function api(path, body) {
+    var options = { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (res.status === 401) {
+          showUnpaired();
+          throw new ApiError("not paired", 401);
+        }
+        if (!res.ok) {
+          throw new ApiError((data && data.error) || ("The station answered " + res.status + "."), res.status);
+        }
+        return data;
+      });
+    });
+  }
+
+  function send(path, body) {
+    hideAlert();
+    return api(path, body === undefined ? {} : body).then(function (data) {
+      if (data && typeof data.state === "string") render(data);
+      return data;
+    }, showError);
+  }
+
+  // ---- messages ------------------------------------------------------------
+
+  function showError(err) {
+    if (err && err.status === 401) return;
+    var text = (err && err.message) || "Something went wrong.";
+    if (err instanceof TypeError) text = "The station cannot be reached. It may be restarting.";
+    var box = $("alert");
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  function hideAlert() {
+    if (!unpaired) $("alert").hidden = true;
+  }
+
+  function showUnpaired() {
+    unpaired = true;
+    var box = $("alert");
+    box.textContent = "This page is not paired with the station. Open the pairing address that " +
+      "`voiceguide station` printed (it ends in ?token=...), or scan its QR code.";
+    box.hidden = false;
+    setConn("lost", "Not paired");
+    if (source) { source.close(); source = null; }
+  }
+
+  function setConn(kind, text) {
+    var el = $("conn");
+    el.dataset.state = kind;
+    el.textContent = text;
+  }
+
+  // ---- formatting ----------------------------------------------------------
+
+  function clock(seconds) {
+    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+    var h = Math.floor(seconds / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    var s = seconds % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function minutes(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    var m = Math.round(Number(seconds) / 60);
+    return m < 1 ? "under a minute" : "about " + m + " min";
+  }
+
+  var DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
+
+  function daysText(days) {
+    if (!days || (Array.isArray(days) && days.length === 0)) return "every day";
+    if (Array.isArray(days)) return days.map(function (d) { return DAY_NAMES[d] || d; }).join(", ");
+    return String(days);
+  }
+
+  function setText(el, text) {
+    // Only touch the DOM when the text changes: aria-live regions announce
+    // every change, and a screen reader should not hear the same words twice.
+    text = text || "";
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  // ---- now playing ---------------------------------------------------------
+
+  function render(s) {
+    state = s;
+    stateAt = performance.now();
+    var now = $("now");
+    var active = s.state === "playing" || s.state === "paused";
+    now.dataset.state = s.state;
+    setText($("now-title"), active ? (s.title || s.exercise || "") : "Nothing is playing");
+    setText($("now-section"), active ? (s.section || "") : "");
+    setText($("now-text"), active ? (s.text || "") : "");
+    setText($("vol"), (s.volume_db > 0 ? "+" : "") + (Math.round((s.volume_db || 0) * 10) / 10) + " dB");
+    var toggle = $("btn-toggle");
+    setText(toggle, s.state === "paused" ? "Resume" : "Pause");
+    ["btn-back", "btn-toggle", "btn-next", "btn-stop"].forEach(function (id) { $(id).disabled = !active; });
+    var items = document.querySelectorAll("#exercise-list > li");
+    for (var i = 0; i < items.length; i++) {
+      items[i].classList.toggle("ex-playing", active && items[i].dataset.id === s.exercise);
+    }
+    tick();
+    if (s.state === "playing" && !ticker) ticker = setInterval(tick, 500);
+    if (s.state !== "playing" && ticker) { clearInterval(ticker); ticker = 0; }
+    if (s.state === "idle" && previousState && previousState !== "idle") loadLog();
+    previousState = s.state;
+  }
+  var previousState = null;
+
+  function tick() {
+    if (!state) return;
+    var total = Number(state.duration) || 0;
+    var elapsed = Number(state.elapsed) || 0;
+    if (state.state === "playing") elapsed += (performance.now() - stateAt) / 1000;
+    if (total) elapsed = Math.min(elapsed, total);
+    if (state.state === "idle") { elapsed = 0; total = 0; }
+    var bar = $("now-progress");
+    bar.max = total || 1;
+    bar.value = elapsed;
+    bar.setAttribute("aria-valuetext", clock(elapsed) + " of " + clock(total));
+    setText($("now-elapsed"), clock(elapsed));
+    setText($("now-total"), clock(total));
+  }
+
+  // ---- exercises -----------------------------------------------------------
+
+  function renderExercises(list) {
+    exercises = list || [];
+    var ul = $("exercise-list");
+    ul.textContent = "";
+    exercises.forEach(function (ex) {
+      var li = document.createElement("li");
+      li.dataset.id = ex.id;
+      var h = document.createElement("h3");
+      h.textContent = ex.title || ex.id;
+      var meta = document.createElement("p");
+      meta.className = "ex-meta";
+      meta.textContent = minutes(ex.duration);
+      li.appendChild(h);
+      li.appendChild(meta);
+      if (ex.summary) {
+        var p = document.createElement("p");
+        p.className = "ex-summary";
+        p.textContent = ex.summary;
+        li.appendChild(p);
+      }
+      var row = document.createElement("div");
+      row.className = "ex-start";
+      var inputId = "len-" + ex.id;
+      var wrap = document.createElement("div");
+      var label = document.createElement("label");
+      label.htmlFor = inputId;
+      label.textContent = "Length (optional, e.g. 15m)";
+      var input = document.createElement("input");
+      input.type = "text";
+      input.id = inputId;
+      input.name = "length";
+      input.inputMode = "text";
+      input.autocomplete = "off";
+      input.placeholder = ex.duration ? clock(ex.duration) : "";
+      wrap.appendChild(label);
+      wrap.appendChild(input);
+      var start = document.createElement("button");
+      start.type = "button";
+      start.className = "primary";
+      start.textContent = "Start";
+      start.setAttribute("aria-label", "Start " + (ex.title || ex.id));
+      start.addEventListener("click", function () {
+        var body = { id: ex.id };
+        var length = input.value.trim();
+        if (length) body.length = length;
+        send("/api/play", body);
+      });
+      input.addEventListener("keydown", function (e) { if (e.key === "Enter") start.click(); });
+      row.appendChild(wrap);
+      row.appendChild(start);
+      li.appendChild(row);
+      ul.appendChild(li);
+    });
+    $("ex-empty").hidden = exercises.length > 0;
+    setText($("ex-empty"), exercises.length ? "" : "No exercises were found.");
+    var select = $("sched-exercise");
+    var chosen = select.value;
+    select.textContent = "";
+    exercises.forEach(function (ex) {
+      var o = document.createElement("option");
+      o.value = ex.id;
+      o.textContent = ex.title || ex.id;
+      select.appendChild(o);
+    });
+    if (chosen) select.value = chosen;
+    if (state) render(state);
+  }
+
+  // ---- schedules -----------------------------------------------------------
+
+  function titleOf(id) {
+    for (var i = 0; i < exercises.length; i++) if (exercises[i].id === id) return exercises[i].title;
+    return id;
+  }
+
+  function renderSchedules(list) {
+    var ul = $("schedule-list");
+    ul.textContent = "";
+    (list || []).forEach(function (sc) {
+      var li = document.createElement("li");
+      li.dataset.name = sc.name;
+      var text = document.createElement("div");
+      var what = document.createElement("p");
+      what.className = "sched-what";
+      what.textContent = (sc.at || "") + ", " + daysText(sc.days) + ": " + titleOf(sc.id);
+      text.appendChild(what);
+      if (sc.next) {
+        var next = document.createElement("p");
+        next.className = "sched-next";
+        next.textContent = "next: " + sc.next;
+        text.appendChild(next);
+      }
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", "Remove the schedule " + what.textContent);
+      remove.addEventListener("click", function () {
+        hideAlert();
+        api("/api/schedules/remove", { name: sc.name }).then(renderSchedules, showError);
+      });
+      li.appendChild(text);
+      li.appendChild(remove);
+      ul.appendChild(li);
+    });
+    var empty = !list || list.length === 0;
+    $("sched-empty").hidden = !empty;
+    setText($("sched-empty"), empty ? "No schedules yet." : "");
+  }
+
+  function addSchedule(e) {
+    e.preventDefault();
+    hideAlert();
+    var form = $("schedule-form");
+    var days = [];
+    var boxes = form.querySelectorAll('input[name="day"]:checked');
+    for (var i = 0; i < boxes.length; i++) days.push(boxes[i].value);
+    var at = $("sched-at").value;
+    if (!at) { showError({ message: "Choose a time for the schedule." }); return; }
+    var body = { id: $("sched-exercise").value, at: at, days: days };
+    var button = $("sched-add");
+    button.disabled = true;
+    api("/api/schedules", body).then(function (list) {
+      renderSchedules(list);
+      for (var j = 0; j < boxes.length; j++) boxes[j].checked = false;
+    }, showError).then(function () { button.disabled = false; });
+  }
+
+  function loadSchedules() {
+    return api("/api/schedules").then(renderSchedules, function (err) {
+      if (err && err.status === 404) {
+        $("schedules").hidden = true;   // a station without schedules
+        return;
+      }
+      showError(err);
+    });
+  }
+
+  // ---- recent sessions (the practice log, when the station has one) --------
+
+  function loadLog() {
+    return api("/api/log").then(function (entries) {
+      var ul = $("log-list");
+      ul.textContent = "";
+      (entries || []).slice(0, 10).forEach(function (entry) {
+        var li = document.createElement("li");
+        var parts = [];
+        if (entry.started) parts.push(String(entry.started).replace("T", " ").slice(0, 16));
+        parts.push(entry.title || titleOf(entry.id) || entry.id || "");
+        if (entry.played !== undefined) parts.push(clock(entry.played));
+        if (entry.completed === false) parts.push("stopped early");
+        li.textContent = parts.join(" · ");
+        ul.appendChild(li);
+      });
+      $("log").hidden = !entries || entries.length === 0;
+    }, function () { $("log").hidden = true; });
+  }
+
+  // ---- the event stream ----------------------------------------------------
+
+  function refresh() {
+    if (!exercises.length) api("/api/exercises").then(renderExercises, showError);
+    loadSchedules();
+    loadLog();
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    if (source) source.close();
+    unpaired = false;
+    setConn("connecting", "Connecting…");
+    var es = new EventSource("/api/events");
+    source = es;
+    es.onopen = function () {
+      retryDelay = 1000;
+      setConn("connected", "Connected");
+      hideAlert();
+      refresh();
+    };
+    es.onmessage = function (e) {
+      var s;
+      try { s = JSON.parse(e.data); } catch (err) { return; }
+      if (s && typeof s.state === "string") render(s);
+    };
+    es.onerror = function () {
+      if (es !== source) return;
+      setConn("lost", "Reconnecting…");
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (station down, or it answered 401): ask once
+        // to tell the two apart, then try again after a growing pause.
+        source = null;
+        api("/api/state").then(render, function () {}).then(function () {
+          if (unpaired) return;
+          retryTimer = setTimeout(connect, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 15000);
+        });
+      }
+    };
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      // A hidden page keeps no connection open (a phone's battery).
+      if (source) { source.close(); source = null; }
+      clearTimeout(retryTimer);
+      if (ticker) { clearInterval(ticker); ticker = 0; }
+    } else {
+      retryDelay = 1000;
+      connect();
+    }
+  });
+  window.addEventListener("online", function () { retryDelay = 1000; connect(); });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) connect(); });
+
+  // ---- controls ------------------------------------------------------------
+
+  function wire() {
+    ["btn-back", "btn-toggle", "btn-next", "btn-stop"].forEach(function (id) {
+      var b = $(id);
+      b.addEventListener("click", function () {
+        var action = b.dataset.action;
+        if (action === "toggle" && state) action = state.state === "paused" ? "resume" : "pause";
+        send("/api/" + action);
+      });
+    });
+    $("vol-down").addEventListener("click", function () { send("/api/volume", { db: -2 }); });
+    $("vol-up").addEventListener("click", function () { send("/api/volume", { db: 2 }); });
+    $("schedule-form").addEventListener("submit", addSchedule);
+    render({ state: "idle", exercise: null, title: null, elapsed: 0, duration: 0, section: null, text: null, volume_db: 0 });
+    connect();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
+  else wire();
+})();
