@@ -45,10 +45,10 @@ def export(script_id: str, folder: Path) -> Dict:
     import soundfile as sf
 
     from voiceguide.audio import sources
-    from voiceguide.catalog import resolve
-    from voiceguide.loader import load
-    from voiceguide.model import Drone, Noise
-    from voiceguide.session import Session
+    from voiceguide.script.catalog import resolve
+    from voiceguide.script.loader import load
+    from voiceguide.script.model import Drone, Noise
+    from voiceguide.player.session import Session
 
     folder.mkdir(parents=True, exist_ok=True)
     script = load(resolve(script_id))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide.model import Source
+from voiceguide.script.model import Source
 
 SRC = Source("test.yaml", 1, 1)
 

@@ -16,13 +16,13 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 
-from voiceguide import catalog, grammar, scaffold
-from voiceguide.captions import timestamp, to_vtt
+from voiceguide.script import catalog, grammar, scaffold
+from voiceguide.sinks.captions import timestamp, to_vtt
 from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
-from voiceguide.lint import lint
-from voiceguide.loader import load, load_text
-from voiceguide.model import Bell, Repeat, Say
+from voiceguide.script.lint import lint
+from voiceguide.script.loader import load, load_text
+from voiceguide.script.model import Bell, Repeat, Say
 from voiceguide.timeline import compile_timeline
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide import model
+from voiceguide.script import model
 from voiceguide.about import ABOUT_TEXT
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
@@ -38,7 +38,7 @@ TEN_MINUTE_IDS = ("body-scan", "daily-check-in")
 
 @pytest.fixture(scope="module")
 def loader():
-    return pytest.importorskip("voiceguide.loader")
+    return pytest.importorskip("voiceguide.script.loader")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from voiceguide.catalog import user_dir
+from voiceguide.script.catalog import user_dir
 from voiceguide.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,12 +141,12 @@ def test_a_plain_non_editable_install_ships_the_scripts(tmp_path):
 
 
 def test_an_unexpected_error_is_one_line_unless_debug(monkeypatch):
-    import voiceguide.catalog
+    import voiceguide.script.catalog
 
     def broken():
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(voiceguide.catalog, "entries", broken)
+    monkeypatch.setattr(voiceguide.script.catalog, "entries", broken)
     result = run("list")
     assert result.exit_code == 1
     assert result.output.strip() == ("voiceguide: internal error (RuntimeError: disk on fire); run again "

@@ -1,4 +1,4 @@
-"""Tests of voiceguide.loader: every written form, every error, every limit."""
+"""Tests of voiceguide.script.loader: every written form, every error, every limit."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide import loader, model
+from voiceguide.script import loader, model
 from voiceguide.errors import Problem, ScriptError
-from voiceguide.loader import check, load, load_text
-from voiceguide.model import (
+from voiceguide.script.loader import check, load, load_text
+from voiceguide.script.model import (
     Bell,
     Breathe,
     Count,
@@ -299,7 +299,7 @@ def test_loader_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = "import sys, voiceguide.loader; print('numpy' in sys.modules)"
+    code = "import sys, voiceguide.script.loader; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

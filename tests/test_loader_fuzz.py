@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voiceguide.errors import ScriptError
-from voiceguide.loader import load_text
-from voiceguide.model import Script
+from voiceguide.script.loader import load_text
+from voiceguide.script.model import Script
 
 VALID = """\
 title: Palm-pressure grounding

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voiceguide.audio.mixer import LIMIT_CEILING, Mixer, render_blocks, soft_limit
-from voiceguide.model import Bell, Breathe, Drone, Noise, Pause, Say, Script, Walk
+from voiceguide.script.model import Bell, Breathe, Drone, Noise, Pause, Say, Script, Walk
 from voiceguide.timeline import EventStream, compile_timeline
 
 from conftest import SRC, FakeSynth

@@ -1,6 +1,6 @@
 """`voiceguide schema`: a valid draft 2020-12 schema that agrees with the loader.
 
-The schema is generated from voiceguide.grammar, the table the loader builds
+The schema is generated from voiceguide.script.grammar, the table the loader builds
 values with; these tests check the result against the real loader on a corpus
 of valid and invalid scripts. Where the loader checks what a JSON Schema
 cannot express, the case is listed by name in LOADER_ONLY (or SCHEMA_ONLY),
@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voiceguide import grammar, loader, units
+from voiceguide.script import grammar, loader, units
 from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
-from voiceguide.schema import dumps, schema
+from voiceguide.script.schema import dumps, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "docs" / "voiceguide.schema.json"

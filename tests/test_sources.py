@@ -24,7 +24,7 @@ from voiceguide.audio.sources import (
     sound_loop,
     tick,
 )
-from voiceguide.model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
+from voiceguide.script.model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
 
 SRS = (48000, 44100, 22050)
 

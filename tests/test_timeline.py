@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from voiceguide.errors import UsageError
-from voiceguide.model import Bell, Breathe, Count, Pause, Repeat, Say, Script, Section, Voice, Walk
+from voiceguide.script.model import Bell, Breathe, Count, Pause, Repeat, Say, Script, Section, Voice, Walk
 from voiceguide.timeline import PAUSE_FLOOR_SECONDS, compile_timeline, estimate, EventStream
 
 from conftest import SRC

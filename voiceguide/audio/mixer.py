@@ -26,7 +26,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from voiceguide.audio import sources
-from voiceguide.model import Drone, Layer, Noise, Script, SoundLoop
+from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
 from voiceguide.timeline import Event, EventStream, Timeline
 
 ClipFor = Callable[[Event], np.ndarray]

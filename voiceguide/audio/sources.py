@@ -70,7 +70,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 from ..errors import VoiceguideError
-from ..model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
+from ..script.model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
 
 __all__ = [
     "LOOP_RMS",

@@ -18,7 +18,7 @@ import time
 from typing import Optional, TextIO
 
 from voiceguide.timeline import Event
-from voiceguide.units import format_duration
+from voiceguide.script.units import format_duration
 
 KEYS_FOOTER = "space pause/resume · n/→ next · p/← back · +/- volume · q quit"
 

@@ -1,4 +1,4 @@
-"""Where mixed blocks go: an audio file, or nowhere (the live sink is in :mod:`voiceguide.stream`).
+"""Where mixed blocks go: an audio file, or nowhere (the live sink is in :mod:`voiceguide.sinks.live`).
 
 A sink has ``write(block)`` and ``close()``. Files are written through
 python-soundfile, block by block, so memory stays flat for a session of any

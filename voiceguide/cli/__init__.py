@@ -61,7 +61,7 @@ def friendly(func):
 def _duration(ctx, param, value):
     if value is None:
         return None
-    from voiceguide.units import parse_duration
+    from voiceguide.script.units import parse_duration
 
     try:
         return parse_duration(value)
@@ -70,8 +70,8 @@ def _duration(ctx, param, value):
 
 
 def _load(name: str):
-    from voiceguide.catalog import resolve
-    from voiceguide.loader import load
+    from voiceguide.script.catalog import resolve
+    from voiceguide.script.loader import load
 
     return load(resolve(name))
 
@@ -94,11 +94,11 @@ def cli(ctx, debug):
 @friendly
 def list_cmd():
     """List the exercises: id, title and approximate length."""
-    from voiceguide.catalog import entries
+    from voiceguide.script.catalog import entries
     from voiceguide.errors import ScriptError
-    from voiceguide.loader import load
+    from voiceguide.script.loader import load
     from voiceguide.timeline import estimate
-    from voiceguide.units import format_duration
+    from voiceguide.script.units import format_duration
 
     rows = []
     for entry in entries():
@@ -131,7 +131,7 @@ def validate(paths, lint):
     lines; advice alone never makes the exit code non-zero.
     """
     from voiceguide.errors import ScriptError
-    from voiceguide.loader import load
+    from voiceguide.script.loader import load
 
     failed = False
     advised = 0
@@ -139,7 +139,7 @@ def validate(paths, lint):
         try:
             script = load(Path(path))
             if lint:
-                from voiceguide.lint import lint as advice_for
+                from voiceguide.script.lint import lint as advice_for
 
                 for advice in advice_for(script):
                     advised += 1
@@ -161,7 +161,7 @@ def validate(paths, lint):
 @friendly
 def schema():
     """Print the JSON Schema (draft 2020-12) of the script format, for editors."""
-    from voiceguide.schema import dumps
+    from voiceguide.script.schema import dumps
 
     click.echo(dumps(), nl=False)
 
@@ -174,9 +174,9 @@ def schema():
 @friendly
 def new(name, source, output, force):
     """Write a commented starting script NAME into your scripts folder."""
-    from voiceguide import scaffold
+    from voiceguide.script import scaffold
     from voiceguide.errors import ScriptError
-    from voiceguide.loader import load_text
+    from voiceguide.script.loader import load_text
 
     scaffold.check_name(name)
     target = scaffold.target_for(name, Path(output) if output else None)
@@ -194,8 +194,8 @@ def new(name, source, output, force):
 
 
 def _options(length=None, no_ambient=False, rate=None, volume=None, voice=None):
-    from voiceguide.model import MAX_RATE, MIN_RATE, Voice
-    from voiceguide.session import Options
+    from voiceguide.script.model import MAX_RATE, MIN_RATE, Voice
+    from voiceguide.player.session import Options
 
     if rate is not None and not MIN_RATE <= rate <= MAX_RATE:
         raise UsageError(f"--rate {rate}: use {MIN_RATE} to {MAX_RATE} words per minute")
@@ -211,8 +211,8 @@ def _options(length=None, no_ambient=False, rate=None, volume=None, voice=None):
 @friendly
 def preview(exercise, as_json, length):
     """Show the timeline of an exercise without playing it."""
-    from voiceguide.session import Session
-    from voiceguide.units import format_duration
+    from voiceguide.player.session import Session
+    from voiceguide.script.units import format_duration
 
     script = _load(exercise)
     with Session(script, _options(length)) as session:
@@ -246,10 +246,10 @@ def preview(exercise, as_json, length):
 @friendly
 def render(exercise, output, no_ambient, length, captions):
     """Mix an exercise into an audio file."""
-    from voiceguide.render import render as render_to
-    from voiceguide.session import Session
-    from voiceguide.sinks import check_target
-    from voiceguide.units import format_duration
+    from voiceguide.player.render import render as render_to
+    from voiceguide.player.session import Session
+    from voiceguide.sinks.file import check_target
+    from voiceguide.script.units import format_duration
 
     check_target(Path(output))
     if captions and not Path(captions).resolve().parent.is_dir():
@@ -259,7 +259,7 @@ def render(exercise, output, no_ambient, length, captions):
         timeline = render_to(session, Path(output))
     click.echo(f"wrote {output} ({format_duration(timeline.duration)})", err=True)
     if captions:
-        from voiceguide.captions import write_vtt
+        from voiceguide.sinks.captions import write_vtt
 
         write_vtt(timeline, Path(captions))
         click.echo(f"wrote {captions} ({len(timeline.says())} captions)", err=True)
@@ -299,11 +299,11 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     # overlap with loading the script and numpy instead of adding to them.
     threading.Thread(target=__import__, args=("sounddevice",), daemon=True).start()
     from voiceguide.config import effective
-    from voiceguide.keys import KeyReader
-    from voiceguide.player import Player
-    from voiceguide.session import Session
-    from voiceguide.status import LogStatus, TerminalStatus
-    from voiceguide.units import format_duration
+    from voiceguide.player.keys import KeyReader
+    from voiceguide.player.player import Player
+    from voiceguide.player.session import Session
+    from voiceguide.player.status import LogStatus, TerminalStatus
+    from voiceguide.script.units import format_duration
 
     settings = effective(dict(voice=voice, rate=rate, volume=volume, device=device,
                               ambient_level=ambient_level, latency=latency))
@@ -331,7 +331,7 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     elif result.stopped_by is None:
         status.message(f"done ({format_duration(result.frames / sr)}); take your time")
     if verbose:
-        from voiceguide.player import process_start_time
+        from voiceguide.player.player import process_start_time
 
         if result.first_audible is not None:
             started = process_start_time()
@@ -388,7 +388,7 @@ def about():
 @friendly
 def devices():
     """List audio output devices (the default marked with *)."""
-    from voiceguide.stream import list_outputs, no_device_message
+    from voiceguide.sinks.live import list_outputs, no_device_message
 
     outputs = list_outputs()
     if not outputs:

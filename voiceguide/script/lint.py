@@ -5,7 +5,7 @@ Advice never makes a script invalid (the exit code stays 0): an author may
 have a reason, and the loader alone decides what plays. Each rule says *why*
 in its message, because an author who understands the listener can judge.
 
-Works on the loaded :class:`~voiceguide.model.Script` (repeats expanded by
+Works on the loaded :class:`~voiceguide.script.model.Script` (repeats expanded by
 the same :func:`voiceguide.timeline.flatten` the player uses), so it needs
 no speech engine and no numpy: it is as fast as ``validate``.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
-from voiceguide.model import Say, Script, Source
+from voiceguide.script.model import Say, Script, Source
 from voiceguide.timeline import flatten
 
 #: A listener left in total silence this long may think the session ended.

@@ -4,7 +4,7 @@ The loader builds these from YAML; the timeline reads them. Every step keeps
 the :class:`Source` it came from, so preview, errors and status lines can
 point back at ``file:line``. All durations are float seconds and all levels
 float dB (full scale = 0 dB); parsing of written forms lives in
-:mod:`voiceguide.units`.
+:mod:`voiceguide.script.units`.
 
 Nothing here imports the audio stack.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Tuple
 
-from voiceguide.model import Script, Voice
+from voiceguide.script.model import Script, Voice
 from voiceguide.timeline import (SAMPLE_RATE, EventStream, Timeline, compile_timeline,
                                  estimate_speech_samples, flatten)
 

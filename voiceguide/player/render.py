@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from voiceguide.session import Session
-from voiceguide.sinks import FileSink
+from voiceguide.player.session import Session
+from voiceguide.sinks.file import FileSink
 from voiceguide.timeline import Timeline
 
 #: Large blocks amortise Python overhead; the mix is block-size independent.

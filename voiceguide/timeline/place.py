@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from voiceguide.errors import UsageError
-from voiceguide.model import (
+from voiceguide.script.model import (
     BELL_SECONDS,
     DEFAULT_RATE,
     DEFAULT_VOLUME,
@@ -43,7 +43,7 @@ from voiceguide.model import (
     Voice,
     Walk,
 )
-from voiceguide.units import format_duration
+from voiceguide.script.units import format_duration
 
 SAMPLE_RATE = 48_000
 

@@ -76,7 +76,7 @@ steps:
 
 def schema_file() -> Optional[Path]:
     """The shipped schema (docs/voiceguide.schema.json) when this installation has it."""
-    path = Path(__file__).resolve().parent.parent / "docs" / "voiceguide.schema.json"
+    path = Path(__file__).resolve().parents[2] / "docs" / "voiceguide.schema.json"
     return path if path.is_file() else None
 
 
@@ -109,7 +109,7 @@ def check_name(name: str) -> str:
 
 def target_for(name: str, output: Optional[Path]) -> Path:
     """Where ``new`` writes: *output*, else ``<user scripts>/<name>.yaml``."""
-    from voiceguide.catalog import user_dir
+    from voiceguide.script.catalog import user_dir
 
     if output is not None:
         return Path(output)
@@ -130,8 +130,8 @@ def copy_of(source_id: str, name: str, target: Path) -> str:
     The leading comment block (and any old schema line) is replaced; every
     other line, comments included, is kept as written.
     """
-    from voiceguide.catalog import resolve
-    from voiceguide.loader import load
+    from voiceguide.script.catalog import resolve
+    from voiceguide.script.loader import load
 
     path = resolve(source_id)
     script = load(path)  # a copy of a broken script helps nobody: fail here, located
@@ -150,7 +150,7 @@ def copy_of(source_id: str, name: str, target: Path) -> str:
 
 
 def _user_dir() -> Path:
-    from voiceguide.catalog import user_dir
+    from voiceguide.script.catalog import user_dir
 
     return user_dir()
 

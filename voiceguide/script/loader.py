@@ -1,4 +1,4 @@
-"""Load exercise scripts (format v1) into the immutable :mod:`voiceguide.model`.
+"""Load exercise scripts (format v1) into the immutable :mod:`voiceguide.script.model`.
 
 Three entry points::
 
@@ -54,7 +54,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import grammar as g
 from . import units
-from .errors import Problem, ScriptError, did_you_mean
+from ..errors import Problem, ScriptError, did_you_mean
 from .grammar import DEFAULT_BELL_DB, DEFAULT_CADENCE, DEFAULT_LEVELS, STEP_NAMES, TOP_KEYS
 from .model import (
     BELL_SECONDS,
@@ -102,7 +102,7 @@ _MAP_TAG = _TAG + "map"
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _LANGUAGE = re.compile(g.LANGUAGE_PATTERN)
 
-# Key lists, all from the grammar table (voiceguide.grammar).
+# Key lists, all from the grammar table (voiceguide.script.grammar).
 VOICE_KEYS = g.VOICE.names()
 LAYER_KINDS = tuple(g.LAYER_KINDS)
 BREATHE_KEYS = g.BREATHE.names()
@@ -778,7 +778,7 @@ class _Builder:
     def build(self, spec: g.Value, node: Node) -> Any:
         """The value of *node* as the grammar's *spec* says; reports and raises _Bad.
 
-        This is the one place where a kind of value in :mod:`voiceguide.grammar`
+        This is the one place where a kind of value in :mod:`voiceguide.script.grammar`
         becomes a check: the JSON Schema is generated from the same specs.
         """
         if isinstance(spec, g.Text):
@@ -1181,7 +1181,7 @@ class _Builder:
         A path (it has a slash or ends in .yaml/.yml) is relative to the
         including script's folder and may not leave it, like sound paths. An
         id is looked up in the including script's folder, then the user's
-        scripts, then the built-ins (see :mod:`voiceguide.catalog`).
+        scripts, then the built-ins (see :mod:`voiceguide.script.catalog`).
         """
         from . import catalog
 

@@ -8,7 +8,7 @@ Threads, each with one job:
   and volume changes, between blocks, so the mixer is only ever touched by
   one thread;
 * the **main thread** waits, reacts to signals and keeps the status line;
-* an optional **key thread** (:mod:`voiceguide.keys`) turns key presses
+* an optional **key thread** (:mod:`voiceguide.player.keys`) turns key presses
   into calls to :meth:`Player.handle_key`.
 
 SIGINT and SIGTERM fade out within about a second and end the session;
@@ -34,9 +34,9 @@ from typing import Deque, Optional, Tuple
 import numpy as np
 
 from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, DeviceError, Interrupted
-from voiceguide.session import Session
-from voiceguide.status import Status
-from voiceguide.stream import DEFAULT_BLOCKSIZE, Device, DeviceLost, LiveOutput
+from voiceguide.player.session import Session
+from voiceguide.player.status import Status
+from voiceguide.sinks.live import DEFAULT_BLOCKSIZE, Device, DeviceLost, LiveOutput
 from voiceguide.timeline import Event
 
 _IMPORTED = time.time()

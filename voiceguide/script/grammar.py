@@ -7,13 +7,13 @@ the loader but flagged red in every editor, or missing from the reference.
 So every key, step kind, option, enumeration and numeric range is declared
 once here, as data:
 
-* :mod:`voiceguide.loader` builds each value through :class:`Value` objects
+* :mod:`voiceguide.script.loader` builds each value through :class:`Value` objects
   from this table (``_Builder.build``), and takes its key lists from it;
-* :mod:`voiceguide.schema` turns the same objects into JSON Schema;
+* :mod:`voiceguide.script.schema` turns the same objects into JSON Schema;
 * the docs test checks that ``docs/authoring.md`` mentions every key.
 
 The written forms of durations, levels and gains are regular expressions in
-:mod:`voiceguide.units`, used both to parse (the loader) and as JSON Schema
+:mod:`voiceguide.script.units`, used both to parse (the loader) and as JSON Schema
 ``pattern`` (the schema), so they cannot drift either.
 
 What the schema cannot express (sound files that must exist inside the
@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from voiceguide.model import (
+from voiceguide.script.model import (
     BELL_KINDS,
     MAX_COUNT,
     MAX_RATE,

@@ -1,11 +1,11 @@
-"""JSON Schema (draft 2020-12) of script format v1, generated from :mod:`voiceguide.grammar`.
+"""JSON Schema (draft 2020-12) of script format v1, generated from :mod:`voiceguide.script.grammar`.
 
 Why generated: editors (VS Code and others through the YAML language server)
 validate and complete as you type from a JSON Schema. A hand-written schema
 would drift from what ``voiceguide validate`` accepts; this one is built
-from the very :class:`~voiceguide.grammar.Value` objects the loader builds
+from the very :class:`~voiceguide.script.grammar.Value` objects the loader builds
 values with, and the duration, level and gain patterns are the regular
-expressions the parsers in :mod:`voiceguide.units` use.
+expressions the parsers in :mod:`voiceguide.script.units` use.
 
 The schema is a little more permissive than the loader where JSON Schema
 cannot say what the loader checks (the loader stays the judge): sound files
@@ -24,9 +24,9 @@ import json
 import math
 from typing import Any, Dict, List
 
-from voiceguide import grammar as g
-from voiceguide import units
-from voiceguide.model import FORMAT_VERSION
+from voiceguide.script import grammar as g
+from voiceguide.script import units
+from voiceguide.script.model import FORMAT_VERSION
 
 SCHEMA_ID = "https://voiceguide.invalid/schema/format-v1.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

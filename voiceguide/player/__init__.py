@@ -1,0 +1,13 @@
+"""Sessions and their players: one script made ready to sound, pulled into a sink.
+
+* :mod:`.session` ties speech, timeline and mixer together for ``preview``,
+  ``render`` and ``play``;
+* :mod:`.render` pulls a session into a file;
+* :mod:`.player` pulls it into the live output with pause, seek, volume,
+  signals and device recovery; :mod:`.keys` and :mod:`.status` are its
+  terminal side.
+
+Import the submodule you need (the live player imports numpy and sounddevice).
+"""
+
+__all__ = ["keys", "player", "render", "session", "status"]

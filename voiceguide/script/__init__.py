@@ -1,0 +1,17 @@
+"""The script stage: YAML exercise files to the immutable :class:`Script` model.
+
+What lives here: the model (:mod:`.model`), the grammar table shared by the
+loader and the JSON Schema (:mod:`.grammar`, :mod:`.schema`), written units
+(:mod:`.units`), the safe located loader (:mod:`.loader`), authoring advice
+(:mod:`.lint`), the catalog of built-in and user exercises (:mod:`.catalog`)
+and the starting-script writer (:mod:`.scaffold`).
+
+Rule: nothing in this package imports numpy or anything from a later stage
+(synth, timeline, audio, sinks, player, cli); ``list`` and ``validate`` load
+only this package and start fast. A test keeps it so.
+"""
+
+from voiceguide.script.loader import check, load, load_text
+from voiceguide.script.model import Script, Source, Voice
+
+__all__ = ["Script", "Source", "Voice", "check", "load", "load_text"]
