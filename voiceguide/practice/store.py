@@ -1,0 +1,308 @@
+"""The practice log's database: one SQLite file in the user data folder, private to the user.
+
+Why these choices, and the traps they avoid:
+
+* **WAL mode** lets a reader (``voiceguide log``) read while a session
+  writes, and makes a power cut or SIGKILL lose at most the transaction in
+  flight, never corrupt the file. Every write is a short ``BEGIN
+  IMMEDIATE`` transaction: taking the write lock up front means two
+  writers (a station and a terminal) wait for each other through the busy
+  timeout instead of failing with "database is locked" when a read lock
+  cannot be upgraded.
+* **Private file**: the file is created with mode 0600 before SQLite opens
+  it (SQLite gives its ``-wal`` and ``-shm`` files the database file's
+  mode), in a folder created with mode 0700. An existing file that is
+  readable by others is tightened.
+* **Autocommit connection** (``isolation_level=None``): Python's sqlite3
+  otherwise opens transactions implicitly and ``executescript`` commits
+  them behind your back; here every transaction is explicit.
+* Times are stored twice: as the local time with its UTC offset, which is
+  what the listener saw on the clock (a session at 07:30 in summer stays
+  "07:30" after the clocks change), and as Unix seconds for ordering and
+  ranges.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+from voiceguide.errors import VoiceguideError
+
+DB_NAME = "practice.sqlite3"
+#: Seconds a write waits for another writer before giving up.
+BUSY_TIMEOUT = 2.0
+
+ENDINGS = ("completed", "stopped", "error", "interrupted")
+
+
+class PracticeLogError(VoiceguideError):
+    """The practice log cannot be read or written (one line for a person)."""
+
+
+def default_path() -> Path:
+    from voiceguide.paths import data_dir
+
+    return data_dir() / DB_NAME
+
+
+def local_time(at: float) -> str:
+    """``2024-05-14T07:30:05+02:00``: the local wall-clock time of *at* with its offset."""
+    return datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
+
+
+def private_dir(folder: Path) -> None:
+    """Create *folder* (and parents) readable only by the user; leave an existing one alone."""
+    if not folder.is_dir():
+        for parent in (folder, *folder.parents):
+            if parent.exists() and not parent.is_dir():
+                raise NotADirectoryError(20, f"{parent} is a file, not a folder")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+@dataclass
+class SessionRow:
+    """One session as the log shows it."""
+
+    id: int
+    exercise: str
+    title: str
+    started: str
+    started_at: float
+    planned: Optional[float]
+    listened: float
+    ended: str
+    step: Optional[int] = None
+    section: Optional[str] = None
+    message: Optional[str] = None
+    voice: Optional[str] = None
+    origin: str = "play"
+    pid: Optional[int] = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("pid")
+        data.pop("started_at")
+        return data
+
+
+@dataclass
+class CueRow:
+    id: int
+    day: str
+    noted: str
+    noted_at: float
+    text: str
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("noted_at")
+        return data
+
+
+SESSION_COLUMNS = ("id", "exercise", "title", "started", "started_at", "planned", "listened", "ended",
+                   "step", "section", "message", "voice", "origin", "pid")
+CUE_COLUMNS = ("id", "day", "noted", "noted_at", "text")
+
+
+class PracticeLog:
+    """The open database. Cheap to open; use as a context manager or call :meth:`close`.
+
+    Every method raises :class:`PracticeLogError` (never a bare
+    ``sqlite3`` error) so callers can decide: the player warns and goes on,
+    the ``log`` command reports and exits 1.
+    """
+
+    def __init__(self, path: Optional[Path] = None, *, create: bool = True,
+                 busy_timeout: float = BUSY_TIMEOUT):
+        """Open (with *create*, create) the log at *path* (default: in the user data folder)."""
+        self.path = Path(path) if path is not None else default_path()
+        self.conn = None
+        try:
+            with self._errors("open"):
+                self._open(create, busy_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening --------------------------------------------------------------------
+
+    def _open(self, create: bool, busy_timeout: float) -> None:
+        import sqlite3
+
+        from voiceguide.practice.migrations import migrate
+
+        if not create and not self.path.exists():
+            raise PracticeLogError(f"there is no practice log yet ({self.path})")
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+        self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode=rw", uri=True, timeout=busy_timeout,
+                                    isolation_level=None, check_same_thread=False)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode, NORMAL may lose the last commits on a power cut, never consistency.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(self.conn)
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        import sqlite3
+
+        from voiceguide.practice.migrations import NewerDatabase
+
+        try:
+            yield
+        except NewerDatabase as exc:
+            raise PracticeLogError(f"{self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "not a database" in text or "malformed" in text:
+                text += "; move the file away and a new log will be started"
+            raise PracticeLogError(f"cannot {doing} the practice log {self.path}: {text}") from None
+        except OSError as exc:
+            raise PracticeLogError(f"cannot {doing} the practice log {self.path}: "
+                                   f"{exc.strerror or exc}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[object]:
+        with self._errors("write"):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def __enter__(self) -> "PracticeLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def open_session(self, *, exercise: str, title: str, started_at: float, planned: Optional[float] = None,
+                     voice: Optional[str] = None, origin: str = "play", pid: Optional[int] = None) -> int:
+        """Insert a session that has just begun; it reads ``interrupted`` until :meth:`close_session`.
+
+        So a process that is killed, or a machine that loses power, leaves
+        an honest row behind rather than none.
+        """
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sessions (exercise, title, started, started_at, planned, voice, origin, pid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (exercise, title, local_time(started_at), started_at, planned, voice, origin, pid))
+            return int(cursor.lastrowid)
+
+    def update_progress(self, session_id: int, listened: float, planned: Optional[float] = None) -> None:
+        """Record how far an open session has got (so an interrupted row says roughly how far)."""
+        with self._write() as conn:
+            conn.execute("UPDATE sessions SET listened = ?, planned = COALESCE(?, planned) WHERE id = ?",
+                         (float(listened), planned, session_id))
+
+    def close_session(self, session_id: int, *, ended: str, listened: float, planned: Optional[float] = None,
+                      step: Optional[int] = None, section: Optional[str] = None,
+                      message: Optional[str] = None) -> None:
+        if ended not in ENDINGS:
+            raise ValueError(f"ended must be one of {ENDINGS}, not {ended!r}")
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE sessions SET ended = ?, listened = ?, planned = COALESCE(?, planned), step = ?,"
+                " section = ?, message = ?, pid = NULL WHERE id = ?",
+                (ended, float(listened), planned, step, section, message, session_id))
+
+    def add_session(self, *, exercise: str, title: str, started_at: float, ended: str, listened: float,
+                    planned: Optional[float] = None, step: Optional[int] = None,
+                    section: Optional[str] = None, message: Optional[str] = None,
+                    voice: Optional[str] = None, origin: str = "play") -> int:
+        """Insert a finished session in one transaction (when opening it at the start failed)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sessions (exercise, title, started, started_at, planned, listened, ended, step,"
+                " section, message, voice, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (exercise, title, local_time(started_at), started_at, planned, float(listened), ended, step,
+                 section, message, voice, origin))
+            return int(cursor.lastrowid)
+
+    def sessions(self, limit: Optional[int] = None, since: Optional[float] = None) -> List[SessionRow]:
+        """Sessions, newest first (at most *limit*; only those started at or after *since*)."""
+        sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
+        args: list = []
+        if since is not None:
+            sql += " WHERE started_at >= ?"
+            args.append(since)
+        sql += " ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        with self._errors("read"):
+            return [SessionRow(*row) for row in self.conn.execute(sql, args)]
+
+    def count_sessions(self) -> int:
+        with self._errors("read"):
+            return int(self.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    # -- cues ------------------------------------------------------------------------------
+
+    def add_cue(self, text: str, at: Optional[float] = None) -> CueRow:
+        """Note one small emotional cue (a line of text) at *at* (default: now)."""
+        text = " ".join(text.split())
+        if not text:
+            raise PracticeLogError("a cue needs a few words; nothing was noted")
+        at = time.time() if at is None else at
+        noted = local_time(at)
+        with self._write() as conn:
+            cursor = conn.execute("INSERT INTO cues (day, noted, noted_at, text) VALUES (?, ?, ?, ?)",
+                                  (noted[:10], noted, at, text))
+            return CueRow(int(cursor.lastrowid), noted[:10], noted, at, text)
+
+    def cues(self, since: Optional[float] = None) -> List[CueRow]:
+        """Cues, oldest first (only those noted at or after *since*)."""
+        sql = f"SELECT {', '.join(CUE_COLUMNS)} FROM cues"
+        args: list = []
+        if since is not None:
+            sql += " WHERE noted_at >= ?"
+            args.append(since)
+        with self._errors("read"):
+            return [CueRow(*row) for row in self.conn.execute(sql + " ORDER BY noted_at, id", args)]
+
+    # -- forgetting ------------------------------------------------------------------------
+
+    def forget(self) -> dict:
+        """Delete every session and cue, then compact the file so the old pages are gone too.
+
+        Returns how many of each were deleted.
+        """
+        with self._write() as conn:
+            counts = {"sessions": conn.execute("DELETE FROM sessions").rowcount,
+                      "cues": conn.execute("DELETE FROM cues").rowcount}
+        with self._errors("compact"):
+            self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
+
+def _quote(path: Path) -> str:
+    """A path for a ``file:`` URI (``?`` and ``#`` would otherwise end it)."""
+    from urllib.parse import quote
+
+    return quote(str(path.resolve()))
