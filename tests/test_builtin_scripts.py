@@ -1,4 +1,4 @@
-"""The seven built-in exercises: present, valid, gentle and the right length.
+"""The built-in exercises: present, valid, gentle and the right length.
 
 The length estimate here is deliberately independent of the timeline module:
 speech is counted as words / rate * 60 seconds, everything else at its written
@@ -27,6 +27,9 @@ BUILTIN_IDS = (
     "daily-check-in",
     "journal-prompts",
     "acknowledge",
+    "reach-out",
+    "pause-before-habit",
+    "creative-outlet",
 )
 
 #: Scripts whose length is a promise made in their own text or in DESIGN.md.

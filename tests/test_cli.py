@@ -15,8 +15,8 @@ from voiceguide.script.catalog import user_dir
 from voiceguide.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "daily-check-in",
-               "journal-prompts", "palm-pressure"]
+BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "creative-outlet", "daily-check-in",
+               "journal-prompts", "palm-pressure", "pause-before-habit", "reach-out"]
 
 
 def run(*args):
@@ -30,7 +30,7 @@ def test_every_command_has_help_text():
         assert result.exit_code == 0, name
 
 
-def test_list_shows_the_seven_built_ins_with_lengths():
+def test_list_shows_the_built_ins_with_lengths():
     result = run("list")
     assert result.exit_code == 0, result.output
     ids = [line.split()[0] for line in result.output.splitlines()]
