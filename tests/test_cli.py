@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from voiceguide.script.catalog import user_dir
 from voiceguide.cli import cli
+from voiceguide.errors import DeviceError, Problem, ScriptError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "creative-outlet", "daily-check-in",
@@ -152,16 +154,58 @@ def test_an_unexpected_error_is_one_line_unless_debug(monkeypatch):
     assert result.output.strip() == ("voiceguide: internal error (RuntimeError: disk on fire); run again "
                                      "with --debug for the details, and please report it")
     debug = run("--debug", "list")
-    assert isinstance(debug.exception, RuntimeError)
+    assert debug.exit_code == 1
+    assert "Traceback (most recent call last)" in debug.output and "RuntimeError: disk on fire" in debug.output
 
 
-def test_every_command_turns_errors_into_messages():
-    """A command without the `friendly` wrapper would print tracebacks."""
-    import inspect
+@pytest.fixture()
+def failing_command():
+    """A throwaway command that raises what the test asks, added to the real group."""
+    import click
 
-    import voiceguide.cli as module
+    raised = {}
 
-    source = inspect.getsource(module)
-    for name, command in cli.commands.items():
-        function = command.callback.__name__
-        assert f"@friendly\ndef {function}(" in source, f"`{name}` lacks @friendly"
+    @click.command("fail-for-test")
+    def fail():
+        """Raise the exception the test chose."""
+        raise raised["exc"]
+
+    cli.add_command(fail)
+    yield raised
+    cli.commands.pop("fail-for-test")
+
+
+@pytest.mark.parametrize("exc, code, line", [
+    (UsageError("--length 1s: too short; try 5m"), 2, "voiceguide: --length 1s: too short; try 5m"),
+    (DeviceError("no audio output device found"), 1, "voiceguide: no audio output device found"),
+    (ScriptError([Problem("x.yaml", 3, 5, "unknown key")]), 2, "x.yaml:3:5: unknown key"),
+    (KeyboardInterrupt(), 130, "voiceguide: stopped"),
+    (PermissionError(13, "Permission denied", "/srv/out"), 1,
+     "voiceguide: /srv/out: Permission denied; check the permissions of the path, or choose another"),
+    (EOFError("stdin closed"), 1, "voiceguide: internal error (EOFError: stdin closed); run again with "
+                                  "--debug for the details, and please report it"),
+])
+def test_every_command_reports_errors_through_the_group(failing_command, exc, code, line):
+    """Any command, even one added later without ceremony, gets one line and the right code."""
+    failing_command["exc"] = exc
+    result = run("fail-for-test")
+    assert result.exit_code == code
+    assert result.output.splitlines() == [line]
+    debug = run("--debug", "fail-for-test")
+    assert debug.exit_code == code
+    assert debug.output.splitlines()[-1] == line
+    if not isinstance(exc, KeyboardInterrupt):
+        assert "Traceback (most recent call last)" in debug.output
+
+
+def test_debug_shows_the_traceback_of_an_eof_error_from_the_console_script(tmp_path):
+    """Click alone would print only "Aborted!" for an EOFError."""
+    code = ("import click, sys\nfrom voiceguide.cli import cli, main\n"
+            "@cli.command('eof')\ndef eof():\n    'Read a closed stdin.'\n    raise EOFError('no input')\n"
+            "main(sys.argv[1:])\n")
+    plain = subprocess.run([sys.executable, "-c", code, "eof"], capture_output=True, text=True)
+    debug = subprocess.run([sys.executable, "-c", code, "--debug", "eof"], capture_output=True, text=True)
+    assert plain.returncode == debug.returncode == 1
+    assert "Aborted!" not in plain.stderr + debug.stderr
+    assert "Traceback" not in plain.stderr and "EOFError: no input" in plain.stderr
+    assert "Traceback (most recent call last)" in debug.stderr and "File \"<string>\", line 6, in eof" in debug.stderr

@@ -67,7 +67,7 @@ class KeyReader:
     def available(fd: Optional[int] = None) -> bool:
         try:
             return os.isatty(sys.stdin.fileno() if fd is None else fd)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # no stdin at all (`play <&-`): sys.stdin is None
             return False
 
     def __enter__(self) -> "KeyReader":

@@ -1,0 +1,78 @@
+"""Writing exercises: ``validate``, ``schema`` and ``new``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--lint", is_flag=True,
+              help="Also give advice that is not an error (long bare silences, brisk speech, ...).")
+def validate(paths, lint):
+    """Check exercise files; print file:line:col: message for each problem.
+
+    With --lint, valid files also get advice as file:line:col: advice: ...
+    lines; advice alone never makes the exit code non-zero.
+    """
+    from voiceguide.errors import EXIT_USAGE, ScriptError, VoiceguideError
+    from voiceguide.script.loader import load
+
+    failed = False
+    advised = 0
+    for path in paths:
+        try:
+            script = load(Path(path))
+            if lint:
+                from voiceguide.script.lint import lint as advice_for
+
+                for advice in advice_for(script):
+                    advised += 1
+                    click.echo(str(advice))
+        except ScriptError as exc:
+            failed = True
+            for line in exc.lines():
+                click.echo(line, err=True)
+        except VoiceguideError as exc:
+            failed = True
+            click.echo(f"{path}: {exc}", err=True)
+    if failed:
+        raise click.exceptions.Exit(EXIT_USAGE)
+    note = f", {advised} piece{'s' if advised != 1 else ''} of advice" if lint else ""
+    click.echo(f"{len(paths)} file{'s' if len(paths) != 1 else ''} ok{note}")
+
+
+@click.command()
+def schema():
+    """Print the JSON Schema (draft 2020-12) of the script format, for editors."""
+    from voiceguide.script.schema import dumps
+
+    click.echo(dumps(), nl=False)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--from", "template", metavar="ID", help="Start from a copy of this exercise (id or path).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of your scripts folder.")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def new(name, template, output, force):
+    """Write a commented starting script NAME into your scripts folder."""
+    from voiceguide.errors import ScriptError, UsageError
+    from voiceguide.script import scaffold
+    from voiceguide.script.loader import load_text
+
+    scaffold.check_name(name)
+    target = scaffold.target_for(name, Path(output) if output else None)
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; choose another name, or add --force to overwrite it")
+    text = scaffold.copy_of(template, name, target) if template else scaffold.starting_script(name, target)
+    try:
+        load_text(text, str(target), target.parent)
+    except ScriptError as exc:  # e.g. a copied sound: path that is not next to the copy
+        for line in exc.lines():
+            click.echo(f"voiceguide: warning: {line}", err=True)
+    scaffold.write_new(target, text, force=force)
+    click.echo(str(target))
+    click.echo(f"wrote {target}; edit it, then `voiceguide validate {target}`", err=True)

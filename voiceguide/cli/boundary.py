@@ -1,0 +1,101 @@
+"""The one error boundary of the command line: a :class:`click.Group` that reports errors.
+
+Every command runs inside :meth:`Boundary.invoke`, so no command needs a
+decorator to turn errors into messages, and a new command cannot forget one:
+
+* a :class:`~voiceguide.errors.VoiceguideError` becomes its lines on stderr
+  (``voiceguide: ...``; a script's ``file:line:col: ...`` lines as they are)
+  and its own exit code;
+* Ctrl-C that reaches here becomes ``voiceguide: stopped`` and exit 130;
+* a closed pipe on stdout (``voiceguide preview x | head``) ends quietly;
+* an operating-system error (a folder that cannot be written, a full disk)
+  names the path and what failed, exit 1, and is not called a bug;
+* anything else is a bug: one line that says so, exit 1.
+
+``--debug`` prints the traceback first, for every kind of error (Click's
+own usage errors excepted: they are about the command line, not the code).
+
+Trap: Click turns ``EOFError`` and ``KeyboardInterrupt`` into a bare
+"Aborted!" in its ``main``; catching them here, inside ``invoke``, is what
+lets them be reported like everything else.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import traceback
+from typing import TextIO
+
+import click
+
+from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, ScriptError, VoiceguideError
+
+#: Click's own control flow and usage errors: Click reports them (exit 2 for usage).
+_CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
+
+
+def report(exc: BaseException, debug: bool = False, err: TextIO = None) -> int:
+    """Write *exc* for a person on *err* (stderr); return the exit code to use."""
+    err = err or sys.stderr
+    if debug and not isinstance(exc, KeyboardInterrupt):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=err)
+    if isinstance(exc, VoiceguideError):
+        prefix = "" if isinstance(exc, ScriptError) else "voiceguide: "
+        for line in exc.lines():
+            click.echo(prefix + line, err=True)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("voiceguide: stopped", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        _quiet_stdout()
+        return EXIT_OK
+    if isinstance(exc, OSError):
+        click.echo(f"voiceguide: {os_error_line(exc)}", err=True)
+        return EXIT_RUNTIME
+    click.echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); "
+               f"run again with --debug for the details, and please report it", err=True)
+    return EXIT_RUNTIME
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: which path, what failed, what to do."""
+    what = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        hint = "free some space, or write somewhere else"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check the permissions of the path, or choose another"
+    else:
+        hint = "check the path"
+    if exc.filename is not None:
+        return f"{exc.filename}: {what}; {hint}"
+    return f"{what} (writing the output); {hint}" if exc.errno == errno.ENOSPC else f"{what}; {hint}"
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the exit flush cannot complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class Boundary(click.Group):
+    """A command group whose every command's errors become messages and exit codes.
+
+    The group must have a ``--debug`` flag (read from the group's own
+    parameters, so it works before any command runs).
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _CLICK_OWN:
+            raise
+        except BaseException as exc:  # noqa: B902 -- the boundary: everything becomes a message
+            code = report(exc, debug=bool(ctx.params.get("debug")))
+            raise click.exceptions.Exit(code) from None

@@ -1,0 +1,58 @@
+"""What is here and how it is set up: ``about``, ``config`` and ``devices``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+def about():
+    """What voiceguide is and is not, and when to seek help."""
+    from voiceguide.about import ABOUT_TEXT
+
+    click.echo(ABOUT_TEXT)
+
+
+@click.command()
+def config():
+    """Show each player setting, its value and where it came from.
+
+    Settings come from, strongest first: a command-line option, an
+    environment variable (VOICEGUIDE_RATE, ...), the config file, the
+    default. The file is TOML, for example:
+
+    \b
+        rate = 130
+        volume = 0.9
+        device = "USB"
+        ambient_level = -3
+        latency = 0.3
+        voice = "gmw/en"
+    """
+    from voiceguide.config import SETTINGS, config_path, effective
+
+    path = config_path()
+    click.echo(f"config file: {path}{'' if path.exists() else ' (not there; defaults apply)'}")
+    values = effective()
+    for setting in SETTINGS:
+        v = values[setting.name]
+        unset = {"voice": "(engine's voice for the language)", "rate": "(the script's, else 140)",
+                 "volume": "(the script's, else 0.9)", "device": "(the system default)"}
+        shown = unset.get(setting.name, "-") if v.value is None else repr(v.value)
+        origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
+        click.echo(f"  {setting.name:<14} {shown:<36} {origin:<12} {setting.help}")
+
+
+@click.command()
+def devices():
+    """List audio output devices (the default marked with *)."""
+    from voiceguide.errors import DeviceError
+    from voiceguide.sinks.live import list_outputs, no_device_message
+
+    outputs = list_outputs()
+    if not outputs:
+        raise DeviceError(no_device_message())
+    for dev in outputs:
+        mark = "*" if dev["default"] else " "
+        rates = ", ".join(f"{r / 1000:g}k" for r in dev["rates"]) or "none of the usual"
+        click.echo(f"{mark} {dev['index']:>3}  {dev['name']}  ({dev['channels']} ch; rates {rates})")
