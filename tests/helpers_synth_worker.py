@@ -5,7 +5,10 @@ It is the real worker (real engine, real protocol) except on chosen texts:
     --hang-on TEXT          sleep forever when asked to say TEXT
     --die-on TEXT           exit abruptly when asked to say TEXT
     --die-once-on TEXT FILE exit abruptly on TEXT unless FILE exists (creates it)
-    --no-engine             behave as if pyttsx3/espeak-ng were not installed
+    --no-engine             behave as if no engine (pyttsx3, piper) were installed
+
+Every other argument (``--engine``, ``--model``, ``--threads``) is the real
+worker's.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ def main() -> int:
     ap.add_argument("--die-on", default=None)
     ap.add_argument("--die-once-on", nargs=2, default=None)
     ap.add_argument("--no-engine", action="store_true")
-    args = ap.parse_args()
+    args, rest = ap.parse_known_args()
+    wargs = worker.parse_args(rest)
 
     out = worker.claim_stdout()
     if args.no_engine:
         sys.modules["pyttsx3"] = None  # "import pyttsx3" now raises ImportError
-    engine = worker.start(out)
+        sys.modules["piper"] = None
+    engine = worker.start(out, wargs.engine, wargs.model, wargs.threads)
     if engine is None:
         return 3
 

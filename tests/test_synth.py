@@ -1,5 +1,8 @@
 """voiceguide.synth on the real engine (espeak-ng through pyttsx3), real processes.
 
+Every voice here names the espeak engine (``Espeak(...)``): where Piper is
+installed it would otherwise be the default (tests/test_piper.py covers it).
+
 Every test uses its own cache directory (tmp_path): nothing is shared, so each
 synthesis here really runs. A misbehaving worker (tests/helpers_synth_worker.py)
 hangs, dies or lacks the engine on chosen texts and is the real worker otherwise.
@@ -7,6 +10,7 @@ hangs, dies or lacks the engine on chosen texts and is the real worker otherwise
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -27,6 +31,8 @@ pytestmark = pytest.mark.audio
 HELPER = Path(__file__).with_name("helpers_synth_worker.py")
 SENTENCE = "Find a comfortable position, and let your shoulders soften and drop."  # 10 words
 SR = 48000
+#: espeak-ng's voice for the language unless ``name=`` says otherwise.
+Espeak = functools.partial(VoiceSpec, name="espeak")
 
 
 def helper_argv(*args: str) -> list:
@@ -65,24 +71,24 @@ def synth(tmp_path):
 def speech_22k(tmp_path_factory):
     """Real espeak speech at the engine's own rate (no resampling involved)."""
     with Synthesizer(sample_rate=22050, cache_dir=tmp_path_factory.mktemp("speech22k"), workers=1) as s:
-        return np.array(s.clip(SENTENCE + " Then breathe out slowly, all the way.", VoiceSpec()))
+        return np.array(s.clip(SENTENCE + " Then breathe out slowly, all the way.", Espeak()))
 
 
 # --- what a clip is ---------------------------------------------------------
 
 
 def test_sentence_is_float32_mono_at_sample_rate_of_plausible_length(synth):
-    x = synth.clip(SENTENCE, VoiceSpec())
+    x = synth.clip(SENTENCE, Espeak())
     assert x.dtype == np.float32 and x.ndim == 1
     assert 1.0 <= x.size / SR <= 6.0
-    assert synth.length(SENTENCE, VoiceSpec()) == x.size
+    assert synth.length(SENTENCE, Espeak()) == x.size
     # normalised to -3 dBFS, then scaled by volume 0.9
     assert db(np.max(np.abs(x))) == pytest.approx(-3.0 + db(0.9), abs=0.05)
     assert np.all(np.isfinite(x))
 
 
 def test_engine_silence_is_trimmed_and_edges_faded(synth):
-    x = synth.clip(SENTENCE, VoiceSpec())
+    x = synth.clip(SENTENCE, Espeak())
     loud = np.flatnonzero(np.abs(x) > np.max(np.abs(x)) * 10 ** (-45 / 20))
     assert loud[0] <= 0.020 * SR, f"speech starts {loud[0] / SR * 1000:.1f} ms in"
     assert x.size - 1 - loud[-1] <= 0.030 * SR, f"speech ends {(x.size - loud[-1]) / SR * 1000:.1f} ms early"
@@ -92,21 +98,21 @@ def test_engine_silence_is_trimmed_and_edges_faded(synth):
 
 def test_nothing_reaches_stdout_or_stderr(tmp_path, capfd):
     with Synthesizer(cache_dir=tmp_path, workers=1) as s:
-        s.clip("Let your hands rest in your lap.", VoiceSpec())
-        s.clip("Notice the floor beneath your feet.", VoiceSpec(rate=120))
+        s.clip("Let your hands rest in your lap.", Espeak())
+        s.clip("Notice the floor beneath your feet.", Espeak(rate=120))
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
 
 def test_slower_rate_gives_longer_clip(synth):
-    slow = synth.length(SENTENCE, VoiceSpec(rate=100))
-    fast = synth.length(SENTENCE, VoiceSpec(rate=170))
+    slow = synth.length(SENTENCE, Espeak(rate=100))
+    fast = synth.length(SENTENCE, Espeak(rate=170))
     assert slow > 1.3 * fast
 
 
 def test_volume_scales_the_normalised_clip(synth):
-    loud = synth.clip("Breathe in.", VoiceSpec(volume=1.0))
-    soft = synth.clip("Breathe in.", VoiceSpec(volume=0.5))
+    loud = synth.clip("Breathe in.", Espeak(volume=1.0))
+    soft = synth.clip("Breathe in.", Espeak(volume=0.5))
     # separate syntheses: espeak's output may differ by a few samples
     assert abs(loud.size - soft.size) < 0.01 * loud.size
     assert db(np.max(np.abs(loud))) == pytest.approx(-3.0, abs=0.01)
@@ -114,12 +120,12 @@ def test_volume_scales_the_normalised_clip(synth):
 
 
 def test_language_picks_an_engine_voice(synth):
-    en = synth.clip("Guten Morgen", VoiceSpec(language="en"))
-    de = synth.clip("Guten Morgen", VoiceSpec(language="de"))
-    us = synth.clip("Guten Morgen", VoiceSpec(name="gmw/en-us"))
+    en = synth.clip("Guten Morgen", Espeak(language="en"))
+    de = synth.clip("Guten Morgen", Espeak(language="de"))
+    us = synth.clip("Guten Morgen", Espeak(name="gmw/en-us"))
     assert not np.array_equal(en, de) and not np.array_equal(en, us)
     with pytest.raises(EngineError, match="voiceguide voices"):
-        synth.clip("Hello", VoiceSpec(name="no-such-voice"))
+        synth.clip("Hello", Espeak(name="no-such-voice"))
     assert synth.stats["restarts"] == 0   # a bad voice is not a worker failure
 
 
@@ -136,7 +142,7 @@ def test_list_voices():
 
 
 def test_cache_hit_needs_no_worker_process(tmp_path, monkeypatch):
-    voice = VoiceSpec(rate=130)
+    voice = Espeak(rate=130)
     with Synthesizer(cache_dir=tmp_path, workers=1) as s:
         first = s.clip(SENTENCE, voice)
         again = s.clip(SENTENCE, voice)
@@ -153,13 +159,14 @@ def test_cache_hit_needs_no_worker_process(tmp_path, monkeypatch):
         assert s.length(SENTENCE, voice) == first.size
         s.prefetch([(SENTENCE, voice)])
         assert np.array_equal(s.clip(SENTENCE, voice), first)
-        assert s.stats == {"cache_hits": 1, "synthesised": 0, "restarts": 0, "workers_started": 0}
-        assert not s.cached(SENTENCE, VoiceSpec(rate=131))   # every setting is in the key
+        assert s.stats == {"cache_hits": 1, "synthesised": 0, "restarts": 0, "workers_started": 0,
+                           "idle_exits": 0}
+        assert not s.cached(SENTENCE, Espeak(rate=131))   # every setting is in the key
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "float64", "empty", "two-d"])
 def test_corrupt_entry_is_synthesised_again(tmp_path, damage):
-    voice = VoiceSpec()
+    voice = Espeak()
     with Synthesizer(cache_dir=tmp_path, workers=1) as s:
         good = np.array(s.clip("Rest here.", voice))
         path = s.entry_path("Rest here.", voice)
@@ -186,19 +193,19 @@ def test_prefetch_in_order_and_clip_waits_for_its_own_item(tmp_path):
     texts = [f"This is sentence number {i} of the prefetch test." for i in range(6)]
     with Synthesizer(cache_dir=tmp_path, workers=2) as s:
         t0 = time.perf_counter()
-        s.prefetch((t, VoiceSpec()) for t in texts)
+        s.prefetch((t, Espeak()) for t in texts)
         assert time.perf_counter() - t0 < 0.5          # returns at once
-        x = s.clip(texts[-1], VoiceSpec())              # jumps the queue
+        x = s.clip(texts[-1], Espeak())              # jumps the queue
         assert x.size > 0
         for t in texts:
-            s.clip(t, VoiceSpec())
+            s.clip(t, Espeak())
         assert s.stats["synthesised"] == 6
-        assert all(s.cached(t, VoiceSpec()) for t in texts)
+        assert all(s.cached(t, Espeak()) for t in texts)
 
 
 def test_concurrent_callers_share_one_synthesis(synth):
     results = []
-    threads = [threading.Thread(target=lambda: results.append(synth.clip(SENTENCE, VoiceSpec())))
+    threads = [threading.Thread(target=lambda: results.append(synth.clip(SENTENCE, Espeak())))
                for _ in range(4)]
     for t in threads:
         t.start()
@@ -218,13 +225,13 @@ def test_hung_worker_is_killed_restarted_and_next_request_served(tmp_path):
                      worker_argv=helper_argv("--hang-on", hang)) as s:
         t0 = time.perf_counter()
         with pytest.raises(EngineError, match="failed twice"):
-            s.clip(hang, VoiceSpec())
+            s.clip(hang, Espeak())
         elapsed = time.perf_counter() - t0
         assert 2 * timeout <= elapsed < 2 * timeout + 3.0
         assert s.stats["restarts"] == 2
         if os.path.isdir("/proc"):
             assert processes_with(hang) == 0           # both hung workers killed and reaped
-        x = s.clip("Still here, still speaking.", VoiceSpec())
+        x = s.clip("Still here, still speaking.", Espeak())
         assert x.size > SR // 2
         assert s.stats["synthesised"] == 1
         if os.path.isdir("/proc"):
@@ -239,7 +246,7 @@ def test_worker_dying_mid_request_is_restarted_and_retried(tmp_path):
     marker = tmp_path / "died-once"
     with Synthesizer(cache_dir=tmp_path / "c", workers=1,
                      worker_argv=helper_argv("--die-once-on", text, str(marker))) as s:
-        x = s.clip(text, VoiceSpec())
+        x = s.clip(text, Espeak())
         assert marker.exists() and x.size > 0
         assert s.stats["restarts"] == 1 and s.stats["synthesised"] == 1
 
@@ -248,20 +255,20 @@ def test_worker_dying_twice_raises_then_recovers(tmp_path):
     text = "This one always kills the worker."
     with Synthesizer(cache_dir=tmp_path, workers=1, worker_argv=helper_argv("--die-on", text)) as s:
         with pytest.raises(EngineError, match="exited"):
-            s.clip(text, VoiceSpec())
+            s.clip(text, Espeak())
         assert s.stats["restarts"] == 2
-        assert s.length("But this one is fine.", VoiceSpec()) > 0
+        assert s.length("But this one is fine.", Espeak()) > 0
 
 
 def test_missing_engine_is_reported_quickly_with_the_package_to_install(tmp_path):
     t0 = time.perf_counter()
     with Synthesizer(cache_dir=tmp_path, worker_argv=helper_argv("--no-engine")) as s:
         with pytest.raises(EngineError) as e:
-            s.clip("Hello there.", VoiceSpec())
+            s.clip("Hello there.", Espeak())
         msg = str(e.value)
         assert "sudo apt-get install espeak-ng" in msg and "--text" in msg
         with pytest.raises(EngineError, match="espeak-ng"):
-            s.length("Another one.", VoiceSpec())
+            s.length("Another one.", Espeak())
         assert s.stats["workers_started"] == 0 and s.stats["restarts"] == 0
     assert time.perf_counter() - t0 < 3.0
     with pytest.raises(EngineError, match="apt-get install espeak-ng"):
@@ -317,11 +324,11 @@ def test_resample_falls_back_to_numpy_without_soxr(monkeypatch, speech_22k):
 
 
 def test_odd_texts(synth):
-    assert synth.clip("...", VoiceSpec()).size == int(0.030 * SR)      # no sound: short silence, not empty
-    assert synth.length("Café, naïve — déjà vu.", VoiceSpec()) > SR // 2   # non-ASCII through the pipe
-    assert synth.length("  Rest   here.\n", VoiceSpec()) == synth.length("Rest here.", VoiceSpec())
+    assert synth.clip("...", Espeak()).size == int(0.030 * SR)      # no sound: short silence, not empty
+    assert synth.length("Café, naïve — déjà vu.", Espeak()) > SR // 2   # non-ASCII through the pipe
+    assert synth.length("  Rest   here.\n", Espeak()) == synth.length("Rest here.", Espeak())
     assert synth.stats["synthesised"] == 3                             # whitespace does not matter
     with pytest.raises(ValueError):
-        synth.clip("   ", VoiceSpec())
+        synth.clip("   ", Espeak())
     with pytest.raises(ValueError):
-        VoiceSpec(volume=1.5)
+        Espeak(volume=1.5)

@@ -1,11 +1,21 @@
-"""The player's side of speech synthesis: cache look-ups and worker processes.
+"""The player's side of speech synthesis: voice choice, cache look-ups and worker processes.
 
 :class:`Synthesizer` answers ``clip(text, voice)`` from the on-disk cache when
 it can, and otherwise sends the text to a worker process
-(:mod:`voiceguide.synth.worker`) that runs pyttsx3 and writes the cache entry.
+(:mod:`voiceguide.synth.worker`) that runs the voice's engine and writes the
+cache entry. The voice is resolved here first
+(:func:`voiceguide.synth.voices.choose`): engine, model and every synthesis
+parameter go into the cache key and into the request, so they cannot drift.
 
-Threads: a few dispatcher threads (one per worker process) take requests off
-a priority queue and block on the worker's pipe; the caller's thread blocks
+Each engine (for Piper: each model) has its own pool of workers: espeak-ng
+and Piper never share a process, and a Piper worker loads its model once and
+keeps it. A pool has at most ``workers`` processes (Piper: at most one per
+core, and no more than the free memory holds); a worker idle for
+``idle_timeout`` seconds exits and frees its memory (a station keeps one
+player running for days), and the next request starts a fresh one.
+
+Threads: a few dispatcher threads (one per worker slot) take requests off
+their pool's priority queue and block on the worker's pipe; the caller's thread blocks
 only in :meth:`Synthesizer.clip` / :meth:`Synthesizer.length`, waiting for its
 own item. Never call those from an audio callback: :meth:`prefetch` the
 session's clips up front and fetch each one in the mixer thread ahead of its
@@ -33,15 +43,23 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import EngineError
 from . import cache
-from .spec import MISSING_ENGINE_HINT, VoiceSpec, cache_key, engine_identity, normalise_text
+from .spec import VoiceSpec, cache_key, normalise_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .voices import Choice
 
 __all__ = ["Synthesizer", "list_voices"]
+
+#: A worker with nothing to do for this long exits (its engine's memory with it).
+IDLE_TIMEOUT_S = 60.0
+#: Resident memory one Piper worker needs (measured: ~250 MB for a medium voice).
+PIPER_WORKER_BYTES = 300 * 1024 * 1024
 
 #: Clips kept in memory after loading, by total size (a session repeats clips).
 MEMORY_CACHE_BYTES = 8 * 1024 * 1024
@@ -60,8 +78,35 @@ def default_worker_argv() -> List[str]:
     return [sys.executable, "-m", "voiceguide.synth.worker"]
 
 
-def _missing_engine_error(detail: str) -> EngineError:
-    return EngineError(f"no speech engine (espeak-ng via pyttsx3: {detail}); {MISSING_ENGINE_HINT}")
+def _missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
+    from .engines import module
+
+    if engine == "piper":
+        return EngineError(f"the Piper voice engine cannot load ({detail}); {module(engine).MISSING_HINT}")
+    return EngineError(f"no speech engine (espeak-ng via pyttsx3: {detail}); {module(engine).MISSING_HINT}")
+
+
+def _available_memory() -> Optional[int]:
+    """MemAvailable in bytes (Linux), else None."""
+    try:
+        with open("/proc/meminfo", "r") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def piper_workers(limit: Optional[int] = None) -> int:
+    """How many Piper workers this machine allows: one per core, as memory permits."""
+    n = os.cpu_count() or 1
+    if limit is not None:
+        n = min(n, int(limit))
+    free = _available_memory()
+    if free is not None:
+        n = min(n, max(1, free // PIPER_WORKER_BYTES))
+    return max(1, n)
 
 
 class _WorkerFailed(Exception):
@@ -112,6 +157,8 @@ class _Worker:
         self.kill()
         if hello.get("kind") == "missing":
             raise _EngineMissingError(str(hello.get("error", "")))
+        if hello.get("kind") == "model":
+            raise _ModelBrokenError(str(hello.get("error", "")))
         raise _WorkerFailed(f"the speech worker did not start: {hello!r}")
 
     def _read(self) -> None:
@@ -215,25 +262,48 @@ class _EngineMissingError(Exception):
     pass
 
 
-class _Job:
-    __slots__ = ("key", "request", "priority", "state", "done", "length", "error")
+class _ModelBrokenError(Exception):
+    pass
 
-    def __init__(self, key: str, request: dict, priority: int):
+
+class _Pool:
+    """The workers of one engine (and model): their queue, slots and threads.
+
+    Holds no reference to the :class:`Synthesizer`, so that its finalizer
+    can end the workers when the synthesizer is garbage-collected.
+    """
+
+    def __init__(self, engine: str, argv: List[str], size: int):
+        self.engine = engine
+        self.argv = argv
+        self.size = size
+        self.queue: "queue.PriorityQueue" = queue.PriorityQueue()
+        self.slots: List[Optional[_Worker]] = [None] * size
+        self.threads: List[threading.Thread] = []
+        self.fatal: Optional[EngineError] = None
+
+
+class _Job:
+    __slots__ = ("key", "request", "priority", "state", "done", "length", "error", "pool")
+
+    def __init__(self, key: str, request: dict, priority: int, pool: _Pool):
         self.key = key
         self.request = request
         self.priority = priority
+        self.pool = pool
         self.state = "pending"          # pending -> running -> done
         self.done = threading.Event()
         self.length: Optional[int] = None
         self.error: Optional[BaseException] = None
 
 
-def _shutdown(workers: list, q: "queue.PriorityQueue", n_threads: int) -> None:
-    for _ in range(n_threads):
-        q.put((-1, -1, None))
-    for w in list(workers):
-        if w is not None:
-            w.close(grace=0.5)
+def _shutdown(pools: Dict[str, _Pool]) -> None:
+    for pool in list(pools.values()):
+        for _ in pool.threads:
+            pool.queue.put((-1, -1, None))
+        for w in list(pool.slots):
+            if w is not None:
+                w.close(grace=0.5)
 
 
 class Synthesizer:
@@ -244,12 +314,16 @@ class Synthesizer:
     normalised to a -3 dBFS peak and scaled by ``voice.volume``.
 
     ``worker_argv`` replaces the worker command (``python -m
-    voiceguide.synth.worker``); it is for a different interpreter or for
-    tests. ``timeout`` bounds one synthesis request (and a worker's start).
+    voiceguide.synth.worker``; the engine's ``--engine``/``--model``
+    arguments are appended); it is for a different interpreter or for
+    tests. ``timeout`` bounds one synthesis request (and a worker's start;
+    a Piper worker gets at least 30 s to load its model). ``workers`` bounds
+    each engine's pool; ``idle_timeout`` ends a worker that had nothing to
+    do for that long.
 
     ``stats`` counts ``cache_hits`` (memory or disk), ``synthesised``,
-    ``restarts`` (workers killed after a hang, death or engine error) and
-    ``workers_started``.
+    ``restarts`` (workers killed after a hang, death or engine error),
+    ``workers_started`` and ``idle_exits``.
 
     Thread-safe. Use as a context manager, or call :meth:`close`, to end the
     worker processes (they also end by themselves when this process exits:
@@ -263,30 +337,31 @@ class Synthesizer:
         workers: Optional[int] = None,
         timeout: float = 15.0,
         worker_argv: Optional[Sequence[str]] = None,
+        idle_timeout: float = IDLE_TIMEOUT_S,
     ):
         if int(sample_rate) != sample_rate or sample_rate < 8000:
             raise ValueError(f"sample_rate must be an integer of at least 8000, got {sample_rate!r}")
         self.sample_rate = int(sample_rate)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._workers_given = workers
         self.workers = max(1, int(workers if workers is not None else min(2, os.cpu_count() or 1)))
         self.timeout = float(timeout)
         self.startup_timeout = max(self.timeout, 5.0)
+        self.idle_timeout = float(idle_timeout)
         self.worker_argv = list(worker_argv) if worker_argv else default_worker_argv()
-        self.stats: Dict[str, int] = {"cache_hits": 0, "synthesised": 0, "restarts": 0, "workers_started": 0}
+        self.stats: Dict[str, int] = {"cache_hits": 0, "synthesised": 0, "restarts": 0,
+                                      "workers_started": 0, "idle_exits": 0}
 
-        self._identity = engine_identity()
         self._lock = threading.Lock()
         self._jobs: Dict[str, _Job] = {}
-        self._queue: "queue.PriorityQueue" = queue.PriorityQueue()
         self._seq = itertools.count()
-        self._threads: List[threading.Thread] = []
-        self._slots: List[Optional[_Worker]] = []   # one per dispatcher thread
+        self._pools: Dict[str, _Pool] = {}
+        self._choices: Dict[Tuple[Optional[str], str], "Choice"] = {}
         self._lengths: Dict[str, int] = {}
         self._memory: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
         self._memory_bytes = 0
-        self._fatal: Optional[EngineError] = None
         self._closed = False
-        self._finalizer = weakref.finalize(self, _shutdown, self._slots, self._queue, 0)
+        self._finalizer = weakref.finalize(self, _shutdown, self._pools)
 
     # -- public API ---------------------------------------------------------
 
@@ -363,8 +438,27 @@ class Synthesizer:
         """Where the clip's cache entry lives (whether or not it exists yet)."""
         return cache.entry_path(self.cache_dir, self._key(text, voice))
 
+    def choice(self, voice: VoiceSpec = VoiceSpec()) -> "Choice":
+        """The resolved voice (engine, model, id) that speaks *voice*; EngineError if none."""
+        if not isinstance(voice, VoiceSpec):
+            raise TypeError(f"voice must be a VoiceSpec, got {type(voice).__name__}")
+        key = (voice.name, voice.language)
+        with self._lock:
+            found = self._choices.get(key)
+        if found is None:
+            from .voices import choose
+
+            found = choose(voice.name, voice.language, memo_dir=self.cache_dir)
+            with self._lock:
+                self._choices[key] = found
+        return found
+
+    def voice_id(self, voice: VoiceSpec = VoiceSpec()) -> str:
+        """The engine-qualified id that speaks *voice* (``piper:en_US-joe-medium``)."""
+        return self.choice(voice).qualified
+
     def voices(self) -> List[dict]:
-        """The engine's voices, from a worker (see :func:`list_voices`)."""
+        """espeak-ng's voices, from a worker (see :func:`list_voices`)."""
         return list_voices(timeout=self.timeout, worker_argv=self.worker_argv)
 
     def close(self) -> None:
@@ -374,18 +468,21 @@ class Synthesizer:
                 return
             self._closed = True
             pending = [j for j in self._jobs.values() if j.state == "pending"]
-            threads = list(self._threads)
+            pools = list(self._pools.values())
         for job in pending:
             self._finish(job, error=EngineError("the synthesizer was closed"))
-        for _ in threads:
-            self._queue.put((-1, next(self._seq), None))
+        for pool in pools:
+            for _ in pool.threads:
+                pool.queue.put((-1, next(self._seq), None))
         # Idle workers exit at end of input; a busy one is killed after the
         # grace period, which fails its request at once (no retry: closed).
-        for w in list(self._slots):
-            if w is not None:
-                w.close(grace=1.0)
-        for t in threads:
-            t.join(timeout=5.0)
+        for pool in pools:
+            for w in list(pool.slots):
+                if w is not None:
+                    w.close(grace=1.0)
+        for pool in pools:
+            for t in pool.threads:
+                t.join(timeout=5.0)
         self._finalizer.detach()
 
     def __enter__(self) -> "Synthesizer":
@@ -401,7 +498,7 @@ class Synthesizer:
             raise TypeError(f"voice must be a VoiceSpec, got {type(voice).__name__}")
         if not normalise_text(text):
             raise ValueError("nothing to say: the text is empty")
-        return cache_key(text, voice, self.sample_rate, self._identity)
+        return cache_key(text, voice, self.sample_rate, self.choice(voice))
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -419,35 +516,37 @@ class Synthesizer:
                 self._memory_bytes -= old.nbytes
 
     def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int, wait: bool = True) -> _Job:
+        choice = self.choice(voice)
         with self._lock:
             if self._closed:
                 raise EngineError("the synthesizer was closed")
-            if self._fatal is not None:
-                raise EngineError(str(self._fatal))
+            pool = self._pool(choice)
+            if pool.fatal is not None:
+                raise EngineError(str(pool.fatal))
             job = self._jobs.get(key)
             if job is not None:
                 if job.state == "pending" and priority < job.priority:
                     job.priority = priority       # jump the queue: queue it again, sooner
-                    self._queue.put((priority, next(self._seq), job))
+                    job.pool.queue.put((priority, next(self._seq), job))
                 return job
-            if not self._threads:
-                self._start_threads()
             job = _Job(
                 key,
                 {
                     "op": "synth",
                     "text": normalise_text(text),
-                    "voice": voice.name,
+                    "voice": choice.voice,
                     "rate": int(voice.rate),
+                    "params": choice.params(int(voice.rate)),
                     "volume": float(voice.volume),
                     "language": voice.language,
                     "sample_rate": self.sample_rate,
                     "path": str(cache.entry_path(self.cache_dir, key)),
                 },
                 priority,
+                pool,
             )
             self._jobs[key] = job
-            self._queue.put((priority, next(self._seq), job))
+            pool.queue.put((priority, next(self._seq), job))
             return job
 
     def _wait(self, job: _Job) -> None:
@@ -468,37 +567,56 @@ class Synthesizer:
                 self._lengths[job.key] = length
         job.done.set()
 
-    def _start_threads(self) -> None:
-        # Called with the lock held, on the first miss.
+    def _pool(self, choice: "Choice") -> _Pool:
+        """The pool for the choice's engine and model; started on first use (lock held)."""
+        name = choice.engine if choice.model is None else f"{choice.engine}:{choice.model}"
+        pool = self._pools.get(name)
+        if pool is not None:
+            return pool
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise EngineError(f"cannot create the speech cache {self.cache_dir}: {e}") from e
-        self._slots.extend([None] * self.workers)
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _shutdown, self._slots, self._queue, self.workers)
-        for i in range(self.workers):
-            t = threading.Thread(target=self._dispatch, args=(i,), name=f"voiceguide-synth-{i}", daemon=True)
-            self._threads.append(t)
+        argv = self.worker_argv + ["--engine", choice.engine]
+        size = self.workers
+        if choice.engine == "piper":
+            size = piper_workers(self._workers_given)
+            threads = max(1, (os.cpu_count() or 1) // size)
+            argv += ["--model", str(choice.model), "--threads", str(threads)]
+        pool = _Pool(choice.engine, argv, size)
+        self._pools[name] = pool
+        for i in range(size):
+            t = threading.Thread(target=self._dispatch, args=(pool, i),
+                                 name=f"voiceguide-synth-{choice.engine}-{i}", daemon=True)
+            pool.threads.append(t)
             t.start()
+        return pool
 
-    def _dispatch(self, slot: int) -> None:
+    def _dispatch(self, pool: _Pool, slot: int) -> None:
         while True:
-            _, _, job = self._queue.get()
+            try:
+                _, _, job = pool.queue.get(timeout=self.idle_timeout)
+            except queue.Empty:
+                # Nothing to do for a while: let the worker go (and its memory).
+                if pool.slots[slot] is not None:
+                    w, pool.slots[slot] = pool.slots[slot], None
+                    w.close(grace=1.0)
+                    self._count("idle_exits")
+                continue
             if job is None:
                 return
             with self._lock:
                 if job.state != "pending":
                     continue              # done already, or a queue-jump duplicate
                 job.state = "running"
-                fatal = self._fatal
+                fatal = pool.fatal
                 if self._closed:
                     fatal = EngineError("the synthesizer was closed")
             if fatal is not None:
                 self._finish(job, error=fatal)
                 continue
             try:
-                length = self._run(slot, job)
+                length = self._run(pool, slot, job)
             except EngineError as e:
                 self._finish(job, error=e)
             except Exception as e:  # a bug here must not leave a caller waiting forever
@@ -507,48 +625,57 @@ class Synthesizer:
                 self._count("synthesised")
                 self._finish(job, length=length)
 
-    def _worker(self, slot: int) -> _Worker:
-        w = self._slots[slot]
+    def _worker(self, pool: _Pool, slot: int) -> _Worker:
+        w = pool.slots[slot]
         if w is not None and w.alive():
             return w
         if w is not None:
-            self._discard_worker(slot)
-        w = _Worker(self.worker_argv, self.startup_timeout)
+            self._discard_worker(pool, slot)
+        startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
+        w = _Worker(pool.argv, startup)
         with self._lock:
-            self._slots[slot] = w
+            pool.slots[slot] = w
             self.stats["workers_started"] += 1
             closed = self._closed
         if closed:
-            self._discard_worker(slot)
+            self._discard_worker(pool, slot)
             raise EngineError("the synthesizer was closed")
         return w
 
-    def _discard_worker(self, slot: int) -> None:
-        w = self._slots[slot]
-        self._slots[slot] = None
+    def _discard_worker(self, pool: _Pool, slot: int) -> None:
+        w = pool.slots[slot]
+        pool.slots[slot] = None
         if w is not None:
             w.kill()
             cache.remove_temp_files(self.cache_dir, w.pid)
 
-    def _run(self, slot: int, job: _Job) -> int:
+    def _fail_pool(self, pool: _Pool, err: EngineError) -> None:
+        """The engine cannot run at all: fail this pool's every waiting request at once."""
+        with self._lock:
+            pool.fatal = err
+            doomed = [j for j in self._jobs.values() if j.state == "pending" and j.pool is pool]
+        for other in doomed:
+            self._finish(other, error=err)
+
+    def _run(self, pool: _Pool, slot: int, job: _Job) -> int:
         """Synthesise one job: retry once on a hang, death or engine error."""
         failure = ""
         for attempt in (1, 2):
             try:
-                worker = self._worker(slot)
+                worker = self._worker(pool, slot)
                 reply = worker.request(job.request, self.timeout)
             except _EngineMissingError as e:
-                err = _missing_engine_error(str(e))
-                with self._lock:
-                    self._fatal = err
-                    doomed = [j for j in self._jobs.values() if j.state == "pending"]
-                for other in doomed:
-                    self._finish(other, error=err)
+                err = _missing_engine_error(str(e), pool.engine)
+                self._fail_pool(pool, err)
+                raise err
+            except _ModelBrokenError as e:
+                err = EngineError(str(e))
+                self._fail_pool(pool, err)
                 raise err
             except _WorkerFailed as e:
                 failure = str(e)
-                if self._slots[slot] is not None:
-                    self._discard_worker(slot)
+                if pool.slots[slot] is not None:
+                    self._discard_worker(pool, slot)
                     self._count("restarts")
                 if self._closed:
                     raise EngineError("the synthesizer was closed") from None
@@ -558,7 +685,7 @@ class Synthesizer:
             failure = str(reply.get("error", "unknown error"))
             if reply.get("kind") != "engine":
                 raise EngineError(f"speech engine: {failure}")
-            self._discard_worker(slot)     # the engine may be wedged: a fresh one
+            self._discard_worker(pool, slot)     # the engine may be wedged: a fresh one
             self._count("restarts")
         raise EngineError(
             f"the speech engine failed twice on {job.request['text'][:60]!r}: {failure}"
@@ -566,13 +693,14 @@ class Synthesizer:
 
 
 def list_voices(timeout: float = 15.0, worker_argv: Optional[Sequence[str]] = None) -> List[dict]:
-    """The engine's voices: ``[{"id", "name", "languages", "default"}]``.
+    """espeak-ng's voices: ``[{"id", "name", "languages", "default"}]``.
 
     Asked of a short-lived worker process, so the caller's process never
     initialises espeak (which it could never re-initialise or unload).
-    Raises :class:`EngineError` when there is no engine.
+    Raises :class:`EngineError` when there is no engine. Piper voices are
+    files: :func:`voiceguide.synth.voices.piper_voices` lists them.
     """
-    argv = list(worker_argv) if worker_argv else default_worker_argv()
+    argv = (list(worker_argv) if worker_argv else default_worker_argv()) + ["--engine", "espeak"]
     try:
         w = _Worker(argv, max(timeout, 5.0))
     except _EngineMissingError as e:

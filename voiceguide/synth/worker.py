@@ -1,33 +1,28 @@
-"""The speech worker process: ``python -m voiceguide.synth.worker``.
+"""The speech worker process: ``python -m voiceguide.synth.worker --engine NAME [--model PATH]``.
 
-Why a separate process:
+Each worker runs exactly one engine (:mod:`voiceguide.synth.engines`),
+loaded once at start and reused for every request. Why a separate process:
 
 * pyttsx3 hangs on some platforms, and a hung call cannot be interrupted from
   another thread; a process can be killed and replaced.
 * espeak-ng initialises once per process (pyttsx3's espeak driver keeps it
   alive for the process's lifetime and cannot re-initialise it), so the only
-  way to recover a wedged engine is a new process.
-* Synthesis holds the GIL for long stretches (the ctypes callback copies
-  audio byte strings); in the player's process it would compete with the
-  audio callback.
+  way to recover a wedged engine is a new process. Piper bundles its own
+  espeak-ng for phonemes: the two engines never share a process.
+* Synthesis holds the GIL for long stretches; in the player's process it
+  would compete with the mixer thread. A Piper model (~250 MB resident) is
+  also freed for certain when its idle worker exits.
 
-Traps this module handles:
-
-* pyttsx3's espeak driver **prints** ``Audio saved to ...`` to stdout on every
-  ``save_to_file``. Before pyttsx3 is imported, :func:`claim_stdout` moves the
-  real stdout to a private descriptor for the protocol and points fd 1 at
-  ``/dev/null``, so nothing reaches the protocol or the user's terminal.
-* ``say()`` would play the sound itself (on Linux by shelling out to
-  ``aplay``): only ``save_to_file`` is ever used.
-* With espeak's retrieval mode ``runAndWait`` can return before the file is
-  written; we wait for pyttsx3's ``finished-utterance`` notification.
-* macOS (nsss) writes AIFF whatever the file is called: soundfile reads the
-  real format from the header, never from the name.
+Traps handled here: engines (pyttsx3's espeak driver) **print** to stdout.
+Before any engine is imported, :func:`claim_stdout` moves the real stdout to
+a private descriptor for the protocol and points fd 1 at ``/dev/null``, so
+nothing reaches the protocol or the user's terminal. Engine-specific traps
+are documented in each engine's module.
 
 Protocol: JSON lines. The worker first writes ``{"ready": true, ...}`` once
-the engine is initialised, or ``{"ready": false, "kind": "missing", ...}``
-when it cannot be, and exits. Then per request line
-``{"id", "op": "synth", "text", "voice", "rate", "volume", "language",
+the engine is loaded, or ``{"ready": false, "kind": "missing" | "model",
+"error"}`` when it cannot be, and exits. Then per request line
+``{"id", "op": "synth", "text", "voice", "language", "params", "volume",
 "sample_rate", "path"}`` it writes the cache entry at ``path`` and answers
 ``{"id", "ok": true, "path", "length"}`` or ``{"id", "ok": false, "error",
 "kind"}``; ``{"id", "op": "voices"}`` answers ``{"id", "ok": true, "voices"}``.
@@ -36,44 +31,33 @@ End of input ends the worker.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
 import sys
-import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Callable, IO, List, Optional
 
 import numpy as np
 
+from .engines import ENGINES, Engine, EngineMissing, ModelError, RequestError, open_engine
+
+__all__ = ["Engine", "EngineMissing", "ModelError", "RequestError", "claim_stdout", "finish_clip",
+           "handle", "serve", "start", "parse_args", "main"]
+
 #: Trim threshold relative to the clip's peak, and the margin kept around it.
 TRIM_DB = -45.0
 TRIM_MARGIN_S = 0.015
 FADE_S = 0.010
 PEAK_DBFS = -3.0
-#: How long the worker itself waits for one utterance (the parent's timeout,
-#: usually shorter, kills it first).
-UTTERANCE_WAIT_S = 120.0
-
-
-class EngineMissing(Exception):
-    """pyttsx3 or the speech engine behind it cannot be loaded or initialised."""
-
-
-class RequestError(Exception):
-    """A request that cannot succeed as asked (unknown voice, ...): no retry."""
-
-    def __init__(self, message: str, kind: str = "request"):
-        super().__init__(message)
-        self.kind = kind
 
 
 def claim_stdout() -> IO[str]:
     """Return a text stream on the real stdout and point fd 1 at /dev/null.
 
-    Must run before pyttsx3 is imported: its drivers ``print`` to stdout,
+    Must run before an engine is imported: pyttsx3's drivers ``print`` to stdout,
     and anything printed there would corrupt the protocol.
     """
     sys.stdout.flush()
@@ -123,141 +107,7 @@ def finish_clip(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     return y
 
 
-def _lang_norm(code: str) -> str:
-    return str(code).strip().lower().replace("_", "-")
-
-
-class SpeechEngine:
-    """One pyttsx3 engine, initialised once for this process's lifetime."""
-
-    def __init__(self) -> None:
-        try:
-            import pyttsx3
-
-            self.engine = pyttsx3.init()
-        except Exception as e:  # ImportError, RuntimeError from the espeak loader, OSError
-            raise EngineMissing(f"{type(e).__name__}: {e}") from e
-        self.driver = str(self.engine)
-        self._done = threading.Event()
-        self._errors: List[BaseException] = []
-        self.engine.connect("finished-utterance", lambda **kw: self._done.set())
-        self.engine.connect("error", lambda **kw: self._on_error(kw.get("exception")))
-        self.default_voice = self.engine.getProperty("voice")
-        self._voices = None
-        self.engine_rate: Optional[int] = None
-
-    def _on_error(self, exc) -> None:
-        self._errors.append(exc if exc is not None else RuntimeError("speech engine error"))
-        self._done.set()
-
-    def voices(self) -> list:
-        if self._voices is None:
-            out = []
-            for v in self.engine.getProperty("voices") or []:
-                langs = []
-                for lang in getattr(v, "languages", None) or []:
-                    if isinstance(lang, bytes):
-                        lang = lang.decode("utf-8", "ignore").lstrip("\x05")
-                    langs.append(str(lang))
-                out.append({
-                    "id": str(v.id),
-                    "name": str(getattr(v, "name", "") or v.id),
-                    "languages": langs,
-                    "default": str(v.id).lower() == str(self.default_voice or "").lower(),
-                })
-            self._voices = out
-        return self._voices
-
-    def resolve_voice(self, name: Optional[str], language: str) -> Optional[str]:
-        """The engine voice id for a voice name or id, or for a language."""
-        voices = self.voices()
-        if name:
-            want = name.strip().lower()
-            for key in ("id", "name"):
-                for v in voices:
-                    if v[key].lower() == want:
-                        return v["id"]
-            for v in voices:
-                if want in (_lang_norm(lang) for lang in v["languages"]):
-                    return v["id"]
-            from voiceguide.errors import did_you_mean
-
-            hint = did_you_mean(name, [v["id"] for v in voices] + [v["name"] for v in voices])
-            raise RequestError(
-                f"no voice {name!r}{hint}; `voiceguide voices` lists the installed ones", "voice"
-            )
-        lang = _lang_norm(language)
-        default = next((v for v in voices if v["default"]), None)
-        if default is not None and any(_lang_norm(x).split("-")[0] == lang for x in default["languages"]):
-            return None if lang == "en" else default["id"]
-        if lang == "en" and default is None:
-            return None
-        for match in (
-            lambda code: code == lang,
-            lambda code: code.split("-")[0] == lang,
-        ):
-            for v in voices:
-                if any(match(_lang_norm(c)) for c in v["languages"]):
-                    return v["id"]
-        for v in voices:
-            if v["id"].lower().rsplit("/", 1)[-1] == lang:
-                return v["id"]
-        raise RequestError(f"no voice for language {language!r}; `voiceguide voices` lists them", "voice")
-
-    def _espeak_idle(self, espeak, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while espeak.IsPlaying():
-            if time.monotonic() > deadline:
-                raise RuntimeError("espeak-ng stayed busy")
-            time.sleep(0.001)
-
-    def _espeak_settings(self, voice_id: str, rate: int) -> None:
-        """Set voice, rate and volume on espeak-ng so that they really apply.
-
-        pyttsx3's ``setProperty`` is racy with espeak-ng in retrieval mode:
-        espeak queues parameter changes in its own command fifo, and
-        pyttsx3's ``runAndWait`` calls ``stop()``, which ``espeak_Cancel``s
-        that fifo whenever espeak still looks busy, silently dropping a rate
-        change. (Seen here: every clip after the first few kept one rate.)
-        ``espeak_SetVoiceByName`` is applied at once, not queued, so it must
-        not run while the synthesis thread is busy either. So: wait for
-        espeak to be idle, set everything, wait until the fifo has applied
-        it, and only then queue the utterance.
-        """
-        from pyttsx3.drivers import _espeak
-
-        self._espeak_idle(_espeak)
-        status = _espeak.SetVoiceByName(voice_id.encode("utf-8"))
-        if status != 0:
-            raise RequestError(f"espeak-ng cannot select voice {voice_id!r} (status {status})", "voice")
-        _espeak.SetParameter(_espeak.RATE, int(rate), 0)
-        _espeak.SetParameter(_espeak.VOLUME, 100, 0)
-        self._espeak_idle(_espeak)
-
-    def synthesise(self, text: str, voice_id: Optional[str], rate: int, wav_path: Path):
-        """Write the engine's output for ``text`` to ``wav_path``; return (samples, rate)."""
-        import soundfile
-
-        if self.driver == "espeak":
-            self._espeak_settings(voice_id or self.default_voice, int(rate))
-        else:
-            self.engine.setProperty("voice", voice_id or self.default_voice)
-            self.engine.setProperty("rate", int(rate))
-            self.engine.setProperty("volume", 1.0)
-        self._done.clear()
-        self._errors.clear()
-        self.engine.save_to_file(text, str(wav_path))
-        self.engine.runAndWait()
-        if not self._done.wait(UTTERANCE_WAIT_S):
-            raise RuntimeError("the speech engine never finished the utterance")
-        if self._errors:
-            raise RuntimeError(f"speech engine error: {self._errors[0]}")
-        # soundfile reads the format from the header: AIFF on macOS, WAV here.
-        data, sr = soundfile.read(str(wav_path), dtype="float32", always_2d=True)
-        return data.mean(axis=1), int(sr)
-
-
-def handle(engine: SpeechEngine, request: dict) -> dict:
+def handle(engine: Engine, request: dict) -> dict:
     """Answer one request (without its ``id``)."""
     from . import cache
 
@@ -269,10 +119,11 @@ def handle(engine: SpeechEngine, request: dict) -> dict:
     text = str(request["text"])
     path = Path(request["path"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    voice_id = engine.resolve_voice(request.get("voice"), request.get("language") or "en")
+    params = request.get("params") or {"rate": int(request["rate"])}
     wav = cache.temp_path(path.parent, ".wav")
     try:
-        samples, engine_rate = engine.synthesise(text, voice_id, int(request["rate"]), wav)
+        samples, engine_rate = engine.synthesise(text, request.get("voice"), request.get("language") or "en",
+                                                 params, wav)
     finally:
         try:
             os.unlink(wav)
@@ -304,20 +155,34 @@ def serve(inp: IO[str], out: IO[str], handler: Callable[[dict], dict]) -> None:
         out.flush()
 
 
-def start(out: IO[str]) -> Optional[SpeechEngine]:
-    """Initialise the engine and announce the result on ``out``; None if missing."""
+def start(out: IO[str], engine: str = "espeak", model: Optional[str] = None,
+          threads: int = 1) -> Optional[Engine]:
+    """Load the engine and announce the result on ``out``; None if it cannot be."""
     try:
-        engine = SpeechEngine()
+        loaded = open_engine(engine, model, threads=threads)
     except EngineMissing as e:
         out.write(json.dumps({"ready": False, "kind": "missing", "error": str(e)}) + "\n")
         out.flush()
         return None
-    out.write(json.dumps({"ready": True, "engine": engine.driver, "pid": os.getpid()}) + "\n")
+    except ModelError as e:
+        out.write(json.dumps({"ready": False, "kind": "model", "error": str(e)}) + "\n")
+        out.flush()
+        return None
+    out.write(json.dumps({"ready": True, "engine": loaded.name, "pid": os.getpid()}) + "\n")
     out.flush()
-    return engine
+    return loaded
 
 
-def main() -> int:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m voiceguide.synth.worker")
+    ap.add_argument("--engine", choices=ENGINES, default="espeak")
+    ap.add_argument("--model", default=None, help="the Piper model (.onnx)")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (Piper)")
+    return ap.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     out = claim_stdout()
     # Ctrl-C at the terminal goes to the whole process group: the player
     # decides when we stop (it closes our stdin or kills us).
@@ -328,7 +193,7 @@ def main() -> int:
         os.nice(5)
     except (AttributeError, OSError):
         pass
-    engine = start(out)
+    engine = start(out, args.engine, args.model, args.threads)
     if engine is None:
         return 3
     serve(sys.stdin, out, lambda request: handle(engine, request))

