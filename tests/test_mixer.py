@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceguide.audio.mixer import LIMIT_CEILING, Mixer, render_blocks, soft_limit
+from voiceguide.audio.dsp import LIMIT_CEILING, soft_limit
+from voiceguide.audio.mixer import Mixer, render_blocks
 from voiceguide.script.model import Bell, Breathe, Drone, Noise, Pause, Say, Script, Walk
 from voiceguide.timeline import EventStream, compile_timeline
 

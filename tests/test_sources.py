@@ -7,7 +7,6 @@ property does not depend on length, and checks are vectorised numpy.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -271,14 +270,18 @@ def test_sound_loop_errors(tmp_path):
         sound_loop(tiny, 48000)
 
 
-def test_resample_falls_back_without_soxr(monkeypatch):
-    """On ARMv6 there is no soxr: the FFT fallback must keep the pitch."""
-    monkeypatch.setitem(sys.modules, "soxr", None)  # import soxr -> ImportError
-    monkeypatch.setitem(sys.modules, "voiceguide.synth.resample", None)
+def test_sound_loop_keeps_its_pitch_without_soxr(monkeypatch, tmp_path):
+    """On ARMv6 there is no soxr: a sound file still loops at its own pitch, at the right level."""
+    import voiceguide.synth.resample as rs
+
+    monkeypatch.setattr(rs, "_soxr", None)
     sr_in, sr_out = 44100, 48000
-    t = np.arange(sr_in) / sr_in
-    y = sources._resample(np.sin(2 * np.pi * 1000.0 * t), sr_in, sr_out)
-    assert len(y) == sr_out
+    t = np.arange(2 * sr_in) / sr_in
+    path = tmp_path / "tone.wav"
+    soundfile.write(str(path), 0.5 * np.sin(2 * np.pi * 1000.0 * t), sr_in)
+    y = sound_loop(path, sr_out)
+    fade = min(round(sources.SOUND_CROSSFADE_SECONDS * sr_out), 2 * sr_out // 4)  # a quarter at most
+    assert len(y) == 2 * sr_out - fade
     peak = np.fft.rfftfreq(len(y), 1 / sr_out)[np.argmax(np.abs(np.fft.rfft(y)))]
     assert abs(peak - 1000.0) < 1.5
     assert abs(rms(y) - LOOP_RMS) < 0.01

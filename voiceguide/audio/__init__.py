@@ -3,7 +3,9 @@
 * :mod:`.sources`: seamless drone and noise loops, sound-file loops, bells,
   the breathing pacer and walking ticks (deterministic, seeded);
 * :mod:`.loopcache`: those loops cached on disk and memory-mapped;
-* :mod:`.mixer`: timeline events into blocks of float32 frames.
+* :mod:`.mixer`: timeline events into blocks of float32 frames;
+* :mod:`.dsp`: what they (and the live sink) share: dB to gain,
+  raised-cosine ramps, the soft limiter, band-limited resampling.
 """
 
-__all__ = ["loopcache", "mixer", "sources"]
+__all__ = ["dsp", "loopcache", "mixer", "sources"]

@@ -26,6 +26,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from voiceguide.audio import sources
+from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
 from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
 from voiceguide.timeline import Event, EventStream, Timeline
 
@@ -43,34 +44,6 @@ MASTER_FADE_OUT = 0.05
 #: One-shot levels (peak, dBFS): soft enough never to startle.
 PACER_DB = -22.0
 TICK_DB = -26.0
-#: The limiter: transparent below the knee, never above the ceiling (-1 dBFS).
-LIMIT_KNEE = 10 ** (-3.0 / 20)
-LIMIT_CEILING = 10 ** (-1.0 / 20)
-
-
-def db_to_gain(db: float) -> float:
-    return 10.0 ** (db / 20.0)
-
-
-def raised_cosine(x: np.ndarray) -> np.ndarray:
-    """0 -> 1 over x in [0, 1], smooth at both ends (x is clipped in place)."""
-    np.clip(x, 0.0, 1.0, out=x)
-    return 0.5 - 0.5 * np.cos(np.pi * x)
-
-
-def soft_limit(block: np.ndarray) -> None:
-    """Limit *block* in place: unchanged below the knee, never above the ceiling.
-
-    A static curve (no gain memory), so it cannot depend on block size. The
-    mix is levelled so that only rare peaks reach the knee at all.
-    """
-    mag = np.abs(block)
-    over = mag > LIMIT_KNEE
-    if not over.any():
-        return
-    span = LIMIT_CEILING - LIMIT_KNEE
-    limited = LIMIT_KNEE + span * np.tanh((mag[over] - LIMIT_KNEE) / span)
-    block[over] = np.copysign(limited, block[over])
 
 
 @dataclass

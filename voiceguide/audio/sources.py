@@ -70,6 +70,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 from ..errors import VoiceguideError
+from . import dsp
 from ..script.model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
 
 __all__ = [
@@ -148,24 +149,6 @@ def _normalise_peak(x: np.ndarray) -> np.ndarray:
     if not peak > 0.0:
         raise ValueError("cannot normalise a silent signal")
     return np.ascontiguousarray(x / peak, dtype=np.float32)
-
-
-def _raised_cosine_rise(n: int) -> np.ndarray:
-    """``n`` samples rising from exactly 0.0 towards 1.0 (exclusive)."""
-    if n <= 0:
-        return np.ones(0)
-    return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
-
-
-def _raised_cosine_fall(n: int) -> np.ndarray:
-    """``n`` samples falling from 1.0 to exactly 0.0 on the last sample."""
-    if n <= 0:
-        return np.ones(0)
-    if n == 1:
-        return np.zeros(1)
-    out = 0.5 + 0.5 * np.cos(np.pi * np.arange(n) / (n - 1))
-    out[-1] = 0.0
-    return out
 
 
 # --- loops -----------------------------------------------------------------
@@ -248,7 +231,7 @@ def drone_loop(hz: float, sr: int, seconds: float = 30.0) -> np.ndarray:
         k = harmonic * k0
         if k / duration >= nyquist_limit:
             continue
-        partial = {k: sin_phasor(10.0 ** (gain_db / 20.0), phase)}
+        partial = {k: sin_phasor(dsp.db_to_gain(gain_db), phase)}
         for key, c in modulate(partial, cycles(lfo_hz), depth, phase).items():
             add(tones, key, c)
     for harmonic, detune_hz, gain_db, phase in _DRONE_CHORUS:
@@ -257,7 +240,7 @@ def drone_loop(hz: float, sr: int, seconds: float = 30.0) -> np.ndarray:
         k = harmonic * k0 + (step if detune_hz > 0 else -step)
         if k < 1 or k / duration >= nyquist_limit:
             continue
-        add(tones, k, sin_phasor(10.0 ** (gain_db / 20.0), phase))
+        add(tones, k, sin_phasor(dsp.db_to_gain(gain_db), phase))
     tones = modulate(tones, cycles(_DRONE_SWELL_HZ), _DRONE_SWELL_DEPTH, 0.5)
 
     spectrum = np.zeros(n // 2 + 1, dtype=np.complex64)  # numpy >= 2 transforms in single precision
@@ -315,38 +298,6 @@ def noise_loop(color: str, sr: int, seconds: float = 20.0, seed: int = 0) -> np.
     return _normalise_rms(np.fft.irfft(spectrum, n))
 
 
-def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Band-limited resampling: the project's resampler, else soxr, else FFT.
-
-    The project resampler (:mod:`voiceguide.synth.resample`) is imported
-    lazily so that this module stays importable without the synth stack.
-    soxr is not available on ARMv6 (Pi 1 / Zero): there a plain FFT resampler
-    is used, adequate for ambient material that is crossfaded anyway.
-    """
-    if sr_in == sr_out:
-        return x
-    try:
-        from ..synth.resample import resample as project_resample
-    except ImportError:
-        project_resample = None
-    if project_resample is not None:
-        return np.asarray(project_resample(x, sr_in, sr_out), dtype=np.float64)
-    try:
-        import soxr
-    except ImportError:
-        soxr = None
-    if soxr is not None:
-        return np.asarray(soxr.resample(x, sr_in, sr_out, quality="HQ"), dtype=np.float64)
-    n_out = max(1, int(round(len(x) * sr_out / sr_in)))
-    spec = np.fft.rfft(x)
-    bins = n_out // 2 + 1
-    if bins <= len(spec):
-        spec = spec[:bins]
-    else:
-        spec = np.concatenate([spec, np.zeros(bins - len(spec), dtype=spec.dtype)])
-    return np.fft.irfft(spec, n_out) * (n_out / len(x))
-
-
 def sound_loop(path: Path, sr: int) -> np.ndarray:
     """A sound file made into a seamless loop.
 
@@ -380,7 +331,8 @@ def sound_loop(path: Path, sr: int) -> np.ndarray:
     x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if len(x) < 0.1 * file_sr:
         raise SoundLoopError(f"sound loop {str(path)!r} is too short to loop (under 0.1 s)")
-    x = _resample(np.ascontiguousarray(x), int(file_sr), sr)
+    if int(file_sr) != sr:  # (equal rates keep float64: no round trip through float32)
+        x = np.asarray(dsp.resample(np.ascontiguousarray(x), int(file_sr), sr), dtype=np.float64)
     x = x - x.mean()
     if not np.any(x) or not np.all(np.isfinite(x)):
         raise SoundLoopError(f"sound loop {str(path)!r} is silent or unreadable")
@@ -503,9 +455,9 @@ def bell(kind: str, sr: int) -> np.ndarray:
             tone += beat_amp * np.sin(_TWO_PI * (f + beat_hz) * warped_t + phase + 1.7)
         out += envelope * tone
     attack = int(round(spec["attack"] * sr))
-    out[:attack] *= _raised_cosine_rise(attack)
+    out[:attack] *= dsp.rise(attack)
     fade = int(round(BELL_FADE_SECONDS * sr))
-    out[n - fade:] *= _raised_cosine_fall(fade)
+    out[n - fade:] *= dsp.fall(fade)
     out[0] = 0.0
     out[-1] = 0.0
     return _normalise_peak(out)
@@ -568,8 +520,8 @@ def pacer_cycle(inhale: float, hold: float, exhale: float, hold_out: float, sr: 
     # Edges: a prompt but soft onset, and a longer fade at the end of the sound.
     edge_in = min(int(round(0.06 * sr)), sound_end // 4)
     edge_out = min(int(round(0.3 * sr)), max(n_ex // 2, sound_end // 4))
-    level[:edge_in] *= _raised_cosine_rise(edge_in)
-    level[sound_end - edge_out: sound_end] *= _raised_cosine_fall(edge_out)
+    level[:edge_in] *= dsp.rise(edge_in)
+    level[sound_end - edge_out: sound_end] *= dsp.fall(edge_out)
 
     phase = np.empty(n)
     phase[0] = 0.0
@@ -600,9 +552,9 @@ def tick(sr: int) -> np.ndarray:
     noise = np.fft.irfft(spec, n)
     noise /= np.max(np.abs(noise))
     out += 0.25 * np.exp(-t / 0.003) * noise
-    out[: int(round(0.0015 * sr))] *= _raised_cosine_rise(int(round(0.0015 * sr)))
+    out[: int(round(0.0015 * sr))] *= dsp.rise(int(round(0.0015 * sr)))
     fade = int(round(0.01 * sr))
-    out[n - fade:] *= _raised_cosine_fall(fade)
+    out[n - fade:] *= dsp.fall(fade)
     out[0] = 0.0
     out[-1] = 0.0
     return _normalise_peak(out)

@@ -32,6 +32,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from voiceguide.audio.dsp import db_to_gain, rise
 from voiceguide.errors import DeviceError
 
 DEFAULT_LATENCY = 0.2
@@ -40,7 +41,7 @@ FADE_SECONDS = 0.3
 #: Silence written when the stream starts (see :meth:`LiveOutput.start`).
 PREROLL_FRAMES = 2048
 #: A block whose peak is above this counts as audible (for the start-up trace).
-AUDIBLE = 10 ** (-60 / 20)
+AUDIBLE = db_to_gain(-60.0)
 
 Device = Union[int, str, None]
 
@@ -133,7 +134,7 @@ class LiveOutput:
         self._stream = self._open()
         self.latency = float(self._stream.latency)
         fade = max(2, int(FADE_SECONDS * sample_rate))
-        self._ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+        self._ramp = rise(fade, to_one=True).astype(np.float32)
         self._frame = np.zeros((blocksize, self.channels), dtype=np.float32)
         self._gain = np.ones(blocksize, dtype=np.float32)
         self._level = fade - 1        # index into the ramp: fade-1 = full, 0 = silent
