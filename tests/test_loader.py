@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide.script import loader, model
+from voiceguide.script import compose, model, paths, problems as problems_module
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.script.loader import check, load, load_text
 from voiceguide.script.model import (
@@ -655,7 +655,7 @@ def test_billion_laughs_fails_fast_and_located():
 
 
 def test_too_many_plain_nodes(monkeypatch):
-    monkeypatch.setattr(loader, "MAX_NODES", 50)
+    monkeypatch.setattr(compose, "MAX_NODES", 50)
     text = "title: T\nsteps: [" + ", ".join(["hi"] * 60) + "]\n"
     found = one_problem(text)
     assert found.startswith("s.yaml:2:")
@@ -838,7 +838,7 @@ def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
     builtin = tmp_path / "builtin"
     builtin.mkdir()
     (builtin / "bowl.wav").write_bytes(b"RIFF")
-    monkeypatch.setattr(loader, "_builtin_sounds_dir", lambda: builtin)
+    monkeypatch.setattr(paths, "builtin_sounds_dir", lambda: builtin)
     here = tmp_path / "scripts"
     here.mkdir()
     text = "title: T\nambient:\n  - sound: bowl.wav\n  - sound: ../builtin/bowl.wav\nsteps: [hi]\n"
@@ -854,7 +854,7 @@ def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
 def test_builtin_sounds_dir_is_the_package_folder():
     import importlib.resources
 
-    assert loader._builtin_sounds_dir() == Path(str(importlib.resources.files("voiceguide.sounds")))
+    assert paths.builtin_sounds_dir() == Path(str(importlib.resources.files("voiceguide.sounds")))
 
 
 # --- every problem is collected ----------------------------------------------------------
@@ -902,10 +902,38 @@ def test_errors_everywhere_are_all_collected():
 def test_too_many_problems_are_capped():
     text = "title: T\nsteps:\n" + "  - bell: bol\n" * 150
     found = problems(text)
-    assert len(found) == loader.MAX_PROBLEMS + 1
+    assert len(found) == problems_module.MAX_PROBLEMS + 1
     assert found[-1].endswith("50 more problems not shown; fix the ones above first")
 
 
 def test_an_alias_used_twice_reports_its_problem_once():
     text = "title: T\nsteps:\n  - &b {bell: bol}\n  - *b\n  - *b\n"
     assert problems(text) == ['s.yaml:3:15: unknown bell "bol" (did you mean "bowl"?); use one of bowl, chime, gong']
+
+
+# --- the loader's own shape ---------------------------------------------------------
+
+
+def test_every_step_kind_in_the_grammar_has_exactly_one_builder():
+    from voiceguide.script import grammar
+    from voiceguide.script.steps import STEP_BUILDERS
+
+    assert list(STEP_BUILDERS) == list(grammar.STEP_NAMES)
+
+
+def test_every_kind_of_value_in_the_grammar_has_a_reader():
+    import dataclasses
+
+    from voiceguide.script import grammar
+    from voiceguide.script.build import ScriptBuilder
+
+    kinds = {cls for cls in vars(grammar).values()
+             if isinstance(cls, type) and dataclasses.is_dataclass(cls) and issubclass(cls, grammar.Value)
+             and cls is not grammar.Value}
+    assert kinds and kinds <= set(ScriptBuilder.readers)
+
+
+def test_no_module_of_the_script_package_passes_500_lines():
+    folder = Path(model.__file__).parent
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 500} == {}

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voiceguide.script import grammar, loader, units
+from voiceguide.script import grammar, loader, model, units
 from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
 from voiceguide.script.schema import dumps, schema
@@ -219,7 +219,7 @@ LOADER_ONLY = {
     "session_too_long": s("- pause: 5h"),
     "too_many_steps_after_repeats": s("- repeat: 1000\n  steps: [a, b, c, d, e, f]"),
     "alias_expansion": s("- repeat: 2\n  steps: &a [x, x, x, x, x, x, x, x, x, x]\n"
-                         + "".join("- repeat: 2\n  steps: *a\n" for _ in range(loader.MAX_NODES // 10 + 1))),
+                         + "".join("- repeat: 2\n  steps: *a\n" for _ in range(model.MAX_NODES // 10 + 1))),
     "nesting_too_deep": s("- repeat: 1\n  steps:\n" + "".join(
         "  " * (2 * i + 2) + "- repeat: 1\n" + "  " * (2 * i + 2) + "  steps:\n" for i in range(20))
         + "  " * 44 + "- hi"),

@@ -2,7 +2,9 @@
 
 What lives here: the model (:mod:`.model`), the grammar table shared by the
 loader and the JSON Schema (:mod:`.grammar`, :mod:`.schema`), written units
-(:mod:`.units`), the safe located loader (:mod:`.loader`), authoring advice
+(:mod:`.units`), the safe located loader (:mod:`.loader`, split by concern into
+:mod:`.decode`, :mod:`.compose`, :mod:`.values`, :mod:`.build`, :mod:`.steps`,
+:mod:`.paths`, :mod:`.limits` and :mod:`.problems`), authoring advice
 (:mod:`.lint`), the catalog of built-in and user exercises (:mod:`.catalog`)
 and the starting-script writer (:mod:`.scaffold`).
 

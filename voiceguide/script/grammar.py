@@ -7,8 +7,9 @@ the loader but flagged red in every editor, or missing from the reference.
 So every key, step kind, option, enumeration and numeric range is declared
 once here, as data:
 
-* :mod:`voiceguide.script.loader` builds each value through :class:`Value` objects
-  from this table (``_Builder.build``), and takes its key lists from it;
+* the loader reads each value through the :class:`Value` objects of this
+  table (:meth:`voiceguide.script.values.Reader.build`, a table from kind of
+  value to reader) and takes its key lists and step kinds from it;
 * :mod:`voiceguide.script.schema` turns the same objects into JSON Schema;
 * the docs test checks that ``docs/authoring.md`` mentions every key.
 
