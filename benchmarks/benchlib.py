@@ -1,7 +1,7 @@
 """Small helpers shared by the benchmark scripts (not a test harness).
 
-The real audio devices come from ``tests/audio_env.py`` (imported, not
-copied): :func:`audio_env` puts ``tests/`` on ``sys.path`` and returns it.
+The real audio devices come from ``tests/support/audio_env.py`` (imported, not
+copied): :func:`audio_env` puts the checkout on ``sys.path`` and returns it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def audio_env():
     """The tests' ``audio_env`` module (PulseNullSink, alsa_file_home, ...)."""
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import audio_env  # noqa: E402
+    root = str(ROOT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.support import audio_env  # noqa: E402
 
     return audio_env
 

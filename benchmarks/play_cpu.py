@@ -1,7 +1,7 @@
 """CPU use of `voiceguide play` on a real-time paced device.
 
 ``voiceguide play body-scan`` runs for 60 s (``--seconds``) on a private
-PulseAudio null sink (``PulseNullSink`` from ``tests/audio_env.py``), with a
+PulseAudio null sink (``PulseNullSink`` from ``tests/support/audio_env.py``), with a
 warm private cache (``--cold``: an empty one), then gets SIGTERM. CPU time is read from /proc:
 
 * **player**: utime + stime of the play process (all its threads), sampled

@@ -1,7 +1,7 @@
 """Start-up of `voiceguide play`: from process start to the first audible sample.
 
 ``voiceguide play body-scan -v`` runs on a private, real-time paced
-PulseAudio null sink (``PulseNullSink`` from ``tests/audio_env.py``), is
+PulseAudio null sink (``PulseNullSink`` from ``tests/support/audio_env.py``), is
 stopped with SIGTERM after about 3 s and prints, on stderr::
 
     first sound at <epoch> (<s> s after the process started)

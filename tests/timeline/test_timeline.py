@@ -10,7 +10,7 @@ from voiceguide.errors import UsageError
 from voiceguide.script.model import Bell, Breathe, Count, Pause, Repeat, Say, Script, Section, Voice, Walk
 from voiceguide.timeline import PAUSE_FLOOR_SECONDS, compile_timeline, estimate, EventStream
 
-from conftest import SRC
+from tests.support.fakes import SRC
 
 SR = 48000
 

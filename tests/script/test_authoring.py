@@ -25,7 +25,7 @@ from voiceguide.script.loader import load, load_text
 from voiceguide.script.model import Bell, Repeat, Say
 from voiceguide.timeline import compile_timeline
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "authoring.md"
 
 

@@ -2,7 +2,7 @@
 
 No mocks here. Speech is synthesised by espeak-ng through pyttsx3; ``play``
 goes through sounddevice and PortAudio into ALSA's ``file`` plugin (unpaced)
-or a private PulseAudio null sink (real time). See tests/audio_env.py.
+or a private PulseAudio null sink (real time). See tests/support/audio_env.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+from tests.support.audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
 
 pytestmark = pytest.mark.audio
 

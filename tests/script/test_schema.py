@@ -26,7 +26,7 @@ from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
 from voiceguide.script.schema import dumps, schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "docs" / "voiceguide.schema.json"
 BUILTINS = sorted((ROOT / "scripts").glob("*.yaml"))
 

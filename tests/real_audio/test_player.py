@@ -17,7 +17,7 @@ import pexpect
 import pytest
 import soundfile as sf
 
-from audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+from tests.support.audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
 
 pytestmark = pytest.mark.audio
 SR = 48000

@@ -4,7 +4,7 @@ Every voice here names the espeak engine (``Espeak(...)``): where Piper is
 installed it would otherwise be the default (tests/test_piper.py covers it).
 
 Every test uses its own cache directory (tmp_path): nothing is shared, so each
-synthesis here really runs. A misbehaving worker (tests/helpers_synth_worker.py)
+synthesis here really runs. A misbehaving worker (tests/support/synth_worker.py)
 hangs, dies or lacks the engine on chosen texts and is the real worker otherwise.
 """
 
@@ -28,7 +28,7 @@ from voiceguide.synth import resample as rs
 
 pytestmark = pytest.mark.audio
 
-HELPER = Path(__file__).with_name("helpers_synth_worker.py")
+HELPER = Path(__file__).resolve().parents[1] / "support" / "synth_worker.py"
 SENTENCE = "Find a comfortable position, and let your shoulders soften and drop."  # 10 words
 SR = 48000
 #: espeak-ng's voice for the language unless ``name=`` says otherwise.

@@ -16,7 +16,7 @@ from voiceguide.script.catalog import user_dir
 from voiceguide.cli import cli
 from voiceguide.errors import DeviceError, Problem, ScriptError, UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "creative-outlet", "daily-check-in",
                "journal-prompts", "palm-pressure", "pause-before-habit", "reach-out"]
 

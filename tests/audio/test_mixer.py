@@ -12,7 +12,7 @@ from voiceguide.audio.mixer import Mixer, render_blocks
 from voiceguide.script.model import Bell, Breathe, Drone, Noise, Pause, Say, Script, Walk
 from voiceguide.timeline import EventStream, compile_timeline
 
-from conftest import SRC, FakeSynth
+from tests.support.fakes import SRC, FakeSynth
 
 SR = 48000
 

@@ -17,7 +17,7 @@ import pytest
 from voiceguide.script import model
 from voiceguide.about import ABOUT_TEXT
 
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts"
 
 BUILTIN_IDS = (
     "body-scan",
