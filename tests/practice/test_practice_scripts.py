@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from audio_env import base_env, voiceguide
+from tests.support.audio_env import base_env, voiceguide
 from voiceguide.script.lint import lint
 from voiceguide.script.loader import load
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 NEW_IDS = ("reach-out", "pause-before-habit", "creative-outlet")
 
 
