@@ -1,0 +1,103 @@
+"""The station's token: made on first start, kept in a file only the user can read.
+
+Every request to the station carries it (``Authorization: Bearer TOKEN``);
+``voiceguide ctl`` reads it from the same file. ``VOICEGUIDE_STATION_TOKEN``,
+when set and not empty, is the token instead (for a service manager that
+hands out secrets, or a test).
+
+Traps:
+
+* The file is created with ``O_CREAT | O_EXCL`` and mode 0600 in one call:
+  writing it first and ``chmod``-ing it after would leave a moment in which
+  another user could read it.
+* A token file that others can read (copied with ``cp`` into a folder with a
+  loose umask, say) is refused with a line that says how to fix it, rather
+  than silently trusted.
+* Compare with :func:`matches` (``hmac.compare_digest``), never ``==``: the
+  time an ``==`` takes tells an attacker how many leading characters were right.
+* Never log a token, nor a request line that carries one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Mapping, Optional
+
+from voiceguide.errors import VoiceguideError
+
+ENV = "VOICEGUIDE_STATION_TOKEN"
+FILE_NAME = "station-token"
+#: 32 random bytes, URL-safe: fits in a header, a cookie and a pairing address.
+TOKEN_BYTES = 32
+
+
+class TokenError(VoiceguideError):
+    """The token file cannot be read or made, or is readable by others."""
+
+
+def token_path() -> Path:
+    """``<user config dir>/voiceguide/station-token`` (``~/.config/voiceguide/`` on Linux)."""
+    from platformdirs import user_config_path
+
+    return user_config_path("voiceguide") / FILE_NAME
+
+
+def _from_env(environ: Optional[Mapping[str, str]]) -> Optional[str]:
+    environ = os.environ if environ is None else environ
+    value = (environ.get(ENV) or "").strip()
+    return value or None
+
+
+def read_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The token from the environment or the file, or None when there is none yet."""
+    value = _from_env(environ)
+    if value:
+        return value
+    path = path or token_path()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise TokenError(f"{path}: cannot read the station token ({exc.strerror})") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TokenError(f"{path}: the station token is readable by other users; "
+                         f"run `chmod 600 {path}` (or delete it to make a new one)")
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokenError(f"{path}: cannot read the station token ({exc}); delete it to make a new one") from None
+    if not value:
+        raise TokenError(f"{path}: the station token file is empty; delete it to make a new one")
+    return value
+
+
+def ensure_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The token, making the file (mode 0600) on first use."""
+    existing = read_token(path, environ)
+    if existing:
+        return existing
+    path = path or token_path()
+    value = secrets.token_urlsafe(TOKEN_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return read_token(path, environ) or value
+    except OSError as exc:
+        raise TokenError(f"{path}: cannot make the station token ({exc.strerror}); "
+                         f"check that the folder is yours and writable") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+    return value
+
+
+def matches(given: Optional[str], token: str) -> bool:
+    """Whether *given* is the token, in time that does not depend on where they differ."""
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
