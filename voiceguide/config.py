@@ -105,8 +105,8 @@ def _key_position(text: str, key: str) -> Tuple[int, int]:
     return 1, 1
 
 
-def read_file(path: Path) -> Dict[str, Any]:
-    """The settings in *path* (``{}`` if it does not exist); :class:`ConfigError` if invalid."""
+def _read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
+    """(text, data) of the TOML file at *path* (``("", {})`` if it does not exist)."""
     try:
         import tomllib  # type: ignore[import-not-found]
     except ImportError:  # Python < 3.11
@@ -116,12 +116,12 @@ def read_file(path: Path) -> Dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return "", {}
     except OSError as exc:
         raise ConfigError([Problem(name, 1, 1, f"cannot read the config file: {exc.strerror}")]) from None
     try:
         text = raw.decode("utf-8")
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except UnicodeDecodeError:
         raise ConfigError([Problem(name, 1, 1, "the config file is not UTF-8 text; save it as UTF-8")]) from None
     except tomllib.TOMLDecodeError as exc:
@@ -129,14 +129,28 @@ def read_file(path: Path) -> Dict[str, Any]:
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         raise ConfigError([Problem(name, line, col, f"{message}; see `voiceguide config --help` for the format")]) from None
+
+
+#: Tables other modules own; each is validated where it is used (``[station]``:
+#: :mod:`voiceguide.station.settings`).
+TABLES = ("station",)
+
+
+def read_file(path: Path) -> Dict[str, Any]:
+    """The settings in *path* (``{}`` if it does not exist); :class:`ConfigError` if invalid."""
+    name = str(path)
+    text, data = _read_toml(path)
     problems: List[Problem] = []
     values: Dict[str, Any] = {}
     for key, value in data.items():
+        if key in TABLES:
+            continue
         line, col = _key_position(text, key)
         setting = BY_NAME.get(key)
         if setting is None:
+            known = ", ".join([*BY_NAME, *(f"[{t}]" for t in TABLES)])
             problems.append(Problem(name, line, col, f'unknown setting "{key}"{did_you_mean(key, BY_NAME)}; '
-                                                   f"known settings: {', '.join(BY_NAME)}"))
+                                                   f"known settings: {known}"))
             continue
         try:
             values[key] = setting.check(value)
@@ -145,6 +159,18 @@ def read_file(path: Path) -> Dict[str, Any]:
     if problems:
         raise ConfigError(problems)
     return values
+
+
+def station_settings(path: Optional[Path] = None):
+    """The ``[station]`` table as :class:`voiceguide.station.settings.StationSettings` (defaults if absent)."""
+    from voiceguide.station.settings import parse
+
+    path = path or config_path()
+    text, data = _read_toml(path)
+    settings, problems = parse(data.get("station"), text, str(path))
+    if problems:
+        raise ConfigError(problems)
+    return settings
 
 
 def effective(options: Optional[Mapping[str, Any]] = None, path: Optional[Path] = None,

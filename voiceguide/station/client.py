@@ -127,7 +127,7 @@ class Client:
 
 def describe_state(state: dict) -> str:
     """One line for ``ctl status``: what a person glancing at it wants to know."""
-    from voiceguide.units import format_duration
+    from voiceguide.script.units import format_duration
 
     if not isinstance(state, dict):
         return "the station sent an answer that is not a state"

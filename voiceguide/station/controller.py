@@ -112,7 +112,7 @@ class _StationStatus:
     """The player's status sink for a station session: keeps what ``state`` shows, logs steps."""
 
     def __init__(self, notify: Callable[[], None], title: str):
-        from voiceguide.status import LogStatus
+        from voiceguide.player.status import LogStatus
 
         self._log = LogStatus()
         self._notify = notify
@@ -129,7 +129,7 @@ class _StationStatus:
         self._log.start(title, total)
 
     def event(self, event, elapsed: float) -> None:
-        from voiceguide.status import describe
+        from voiceguide.player.status import describe
 
         self._log.event(event, elapsed)
         self.step = event.step
@@ -230,7 +230,7 @@ class Controller:
     def state(self) -> Dict[str, Any]:
         """The pinned state object (plus ``error``: the last failure, until the next session)."""
         with self._lock:
-            run = self._run
+            run = self._queued() or self._run
             status = run.status if run else None
             player = run.player if run else None
             playing = run is not None and not run.cancel.is_set()
@@ -263,7 +263,7 @@ class Controller:
     def exercises(self) -> List[Dict[str, Any]]:
         """``[{"id", "title", "summary", "duration"}]``, as ``voiceguide list`` (invalid ones left out)."""
         from voiceguide.errors import ScriptError
-        from voiceguide.loader import load
+        from voiceguide.script.loader import load
         from voiceguide.timeline import estimate
 
         result = []
@@ -280,6 +280,12 @@ class Controller:
     @property
     def volume_db(self) -> float:
         return self._volume_db
+
+    @property
+    def busy(self) -> bool:
+        """A session is playing or paused (or about to: waiting for the device)."""
+        with self._lock:
+            return self._busy()
 
     # -- controls (any thread) -----------------------------------------------------------
 
@@ -301,7 +307,7 @@ class Controller:
                                 f"GET /api/exercises lists them")
         run = _Run(exercise=exercise, origin=origin, length=seconds, path=path, chime=chime)
         try:
-            from voiceguide.loader import load
+            from voiceguide.script.loader import load
 
             run.script = load(path)
         except VoiceguideError as exc:
@@ -405,7 +411,14 @@ class Controller:
     # -- helpers under the lock ----------------------------------------------------------
 
     def _busy(self) -> bool:
-        return self._run is not None and not self._run.cancel.is_set()
+        return self._queued() is not None or (self._run is not None and not self._run.cancel.is_set())
+
+    def _queued(self) -> Optional[_Run]:
+        """The session that will start next (it is what the state shows: it was asked for last)."""
+        for kind, item in reversed(self._jobs):
+            if kind == "session":
+                return item
+        return None
 
     def _drop_queued_sessions(self) -> None:
         self._jobs = collections.deque(j for j in self._jobs if j[0] != "session")
@@ -423,6 +436,8 @@ class Controller:
         with self._lock:
             if not self._busy():
                 raise _Idle("nothing is playing; start an exercise first (POST /api/play)")
+            if self._queued() is not None:
+                return None  # about to start
             return self._run.player  # None while the device or the first words are awaited
 
     # -- the runner thread --------------------------------------------------------------
@@ -454,8 +469,8 @@ class Controller:
                     self._changed()
 
     def _options(self, run: _Run):
-        from voiceguide.model import Voice
-        from voiceguide.session import Options
+        from voiceguide.script.model import Voice
+        from voiceguide.player.session import Options
 
         p = self.playback
         return Options(length=run.length, voice=Voice(rate=p.rate, volume=p.volume, name=p.voice),
@@ -479,7 +494,7 @@ class Controller:
         return start
 
     def _session(self, run: _Run) -> None:
-        from voiceguide.session import Session
+        from voiceguide.player.session import Session
 
         start = self._begin(run)
         with self._lock:
@@ -497,7 +512,6 @@ class Controller:
                 if player is None:
                     outcome = "stopped"
                 else:
-                    lo, hi = VOLUME_RANGE_DB
                     with self._lock:
                         self._volume_db = min(self._volume_db, self.start_volume_limit)
                         if abs(self._volume_db) > 1e-9:
@@ -541,7 +555,7 @@ class Controller:
         station has a stream open -- the runner is the only user).
         """
         from voiceguide.errors import DeviceError
-        from voiceguide.player import Player
+        from voiceguide.player.player import Player
 
         deadline = time.monotonic() + self.device_wait
         delay = 0.5
@@ -601,8 +615,8 @@ class Controller:
             log.warning("the spoken notice could not play either: %s", exc)
 
     def _prepare(self, exercises: List[str]) -> None:
-        from voiceguide.loader import load
-        from voiceguide.session import Session
+        from voiceguide.script.loader import load
+        from voiceguide.player.session import Session
 
         catalog = self._catalog()
         for ident in exercises:
@@ -620,7 +634,7 @@ class Controller:
         try:  # the audio stack, so the first press does not wait for imports
             import sounddevice  # noqa: F401
 
-            import voiceguide.player  # noqa: F401
+            import voiceguide.player.player  # noqa: F401
         except Exception:
             pass
 
@@ -659,7 +673,7 @@ IdleError = _Idle
 def _parse_length(length: Optional[str]) -> Optional[float]:
     if length in (None, ""):
         return None
-    from voiceguide.units import parse_duration
+    from voiceguide.script.units import parse_duration
 
     try:
         seconds = parse_duration(length)
@@ -672,7 +686,7 @@ def _parse_length(length: Optional[str]) -> Optional[float]:
 
 def _catalog() -> Dict[str, Path]:
     """Exercise ids -> files, from the catalog only: an id is never taken as a path."""
-    from voiceguide.catalog import entries
+    from voiceguide.script.catalog import entries
 
     return {entry.id: entry.path for entry in entries()}
 

@@ -56,7 +56,7 @@ class Feedback:
 
     def chime(self, device: Any = None, latency: Optional[float] = None, repeat: int = 1) -> None:
         """Play the chime and return when it has been heard (about 1.3 s)."""
-        from voiceguide.stream import LiveOutput
+        from voiceguide.sinks.live import LiveOutput
 
         samples = chime_samples(self.sample_rate, repeat)
         output = LiveOutput(self.sample_rate, device=device, latency=latency)
@@ -71,11 +71,10 @@ class Feedback:
     def notice(self, text: str, playback: Any) -> None:
         """Say *text* (after a chime); two chimes when there is no speech engine."""
         from voiceguide.errors import EngineError
-        from voiceguide.loader import load_text
-        from voiceguide.model import Voice
-        from voiceguide.player import Player
-        from voiceguide.session import Options, Session
-        from voiceguide.status import LogStatus
+        from voiceguide.script.loader import load_text
+        from voiceguide.script.model import Voice
+        from voiceguide.player.player import Player
+        from voiceguide.player.session import Options, Session
 
         script = load_text(_notice_yaml(text), "<station notice>")
         options = Options(ambient=False, voice=Voice(rate=playback.rate, volume=playback.volume,

@@ -1,0 +1,257 @@
+"""``voiceguide station``, ``ctl`` and ``schedule``: the Click side of :mod:`voiceguide.station`.
+
+Thin, like the rest of the command line: each command parses its arguments
+and calls one thing in the station package. ``ctl`` imports only the
+standard-library client, so it starts fast on a Pi Zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from voiceguide.errors import VoiceguideError
+
+CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
+
+
+def _systemd_note(lines) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--listen", metavar="HOST:PORT",
+              help="Where to serve (default 127.0.0.1:8765, or [station] listen in config.toml).")
+@click.option("--device", metavar="D", help="Output device: index or part of its name (see `voiceguide devices`).")
+@click.option("--exercise", metavar="ID", help="What the button starts (default: [station] exercise, daily-check-in).")
+@click.option("--no-gpio", is_flag=True, help="Do not use buttons or the LED even if there are some.")
+@click.option("--install", is_flag=True,
+              help="Write a systemd user unit that runs this station at boot, and say how to enable it.")
+@click.option("--enable", is_flag=True, help="With --install: also enable and start it, and enable lingering.")
+def station(listen, device, exercise, no_gpio, install, enable):
+    """Run the station: a service for hands-free sessions (API, buttons, timers).
+
+    It plays at most one session at a time and is idle otherwise. Control it
+    with `voiceguide ctl ...`, the buttons, the schedules or the web page at
+    the address it prints. Only SIGTERM or Ctrl-C end it (a playing session
+    fades out first). The token every request needs is made on first start
+    in ~/.config/voiceguide/station-token (VOICEGUIDE_STATION_TOKEN overrides).
+    """
+    if enable and not install:
+        raise click.UsageError("--enable goes with --install")
+    if install:
+        _install(listen, enable)
+        return
+    from voiceguide.station.service import build
+
+    built = build(listen, device=device, exercise=exercise, use_gpio=False if no_gpio else None)
+    built.serve()
+
+
+def _install(listen, enable) -> None:
+    from voiceguide.station import systemd
+
+    if listen:
+        from voiceguide.station.address import parse_listen
+
+        parse_listen(listen)
+    path = systemd.write_station_unit(listen)
+    click.echo(f"wrote {path}")
+    commands = [*systemd.enable_commands([systemd.STATION_UNIT]), systemd.linger_command()]
+    if not enable:
+        click.echo("to start it now and at every boot, run:")
+        for command in commands:
+            click.echo("  " + " ".join(command))
+        return
+    if not systemd.user_manager_running():
+        raise VoiceguideError("systemd is not running for this user here, so the station cannot be enabled now; "
+                              "log in on the Pi (or over SSH) and run: "
+                              + " && ".join(" ".join(c) for c in commands))
+    import subprocess
+
+    for command in commands:
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise VoiceguideError(f"`{' '.join(command)}` failed: {result.stderr.strip() or result.returncode}"
+                                  + ("; try it with sudo" if command[0] == "loginctl" else ""))
+        click.echo("ran: " + " ".join(command))
+    click.echo("the station runs now and at every boot; `voiceguide ctl status` to check")
+
+
+# -- ctl -------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--station", "where", metavar="HOST:PORT",
+              help="The station to talk to (default: the one running for this user).")
+@click.option("--json", "as_json", is_flag=True, help="Print the station's JSON answer.")
+@click.pass_context
+def ctl(ctx, where, as_json):
+    """Control a running station: status, play ID, pause, resume, toggle, next, back, stop, volume DB."""
+    ctx.ensure_object(dict)
+    ctx.obj["station"] = where
+    ctx.obj["json"] = as_json
+
+
+def _client():
+    from voiceguide.station.client import Client, find
+
+    return Client(find(click.get_current_context().obj.get("station")))
+
+
+def _show(state) -> None:
+    from voiceguide.station.client import describe_state
+
+    if click.get_current_context().obj.get("json"):
+        click.echo(json.dumps(state, ensure_ascii=False))
+    else:
+        click.echo(describe_state(state))
+
+
+@ctl.command()
+def status():
+    """What the station is doing."""
+    _show(_client().state())
+
+
+@ctl.command("list")
+def ctl_list():
+    """The exercises the station can play."""
+    items = _client().exercises()
+    if click.get_current_context().obj.get("json"):
+        click.echo(json.dumps(items, ensure_ascii=False))
+        return
+    from voiceguide.script.units import format_duration
+
+    width = max((len(e["id"]) for e in items), default=0)
+    for e in items:
+        click.echo(f"{e['id']:<{width}}  ~{format_duration(e['duration'])}  {e['title']}")
+
+
+@ctl.command()
+@click.argument("exercise")
+@click.option("--length", metavar="D", help="Stretch pauses to last D (e.g. 15m).")
+def play(exercise, length):
+    """Start an exercise (a playing one fades out first)."""
+    _show(_client().play(exercise, length))
+
+
+def _action(name: str, doc: str):
+        def command():
+        _show(_client().action(name))
+
+    command.__doc__ = doc
+    ctl.command(name)(command)
+
+
+for _name, _doc in (("pause", "Pause the session."), ("resume", "Resume a paused session."),
+                    ("toggle", "Pause or resume."), ("next", "Skip to the next step."),
+                    ("back", "Go back a step."), ("stop", "Stop with a fade.")):
+    _action(_name, _doc)
+
+
+@ctl.command(context_settings=dict(ignore_unknown_options=True))
+@click.argument("db", type=float)
+def volume(db):
+    """Change the volume by DB decibels (e.g. -2 or 3), as the + and - keys."""
+    _show(_client().action("volume", {"db": db}))
+
+
+# -- schedule --------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT)
+def schedule():
+    """Play exercises at set times, as systemd user timers (voiceguide-*.timer)."""
+
+
+@schedule.command("add")
+@click.argument("exercise")
+@click.option("--at", "at", required=True, metavar="HH:MM", help="Time of day, 24-hour clock.")
+@click.option("--days", metavar="DAYS", help="mon..fri, sat,sun, mon,wed,fri, weekdays, weekends (default: daily).")
+@click.option("--length", metavar="D", help="Stretch pauses to last D (e.g. 15m).")
+@click.option("--name", metavar="NAME", help="Name of the schedule (default: ID-HHMM).")
+@click.option("--catch-up", is_flag=True, help="Play at boot if the machine was off at the time (Persistent=true).")
+@click.option("--replace", is_flag=True, help="Overwrite a schedule of the same name.")
+def schedule_add(exercise, at, days, length, name, catch_up, replace):
+    """Play EXERCISE at a time of day, on some days."""
+    from voiceguide.station import schedules, systemd
+
+    outcome = schedules.add(exercise, at, days, length=length, name=name, catch_up=catch_up, replace=replace)
+    s = outcome.schedule
+    click.echo(f"{s.name}: {s.exercise} at {s.at} ({systemd.days_text(s.days)})")
+    for path in outcome.files:
+        click.echo(f"wrote {path}", err=True)
+    _systemd_note(outcome.notes)
+    _ask_station_to_prepare(exercise)
+
+
+def _ask_station_to_prepare(exercise: str) -> None:
+    """Let a running station synthesise the new schedule's exercise ahead (best effort)."""
+    from voiceguide.station.client import Client, find
+
+    try:
+        Client(find(), timeout=3).call("POST", "/api/prepare", {"id": exercise})
+    except VoiceguideError:
+        pass
+
+
+@schedule.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+def schedule_list(as_json):
+    """The schedules, with when each runs next."""
+    from voiceguide.station import schedules, systemd
+
+    items = schedules.listing()
+    if as_json:
+        click.echo(json.dumps(schedules.as_json(items), ensure_ascii=False))
+        return
+    if not items:
+        click.echo("no schedules; add one with `voiceguide schedule add ID --at 07:30`")
+        return
+    width = max(len(i.schedule.name) for i in items)
+    for item in items:
+        s = item.schedule
+        extra = (f" for {s.length}" if s.length else "") + (", catches up at boot" if s.catch_up else "")
+        click.echo(f"{s.name:<{width}}  {s.exercise} at {s.at} {systemd.days_text(s.days)}{extra}"
+                   f"  next: {item.next}" + ("" if item.source == "systemd" else " (from the calendar)"))
+
+
+@schedule.command("remove")
+@click.argument("name")
+def schedule_remove(name):
+    """Remove a schedule (its timer and its service)."""
+    from voiceguide.station import schedules
+
+    outcome = schedules.remove(name)
+    for path in outcome.files:
+        click.echo(f"removed {path}", err=True)
+    _systemd_note(outcome.notes)
+
+
+@schedule.command("run", hidden=True)
+@click.argument("exercise")
+@click.option("--length", metavar="D")
+def schedule_run(exercise, length):
+    """What a schedule's service runs: ask the station to play, or play here when none runs."""
+    from voiceguide.station.client import Client, NoStationError, find
+
+    try:
+        client = Client(find())
+        client.play(exercise, length)
+        click.echo(f"asked the station at {client.address} to play {exercise}", err=True)
+        return
+    except NoStationError:
+        pass
+    click.echo(f"no station runs; playing {exercise} here", err=True)
+    argv = [sys.executable, "-m", "voiceguide", "play", exercise]
+    if length:
+        argv += ["--length", length]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+

@@ -1,0 +1,194 @@
+"""``voiceguide station``: the long-running service that ties the station together.
+
+Start-up, in order: read the settings, make (or read) the token, build the
+controller, bind the socket (``--listen 127.0.0.1:0`` picks a free port),
+write the file that tells ``ctl`` where we listen, attach the buttons and
+the LED if there are any, prepare the default and scheduled exercises in
+the background, then serve until SIGTERM or SIGINT.
+
+Shutting down: the signal makes uvicorn stop accepting, ends the event
+streams (uvicorn would otherwise wait for them), and fades out a playing
+session; the process then exits 0 -- a service manager's polite request to
+stop is not a failure.
+
+Trap: uvicorn (0.29 and later) re-raises a captured signal after a clean
+shutdown, which would end the process with status 143 instead of 0. The
+server here installs its own handlers instead (:class:`_Server`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+from voiceguide.station.address import Address
+
+log = logging.getLogger("voiceguide.station")
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger("voiceguide")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
+def bind(address: Address) -> socket.socket:
+    """The listening socket (bound here, so a port of 0 becomes a real one before anyone is told)."""
+    from voiceguide.errors import VoiceguideError
+
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address.host, address.port))
+    except OSError as exc:
+        sock.close()
+        hint = ("another station may be running (`voiceguide ctl status`), or choose another port "
+                "with --listen 127.0.0.1:8766") if exc.errno == 98 else "check the address"
+        raise VoiceguideError(f"cannot listen on {address}: {exc.strerror}; {hint}") from None
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _make_server(app, sock: socket.socket, on_exit: Callable[[], None]):
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        """uvicorn, told to stop by our own signal handlers (exit 0; see the module docs)."""
+
+        def handle_exit(self, sig, frame) -> None:
+            if not self.should_exit:
+                on_exit()
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=3, timeout_keep_alive=30, server_header=False)
+    return _Server(config)
+
+
+@dataclass
+class Station:
+    """A built, not yet serving, station: what tests and the CLI share."""
+
+    controller: Any
+    app: Any
+    hub: Any
+    sock: socket.socket
+    address: Address
+    gpio: Any = None
+
+    def serve(self) -> None:
+        """Serve until a signal (main thread) or :meth:`stop` (any thread)."""
+        from voiceguide.station import address as where
+
+        where.write(self.address)
+        self.server = _make_server(self.app, self.sock, self.begin_shutdown)
+        try:
+            self.server.run(sockets=[self.sock])
+        finally:
+            self.close()
+            where.remove()
+
+    def begin_shutdown(self) -> None:
+        """End the event streams and fade out the session; uvicorn then stops by itself."""
+        log.info("stopping the station")
+        self.hub.close()
+        threading.Thread(target=self.controller.stop, daemon=True).start()
+
+    def stop(self) -> None:
+        self.begin_shutdown()
+        self.server.should_exit = True
+
+    def close(self) -> None:
+        if self.gpio is not None:
+            self.gpio.close()
+            self.gpio = None
+        self.controller.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optional[str] = None,
+          settings_path: Optional[Path] = None, use_gpio: Optional[bool] = None,
+          feedback: Any = "default") -> Station:
+    """Everything but serving: settings, token, controller, socket, GPIO, preparation."""
+    from voiceguide.config import effective, station_settings
+    from voiceguide.station import address as where
+    from voiceguide.station.app import create_app
+    from voiceguide.station.controller import Controller, Playback
+    from voiceguide.station.events import EventHub
+    from voiceguide.station.feedback import Feedback
+    from voiceguide.station.token import ensure_token
+
+    _configure_logging()
+    settings = station_settings(settings_path)
+    values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}
+    playback = Playback(device=values["device"], latency=values["latency"], rate=values["rate"],
+                        volume=values["volume"], voice=values["voice"],
+                        ambient_db=float(values["ambient_level"] or 0.0))
+    address = where.parse_listen(listen or settings.listen or str(where.default_address()))
+    token = ensure_token()
+    from platformdirs import user_state_path
+
+    controller = Controller(playback, default_exercise=exercise or settings.exercise,
+                            start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
+                            state_file=user_state_path("voiceguide") / "station-state.json",
+                            feedback=Feedback() if feedback == "default" else feedback)
+    sock = None
+    try:
+        sock = bind(address)
+        address = Address(address.host, sock.getsockname()[1])
+        hub = EventHub()
+
+        def prepare(ids: List[str]) -> None:
+            controller.prepare(ids)
+
+        app = create_app(controller, token, hub=hub, on_schedules_changed=prepare)
+        gpio = None
+        if settings.gpio if use_gpio is None else use_gpio:
+            from voiceguide.station.gpio import attach
+
+            gpio = attach(controller, settings)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        controller.close()
+        raise
+    from voiceguide.station.schedules import exercises_to_prepare
+
+    log.info("station listening on %s (token in %s); press the button or `voiceguide ctl play ID`",
+             address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
+    controller.prepare([controller.default_exercise, *exercises_to_prepare()])
+    return Station(controller, app, hub, sock, address, gpio)
+
+
+def _token_from_env() -> bool:
+    import os
+
+    from voiceguide.station.token import ENV
+
+    return bool(os.environ.get(ENV, "").strip())
