@@ -141,7 +141,7 @@ def play(exercise, length):
 
 
 def _action(name: str, doc: str):
-        def command():
+    def command():
         _show(_client().action(name))
 
     command.__doc__ = doc
