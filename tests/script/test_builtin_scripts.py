@@ -123,7 +123,9 @@ def test_loads_with_title_and_one_line_summary(scripts, sid):
 def test_says_early_that_you_may_stop(scripts, sid):
     first = say_texts(scripts[sid])[:5]
     assert any("stop" in text.lower() for text in first), first
-    assert any("open your eyes" in text.lower() for text in first), first
+    if any(w in text.lower() for text in say_texts(scripts[sid]) for w in ("close your eyes", "eyes close", "eyes closed")):
+        # whoever is invited to close their eyes hears early that they may open them
+        assert any("open your eyes" in text.lower() for text in first), first
 
 
 @pytest.mark.parametrize("sid", BUILTIN_IDS)
@@ -203,7 +205,7 @@ def test_journal_prompts_leave_unhurried_time_over_a_bed(scripts):
     assert any("said out loud" in t for t in texts)
     prompts = [s for s in walk_steps(script.steps) if isinstance(s, model.Say) and "prompt is," in s.text]
     assert len(prompts) >= 3
-    assert all(60.0 <= p.pause <= 90.0 for p in prompts)
+    assert all(60.0 <= p.pause <= 120.0 for p in prompts)
 
 
 # --- about ------------------------------------------------------------------
