@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from voiceguide.errors import Problem, ScriptError, did_you_mean
+from voiceguide.errors import Problem, ScriptError, UsageError, did_you_mean
+from voiceguide.script.model import DEFAULT_RATE, DEFAULT_VOLUME, MAX_RATE, MIN_RATE
+
+#: The one place each range and default is written; the command-line help,
+#: ``voiceguide config``, the file, the environment and the options all use these.
+RATE_RANGE = (MIN_RATE, MAX_RATE)            # words per minute (the script format's own range)
+VOLUME_RANGE = (0.0, 1.0)
+AMBIENT_LEVEL_RANGE = (-40.0, 12.0)          # dB added to every ambient layer
+DEFAULT_LATENCY = 0.2                        # seconds of output buffer (more on a Pi)
+LATENCY_RANGE = (0.02, 2.0)
 
 
 class ConfigError(ScriptError):
@@ -55,44 +64,51 @@ def _text(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Setting:
+    """One player setting: its default, its check (the same for every origin) and its words."""
+
     name: str
     default: Any
     check: Callable[[Any], Any]
     help: str
     parse_env: Callable[[str], Any] = str
+    #: What ``voiceguide config`` shows while the setting is unset (default None).
+    unset: str = "-"
 
     @property
     def env(self) -> str:
         return "VOICEGUIDE_" + self.name.upper()
 
-
-def _float_or_str(text: str) -> Any:
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 SETTINGS: Tuple[Setting, ...] = (
-    Setting("voice", None, _text, "engine voice id, see `voiceguide voices`"),
-    Setting("rate", None, _number(80, 300, integer=True), "speaking rate, words per minute", int),
-    Setting("volume", None, _number(0.0, 1.0), "voice volume, 0 to 1", float),
+    Setting("voice", None, _text, "engine voice id, see `voiceguide voices`",
+            unset="(engine's voice for the language)"),
+    Setting("rate", None, _number(*RATE_RANGE, integer=True),
+            f"speaking rate, words per minute ({MIN_RATE}-{MAX_RATE})", int,
+            unset=f"(the script's, else {DEFAULT_RATE})"),
+    Setting("volume", None, _number(*VOLUME_RANGE), "voice volume, 0 to 1", float,
+            unset=f"(the script's, else {DEFAULT_VOLUME:g})"),
     Setting("device", None, _text, "output device: index or part of its name",
-            lambda s: int(s) if s.strip().isdigit() else s),
-    Setting("ambient_level", 0.0, _number(-40.0, 12.0), "dB added to every ambient layer", float),
-    Setting("latency", 0.2, _number(0.02, 2.0), "output buffer in seconds (more on a Pi)", float),
+            lambda s: int(s) if s.strip().isdigit() else s, unset="(the system default)"),
+    Setting("ambient_level", 0.0, _number(*AMBIENT_LEVEL_RANGE),
+            f"level added to every ambient layer, in dB ({AMBIENT_LEVEL_RANGE[0]:g} to {AMBIENT_LEVEL_RANGE[1]:+g})", float),
+    Setting("latency", DEFAULT_LATENCY, _number(*LATENCY_RANGE),
+            f"output buffer in seconds (default {DEFAULT_LATENCY:g}; more on a Pi)", float),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def config_path() -> Path:
-    from platformdirs import user_config_path
+    from voiceguide.paths import config_file
 
-    return user_config_path("voiceguide") / "config.toml"
+    return config_file()
 
 
 @dataclass(frozen=True)
-class Value:
+class SettingValue:
     value: Any
     origin: str   # "default", "file", "environment", "option"
 
@@ -174,25 +190,32 @@ def station_settings(path: Optional[Path] = None):
 
 
 def effective(options: Optional[Mapping[str, Any]] = None, path: Optional[Path] = None,
-              environ: Optional[Mapping[str, str]] = None) -> Dict[str, Value]:
-    """Every setting's value and origin. *options* holds command-line values (None = not given)."""
+              environ: Optional[Mapping[str, str]] = None) -> Dict[str, SettingValue]:
+    """Every setting's value and origin; :class:`UsageError` or :class:`ConfigError` if one is invalid.
+
+    *options* holds command-line values (None = not given). Every origin is
+    checked by the same :class:`Setting` check, so a value refused in the
+    file is refused on the command line too.
+    """
     environ = os.environ if environ is None else environ
     options = options or {}
     from_file = read_file(path or config_path())
-    result: Dict[str, Value] = {}
+    result: Dict[str, SettingValue] = {}
     for setting in SETTINGS:
-        value = Value(setting.default, "default")
+        value = SettingValue(setting.default, "default")
         if setting.name in from_file:
-            value = Value(from_file[setting.name], "file")
+            value = SettingValue(from_file[setting.name], "file")
         raw = environ.get(setting.env)
         if raw not in (None, ""):
             try:
-                value = Value(setting.check(setting.parse_env(raw)), "environment")
+                value = SettingValue(setting.check(setting.parse_env(raw)), "environment")
             except ValueError as exc:
-                from voiceguide.errors import UsageError
-
                 raise UsageError(f"{setting.env}={raw}: {exc}") from None
-        if options.get(setting.name) is not None:
-            value = Value(options[setting.name], "option")
+        given = options.get(setting.name)
+        if given is not None:
+            try:
+                value = SettingValue(setting.check(given), "option")
+            except ValueError as exc:
+                raise UsageError(f"{setting.option} {given}: {exc}") from None
         result[setting.name] = value
     return result

@@ -114,6 +114,27 @@ def test_quick_commands_import_no_audio_stack(tmp_path):
         assert "HEAVY []" in result.stderr, (args, result.stderr)
 
 
+def test_play_refuses_a_bad_setting_before_touching_the_audio_stack():
+    """The error is printed while no PortAudio start-up can swallow it (issue 14)."""
+    code = ("import sys\nfrom voiceguide.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+            "heavy = [m for m in ('numpy', 'sounddevice', 'pyttsx3') if m in sys.modules]\n"
+            "print('HEAVY', heavy, 'EXIT', code, file=sys.stderr)\n")
+    cases = [(["play", "palm-pressure", "--ambient-level", "100"], {},
+              "voiceguide: --ambient-level 100.0: expected -40 to 12, got 100.0"),
+             (["play", "palm-pressure"], {"VOICEGUIDE_RATE": "500"},
+              "voiceguide: VOICEGUIDE_RATE=500: expected 80 to 300, got 500"),
+             (["play", "palm-pressure", "--from", "Nowhere"], {},
+              'voiceguide: --from "Nowhere": no such section; sections are'),
+             (["play", "no-such-exercise"], {}, 'voiceguide: no exercise "no-such-exercise"')]
+    for args, env, line in cases:
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                                env=dict(os.environ, **env), timeout=60)
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(line), (args, result.stderr)
+        assert lines[-1] == "HEAVY [] EXIT 2", (args, result.stderr)
+
+
 def test_the_installed_console_script_runs():
     exe = shutil.which("voiceguide", path=str(Path(sys.executable).parent))
     assert exe, "the console script is installed next to the interpreter"

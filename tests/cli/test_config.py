@@ -81,3 +81,19 @@ def test_config_command_reports_a_bad_file_with_exit_2():
     assert result.exit_code == 2
     assert f"{path}:1:1: volume: expected 0 to 1, got 3" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name, bad", [("rate", 20), ("volume", 3.0), ("ambient_level", 100.0),
+                                       ("latency", 0.0)])
+def test_every_origin_refuses_the_same_value(tmp_path, name, bad):
+    """The file, the environment and the command line share one check per setting."""
+    from voiceguide.config import BY_NAME
+    from voiceguide.errors import UsageError
+
+    setting = BY_NAME[name]
+    with pytest.raises(ConfigError, match=rf"{name}: expected"):
+        read_file(write(tmp_path, f"{name} = {bad}\n"))
+    with pytest.raises(UsageError, match=rf"^{setting.env}={bad}: expected"):
+        effective(path=tmp_path / "none.toml", environ={setting.env: str(bad)})
+    with pytest.raises(UsageError, match=rf"^{setting.option} {bad}: expected"):
+        effective({name: bad}, path=tmp_path / "none.toml", environ={})

@@ -32,3 +32,16 @@ def load_exercise(name: str):
 
 def length_option(help_text: str = "Stretch pauses to last D (e.g. 15m)."):
     return click.option("--length", callback=duration, metavar="D", help=help_text)
+
+
+def setting_option(name: str, type=None, metavar: str = None):
+    """A ``play`` option for the config setting *name*: its flag and help come from :mod:`voiceguide.config`.
+
+    The value is checked there too (the same check as for the file and the
+    environment), not by Click.
+    """
+    from voiceguide.config import BY_NAME
+
+    setting = BY_NAME[name]
+    text = setting.help[0].upper() + setting.help[1:] + f" (also {setting.env} or the config file)."
+    return click.option(setting.option, type=type, metavar=metavar, help=text)

@@ -36,9 +36,7 @@ def config():
     values = effective()
     for setting in SETTINGS:
         v = values[setting.name]
-        unset = {"voice": "(engine's voice for the language)", "rate": "(the script's, else 140)",
-                 "volume": "(the script's, else 0.9)", "device": "(the system default)"}
-        shown = unset.get(setting.name, "-") if v.value is None else repr(v.value)
+        shown = setting.unset if v.value is None else repr(v.value)
         origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
         click.echo(f"  {setting.name:<14} {shown:<36} {origin:<12} {setting.help}")
 

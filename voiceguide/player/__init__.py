@@ -5,9 +5,11 @@
 * :mod:`.render` pulls a session into a file;
 * :mod:`.player` pulls it into the live output with pause, seek, volume,
   signals and device recovery; :mod:`.keys` and :mod:`.status` are its
-  terminal side.
+  terminal side;
+* :mod:`.foreground` is ``voiceguide play``: settings checked from every
+  origin, the status display chosen, the session played, the end reported.
 
 Import the submodule you need (the live player imports numpy and sounddevice).
 """
 
-__all__ = ["keys", "player", "render", "session", "status"]
+__all__ = ["foreground", "keys", "player", "render", "session", "status"]

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional, Union
+from contextlib import contextmanager
+from typing import Iterator, Optional, Union
 
 import numpy as np
 
 from voiceguide.audio.dsp import db_to_gain, rise
+from voiceguide.config import DEFAULT_LATENCY
 from voiceguide.errors import DeviceError
 
-DEFAULT_LATENCY = 0.2
 DEFAULT_BLOCKSIZE = 4096  # 85 ms: well inside the 0.2 s latency, half the wake-ups of 2048
 FADE_SECONDS = 0.3
 #: Silence written when the stream starts (see :meth:`LiveOutput.start`).
@@ -48,6 +49,32 @@ Device = Union[int, str, None]
 
 class DeviceLost(DeviceError):
     """The device failed mid-session (unplugged, server restarted); it may come back."""
+
+
+def _load_portaudio() -> None:
+    try:
+        import sounddevice  # noqa: F401 -- initialises PortAudio
+    except Exception:  # reported where the device is opened
+        pass
+
+
+@contextmanager
+def portaudio_loading() -> Iterator[None]:
+    """Start PortAudio in a thread now; on leaving, wait until it has started, whatever happened.
+
+    PortAudio's start-up probes ALSA in C without the GIL, so it can overlap
+    with loading numpy and the session. Traps: while it starts, PortAudio
+    points stderr (fd 2) at /dev/null, so anything printed then is lost, and
+    a process that exits then may crash. So nothing may be printed inside
+    this block before the device is open, and the block never ends before
+    the start-up does.
+    """
+    thread = threading.Thread(target=_load_portaudio, name="voiceguide-portaudio", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def no_device_message() -> str:
