@@ -44,7 +44,7 @@ def export(script_id: str, folder: Path) -> Dict:
     import numpy as np
     import soundfile as sf
 
-    from voiceguide.audio import sources
+    from voiceguide.audio import generators
     from voiceguide.script.catalog import resolve
     from voiceguide.script.loader import load
     from voiceguide.script.model import Drone, Noise
@@ -66,7 +66,7 @@ def export(script_id: str, folder: Path) -> Dict:
             elif event.kind == "bell":
                 if event.bell not in bells:
                     path = folder / f"bell-{event.bell}.wav"
-                    sf.write(str(path), np.asarray(sources.bell(event.bell, sr), dtype=np.float32), sr,
+                    sf.write(str(path), np.asarray(generators.bell(event.bell, sr), dtype=np.float32), sr,
                              subtype="PCM_32")
                     bells[event.bell] = path
                 inputs.append({"path": str(bells[event.bell]), "start": event.start,

@@ -19,7 +19,7 @@ def _sound_loop():
     try:
         from voiceguide.audio.generators import sound_loop
     except ImportError:  # before the rename
-        from voiceguide.audio.sources import sound_loop
+        from voiceguide.audio.generators import sound_loop
     return sound_loop
 
 

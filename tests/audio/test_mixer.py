@@ -10,7 +10,7 @@ import pytest
 from voiceguide.audio.dsp import LIMIT_CEILING, soft_limit
 from voiceguide.audio.mixer import Mixer, render_blocks
 from voiceguide.script.model import Bell, Breathe, Drone, Noise, Pause, Say, Script, Walk
-from voiceguide.timeline import EventStream, compile_timeline
+from voiceguide.timeline import LazyTimeline, compile_timeline
 
 from tests.support.fakes import SRC, FakeSynth
 
@@ -27,8 +27,8 @@ BED = (Drone(110.0, -30.0, SRC), Noise("brown", -36.0, SRC))
 def mix(script, block=1 << 16, ambient=True, lazy=False):
     synth = FakeSynth()
     tl = compile_timeline(script, synth.length)
-    source = EventStream(script, synth.length) if lazy else tl
-    mixer = Mixer(source, script, lambda e: synth.clip(e.text, e.voice), ambient=ambient)
+    timeline = LazyTimeline(script, synth.length) if lazy else tl
+    mixer = Mixer(timeline, script, lambda e: synth.clip(e.text, e.voice), ambient=ambient)
     out = np.concatenate([b.copy() for b in render_blocks(mixer, block)])
     return tl, out
 

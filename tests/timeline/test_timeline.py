@@ -8,7 +8,7 @@ import pytest
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import Bell, Breathe, Count, Pause, Repeat, Say, Script, Section, Voice, Walk
-from voiceguide.timeline import PAUSE_FLOOR_SECONDS, compile_timeline, estimate, EventStream
+from voiceguide.timeline import PAUSE_FLOOR_SECONDS, compile_timeline, estimate, LazyTimeline
 
 from tests.support.fakes import SRC
 
@@ -115,17 +115,17 @@ def test_voice_precedence_option_over_step_over_script():
     assert [v.rate for _, v in seen] == [200, 200]
 
 
-def test_lazy_stream_asks_for_each_clip_only_when_needed():
+def test_lazy_timeline_asks_for_each_clip_only_when_needed():
     asked = []
     s = script(Say("a", SRC), Pause(1.0, SRC), Say("b", SRC))
-    stream = EventStream(s, lambda t, v: asked.append(t) or SR)
-    it = iter(stream)
+    lazy = LazyTimeline(s, lambda t, v: asked.append(t) or SR)
+    it = iter(lazy)
     first = next(it)
     assert first.kind == "say" and asked == ["a"]
-    assert stream.length is None
+    assert lazy.length is None
     rest = list(it)
     assert asked == ["a", "b"] and len(rest) == 2
-    assert stream.length == 3 * SR
+    assert lazy.length == 3 * SR
 
 
 def test_json_shape_is_the_pinned_one():

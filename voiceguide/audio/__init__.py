@@ -1,6 +1,6 @@
 """Sound generation and mixing: numpy only, no device and no speech engine.
 
-* :mod:`.sources`: seamless drone and noise loops, sound-file loops, bells,
+* :mod:`.generators`: seamless drone and noise loops, sound-file loops, bells,
   the breathing pacer and walking ticks (deterministic, seeded);
 * :mod:`.loopcache`: those loops cached on disk and memory-mapped;
 * :mod:`.mixer`: timeline events into blocks of float32 frames;
@@ -8,4 +8,4 @@
   raised-cosine ramps, the soft limiter, band-limited resampling.
 """
 
-__all__ = ["dsp", "loopcache", "mixer", "sources"]
+__all__ = ["dsp", "generators", "loopcache", "mixer"]

@@ -12,7 +12,7 @@ just rendering from another position. That is why:
 
 The mixer runs in a normal thread (or the render loop), never in the audio
 callback; it may block on a clip that is still being synthesised. It keeps
-its scratch buffers between calls, so a steady stream of same-size blocks
+its scratch buffers between calls, so a steady run of same-size blocks
 allocates little.
 """
 
@@ -25,10 +25,10 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import numpy as np
 
-from voiceguide.audio import sources
+from voiceguide.audio import generators
 from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
 from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
-from voiceguide.timeline import Event, EventStream, Timeline
+from voiceguide.timeline import Event, LazyTimeline, Timeline
 
 ClipFor = Callable[[Event], np.ndarray]
 
@@ -73,14 +73,14 @@ def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float
     for index, layer in enumerate(layers):
         if isinstance(layer, Drone):
             loop = cached_loop(f"drone|{layer.hz!r}|{sample_rate}",
-                               lambda: sources.drone_loop(layer.hz, sample_rate))
+                               lambda: generators.drone_loop(layer.hz, sample_rate))
         elif isinstance(layer, Noise):
             loop = cached_loop(f"noise|{layer.color}|{index}|{sample_rate}",
-                               lambda: sources.noise_loop(layer.color, sample_rate, seed=index))
+                               lambda: generators.noise_loop(layer.color, sample_rate, seed=index))
         elif isinstance(layer, SoundLoop):
             stat = layer.path.stat()
             loop = cached_loop(f"sound|{layer.path}|{stat.st_size}|{stat.st_mtime_ns}|{sample_rate}",
-                               lambda: sources.sound_loop(layer.path, sample_rate))
+                               lambda: generators.sound_loop(layer.path, sample_rate))
         else:  # pragma: no cover
             raise TypeError(f"unknown ambient layer {layer!r}")
         beds.append(_Bed(loop, db_to_gain(layer.level_db + level_offset_db)))
@@ -91,12 +91,12 @@ class Mixer:
     """Mixes a session, block by block, at any position.
 
     *timeline* is a compiled :class:`Timeline` or a lazily placed
-    :class:`EventStream` (``play`` starts before every clip is ready).
+    :class:`LazyTimeline` (``play`` starts before every clip is ready).
     *clip_for(event)* returns a say event's float32 clip, exactly
     ``event.length`` samples long (it may block while the clip is made).
     """
 
-    def __init__(self, timeline: Union[Timeline, EventStream], script: Script, clip_for: ClipFor, *,
+    def __init__(self, timeline: Union[Timeline, LazyTimeline], script: Script, clip_for: ClipFor, *,
                  ambient: bool = True, ambient_db: float = 0.0):
         self.sample_rate = timeline.sample_rate
         self._clip_for = clip_for
@@ -168,14 +168,14 @@ class Mixer:
             if event.end > start:
                 yield event
 
-    # -- one-shot sources ----------------------------------------------------
+    # -- one-shot sounds ----------------------------------------------------
 
     def _bell(self, kind: str) -> np.ndarray:
         if kind not in self._bells:
             from voiceguide.audio.loopcache import cached_loop
 
             sr = self.sample_rate
-            self._bells[kind] = cached_loop(f"bell|{kind}|{sr}", lambda: sources.bell(kind, sr))
+            self._bells[kind] = cached_loop(f"bell|{kind}|{sr}", lambda: generators.bell(kind, sr))
         return self._bells[kind]
 
     def _pacer(self, event: Event) -> np.ndarray:
@@ -186,12 +186,12 @@ class Mixer:
 
             sr = self.sample_rate
             self._pacers[key] = cached_loop(f"pacer|{key!r}|{sr}",
-                                            lambda: sources.pacer_cycle(*key, sr))
+                                            lambda: generators.pacer_cycle(*key, sr))
         return self._pacers[key]
 
     def _tick_buf(self) -> np.ndarray:
         if self._tick is None:
-            self._tick = np.asarray(sources.tick(self.sample_rate), dtype=np.float32)
+            self._tick = np.asarray(generators.tick(self.sample_rate), dtype=np.float32)
         return self._tick
 
     def _clip(self, event: Event) -> np.ndarray:

@@ -150,11 +150,11 @@ class Player:
 
     # -- the mixer thread ----------------------------------------------------------------
 
-    def _source(self):
-        """A lazily placed stream when possible, so sound starts before synthesis ends."""
+    def _timeline_to_play(self):
+        """A lazily placed timeline when possible, so sound starts before synthesis ends."""
         session = self.session
         if self._start_at is None and session.options.length is None:
-            return session.stream()
+            return session.lazy_timeline()
         timeline = session.timeline()
         if self._start_at:
             self.position = timeline.start_of(self._start_at)
@@ -221,7 +221,7 @@ class Player:
 
     def _produce(self) -> None:
         try:
-            mixer = self.session.mixer(self._source())
+            mixer = self.session.mixer(self._timeline_to_play())
             self.total = mixer.length
             if self.total is None:
                 threading.Thread(target=self._measure_total, name="voiceguide-total", daemon=True).start()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Tuple
 
 from voiceguide.script.model import Script, Voice
-from voiceguide.timeline import (SAMPLE_RATE, EventStream, Timeline, compile_timeline,
+from voiceguide.timeline import (SAMPLE_RATE, LazyTimeline, Timeline, compile_timeline,
                                  estimate_speech_samples, flatten)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,11 +119,11 @@ class Session:
         return compile_timeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
                                 length=self.options.length, voice=self.options.voice)
 
-    def stream(self) -> EventStream:
+    def lazy_timeline(self) -> LazyTimeline:
         """The timeline placed lazily, for playing while synthesis runs ahead."""
         self.prefetch()
-        return EventStream(self.script, self.clip_length, sample_rate=self.options.sample_rate,
-                           length=self.options.length, voice=self.options.voice)
+        return LazyTimeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
+                            length=self.options.length, voice=self.options.voice)
 
     def mixer(self, timeline=None) -> "Mixer":
         from voiceguide.audio.mixer import Mixer

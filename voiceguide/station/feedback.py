@@ -34,7 +34,7 @@ def chime_samples(sample_rate: int = SAMPLE_RATE, repeat: int = 1):
     """The acknowledging chime: float32 mono, starting and ending at exactly zero."""
     import numpy as np
 
-    from voiceguide.audio.sources import bell
+    from voiceguide.audio.generators import bell
 
     n = int(CHIME_SECONDS * sample_rate)
     ring = bell("chime", sample_rate)[:n].astype(np.float32)

@@ -10,7 +10,7 @@ from voiceguide.timeline.place import (
     SAMPLE_RATE,
     ClipLength,
     Event,
-    EventStream,
+    LazyTimeline,
     Timeline,
     compile_timeline,
     estimate,
@@ -19,6 +19,6 @@ from voiceguide.timeline.place import (
 )
 
 __all__ = [
-    "PAUSE_FLOOR_SECONDS", "SAMPLE_RATE", "ClipLength", "Event", "EventStream", "Timeline",
+    "PAUSE_FLOOR_SECONDS", "SAMPLE_RATE", "ClipLength", "Event", "LazyTimeline", "Timeline",
     "compile_timeline", "estimate", "estimate_speech_samples", "flatten",
 ]

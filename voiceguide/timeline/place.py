@@ -301,7 +301,7 @@ def _pause_plan(pauses: Sequence[_Item], fixed: int, target: int, sr: int,
 # --- placing -----------------------------------------------------------------------
 
 
-class EventStream:
+class LazyTimeline:
     """The session's events in time order, placed one by one as they are pulled.
 
     Iterate it for the events; once exhausted, :attr:`length` is the exact
@@ -371,9 +371,9 @@ def compile_timeline(script: Script, clip_length: ClipLength, *,
                      sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
                      voice: Optional[Voice] = None) -> Timeline:
     """The whole timeline at once (``preview``, ``render``, ``list``)."""
-    stream = EventStream(script, clip_length, sample_rate=sample_rate, length=length, voice=voice)
-    events = tuple(stream)
-    return Timeline(script.title, sample_rate, events, stream.position, script.language)
+    lazy = LazyTimeline(script, clip_length, sample_rate=sample_rate, length=length, voice=voice)
+    events = tuple(lazy)
+    return Timeline(script.title, sample_rate, events, lazy.position, script.language)
 
 
 def _seconds_to_samples(seconds: float, sr: int) -> int:

@@ -1,6 +1,6 @@
-"""How long each non-speech generator takes (voiceguide.audio.sources).
+"""How long each non-speech generator takes (voiceguide.audio.generators).
 
-Run: python benchmarks/sources_speed.py [sample_rate ...]   (default 48000)
+Run: python benchmarks/generators_speed.py [sample_rate ...]   (default 48000)
 
 Every generator runs once when a session starts (the mixer caches the
 result), so what matters is start-up latency: the ambient bed must be ready
@@ -21,7 +21,7 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from voiceguide.audio import sources  # noqa: E402
+from voiceguide.audio import generators  # noqa: E402
 
 
 def best_of(fn, repeats=3):
@@ -41,16 +41,16 @@ def main(rates):
         soundfile.write(str(wav), 0.1 * rng.standard_normal((44100 * 60, 2)), 44100)
         for sr in rates:
             cases = [
-                ("drone_loop(110 Hz, 30 s)", lambda: sources.drone_loop(110.0, sr)),
-                ("noise_loop(white, 20 s)", lambda: sources.noise_loop("white", sr)),
-                ("noise_loop(pink, 20 s)", lambda: sources.noise_loop("pink", sr)),
-                ("noise_loop(brown, 20 s)", lambda: sources.noise_loop("brown", sr)),
-                ("sound_loop(60 s stereo 44.1k)", lambda: sources.sound_loop(wav, sr)),
-                ("bell(bowl)", lambda: sources.bell("bowl", sr)),
-                ("bell(chime)", lambda: sources.bell("chime", sr)),
-                ("bell(gong)", lambda: sources.bell("gong", sr)),
-                ("pacer_cycle(4, 1, 6, 1)", lambda: sources.pacer_cycle(4, 1, 6, 1, sr)),
-                ("tick()", lambda: sources.tick(sr)),
+                ("drone_loop(110 Hz, 30 s)", lambda: generators.drone_loop(110.0, sr)),
+                ("noise_loop(white, 20 s)", lambda: generators.noise_loop("white", sr)),
+                ("noise_loop(pink, 20 s)", lambda: generators.noise_loop("pink", sr)),
+                ("noise_loop(brown, 20 s)", lambda: generators.noise_loop("brown", sr)),
+                ("sound_loop(60 s stereo 44.1k)", lambda: generators.sound_loop(wav, sr)),
+                ("bell(bowl)", lambda: generators.bell("bowl", sr)),
+                ("bell(chime)", lambda: generators.bell("chime", sr)),
+                ("bell(gong)", lambda: generators.bell("gong", sr)),
+                ("pacer_cycle(4, 1, 6, 1)", lambda: generators.pacer_cycle(4, 1, 6, 1, sr)),
+                ("tick()", lambda: generators.tick(sr)),
             ]
             print(f"sample rate {sr} Hz")
             for name, fn in cases:

@@ -1,4 +1,4 @@
-"""Tests of the non-speech sound generators (voiceguide.audio.sources).
+"""Tests of the non-speech sound generators (voiceguide.audio.generators).
 
 Fast on purpose (a few seconds): loops are generated short where the
 property does not depend on length, and checks are vectorised numpy.
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from voiceguide.audio import sources
-from voiceguide.audio.sources import (
+from voiceguide.audio import generators
+from voiceguide.audio.generators import (
     LOOP_RMS,
     SoundLoopError,
     bell,
@@ -208,7 +208,7 @@ def test_sound_loop_is_seamless_and_normalised(tmp_path):
     soundfile.write(str(path), raw, sr, subtype="PCM_16")
     x = sound_loop(path, sr)
     assert_float32_mono(x)
-    fade = round(sources.SOUND_CROSSFADE_SECONDS * sr)
+    fade = round(generators.SOUND_CROSSFADE_SECONDS * sr)
     assert len(x) == len(raw) - fade
     assert seam_ok(x)
     assert abs(db(rms(x) / LOOP_RMS)) < 0.1
@@ -221,7 +221,7 @@ def test_sound_loop_stereo_resampled(tmp_path):
     x = sound_loop(path, 48000)
     assert_float32_mono(x)
     resampled = round(3.0 * 44100 * 48000 / 44100)
-    assert abs(len(x) - (resampled - round(sources.SOUND_CROSSFADE_SECONDS * 48000))) <= 2
+    assert abs(len(x) - (resampled - round(generators.SOUND_CROSSFADE_SECONDS * 48000))) <= 2
     assert seam_ok(x)
     # The pitch survives resampling (441.3 Hz, not shifted by 48/44.1).
     spectrum = np.abs(np.fft.rfft(x.astype(np.float64)))
@@ -239,7 +239,7 @@ def test_sound_loop_already_looping_file_does_not_swell(tmp_path):
     path = tmp_path / "loop.wav"
     soundfile.write(str(path), raw, sr, subtype="FLOAT")
     x = sound_loop(path, sr).astype(np.float64)
-    fade = round(sources.SOUND_CROSSFADE_SECONDS * sr)
+    fade = round(generators.SOUND_CROSSFADE_SECONDS * sr)
     middle = slice(fade // 4, 3 * fade // 4)
     assert abs(db(rms(x[middle]) / rms(x[fade:]))) < 0.3
 
@@ -280,7 +280,7 @@ def test_sound_loop_keeps_its_pitch_without_soxr(monkeypatch, tmp_path):
     path = tmp_path / "tone.wav"
     soundfile.write(str(path), 0.5 * np.sin(2 * np.pi * 1000.0 * t), sr_in)
     y = sound_loop(path, sr_out)
-    fade = min(round(sources.SOUND_CROSSFADE_SECONDS * sr_out), 2 * sr_out // 4)  # a quarter at most
+    fade = min(round(generators.SOUND_CROSSFADE_SECONDS * sr_out), 2 * sr_out // 4)  # a quarter at most
     assert len(y) == 2 * sr_out - fade
     peak = np.fft.rfftfreq(len(y), 1 / sr_out)[np.argmax(np.abs(np.fft.rfft(y)))]
     assert abs(peak - 1000.0) < 1.5
