@@ -25,6 +25,8 @@ from voiceguide.script.loader import load, load_text
 from voiceguide.script.model import Bell, Repeat, Say
 from voiceguide.timeline import compile_timeline
 
+from tests.support.editor_schema import editor_problems, schema_named_by
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "authoring.md"
 
@@ -156,7 +158,8 @@ def test_new_writes_a_valid_commented_script_and_never_overwrites(tmp_path):
     assert path.read_text(encoding="utf-8").endswith("# my edit\n")
     assert run("new", "my-calm-minute", "--force").exit_code == 0
     assert not path.read_text(encoding="utf-8").endswith("# my edit\n")
-    assert [p.name for p in path.parent.iterdir()] == ["my-calm-minute.yaml"]  # no temporary left
+    # no temporary left; the schema its first line names is beside it
+    assert sorted(p.name for p in path.parent.iterdir()) == ["my-calm-minute.yaml", "voiceguide.schema.json"]
 
 
 def test_new_to_a_path_and_from_an_exercise(tmp_path):
@@ -176,6 +179,73 @@ def test_new_to_a_path_and_from_an_exercise(tmp_path):
     missing = run("new", "x", "--from", "palm-presure", "-o", str(tmp_path / "y.yaml"))
     assert missing.exit_code == 2 and 'did you mean "palm-pressure"' in missing.stderr
     assert not (tmp_path / "y.yaml").exists()
+
+
+def assert_editor_checks(script: Path) -> None:
+    """The schema *script* names exists, is the current one, and finds nothing wrong."""
+    from voiceguide.script.schema import dumps
+
+    assert schema_named_by(script).read_text(encoding="utf-8") == dumps()
+    assert editor_problems(script) == []
+
+
+def test_new_names_a_schema_that_resolves_wherever_the_script_lives(tmp_path):
+    assert run("new", "mine").exit_code == 0
+    mine = catalog.user_dir() / "mine.yaml"
+    assert mine.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=voiceguide.schema.json\n")
+    assert_editor_checks(mine)
+    # a copy of a built-in into the user folder resolves too: the built-ins name the same file name
+    builtin = catalog.builtin_dir() / "body-scan.yaml"
+    copied = catalog.user_dir() / "body-scan-copy.yaml"
+    copied.write_text(builtin.read_text(encoding="utf-8"), encoding="utf-8")
+    assert_editor_checks(copied)
+    # elsewhere: an absolute URI to the user folder's schema, so moving the file keeps it working
+    out = tmp_path / "projects" / "evening.yaml"
+    result = run("new", "evening", "--from", "palm-pressure", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert schema_named_by(out) == catalog.user_dir().resolve() / "voiceguide.schema.json"
+    moved = tmp_path / "moved" / "evening.yaml"
+    moved.parent.mkdir()
+    out.rename(moved)
+    assert_editor_checks(moved)
+    assert not (tmp_path / "projects" / "voiceguide.schema.json").exists()  # nothing left beside it
+
+
+def test_new_refreshes_a_stale_schema_and_leaves_a_foreign_file_alone(tmp_path):
+    user = catalog.user_dir()
+    user.mkdir(parents=True)
+    stale = user / "voiceguide.schema.json"
+    stale.write_text('{\n  "$schema": "https://json-schema.org/draft/2020-12/schema",\n'
+                     '  "$id": "https://voiceguide.invalid/schema/format-v1.json"\n}\n', encoding="utf-8")
+    assert run("new", "a").exit_code == 0
+    assert_editor_checks(user / "a.yaml")
+    folder = tmp_path / "theirs"
+    folder.mkdir()
+    foreign = folder / "voiceguide.schema.json"
+    foreign.write_text('{"title": "my own notes"}', encoding="utf-8")
+    user_copy = user / "voiceguide.schema.json"
+    user_copy.unlink()
+    result = run("new", "b", "-o", str(folder / "b.yaml"))
+    assert result.exit_code == 0, result.stderr
+    assert foreign.read_text(encoding="utf-8") == '{"title": "my own notes"}'
+    assert_editor_checks(folder / "b.yaml")  # it names the user folder's schema instead
+    user_copy.write_text('{"title": "mine too"}', encoding="utf-8")
+    result = run("new", "c")
+    assert result.exit_code == 0 and (user / "c.yaml").is_file()
+    assert "is not a voiceguide schema" in result.stderr
+    assert user_copy.read_text(encoding="utf-8") == '{"title": "mine too"}'
+
+
+def test_new_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert run("new", "perm").exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("perm.yaml", "voiceguide.schema.json"):
+        assert (catalog.user_dir() / name).stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.audio

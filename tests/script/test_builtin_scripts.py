@@ -100,8 +100,8 @@ def test_file_exists_with_header_comment(sid):
     assert path.is_file(), f"missing built-in script {path}"
     lines = path.read_text(encoding="utf-8").splitlines()
     # editors (YAML language server) validate against the shipped schema:
-    assert lines[0] == "# yaml-language-server: $schema=../docs/voiceguide.schema.json"
-    assert (path.parent / "../docs/voiceguide.schema.json").is_file()
+    assert lines[0] == "# yaml-language-server: $schema=voiceguide.schema.json"
+    assert (path.parent / "voiceguide.schema.json").is_file()
     assert lines[1] == "# voiceguide exercise, format v1"
     assert lines[2].rstrip() == "#"
     assert lines[3].startswith("# ") and len(lines[3]) > 10, "a comment describing the exercise"

@@ -27,7 +27,7 @@ from voiceguide.errors import ScriptError
 from voiceguide.script.schema import dumps, schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = ROOT / "docs" / "voiceguide.schema.json"
+SCHEMA_FILE = ROOT / "scripts" / "voiceguide.schema.json"
 BUILTINS = sorted((ROOT / "scripts").glob("*.yaml"))
 
 
@@ -66,7 +66,10 @@ def test_schema_command_prints_it_and_the_shipped_file_is_equal():
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == schema()
     assert SCHEMA_FILE.read_text(encoding="utf-8") == result.output == dumps(), (
-        "docs/voiceguide.schema.json is stale: run `voiceguide schema > docs/voiceguide.schema.json`")
+        "scripts/voiceguide.schema.json is stale: run `voiceguide schema > scripts/voiceguide.schema.json`")
+    from voiceguide.script.scaffold import shipped_schema
+
+    assert shipped_schema().read_text(encoding="utf-8") == dumps()  # where the package finds it
 
 
 def test_schema_names_every_key_and_kind_of_the_grammar():
@@ -84,7 +87,7 @@ def test_schema_names_every_key_and_kind_of_the_grammar():
 @pytest.mark.parametrize("path", BUILTINS, ids=lambda p: p.stem)
 def test_every_builtin_validates_against_the_schema(validator, path):
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("# yaml-language-server: $schema=../docs/voiceguide.schema.json\n")
+    assert text.startswith("# yaml-language-server: $schema=voiceguide.schema.json\n")
     errors = [e.message for e in validator.iter_errors(yaml.safe_load(text))]
     assert errors == []
 

@@ -74,5 +74,8 @@ def new(name, template, output, force):
         for line in exc.lines():
             click.echo(f"voiceguide: warning: {line}", err=True)
     scaffold.write_new(target, text, force=force)
+    warning = scaffold.provide_schema(target)  # the file its first line names, for editors
+    if warning:
+        click.echo(f"voiceguide: warning: {warning}", err=True)
     click.echo(str(target))
     click.echo(f"wrote {target}; edit it, then `voiceguide validate {target}`", err=True)

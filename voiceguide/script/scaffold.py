@@ -74,21 +74,107 @@ steps:
 """
 
 
-def schema_file() -> Optional[Path]:
-    """The shipped schema (docs/voiceguide.schema.json) when this installation has it."""
-    path = Path(__file__).resolve().parents[2] / "docs" / "voiceguide.schema.json"
-    return path if path.is_file() else None
+SCHEMA_NAME = "voiceguide.schema.json"
+
+
+def shipped_schema() -> Path:
+    """The schema shipped beside the built-in scripts.
+
+    ``scripts/voiceguide.schema.json`` in a source checkout, and
+    ``voiceguide/scripts/voiceguide.schema.json`` in an installed wheel: the
+    built-ins' first line names it relatively, so it resolves in both.
+    """
+    from voiceguide.script.catalog import builtin_dir
+
+    return builtin_dir() / SCHEMA_NAME
+
+
+def schema_for(target: Path) -> Path:
+    """The schema file *target*'s first line should name.
+
+    Beside the target when the target is in the user's scripts folder (where
+    ``new`` keeps a copy, so copies of built-ins resolve there too) or in a
+    folder that already holds a voiceguide schema (the built-ins' own);
+    otherwise the copy in the user's scripts folder, named by an absolute
+    ``file://`` URI. Never the source checkout or the installed package:
+    those move (a new clone, a new Python), the user's config folder does not.
+    """
+    from voiceguide.script.catalog import user_dir
+
+    folder = _resolved(target.parent)
+    beside = folder / SCHEMA_NAME
+    if folder == _resolved(user_dir()) or is_our_schema(beside):
+        return beside
+    return _resolved(user_dir()) / SCHEMA_NAME
 
 
 def modeline(target: Path) -> str:
-    """``# yaml-language-server: $schema=...`` for *target*, or '' without a schema file.
+    """``# yaml-language-server: $schema=...`` naming :func:`schema_for` *target*.
 
-    A relative path when the schema is reachable from the target's folder
-    without leaving a common root is not worth the guesswork: an absolute
-    ``file://`` URI works wherever the script is saved.
+    Relative (``voiceguide.schema.json``) when the schema is beside the
+    target, so the line keeps working when the folder is moved or copied;
+    an absolute ``file://`` URI otherwise, so it keeps working wherever the
+    file itself is moved on this machine. :func:`write_schema` must put the
+    schema there (``voiceguide new`` does).
     """
-    schema = schema_file()
-    return f"# yaml-language-server: $schema={schema.as_uri()}\n" if schema else ""
+    schema = schema_for(target)
+    ref = SCHEMA_NAME if schema.parent == _resolved(target.parent) else schema.as_uri()
+    return f"# yaml-language-server: $schema={ref}\n"
+
+
+def is_our_schema(path: Path) -> bool:
+    """Whether *path* is a voiceguide schema (any version): safe to refresh."""
+    from voiceguide.script.schema import SCHEMA_ID
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return f'"$id": "{SCHEMA_ID}"' in head
+
+
+def write_schema(path: Path) -> bool:
+    """Make *path* the current schema; True when it was written.
+
+    Trap: a file of that name that is not a voiceguide schema is someone
+    else's and is left alone (:class:`UsageError`); a stale voiceguide schema
+    (an older version) is replaced, atomically.
+    """
+    from voiceguide.script.schema import dumps
+
+    text = dumps()
+    if path.exists():
+        if not is_our_schema(path):
+            raise UsageError(f"{path} exists and is not a voiceguide schema; editors will not check"
+                             " the new script until you rename that file")
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    write_new(path, text, force=True)
+    return True
+
+
+def provide_schema(target: Path) -> Optional[str]:
+    """Write the schema that *target*'s modeline names; a warning line if that failed.
+
+    Never an error: the script is worth having without editor support.
+    """
+    schema = schema_for(target)
+    try:
+        write_schema(schema)
+    except UsageError as exc:
+        return str(exc)
+    except OSError as exc:
+        return (f"cannot write the editor schema {schema} ({exc.strerror or exc});"
+                " editors will not check the new script")
+    return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):  # pragma: no cover - a symlink loop
+        return Path(os.path.abspath(path))
 
 
 def title_of(name: str) -> str:
@@ -155,13 +241,21 @@ def _user_dir() -> Path:
     return user_dir()
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def write_new(path: Path, text: str, force: bool = False) -> None:
     """Write *text* to *path* atomically; refuse an existing file unless *force*.
 
     Trap: a plain ``exists()`` check then ``replace`` could still clobber a
     file created in between; without *force* the finished temporary file is
     hard-linked into place, which fails if the name is taken. Where hard
-    links are not supported an exclusive create is used instead.
+    links are not supported an exclusive create is used instead. The file
+    gets the usual permissions (0666 less the umask), not mkstemp's 0600.
     """
     path = Path(path)
     if path.is_dir():
@@ -171,6 +265,7 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a file a person asked for is not private
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()

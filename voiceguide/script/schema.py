@@ -150,5 +150,10 @@ def schema() -> Dict[str, Any]:
 
 
 def dumps() -> str:
-    """The schema as the text ``voiceguide schema`` prints (and docs/ ships)."""
+    """The schema as the text ``voiceguide schema`` prints.
+
+    The same text is shipped beside the built-in scripts
+    (``scripts/voiceguide.schema.json``, a test keeps it equal) and written
+    into the user's scripts folder by ``voiceguide new``.
+    """
     return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
