@@ -827,9 +827,12 @@ def test_sound_symlink_out_of_the_folder(tmp_path):
 
 def test_sound_missing(tmp_path):
     name = str(tmp_path / "s.yaml")
-    assert one_problem(sound_script("rain.wav"), filename=name) == (
-        f"{name}:3:12: sound file not found: rain.wav; looked in the script's folder and the built-in sounds"
+    assert one_problem(sound_script("thunderstorm.wav"), filename=name) == (
+        f"{name}:3:12: sound file not found: thunderstorm.wav; looked in the script's folder and the built-in sounds"
     )
+    # a near miss of a built-in sound is named
+    assert 'sound file not found: rain.wav (did you mean "rain.ogg"?)' in one_problem(
+        sound_script("rain.wav"), filename=name)
 
 
 def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
