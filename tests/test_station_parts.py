@@ -98,7 +98,7 @@ def test_the_address_file_names_a_live_process_only(tmp_path):
 
 
 def _settings(tmp_path, text):
-    from voiceguide.config import station_settings
+    from voiceguide.station.settings import station_settings
 
     path = tmp_path / "config.toml"
     path.write_text(text)

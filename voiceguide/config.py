@@ -121,7 +121,7 @@ def _key_position(text: str, key: str) -> Tuple[int, int]:
     return 1, 1
 
 
-def _read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
+def read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
     """(text, data) of the TOML file at *path* (``("", {})`` if it does not exist)."""
     try:
         import tomllib  # type: ignore[import-not-found]
@@ -155,7 +155,7 @@ TABLES = ("station",)
 def read_file(path: Path) -> Dict[str, Any]:
     """The settings in *path* (``{}`` if it does not exist); :class:`ConfigError` if invalid."""
     name = str(path)
-    text, data = _read_toml(path)
+    text, data = read_toml(path)
     problems: List[Problem] = []
     values: Dict[str, Any] = {}
     for key, value in data.items():
@@ -175,18 +175,6 @@ def read_file(path: Path) -> Dict[str, Any]:
     if problems:
         raise ConfigError(problems)
     return values
-
-
-def station_settings(path: Optional[Path] = None):
-    """The ``[station]`` table as :class:`voiceguide.station.settings.StationSettings` (defaults if absent)."""
-    from voiceguide.station.settings import parse
-
-    path = path or config_path()
-    text, data = _read_toml(path)
-    settings, problems = parse(data.get("station"), text, str(path))
-    if problems:
-        raise ConfigError(problems)
-    return settings
 
 
 def effective(options: Optional[Mapping[str, Any]] = None, path: Optional[Path] = None,

@@ -5,18 +5,21 @@ Advice never makes a script invalid (the exit code stays 0): an author may
 have a reason, and the loader alone decides what plays. Each rule says *why*
 in its message, because an author who understands the listener can judge.
 
-Works on the loaded :class:`~voiceguide.script.model.Script` (repeats expanded by
-the same :func:`voiceguide.timeline.flatten` the player uses), so it needs
-no speech engine and no numpy: it is as fast as ``validate``.
+Works on the loaded :class:`~voiceguide.script.model.Script` alone (repeats
+expanded here, in playing order), so it needs no speech engine, no numpy and
+nothing from a later stage: it is as fast as ``validate``.
+
+Trap: a ``section`` step takes no time, so pauses on either side of one are
+one silence to the listener; the walk below treats it as transparent, as the
+timeline does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
-from voiceguide.script.model import Say, Script, Source
-from voiceguide.timeline import flatten
+from voiceguide.script.model import Count, Pause, Repeat, Say, Script, Section, Source
 
 #: A listener left in total silence this long may think the session ended.
 MAX_BARE_SILENCE = 60.0
@@ -58,17 +61,40 @@ def _top(script: Script) -> Source:
     return script.key_sources.get("title") or Source(str(script.path), 1, 1)
 
 
+def _in_order(steps: Iterable) -> Iterator:
+    """The steps as they play: repeats expanded, everything else as written."""
+    for step in steps:
+        if isinstance(step, Repeat):
+            for _ in range(step.times):
+                yield from _in_order(step.steps)
+        else:
+            yield step
+
+
+def _silences(script: Script) -> Iterator[Tuple[Optional[float], Source]]:
+    """(seconds, where) for each stretch of silence, (None, where) for anything heard."""
+    for step in _in_order(script.steps):
+        if isinstance(step, Section):
+            continue
+        if isinstance(step, Pause):
+            yield step.seconds, step.source
+            continue
+        yield None, step.source
+        if isinstance(step, (Say, Count)) and step.pause > 0:
+            yield step.pause, step.source
+
+
 def _long_bare_silence(script: Script) -> Iterator[Advice]:
     """Silences (pauses in a row) longer than a minute with no ambient bed under them."""
     if script.ambient:
         return
     run = 0.0
     start: Optional[Source] = None
-    for item in flatten(script) + [None]:
-        if item is not None and item.kind == "pause":
+    for seconds, source in list(_silences(script)) + [(None, None)]:
+        if seconds is not None:
             if start is None:
-                start = item.source
-            run += item.seconds
+                start = source
+            run += seconds
             continue
         if start is not None and run > MAX_BARE_SILENCE:
             yield Advice(start, f"{run:g} s of silence with no ambient bed; the listener may think"
@@ -82,11 +108,11 @@ def _fast_speech(script: Script) -> Iterator[Advice]:
         where = script.key_sources.get("voice.rate") or _top(script)
         yield Advice(where, f"speaking rate {rate} words per minute is brisk for a guided"
                             f" exercise; {MAX_CALM_RATE} or less (140 is the default) sounds calmer")
-    for item in flatten(script):
-        if item.kind == "say" and item.voice is not None and item.voice.rate and item.voice.rate > MAX_CALM_RATE \
-                and item.voice.rate != rate:
-            yield Advice(item.source, f"speaking rate {item.voice.rate} words per minute is brisk for a"
-                                      f" guided exercise; {MAX_CALM_RATE} or less sounds calmer")
+    for say in _all_says(script.steps):
+        own = say.voice.rate
+        if own is not None and own > MAX_CALM_RATE and own != rate:
+            yield Advice(say.source, f"speaking rate {own} words per minute is brisk for a"
+                                     f" guided exercise; {MAX_CALM_RATE} or less sounds calmer")
 
 
 def _all_says(steps) -> Iterator[Say]:

@@ -136,12 +136,13 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
           settings_path: Optional[Path] = None, use_gpio: Optional[bool] = None,
           feedback: Any = "default") -> Station:
     """Everything but serving: settings, token, controller, socket, GPIO, preparation."""
-    from voiceguide.config import effective, station_settings
+    from voiceguide.config import effective
     from voiceguide.station import address as where
     from voiceguide.station.app import create_app
     from voiceguide.station.controller import Controller, Playback
     from voiceguide.station.events import EventHub
     from voiceguide.station.feedback import Feedback
+    from voiceguide.station.settings import station_settings
     from voiceguide.station.token import ensure_token
 
     _configure_logging()

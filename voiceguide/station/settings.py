@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from voiceguide.errors import Problem, did_you_mean
@@ -252,3 +253,19 @@ def parse(table: Any, text: str = "", filename: str = "config.toml") -> Tuple[St
         except _Bad as exc:
             problems.append(Problem(filename, line, col, f"[station] {key}: {exc}"))
     return StationSettings(**values), problems
+
+
+def station_settings(path: Optional[Path] = None) -> StationSettings:
+    """The ``[station]`` table of ``config.toml`` (defaults if absent); ConfigError if invalid.
+
+    Here rather than in :mod:`voiceguide.config`: the config module sits below
+    the station and must not import it (tests/test_import_direction.py).
+    """
+    from voiceguide.config import ConfigError, config_path, read_toml
+
+    path = path or config_path()
+    text, data = read_toml(path)
+    settings, problems = parse(data.get("station"), text, str(path))
+    if problems:
+        raise ConfigError(problems)
+    return settings
