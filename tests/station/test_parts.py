@@ -314,3 +314,26 @@ def test_ctl_imports_neither_the_web_stack_nor_the_audio_stack(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
                             env=dict(os.environ, XDG_STATE_HOME=str(tmp_path)))
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_every_import_inside_the_station_resolves():
+    """The station imports most things inside functions (to start fast): check they all exist."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import voiceguide.station
+
+    files = sorted(Path(voiceguide.station.__file__).parent.glob("*.py"))
+    files.append(Path(voiceguide.station.__file__).parents[1] / "cli" / "station.py")
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("voiceguide"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or importlib.util.find_spec(
+                        f"{node.module}.{alias.name}"), f"{path.name}: {node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("voiceguide"):
+                        importlib.import_module(alias.name)

@@ -77,6 +77,23 @@ def portaudio_loading() -> Iterator[None]:
         thread.join()
 
 
+def rescan_devices() -> None:
+    """Re-initialise PortAudio so that it sees devices that came (back) since it started.
+
+    PortAudio lists devices once, when it starts. Only call this while no
+    stream of this process is open (the stream's own reopen, or the station
+    between sessions). Trap: like the first start, it points stderr at
+    /dev/null for a moment.
+    """
+    import sounddevice as sd
+
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception:
+        pass
+
+
 def no_device_message() -> str:
     return ("no audio output device found; `voiceguide devices` lists what is available, "
             "and `voiceguide render ID -o session.wav` writes the session to a file instead")
@@ -197,18 +214,12 @@ class LiveOutput:
         PortAudio keeps its device list from start-up, so it is re-initialised
         first; otherwise a USB or Bluetooth sink that came back is not seen.
         """
-        import sounddevice as sd
-
         try:
             self._stream.abort()
             self._stream.close()
         except Exception:
             pass
-        try:
-            sd._terminate()
-            sd._initialize()
-        except Exception:
-            pass
+        rescan_devices()
         stream = self._open()
         if stream.channels != self._frame.shape[1]:
             self._frame = np.zeros((self.blocksize, stream.channels), dtype=np.float32)

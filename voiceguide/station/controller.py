@@ -556,6 +556,7 @@ class Controller:
         """
         from voiceguide.errors import DeviceError
         from voiceguide.player.player import Player
+        from voiceguide.sinks.live import rescan_devices
 
         deadline = time.monotonic() + self.device_wait
         delay = 0.5
@@ -573,7 +574,7 @@ class Controller:
                 if run.cancel.wait(delay):
                     return None
                 delay = min(delay * 2, 8.0)
-                _reinitialise_portaudio()
+                rescan_devices()
                 continue
             if waited:
                 log.warning("the sound device is there; starting")
@@ -632,8 +633,7 @@ class Controller:
             except Exception:
                 log.exception("could not prepare %s", ident)
         try:  # the audio stack, so the first press does not wait for imports
-            import sounddevice  # noqa: F401
-
+            import voiceguide.audio.mixer  # noqa: F401
             import voiceguide.player.player  # noqa: F401
         except Exception:
             pass
@@ -689,13 +689,3 @@ def _catalog() -> Dict[str, Path]:
     from voiceguide.script.catalog import entries
 
     return {entry.id: entry.path for entry in entries()}
-
-
-def _reinitialise_portaudio() -> None:
-    try:
-        import sounddevice as sd
-
-        sd._terminate()
-        sd._initialize()
-    except Exception:
-        pass

@@ -147,6 +147,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
 
     _configure_logging()
     settings = station_settings(settings_path)
+    _start_portaudio()
     values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}
     playback = Playback(device=values["device"], latency=values["latency"], rate=values["rate"],
                         volume=values["volume"], voice=values["voice"],
@@ -185,6 +186,14 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
     return Station(controller, app, hub, sock, address, gpio)
+
+
+def _start_portaudio() -> None:
+    """Start PortAudio now, before any thread logs: while it starts it points stderr at /dev/null."""
+    try:
+        import sounddevice  # noqa: F401
+    except Exception as exc:  # no PortAudio: each session will say so
+        log.warning("PortAudio could not start (%s); sessions will fail until it can", exc)
 
 
 def _token_from_env() -> bool:
