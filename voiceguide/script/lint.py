@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from voiceguide.script.model import Count, Pause, Repeat, Say, Script, Section, Source
+from voiceguide.script.model import Breathe, Count, Pause, Repeat, Say, Script, Section, Source
 
 #: A listener left in total silence this long may think the session ended.
 MAX_BARE_SILENCE = 60.0
@@ -28,6 +28,21 @@ MAX_CALM_RATE = 170
 #: Speech sits around -12 to -20 dBFS; a bed above -12 dB competes with it,
 #: even ducked. The built-ins use -28 to -40 dB.
 MAX_AMBIENT_DB = -12.0
+
+# Paced breathing that is comfortable for most people (calming patterns such as
+# 4-6 or 4-7-8 sit well inside these). Outside them a listener may strain, gasp
+# or get light-headed: valid, but worth a second look.
+#: Longest comfortable inhale and exhale, seconds.
+MAX_INHALE = 8.0
+MAX_EXHALE = 12.0
+#: Longest comfortable hold (after the inhale or after the exhale), seconds.
+MAX_HOLD = 7.0
+#: An exhale much shorter than the inhale feels like gasping, not settling.
+MIN_EXHALE_RATIO = 0.5
+#: Shorter cycles mean over 20 breaths a minute: fast breathing, not calm.
+MIN_CYCLE = 3.0
+#: One paced-breathing step longer than this is a lot to keep up at once.
+MAX_PACED_SECONDS = 10 * 60.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class Advice:
 def lint(script: Script) -> List[Advice]:
     """Every piece of advice for *script*, in file order, each place at most once per rule."""
     found: List[Advice] = []
-    for rule in (_long_bare_silence, _fast_speech, _never_says_stop, _loud_ambient):
+    for rule in (_long_bare_silence, _fast_speech, _never_says_stop, _loud_ambient, _uncomfortable_breathing):
         found.extend(rule(script))
     seen = set()
     unique = []
@@ -135,3 +150,41 @@ def _loud_ambient(script: Script) -> Iterator[Advice]:
         if layer.level_db > MAX_AMBIENT_DB:
             yield Advice(layer.source, f"ambient level {layer.level_db:g} dB is as loud as the voice or"
                                        f" louder; keep beds at {MAX_AMBIENT_DB:g} dB or lower (-30 dB is usual)")
+
+
+def _all_breathes(steps) -> Iterator[Breathe]:
+    for step in steps:
+        if isinstance(step, Breathe):
+            yield step
+        inner = getattr(step, "steps", None)
+        if inner:
+            yield from _all_breathes(inner)
+
+
+def _uncomfortable_breathing(script: Script) -> Iterator[Advice]:
+    """Breathing patterns that are hard to follow or may leave the listener light-headed."""
+    for b in _all_breathes(script.steps):
+        if b.inhale > MAX_INHALE:
+            yield Advice(b.source, f"an inhale of {b.inhale:g} s is longer than most people can breathe in"
+                                   f" comfortably; keep it to {MAX_INHALE:g} s or less (4 s is usual)")
+        if b.exhale > MAX_EXHALE:
+            yield Advice(b.source, f"an exhale of {b.exhale:g} s is longer than most people can breathe out"
+                                   f" comfortably; keep it to {MAX_EXHALE:g} s or less (6 s is usual)")
+        if b.exhale < MIN_EXHALE_RATIO * b.inhale:
+            yield Advice(b.source, f"breathing out in {b.exhale:g} s after breathing in for {b.inhale:g} s"
+                                   " feels like gasping; a calming pattern breathes out as long as in, or longer"
+                                   " (for example inhale: 4s, exhale: 6s)")
+        for name, hold in (("hold", b.hold), ("hold_out", b.hold_out)):
+            if hold > MAX_HOLD:
+                yield Advice(b.source, f"a {name} of {hold:g} s can strain or make a listener light-headed;"
+                                       f" keep holds to {MAX_HOLD:g} s or less and say they may breathe"
+                                       " normally at any time")
+        if 0 < b.cycle_seconds < MIN_CYCLE:
+            yield Advice(b.source, f"a {b.cycle_seconds:g} s cycle is {60 / b.cycle_seconds:.0f} breaths a"
+                                   " minute: breathing that fast can make a listener light-headed; calm"
+                                   f" breathing takes {MIN_CYCLE:g} s a breath or more (6 to 10 s is usual)")
+        total = b.cycles * b.cycle_seconds
+        if total > MAX_PACED_SECONDS:
+            yield Advice(b.source, f"{b.cycles} cycles are {total / 60:.0f} minutes of paced breathing in one"
+                                   f" go; {MAX_PACED_SECONDS / 60:.0f} minutes or less is plenty: split it with"
+                                   " rests where the breath finds its own rhythm")
