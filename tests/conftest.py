@@ -25,6 +25,7 @@ def private_dirs(tmp_path_factory, monkeypatch):
     """Never touch the developer's own config or cache."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))  # the practice log
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache_dir()))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     return home

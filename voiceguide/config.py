@@ -10,6 +10,8 @@ The file is TOML at ``<user config dir>/voiceguide/config.toml`` (on Linux
     device = "USB"        # output device: index or part of its name
     ambient_level = -3    # dB added to every ambient layer, -40..+12
     latency = 0.2         # seconds of output buffer, 0.02-2
+    practice_log = true   # record each session in `voiceguide log` (false: record nothing)
+    streaks = false       # `voiceguide log` also shows days in a row
 
 Precedence, strongest first: command-line option, environment variable
 (``VOICEGUIDE_RATE`` and so on), the file, the built-in default.
@@ -62,6 +64,21 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _flag(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _parse_flag(text: str) -> Any:
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    return text  # refused by _flag with the usual message
+
+
 @dataclass(frozen=True)
 class Setting:
     """One player setting: its default, its check (the same for every origin) and its words."""
@@ -97,6 +114,8 @@ SETTINGS: Tuple[Setting, ...] = (
             f"level added to every ambient layer, in dB ({AMBIENT_LEVEL_RANGE[0]:g} to {AMBIENT_LEVEL_RANGE[1]:+g})", float),
     Setting("latency", DEFAULT_LATENCY, _number(*LATENCY_RANGE),
             f"output buffer in seconds (default {DEFAULT_LATENCY:g}; more on a Pi)", float),
+    Setting("practice_log", True, _flag, "record each session in `voiceguide log`", _parse_flag),
+    Setting("streaks", False, _flag, "`voiceguide log` also counts days in a row", _parse_flag),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

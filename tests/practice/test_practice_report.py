@@ -58,7 +58,11 @@ def test_a_row_of_a_live_process_reads_playing_now():
 def test_days_practised_count_a_minute_or_a_cue_and_never_name_missed_days():
     sessions = [session("2024-05-14", 300), session("2024-05-12", 30), session("2024-05-12", 31),
                 session("2024-05-10", 20), session("2024-05-01", 600)]
-    days = report.practised_days(sessions, [cue("2024-05-09")])
+    seconds = {}
+    for row in sessions:
+        day = date.fromisoformat(row.started[:10])
+        seconds[day] = seconds.get(day, 0.0) + row.listened
+    days = report.practised_days(seconds, [date(2024, 5, 9)])
     assert days == {date(2024, 5, 14), date(2024, 5, 12), date(2024, 5, 9), date(2024, 5, 1)}
     lines = report.summary(days, TODAY)
     assert lines == ["Practised on 3 of the last 7 days."]

@@ -54,6 +54,7 @@ def base_env(home: Path) -> Dict[str, str]:
     env.pop("PULSE_SERVER", None)
     env.setdefault("XDG_CACHE_HOME", os.environ.get("XDG_CACHE_HOME", str(home / ".cache")))
     env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env["XDG_DATA_HOME"] = str(home / ".local" / "share")  # the practice log
     return env
 
 

@@ -36,7 +36,8 @@ def config():
     values = effective()
     for setting in SETTINGS:
         v = values[setting.name]
-        shown = setting.unset if v.value is None else repr(v.value)
+        shown = (setting.unset if v.value is None else
+                 str(v.value).lower() if isinstance(v.value, bool) else repr(v.value))
         origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
         click.echo(f"  {setting.name:<14} {shown:<36} {origin:<12} {setting.help}")
 

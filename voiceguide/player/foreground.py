@@ -15,7 +15,9 @@ so the Click command only turns options into a :class:`PlayRequest`:
    waits for it before anything can leave this function.
 3. Choose the status display: a status line and single keys on a terminal,
    plain log lines without one (a service, a pipe, nohup).
-4. Play, then say how it ended.
+4. Play -- recorded in the practice log (:mod:`voiceguide.player.practice`;
+   one row, written beside the session, never in its way) -- then say how
+   it ended.
 
 The station does not use this module: it builds a
 :class:`~voiceguide.player.session.Session` and a
@@ -55,6 +57,7 @@ class Prepared:
     options: Any          # voiceguide.player.session.Options
     device: Any           # an index, a name substring or None
     latency: float
+    practice_log: bool = True   # record the session in `voiceguide log`
 
 
 def prepare(request: PlayRequest, environ: Optional[Mapping[str, str]] = None) -> Prepared:
@@ -76,7 +79,7 @@ def prepare(request: PlayRequest, environ: Optional[Mapping[str, str]] = None) -
     script = load(resolve(request.exercise))
     if request.start_at:
         estimate(script).start_of(request.start_at)  # an unknown section is refused now, not after start-up
-    return Prepared(script, options, values["device"], values["latency"])
+    return Prepared(script, options, values["device"], values["latency"], values["practice_log"])
 
 
 def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
@@ -106,6 +109,7 @@ def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
 def _run(ready: Prepared, request: PlayRequest, stdout: TextIO, stderr: TextIO):
     from voiceguide.player.keys import KeyReader
     from voiceguide.player.player import Player
+    from voiceguide.player.practice import LoggedSession
     from voiceguide.player.session import Session
     from voiceguide.player.status import LogStatus, TerminalStatus
 
@@ -118,11 +122,13 @@ def _run(ready: Prepared, request: PlayRequest, stdout: TextIO, stderr: TextIO):
         player = Player(session, device=ready.device, latency=ready.latency, start_at=request.start_at,
                         status=status, headless=not interactive)
         status.start(ready.script.title, None)
-        if interactive:
-            with KeyReader(player.handle_key):
-                result = player.run()
-        else:
-            result = player.run()
+        with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
+                           warn=lambda line: print(line, file=stderr)) as logged:
+            if interactive:
+                with KeyReader(player.handle_key):
+                    result = logged.result = player.run()
+            else:
+                result = logged.result = player.run()
     sr = ready.options.sample_rate
     if result.quit:
         status.message("stopped; take your time")

@@ -104,6 +104,8 @@ class Player:
         self._reopened = 0
         self.position = 0
         self.total: Optional[int] = None
+        #: The last event the listener has heard begin (the step a stop happened in).
+        self.heard: Optional[Event] = None
 
     # -- controls: any thread -------------------------------------------------------
 
@@ -312,6 +314,7 @@ class Player:
         now = float("inf") if everything else time.monotonic()
         while self._due and self._due[0][0] <= now:
             _, event = self._due.popleft()
+            self.heard = event
             self.status.event(event, event.start / self.sample_rate)
 
     def elapsed(self) -> float:

@@ -4,9 +4,14 @@
 session runs. Its promises:
 
 * **It never breaks or delays a session.** All database work happens in one
-  background thread (which also imports ``sqlite3``, ~5 ms that the first
-  sound need not wait for). Nothing it does raises: a problem becomes at
-  most one warning line, given by :meth:`finish` after the session.
+  background thread, which also imports ``sqlite3``. That thread waits
+  until *ready()* says the session is sounding (at most :data:`OPEN_WAIT`
+  seconds): importing a C extension and opening a database hold the GIL
+  for several milliseconds, which the main thread would otherwise lose
+  while it is getting the first sound out (measured: +12 ms on a start-up
+  workload when the thread ran at once). Nothing it does raises: a problem
+  becomes at most one warning line, given by :meth:`finish` after the
+  session.
 * **A killed session leaves an honest row.** The row is written as
   ``interrupted`` at the start and rewritten when the session ends; while it
   runs, how far it has got is saved every :data:`PROGRESS_EVERY` seconds,
@@ -24,7 +29,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
@@ -32,20 +36,31 @@ from typing import Callable, Optional, Tuple
 PROGRESS_EVERY = 30.0
 #: Seconds :meth:`SessionRecord.finish` waits for the last write before giving up on it.
 FINISH_WAIT = 3.0
+#: Longest wait for *ready* before the row is opened anyway.
+OPEN_WAIT = 3.0
+#: How often *ready* is asked.
+READY_POLL = 0.05
 
 Progress = Callable[[], Tuple[float, Optional[float]]]
 
 
-@dataclass
 class Ending:
-    """How a session ended, as :meth:`SessionRecord.finish` is told."""
+    """How a session ended, as :meth:`SessionRecord.finish` is told.
 
-    ended: str                      # completed | stopped | error
-    listened: float
-    planned: Optional[float] = None
-    step: Optional[int] = None
-    section: Optional[str] = None
-    message: Optional[str] = None
+    A plain class, not a dataclass: ``play`` imports this module before its
+    first sound, and generating a dataclass costs about a millisecond.
+    """
+
+    __slots__ = ("ended", "listened", "planned", "step", "section", "message")
+
+    def __init__(self, ended: str, listened: float, planned: Optional[float] = None,
+                 step: Optional[int] = None, section: Optional[str] = None, message: Optional[str] = None):
+        self.ended = ended              # completed | stopped | error
+        self.listened = listened
+        self.planned = planned
+        self.step = step
+        self.section = section
+        self.message = message
 
 
 class SessionRecord:
@@ -53,7 +68,8 @@ class SessionRecord:
 
     def __init__(self, exercise: str, title: str, *, voice: Optional[str] = None,
                  planned: Optional[float] = None, origin: str = "play", path: Optional[Path] = None,
-                 progress: Optional[Progress] = None, every: float = PROGRESS_EVERY):
+                 progress: Optional[Progress] = None, every: float = PROGRESS_EVERY,
+                 ready: Optional[Callable[[], bool]] = None):
         self.exercise = exercise
         self.title = title
         self.voice = voice
@@ -62,6 +78,7 @@ class SessionRecord:
         self.path = path
         self.progress = progress
         self.every = every
+        self.ready = ready
         self.started_at: Optional[float] = None
         self.session_id: Optional[int] = None
         self._ending: Optional[Ending] = None
@@ -108,6 +125,7 @@ class SessionRecord:
     def _run(self) -> None:
         log = None
         try:
+            self._wait_until_ready()
             log = self._open_row()
             while not self._done.wait(self.every):
                 self._save_progress(log)
@@ -117,6 +135,18 @@ class SessionRecord:
         finally:
             if log is not None:
                 log.close()
+
+    def _wait_until_ready(self) -> None:
+        if self.ready is None:
+            return
+        deadline = time.monotonic() + OPEN_WAIT
+        while time.monotonic() < deadline and not self._done.is_set():
+            try:
+                if self.ready():
+                    return
+            except Exception:
+                return
+            self._done.wait(READY_POLL)
 
     def _open_row(self):
         from voiceguide.practice.store import PracticeLog, PracticeLogError

@@ -19,7 +19,7 @@ import os
 from datetime import date, datetime, timedelta
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from voiceguide.practice.store import CueRow, SessionRow
+from voiceguide.practice.store import SESSION_FIELDS, CueRow, SessionRow
 
 PRACTISED_SECONDS = 60.0
 WEEK = 7
@@ -90,14 +90,10 @@ def minutes_by_day(sessions: Iterable[SessionRow]) -> Dict[date, float]:
     return minutes
 
 
-def practised_days(sessions: Iterable[SessionRow], cues: Iterable[CueRow]) -> set:
-    """The local dates with at least a minute of practice or a cue."""
-    seconds: Dict[date, float] = {}
-    for row in sessions:
-        day = _day(row.started)
-        seconds[day] = seconds.get(day, 0.0) + row.listened
-    days = {day for day, total in seconds.items() if total >= PRACTISED_SECONDS}
-    days.update(_day(cue.noted) for cue in cues)
+def practised_days(seconds_by_day: Dict[date, float], cue_days: Iterable[date]) -> set:
+    """The local dates with at least :data:`PRACTISED_SECONDS` of practice, or a cue."""
+    days = {day for day, total in seconds_by_day.items() if total >= PRACTISED_SECONDS}
+    days.update(cue_days)
     return days
 
 
@@ -171,17 +167,12 @@ def sessions_json(rows: Iterable[SessionRow]) -> str:
     return json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=1)
 
 
-SESSION_FIELDS = ("id", "exercise", "title", "started", "planned", "listened", "ended", "step", "section",
-                  "message", "voice", "origin")
-
-
 def sessions_csv(rows: Iterable[SessionRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SESSION_FIELDS)
-    for row in rows:
-        data = row.as_dict()
-        writer.writerow(["" if data[name] is None else data[name] for name in SESSION_FIELDS])
+    writer.writerows(["" if value is None else value for value in map(row.__getattribute__, SESSION_FIELDS)]
+                     for row in rows)
     return out.getvalue()
 
 

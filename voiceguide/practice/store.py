@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -39,6 +39,9 @@ DB_NAME = "practice.sqlite3"
 BUSY_TIMEOUT = 2.0
 
 ENDINGS = ("completed", "stopped", "error", "interrupted")
+#: What ``log --json`` and ``--csv`` give for each session, in this order.
+SESSION_FIELDS = ("id", "exercise", "title", "started", "planned", "listened", "ended", "step", "section",
+                  "message", "voice", "origin")
 
 
 class PracticeLogError(VoiceguideError):
@@ -85,10 +88,8 @@ class SessionRow:
     pid: Optional[int] = None
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("pid")
-        data.pop("started_at")
-        return data
+        """The row for JSON and CSV (without the process id and the Unix time)."""
+        return {name: getattr(self, name) for name in SESSION_FIELDS}
 
 
 @dataclass
@@ -100,9 +101,7 @@ class CueRow:
     text: str
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("noted_at")
-        return data
+        return {"id": self.id, "day": self.day, "noted": self.noted, "text": self.text}
 
 
 SESSION_COLUMNS = ("id", "exercise", "title", "started", "started_at", "planned", "listened", "ended",
@@ -210,14 +209,14 @@ class PracticeLog:
             cursor = conn.execute(
                 "INSERT INTO sessions (exercise, title, started, started_at, planned, voice, origin, pid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (exercise, title, local_time(started_at), started_at, planned, voice, origin, pid))
+                (exercise, title, local_time(started_at), started_at, _seconds(planned), voice, origin, pid))
             return int(cursor.lastrowid)
 
     def update_progress(self, session_id: int, listened: float, planned: Optional[float] = None) -> None:
         """Record how far an open session has got (so an interrupted row says roughly how far)."""
         with self._write() as conn:
             conn.execute("UPDATE sessions SET listened = ?, planned = COALESCE(?, planned) WHERE id = ?",
-                         (float(listened), planned, session_id))
+                         (_seconds(listened), _seconds(planned), session_id))
 
     def close_session(self, session_id: int, *, ended: str, listened: float, planned: Optional[float] = None,
                       step: Optional[int] = None, section: Optional[str] = None,
@@ -228,7 +227,7 @@ class PracticeLog:
             conn.execute(
                 "UPDATE sessions SET ended = ?, listened = ?, planned = COALESCE(?, planned), step = ?,"
                 " section = ?, message = ?, pid = NULL WHERE id = ?",
-                (ended, float(listened), planned, step, section, message, session_id))
+                (ended, _seconds(listened), _seconds(planned), step, section, message, session_id))
 
     def add_session(self, *, exercise: str, title: str, started_at: float, ended: str, listened: float,
                     planned: Optional[float] = None, step: Optional[int] = None,
@@ -239,7 +238,7 @@ class PracticeLog:
             cursor = conn.execute(
                 "INSERT INTO sessions (exercise, title, started, started_at, planned, listened, ended, step,"
                 " section, message, voice, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (exercise, title, local_time(started_at), started_at, planned, float(listened), ended, step,
+                (exercise, title, local_time(started_at), started_at, _seconds(planned), _seconds(listened), ended, step,
                  section, message, voice, origin))
             return int(cursor.lastrowid)
 
@@ -260,6 +259,30 @@ class PracticeLog:
     def count_sessions(self) -> int:
         with self._errors("read"):
             return int(self.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    def seconds_by_day(self, since: Optional[float] = None) -> dict:
+        """Seconds listened per local day (``datetime.date``), for sessions since *since*."""
+        from datetime import date
+
+        sql = "SELECT substr(started, 1, 10), SUM(listened) FROM sessions"
+        args: list = []
+        if since is not None:
+            sql += " WHERE started_at >= ?"
+            args.append(since)
+        with self._errors("read"):
+            return {date.fromisoformat(day): total for day, total in self.conn.execute(sql + " GROUP BY 1", args)}
+
+    def cue_days(self, since: Optional[float] = None) -> set:
+        """The local days (``datetime.date``) on which a cue was noted."""
+        from datetime import date
+
+        sql = "SELECT DISTINCT day FROM cues"
+        args: list = []
+        if since is not None:
+            sql += " WHERE noted_at >= ?"
+            args.append(since)
+        with self._errors("read"):
+            return {date.fromisoformat(day) for (day,) in self.conn.execute(sql, args)}
 
     # -- cues ------------------------------------------------------------------------------
 
@@ -299,6 +322,11 @@ class PracticeLog:
             self.conn.execute("VACUUM")
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
+
+
+def _seconds(value: Optional[float]) -> Optional[float]:
+    """Seconds kept to the hundredth: finer is noise in a log (and in its JSON)."""
+    return None if value is None else round(float(value), 2)
 
 
 def _quote(path: Path) -> str:
