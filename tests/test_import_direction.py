@@ -149,3 +149,13 @@ def test_list_and_validate_load_no_numpy(tmp_path):
         assert "voiceguide.script" in loaded
         heavy = sorted({name.split(".")[0] for name in loaded} & set(HEAVY))
         assert heavy == [], f"voiceguide {args[0]} loaded {heavy}"
+
+
+def test_no_two_public_classes_share_a_name():
+    """A name means one thing: two `Value` classes (a grammar's and a setting's) once did not."""
+    where: Dict[str, List[str]] = {}
+    for module, path in modules():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(module)
+    assert {name: found for name, found in where.items() if len(found) > 1} == {}

@@ -931,8 +931,8 @@ def test_every_kind_of_value_in_the_grammar_has_a_reader():
     from voiceguide.script.build import ScriptBuilder
 
     kinds = {cls for cls in vars(grammar).values()
-             if isinstance(cls, type) and dataclasses.is_dataclass(cls) and issubclass(cls, grammar.Value)
-             and cls is not grammar.Value}
+             if isinstance(cls, type) and dataclasses.is_dataclass(cls) and issubclass(cls, grammar.ValueSpec)
+             and cls is not grammar.ValueSpec}
     assert kinds and kinds <= set(ScriptBuilder.readers)
 
 

@@ -63,7 +63,7 @@ def new(name, template, output, force):
     from voiceguide.script import scaffold
     from voiceguide.script.loader import load_text
 
-    scaffold.check_name(name)
+    scaffold.exercise_id(name)
     target = scaffold.target_for(name, Path(output) if output else None)
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; choose another name, or add --force to overwrite it")

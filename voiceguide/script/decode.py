@@ -28,7 +28,7 @@ _NUL_MESSAGE = (
 )
 
 
-def decode(text: Union[str, bytes], problems: Problems) -> Optional[str]:
+def script_text(text: Union[str, bytes], problems: Problems) -> Optional[str]:
     """Text from *text* (bytes or str), or None after adding a problem."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         decoded = _from_bytes(bytes(text), problems)

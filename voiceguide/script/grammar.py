@@ -7,7 +7,7 @@ the loader but flagged red in every editor, or missing from the reference.
 So every key, step kind, option, enumeration and numeric range is declared
 once here, as data:
 
-* the loader reads each value through the :class:`Value` objects of this
+* the loader reads each value through the :class:`ValueSpec` objects of this
   table (:meth:`voiceguide.script.values.Reader.build`, a table from kind of
   value to reader) and takes its key lists and step kinds from it;
 * :mod:`voiceguide.script.schema` turns the same objects into JSON Schema;
@@ -62,14 +62,18 @@ LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$"
 
 
 @dataclass(frozen=True)
-class Value:
-    """A kind of value; ``what`` names it in error messages."""
+class ValueSpec:
+    """A kind of value a key may hold (the base of Text, Duration, ...); ``what`` names it in errors.
+
+    Named ValueSpec, not Value: it describes values, it never holds one
+    (a setting's value and origin is :class:`voiceguide.config.SettingValue`).
+    """
 
     what: str
 
 
 @dataclass(frozen=True)
-class Text(Value):
+class Text(ValueSpec):
     """Text, stripped. ``numbers``: a written number or true/false is taken as written."""
 
     limit: int = MAX_TEXT_CHARS
@@ -78,7 +82,7 @@ class Text(Value):
 
 
 @dataclass(frozen=True)
-class Choice(Value):
+class Keyword(ValueSpec):
     """One word from ``choices``; ``noun`` names it in "unknown bell ..."."""
 
     choices: Tuple[str, ...] = ()
@@ -86,13 +90,13 @@ class Choice(Value):
 
 
 @dataclass(frozen=True)
-class Language(Value):
+class Language(ValueSpec):
     pattern: str = LANGUAGE_PATTERN
     limit: int = 35
 
 
 @dataclass(frozen=True)
-class Duration(Value):
+class Duration(ValueSpec):
     """Seconds, or a written duration; ``positive``: more than 0; ``low``..``high`` in seconds."""
 
     positive: bool = False
@@ -101,54 +105,54 @@ class Duration(Value):
 
 
 @dataclass(frozen=True)
-class Level(Value):
+class Level(ValueSpec):
     """A level in dB, 0 dB or lower."""
 
 
 @dataclass(frozen=True)
-class Gain(Value):
+class Gain(ValueSpec):
     """An amount of dB from 0 to ``units.MAX_GAIN_DB`` (``duck``)."""
 
 
 @dataclass(frozen=True)
-class Pitch(Value):
+class Pitch(ValueSpec):
     """A note name (A2, C#3) or a frequency in Hz."""
 
 
 @dataclass(frozen=True)
-class Integer(Value):
+class Integer(ValueSpec):
     low: int = 0
     high: int = 0
     unit: str = ""
 
 
 @dataclass(frozen=True)
-class Number(Value):
+class Number(ValueSpec):
     low: float = 0.0
     high: float = math.inf
 
 
 @dataclass(frozen=True)
-class SoundPath(Value):
+class SoundPath(ValueSpec):
     """A sound file: relative to the script's folder, or a built-in sound's name."""
 
     limit: int = MAX_PATH_CHARS
 
 
 @dataclass(frozen=True)
-class ScriptRef(Value):
+class ScriptRef(ValueSpec):
     """Another script to include: an id (file stem) or a relative ``.yaml`` path."""
 
     limit: int = MAX_PATH_CHARS
 
 
 @dataclass(frozen=True)
-class Steps(Value):
+class Steps(ValueSpec):
     """A non-empty list of steps (recursive: ``repeat`` holds steps)."""
 
 
 @dataclass(frozen=True)
-class Layers(Value):
+class Layers(ValueSpec):
     """A list of ambient layers (may be empty)."""
 
 
@@ -157,7 +161,7 @@ class Key:
     """A key of a mapping: its name, its value, and a one-line description."""
 
     name: str
-    value: Value
+    value: ValueSpec
     doc: str
     required: bool = False
     #: How "X needs ..." names a missing required key ("a duration").
@@ -165,7 +169,7 @@ class Key:
 
 
 @dataclass(frozen=True)
-class Mapping(Value):
+class Mapping(ValueSpec):
     """A mapping of known keys; ``example`` is shown in errors."""
 
     keys: Tuple[Key, ...] = ()
@@ -183,7 +187,7 @@ class StepKind:
     """A step kind: the value of its kind key and the options beside it."""
 
     name: str
-    value: Value
+    value: ValueSpec
     doc: str
     options: Tuple[Key, ...] = ()
     example: str = ""
@@ -213,7 +217,7 @@ VOICE = Mapping("voice", keys=(
 #: Ambient layer kinds: exactly one per layer, plus the options.
 LAYER_KINDS: Dict[str, Key] = {
     "drone": Key("drone", Pitch("drone"), "a soft tonal bed at a note (A2) or frequency (110)"),
-    "noise": Key("noise", Choice("noise", NOISE_COLORS, "noise colour"),
+    "noise": Key("noise", Keyword("noise", NOISE_COLORS, "noise colour"),
                  "a noise bed: " + ", ".join(NOISE_COLORS)),
     "sound": Key("sound", SoundPath("sound"),
                  "a sound file looped for the whole session, next to the script or built in"),
@@ -248,7 +252,7 @@ STEPS: Dict[str, StepKind] = {k.name: k for k in (
     ), example="say: Let your shoulders drop."),
     StepKind("pause", Duration("pause"), "silence, or the ambient bed alone",
              options=(_STRETCH,), example="pause: 10s"),
-    StepKind("bell", Choice("bell", BELL_KINDS, "bell"), "strike a bell; lasts as long as it rings",
+    StepKind("bell", Keyword("bell", BELL_KINDS, "bell"), "strike a bell; lasts as long as it rings",
              options=(Key("level", Level("level"), f"bell level in dB (default {DEFAULT_BELL_DB:g})"),),
              example="bell: bowl"),
     StepKind("section", Text("section name", limit=MAX_TITLE_CHARS, one_line=True),

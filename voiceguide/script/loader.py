@@ -38,7 +38,7 @@ from typing import List, Optional, Tuple, Union
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.script.build import ScriptBuilder
 from voiceguide.script.compose import Composer
-from voiceguide.script.decode import decode
+from voiceguide.script.decode import script_text
 from voiceguide.script.model import MAX_FILE_BYTES, Script
 from voiceguide.script.problems import Problems, too_big
 
@@ -99,7 +99,7 @@ def _load_text(text: Union[str, bytes], filename: str, base_dir: Optional[Path],
         base_dir = path.parent
     problems = Problems(filename)
     script = None
-    decoded = decode(text, problems)
+    decoded = script_text(text, problems)
     if decoded is not None:
         root = Composer(decoded, problems).compose()
         if root is not None:

@@ -184,7 +184,7 @@ def title_of(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def check_name(name: str) -> str:
+def exercise_id(name: str) -> str:
     """The exercise id for *name* (a trailing .yaml is dropped), or a UsageError."""
     stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
     if not _NAME.match(stem):
@@ -199,13 +199,13 @@ def target_for(name: str, output: Optional[Path]) -> Path:
 
     if output is not None:
         return Path(output)
-    return user_dir() / f"{check_name(name)}.yaml"
+    return user_dir() / f"{exercise_id(name)}.yaml"
 
 
 def starting_script(name: str, target: Path) -> str:
     """The commented template for a new exercise called *name*."""
     ident = target.stem
-    return TEMPLATE.format(modeline=modeline(target), header=HEADER, title=title_of(check_name(name)),
+    return TEMPLATE.format(modeline=modeline(target), header=HEADER, title=title_of(exercise_id(name)),
                            ident=ident if target.parent == _user_dir() else str(target),
                            shown=str(target))
 
@@ -228,7 +228,7 @@ def copy_of(source_id: str, name: str, target: Path) -> str:
     header = (
         f"{modeline(target)}{HEADER}\n"
         "#\n"
-        f"# {check_name(name)}: your own copy of \"{script.title}\" (from {source_id}).\n"
+        f"# {exercise_id(name)}: your own copy of \"{script.title}\" (from {source_id}).\n"
         f"# Change anything; `voiceguide validate {target}` checks it.\n"
         "\n"
     )

@@ -3,7 +3,7 @@
 Why generated: editors (VS Code and others through the YAML language server)
 validate and complete as you type from a JSON Schema. A hand-written schema
 would drift from what ``voiceguide validate`` accepts; this one is built
-from the very :class:`~voiceguide.script.grammar.Value` objects the loader builds
+from the very :class:`~voiceguide.script.grammar.ValueSpec` objects the loader builds
 values with, and the duration, level and gain patterns are the regular
 expressions the parsers in :mod:`voiceguide.script.units` use.
 
@@ -59,11 +59,11 @@ def _number(low: float, high: float, *, exclusive_low: bool = False) -> Dict[str
     return out
 
 
-def value_schema(spec: g.Value) -> Dict[str, Any]:
+def value_schema(spec: g.ValueSpec) -> Dict[str, Any]:
     """The JSON Schema of one kind of value from the grammar table."""
     if isinstance(spec, g.Text):
         return _text(spec)
-    if isinstance(spec, g.Choice):
+    if isinstance(spec, g.Keyword):
         return {"enum": list(spec.choices)}
     if isinstance(spec, g.Language):
         return {"type": "string",

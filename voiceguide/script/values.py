@@ -89,7 +89,7 @@ class Reader:
 
     # -- the grammar table
 
-    def build(self, spec: g.Value, node: Node) -> Any:
+    def build(self, spec: g.ValueSpec, node: Node) -> Any:
         """The value of *node* as the grammar's *spec* says; reports and raises Bad."""
         read = self.readers.get(type(spec))
         if read is None:  # pragma: no cover - a new kind of value without a reader
@@ -262,7 +262,7 @@ class Reader:
     def _text_value(self, spec: g.Text, node: Node) -> str:
         return self.text(node, spec.what, numbers=spec.numbers, limit=spec.limit, one_line=spec.one_line)
 
-    def _choice_value(self, spec: g.Choice, node: Node) -> str:
+    def _keyword_value(self, spec: g.Keyword, node: Node) -> str:
         word = self.text(node, spec.what, numbers=False, limit=50)
         if word not in spec.choices:
             raise self.err(
@@ -293,7 +293,7 @@ class Reader:
 
 Reader.readers = {
     g.Text: Reader._text_value,
-    g.Choice: Reader._choice_value,
+    g.Keyword: Reader._keyword_value,
     g.Language: Reader._language_value,
     g.Duration: Reader._duration_value,
     g.Level: lambda self, spec, node: self.parsed(node, spec.what, units.parse_level),
