@@ -18,17 +18,16 @@ allocates little.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
 from voiceguide.audio import generators
 from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
 from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
-from voiceguide.timeline import Event, LazyTimeline, Timeline
+from voiceguide.timeline import Event, PlacedEvents
 
 ClipFor = Callable[[Event], np.ndarray]
 
@@ -90,27 +89,18 @@ def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float
 class Mixer:
     """Mixes a session, block by block, at any position.
 
-    *timeline* is a compiled :class:`Timeline` or a lazily placed
-    :class:`LazyTimeline` (``play`` starts before every clip is ready).
+    *timeline* is any :class:`~voiceguide.timeline.PlacedEvents`: a compiled
+    ``Timeline``, or a ``LazyTimeline`` (``play`` starts before
+    every clip is ready), asked the same questions either way.
     *clip_for(event)* returns a say event's float32 clip, exactly
     ``event.length`` samples long (it may block while the clip is made).
     """
 
-    def __init__(self, timeline: Union[Timeline, LazyTimeline], script: Script, clip_for: ClipFor, *,
+    def __init__(self, timeline: PlacedEvents, script: Script, clip_for: ClipFor, *,
                  ambient: bool = True, ambient_db: float = 0.0):
+        self.timeline = timeline
         self.sample_rate = timeline.sample_rate
         self._clip_for = clip_for
-        self._events: List[Event] = []
-        self._starts: List[int] = []
-        self._max_len = 0
-        self._timeline = timeline
-        if isinstance(timeline, Timeline):
-            for event in timeline.events:
-                self._append(event)
-            self._exhausted = True
-        else:
-            self._pending: Iterator[Event] = iter(timeline)
-            self._exhausted = False
         self.duck_db = script.duck_db
         self._beds = build_beds(script.ambient, self.sample_rate, ambient_db) if ambient else []
         self._bells: Dict[str, np.ndarray] = {}
@@ -134,39 +124,12 @@ class Mixer:
     @property
     def length(self) -> Optional[int]:
         """Session length in samples, once known (at once for a Timeline)."""
-        return self._timeline.length
-
-    @property
-    def events(self) -> List[Event]:
-        """The events placed so far (all of them for a Timeline, after one block)."""
-        return self._events
-
-    def _append(self, event: Event) -> None:
-        self._events.append(event)
-        self._starts.append(event.start)
-        self._max_len = max(self._max_len, event.length)
-
-    def ensure_placed(self, position: int) -> None:
-        """Place every event that starts before *position* (may block on synthesis)."""
-        while not self._exhausted and self._timeline.position <= position:
-            try:
-                self._append(next(self._pending))
-            except StopIteration:
-                self._exhausted = True
+        return self.timeline.length
 
     def frames_at(self, position: int, block: int) -> int:
         """How many frames to render from *position*: *block*, fewer at the end, 0 past it."""
-        self.ensure_placed(position + block)
-        length = self.length
+        length = self.timeline.length_by(position + block)
         return block if length is None else max(0, min(block, length - position))
-
-    def _overlapping(self, start: int, end: int) -> Iterable[Event]:
-        """Events that sound anywhere in [start, end)."""
-        first = bisect.bisect_left(self._starts, start - self._max_len)
-        last = bisect.bisect_left(self._starts, end)
-        for event in self._events[first:last]:
-            if event.end > start:
-                yield event
 
     # -- one-shot sounds ----------------------------------------------------
 
@@ -226,14 +189,14 @@ class Mixer:
         n = len(out)
         end = start + n
         lookahead = int((max(DUCK_ATTACK, AMBIENT_FADE_OUT) + 0.01) * sr)
-        self.ensure_placed(end + lookahead)
+        length = self.timeline.length_by(end + lookahead)  # None: the end is further than any fade
         out[:] = 0.0
         if self._clips:  # forget clips that have finished playing
             for key in [k for k in self._clips if k + len(self._clips[k]) < start]:
                 del self._clips[key]
 
         says = []
-        for event in self._overlapping(start, end + int(DUCK_ATTACK * sr) + 1):
+        for event in self.timeline.sounding(start, end + int(DUCK_ATTACK * sr) + 1):
             if event.kind == "say":
                 says.append(event)
                 if event.start < end:
@@ -247,13 +210,13 @@ class Mixer:
             elif event.kind == "walk":
                 self._mix_ticks(out, start, event)
         # A voice ending just before this block still holds the bed down.
-        for event in self._overlapping(start - int(DUCK_RELEASE * sr) - 1, start):
+        for event in self.timeline.sounding(start - int(DUCK_RELEASE * sr) - 1, start):
             if event.kind == "say" and event not in says:
                 says.append(event)
 
         if self._beds:
-            self._mix_ambient(out, start, says)
-        self._master_fade(out, start)
+            self._mix_ambient(out, start, says, length)
+        self._master_fade(out, start, length)
         if self._gain != 1.0 or self._gain_target != 1.0:
             self._apply_gain(out)
         soft_limit(out)
@@ -290,7 +253,7 @@ class Mixer:
             self._add(out, start, tick[:room] if room < len(tick) else tick, at, gain)
             k += 1
 
-    def _mix_ambient(self, out: np.ndarray, start: int, says: List[Event]) -> None:
+    def _mix_ambient(self, out: np.ndarray, start: int, says: List[Event], length: Optional[int]) -> None:
         n = len(out)
         sr = self.sample_rate
         if len(self._scratch) < n:
@@ -305,7 +268,6 @@ class Mixer:
         fade_in = int(AMBIENT_FADE_IN * sr)
         if start < fade_in:
             env *= raised_cosine(t / fade_in)
-        length = self.length
         if length is not None:
             fade_out = int(AMBIENT_FADE_OUT * sr)
             if start + n > length - fade_out:
@@ -322,8 +284,7 @@ class Mixer:
         bed *= env.astype(np.float32)
         out += bed
 
-    def _master_fade(self, out: np.ndarray, start: int) -> None:
-        length = self.length
+    def _master_fade(self, out: np.ndarray, start: int, length: Optional[int]) -> None:
         if length is None:
             return
         n = len(out)

@@ -162,40 +162,20 @@ class Player:
             self.position = timeline.start_of(self._start_at)
         return timeline
 
-    def _current_step(self, mixer) -> Optional[Event]:
-        heard = self.position - int(self.output.latency * self.sample_rate)
-        current = None
-        for event in mixer.events:
-            if event.start > heard:
-                break
-            current = event
-        return current
+    def _heard_sample(self) -> int:
+        """The sample the listener hears now (the device buffer is still ahead of it)."""
+        return self.position - int(self.output.latency * self.sample_rate)
 
-    def _step_start(self, mixer, step: int) -> Optional[int]:
-        for event in mixer.events:
-            if event.step == step:
-                return event.start
-        return None
-
-    def _target(self, mixer, what: str) -> Optional[int]:
-        current = self._current_step(mixer)
-        step = current.step if current else 1
+    def _target(self, timeline, what: str) -> Optional[int]:
+        heard = self._heard_sample()
         if what == "next":
-            horizon = self.position
-            while True:
-                for event in mixer.events:  # step numbers grow with time
-                    if event.step > step:
-                        return event.start
-                if mixer.length is not None:
-                    return None
-                horizon += 60 * self.sample_rate
-                mixer.ensure_placed(horizon)
-        start = self._step_start(mixer, step) or 0
-        heard = self.position - int(self.output.latency * self.sample_rate)
+            return timeline.next_step_start(heard)
+        step = timeline.step_at(heard) or 1
+        start = timeline.step_start(step) or 0
         if heard - start > BACK_GRACE * self.sample_rate or step <= 1:
             return start
-        previous = [e for e in mixer.events if e.step < step]
-        return self._step_start(mixer, previous[-1].step) if previous else 0
+        previous = timeline.step_at(start - 1)  # steps have gaps: a section places no event
+        return timeline.step_start(previous) if previous is not None else 0
 
     def _handle_requests(self, mixer) -> None:
         while self._requests:
@@ -204,15 +184,15 @@ class Player:
                 mixer.set_volume_db(value)
                 self._note(f"volume {value:+.0f} dB")
                 continue
-            target = self._target(mixer, what)
+            target = self._target(mixer.timeline, what)
             if target is None:
                 self._note("this is the last step")
                 continue
             self._seek_to = target
             self.output.fade_out()
 
-    def _announce(self, mixer, start: int, n: int, announced: int) -> int:
-        events = mixer.events
+    def _announce(self, timeline, start: int, n: int, announced: int) -> int:
+        events = timeline.events_until(start + n)
         while announced < len(events) and events[announced].start < start + n:
             event = events[announced]
             if event.end > start:
@@ -235,8 +215,8 @@ class Player:
                 self._handle_requests(mixer)
                 if self._seek_to is not None and output.silent:
                     self.position, self._seek_to = self._seek_to, None
-                    announced = next((i for i, e in enumerate(mixer.events) if e.end > self.position),
-                                     len(mixer.events))
+                    placed = mixer.timeline.events_until(self.position + 1)
+                    announced = next((i for i, e in enumerate(placed) if e.end > self.position), len(placed))
                     self._due.clear()
                     if not output.paused:
                         output.fade_in()
@@ -250,7 +230,7 @@ class Player:
                     break
                 view = block[:n]
                 mixer.render(self.position, view)
-                announced = self._announce(mixer, self.position, n, announced)
+                announced = self._announce(mixer.timeline, self.position, n, announced)
                 if not self._write(view):
                     break
                 self.position += n

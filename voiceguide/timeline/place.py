@@ -8,13 +8,17 @@ Clip lengths come from a callable, so the same code serves three callers:
 
 * ``preview`` and ``render`` pass the synthesizer's real lengths;
 * ``list`` passes :func:`estimate_speech_samples` (no engine, no numpy);
-* ``play`` iterates :func:`iter_events` lazily: an event's position needs
-  only the lengths of the clips before it, so playback can start while
-  later clips are still being synthesised.
+* ``play`` places a :class:`LazyTimeline` as the mixer asks: an event's
+  position needs only the lengths of the clips before it, so playback can
+  start while later clips are still being synthesised.
+
+Both :class:`LazyTimeline` and the :class:`~voiceguide.timeline.events.Timeline`
+that :func:`compile_timeline` returns answer the same questions
+(:class:`~voiceguide.timeline.events.PlacedEvents`).
 
 Trap: with ``--length`` every clip length is needed before the first event
 can be placed (the stretch factor depends on the total amount of speech), so
-:func:`iter_events` asks for all of them up front in that case.
+a :class:`LazyTimeline` asks for all of them up front in that case.
 
 Nothing here imports numpy: integer sample arithmetic only.
 """
@@ -22,7 +26,7 @@ Nothing here imports numpy: integer sample arithmetic only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import (
@@ -44,6 +48,7 @@ from voiceguide.script.model import (
     Walk,
 )
 from voiceguide.script.units import format_duration
+from voiceguide.timeline.events import Event, PlacedEvents, Timeline
 
 SAMPLE_RATE = 48_000
 
@@ -53,106 +58,6 @@ PAUSE_FLOOR_SECONDS = 0.5
 
 ClipLength = Callable[[str, Voice], int]
 """``clip_length(text, voice) -> samples``; ``voice`` is fully resolved."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One sound (or silence) of the session, in samples at the timeline rate.
-
-    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe`` or ``walk``.
-    ``step`` numbers the top-level step the event comes from (1-based, as
-    ``preview`` shows it), the target of ``--from`` with a number.
-    """
-
-    kind: str
-    start: int
-    length: int
-    source: Source
-    section: Optional[str]
-    step: int
-    text: Optional[str] = None
-    voice: Optional[Voice] = None
-    bell: Optional[str] = None
-    level_db: Optional[float] = None
-    breathe: Optional[Breathe] = None
-    cadence: Optional[float] = None
-
-    @property
-    def end(self) -> int:
-        return self.start + self.length
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """All events of a session, in time order, and its exact length."""
-
-    title: str
-    sample_rate: int
-    events: Tuple[Event, ...]
-    length: int
-    language: str = "en"
-
-    @property
-    def duration(self) -> float:
-        return self.length / self.sample_rate
-
-    def says(self) -> List[Event]:
-        return [e for e in self.events if e.kind == "say"]
-
-    def sections(self) -> List[Tuple[str, int]]:
-        """``(name, start sample)`` of each section, in order."""
-        seen: List[Tuple[str, int]] = []
-        for event in self.events:
-            if event.section is not None and (not seen or seen[-1][0] != event.section):
-                seen.append((event.section, event.start))
-        return seen
-
-    def start_of(self, target: str) -> int:
-        """Sample where ``--from`` *target* begins: a section name or a step number.
-
-        Section names match case-insensitively, and a unique prefix is enough.
-        """
-        target = target.strip()
-        if target.isdigit():
-            number = int(target)
-            for event in self.events:
-                if event.step >= number:
-                    return event.start
-            raise UsageError(f"--from {target}: there are only {self.events[-1].step} steps")
-        sections = self.sections()
-        exact = [s for s in sections if s[0].lower() == target.lower()]
-        if exact:
-            return exact[0][1]
-        prefix = [s for s in sections if s[0].lower().startswith(target.lower())]
-        if len(prefix) == 1:
-            return prefix[0][1]
-        names = ", ".join(f'"{name}"' for name, _ in sections) or "none"
-        raise UsageError(f'--from "{target}": no such section; sections are {names}, or give a step number')
-
-    def to_json(self) -> dict:
-        """The pinned ``preview --json`` shape (see DESIGN.md)."""
-        sr = self.sample_rate
-        events = []
-        for e in self.events:
-            item = {
-                "start": round(e.start / sr, 6),
-                "end": round(e.end / sr, 6),
-                "kind": e.kind,
-                "section": e.section,
-                "source": str(e.source),
-                "step": e.step,
-            }
-            if e.kind == "say":
-                item["text"] = e.text
-            elif e.kind == "bell":
-                item["bell"] = e.bell
-            events.append(item)
-        return {
-            "title": self.title,
-            "duration": round(self.duration, 6),
-            "sample_rate": sr,
-            "events": events,
-        }
 
 
 # --- flattening ----------------------------------------------------------------
@@ -301,15 +206,16 @@ def _pause_plan(pauses: Sequence[_Item], fixed: int, target: int, sr: int,
 # --- placing -----------------------------------------------------------------------
 
 
-class LazyTimeline:
-    """The session's events in time order, placed one by one as they are pulled.
+class LazyTimeline(PlacedEvents):
+    """The session's events in time order, placed one by one as they are asked for.
 
-    Iterate it for the events; once exhausted, :attr:`length` is the exact
-    session length in samples (the end of the last item, including the
-    silent tail of a count's last one-second slot). *clip_length* is called
-    in order, once per spoken clip, only when that event is about to be
-    yielded -- unless *length* (``--length``) is given, which needs every
-    clip's length first.
+    Ask it the :class:`~voiceguide.timeline.events.PlacedEvents` questions, or
+    iterate it for every event. Once the last event is placed, :attr:`length`
+    is the exact session length in samples (the end of the last item,
+    including the silent tail of a count's last one-second slot).
+    *clip_length* is called in order, once per spoken clip, only when that
+    event is placed -- unless *length* (``--length``) is given, which needs
+    every clip's length first.
     """
 
     def __init__(self, script: Script, clip_length: ClipLength, *,
@@ -317,18 +223,39 @@ class LazyTimeline:
                  voice: Optional[Voice] = None):
         self.script = script
         self.sample_rate = sample_rate
-        self.position = 0
-        self.finished = False
         self._clip_length = clip_length
         self._target = length
         self._items = flatten(script, voice)
+        self._index_init()
+        self._finished = False
+        self._pending = self._place()
 
     @property
     def length(self) -> Optional[int]:
-        """The session length in samples once every event was pulled, else None."""
-        return self.position if self.finished else None
+        """The session length in samples once every event is placed, else None."""
+        return self._frontier if self._finished else None
 
     def __iter__(self) -> Iterator[Event]:
+        index = 0
+        while True:
+            while index < len(self._placed):
+                yield self._placed[index]
+                index += 1
+            if not self._place_next():
+                return
+
+    def _place_next(self) -> bool:
+        if self._finished:
+            return False
+        event = next(self._pending, None)
+        if event is None:
+            self._finished = True
+            return False
+        self._index_add(event)
+        return True
+
+    def _place(self) -> Iterator[Event]:
+        """Events in order; ``_frontier`` is where the next one starts (the end, after the last)."""
         sr, items, clip_length = self.sample_rate, self._items, self._clip_length
         pause_lengths: Dict[int, int] = {}
         if self._target is not None:
@@ -345,26 +272,25 @@ class LazyTimeline:
 
         for index, it in enumerate(items):
             common = dict(source=it.source, section=it.section, step=it.step)
+            at = self._frontier
             if it.kind == "say":
                 clip = clip_length(it.text, it.voice)
-                event = Event("say", self.position, clip, text=it.text, voice=it.voice, **common)
-                self.position += max(clip, _seconds_to_samples(it.slot, sr))
-                yield event
+                self._frontier = at + max(clip, _seconds_to_samples(it.slot, sr))
+                yield Event("say", at, clip, text=it.text, voice=it.voice, **common)
                 continue
             n = pause_lengths.get(index, _seconds_to_samples(it.seconds, sr))
             if n <= 0:
                 continue
             if it.kind == "pause":
-                event = Event("pause", self.position, n, **common)
+                event = Event("pause", at, n, **common)
             elif it.kind == "bell":
-                event = Event("bell", self.position, n, bell=it.bell, level_db=it.level_db, **common)
+                event = Event("bell", at, n, bell=it.bell, level_db=it.level_db, **common)
             elif it.kind == "breathe":
-                event = Event("breathe", self.position, n, breathe=it.breathe, **common)
+                event = Event("breathe", at, n, breathe=it.breathe, **common)
             else:
-                event = Event("walk", self.position, n, cadence=it.cadence, **common)
-            self.position += n
+                event = Event("walk", at, n, cadence=it.cadence, **common)
+            self._frontier = at + n
             yield event
-        self.finished = True
 
 
 def compile_timeline(script: Script, clip_length: ClipLength, *,
@@ -373,7 +299,7 @@ def compile_timeline(script: Script, clip_length: ClipLength, *,
     """The whole timeline at once (``preview``, ``render``, ``list``)."""
     lazy = LazyTimeline(script, clip_length, sample_rate=sample_rate, length=length, voice=voice)
     events = tuple(lazy)
-    return Timeline(script.title, sample_rate, events, lazy.position, script.language)
+    return Timeline(script.title, sample_rate, events, lazy.length, script.language)
 
 
 def _seconds_to_samples(seconds: float, sr: int) -> int:
