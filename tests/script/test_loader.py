@@ -28,6 +28,8 @@ from voiceguide.script.model import (
     Walk,
 )
 
+from tests.support.sounds import write_wav
+
 VALID = """\
 title: Palm-pressure grounding
 summary: Press, hold and release.
@@ -184,7 +186,7 @@ def test_every_written_level_form(written, db):
 
 
 def test_default_levels_of_layers_and_bells(tmp_path):
-    (tmp_path / "rain.wav").write_bytes(b"RIFF")
+    write_wav(tmp_path / "rain.wav")
     text = "title: T\nambient:\n  - drone: 110 Hz\n  - noise: white\n  - sound: rain.wav\nsteps:\n  - bell: gong\n"
     script = load_text(text, str(tmp_path / "a.yaml"))
     drone, noise, sound = script.ambient
@@ -795,7 +797,7 @@ def sound_script(path: str) -> str:
 
 
 def test_sound_path_leaving_the_folder(tmp_path):
-    (tmp_path / "x.wav").write_bytes(b"RIFF")
+    write_wav(tmp_path / "x.wav")
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     name = str(scripts / "s.yaml")
@@ -817,7 +819,7 @@ def test_sound_path_absolute(tmp_path):
 
 def test_sound_symlink_out_of_the_folder(tmp_path):
     outside = tmp_path / "outside.wav"
-    outside.write_bytes(b"RIFF")
+    write_wav(outside)
     here = tmp_path / "here"
     here.mkdir()
     os.symlink(outside, here / "link.wav")
@@ -835,12 +837,45 @@ def test_sound_missing(tmp_path):
         sound_script("rain.wav"), filename=name)
 
 
+def test_a_sound_file_that_is_not_audio_is_found_by_validate(tmp_path):
+    name = str(tmp_path / "s.yaml")
+    (tmp_path / "notes.wav").write_text("my private notes, not a sound\n", encoding="utf-8")
+    (tmp_path / "empty.ogg").write_bytes(b"")
+    (tmp_path / "cut.wav").write_bytes(write_wav(tmp_path / "whole.wav").read_bytes()[:14])
+    assert one_problem(sound_script("notes.wav"), filename=name) == (
+        f"{name}:3:12: sound notes.wav cannot be played: it is not a sound file in a format voiceguide"
+        " reads (WAV, FLAC, Ogg (Vorbis or Opus) or AIFF); use a WAV, FLAC or Ogg file")
+    assert one_problem(sound_script("empty.ogg"), filename=name).endswith(
+        "sound empty.ogg cannot be played: the file is empty; use a WAV, FLAC or Ogg file")
+    assert one_problem(sound_script("cut.wav"), filename=name).endswith(
+        "sound cut.wav cannot be played: its WAV header is damaged (no format chunk); use a WAV, FLAC or Ogg file")
+    assert load_text(sound_script("whole.wav"), name).ambient[0].path == (tmp_path / "whole.wav").resolve()
+
+
+def test_every_format_the_mixer_reads_passes_the_header_check(tmp_path):
+    import numpy as np
+    import soundfile
+
+    from voiceguide.script.soundfiles import check_sound_file
+
+    frames = np.zeros((2000, 2), dtype=np.float32)
+    for ext, fmt, subtype, name in [("wav", "WAV", "PCM_16", "WAV"), ("f.wav", "WAV", "FLOAT", "WAV"),
+                                    ("flac", "FLAC", "PCM_24", "FLAC"), ("ogg", "OGG", "VORBIS", "Ogg"),
+                                    ("opus", "OGG", "OPUS", "Ogg"), ("aiff", "AIFF", "PCM_16", "AIFF")]:
+        path = tmp_path / f"x.{ext}"
+        soundfile.write(str(path), frames, 48000, format=fmt, subtype=subtype)
+        assert check_sound_file(path) == name
+        assert soundfile.info(str(path)).channels == 2  # and the mixer's reader agrees
+    for builtin in paths.builtin_sounds_dir().glob("*.ogg"):
+        assert check_sound_file(builtin) == "Ogg"
+
+
 def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
     (tmp_path / "snd").mkdir()
-    (tmp_path / "snd" / "rain.wav").write_bytes(b"RIFF")
+    write_wav(tmp_path / "snd" / "rain.wav")
     builtin = tmp_path / "builtin"
     builtin.mkdir()
-    (builtin / "bowl.wav").write_bytes(b"RIFF")
+    write_wav(builtin / "bowl.wav")
     monkeypatch.setattr(paths, "builtin_sounds_dir", lambda: builtin)
     here = tmp_path / "scripts"
     here.mkdir()

@@ -15,6 +15,8 @@ from voiceguide.errors import ScriptError
 from voiceguide.script.loader import load_text
 from voiceguide.script.model import Script
 
+from tests.support.sounds import write_wav
+
 VALID = """\
 title: Palm-pressure grounding
 summary: Press, hold and release.
@@ -62,7 +64,7 @@ YAML_CHARS = st.sampled_from(
 @pytest.fixture(scope="module")
 def base_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("fuzz")
-    (folder / "rain.wav").write_bytes(b"RIFF")
+    write_wav(folder / "rain.wav")
     return folder
 
 

@@ -26,6 +26,8 @@ from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
 from voiceguide.script.schema import dumps, schema
 
+from tests.support.sounds import write_wav
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "scripts" / "voiceguide.schema.json"
 BUILTINS = sorted((ROOT / "scripts").glob("*.yaml"))
@@ -246,7 +248,7 @@ SCHEMA_ONLY = {
 def folder(tmp_path):
     (tmp_path / "part.yaml").write_text("title: Part\nsteps: [hi]\n", encoding="utf-8")
     (tmp_path / "case.yaml").write_text(s("- include: case"), encoding="utf-8")
-    (tmp_path / "bed.wav").write_bytes(b"RIFF")  # the loader only checks that the file is there
+    write_wav(tmp_path / "bed.wav")  # the loader checks that it is there and is a sound file
     return tmp_path
 
 

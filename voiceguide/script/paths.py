@@ -6,7 +6,8 @@ path, ``~``, or a ``..`` or symlink that leaves the script's folder is
 refused as a located problem, whatever the file holds.
 
 * ``sound:`` -- relative to the script's folder, else the name of a built-in
-  sound (package ``voiceguide.sounds``).
+  sound (package ``voiceguide.sounds``); the file's header must show a sound
+  (:mod:`voiceguide.script.soundfiles`), so ``validate`` catches a text file.
 * ``include:`` -- a relative ``.yaml``/``.yml`` path (same rule), or an id
   looked up in the script's folder, the user's scripts, then the built-ins.
 
@@ -24,6 +25,7 @@ from yaml.nodes import Node
 
 from voiceguide.errors import did_you_mean
 from voiceguide.script.problems import short
+from voiceguide.script.soundfiles import NotSound, check_sound_file
 from voiceguide.script.values import Reader
 
 SOUND_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -69,7 +71,7 @@ def sound_path(reader: Reader, node: Node, base_dir: Path) -> Path:
         given = Path(written).expanduser() if written.startswith("~") else Path(written)
         for candidate in _sound_candidates(reader, node, given, shown, base_dir, builtin_root):
             if candidate.is_file():
-                return candidate
+                return _playable(reader, node, candidate, shown)
             if candidate.is_dir():
                 raise reader.err(node, f"sound {shown} is a folder, not a sound file")
         names = sorted(
@@ -82,6 +84,17 @@ def sound_path(reader: Reader, node: Node, base_dir: Path) -> Path:
         f"sound file not found: {shown}{did_you_mean(given.name, names)}; looked in the"
         " script's folder and the built-in sounds",
     )
+
+
+def _playable(reader: Reader, node: Node, path: Path, shown: str) -> Path:
+    """*path*, once its header shows a sound file the mixer can loop (no numpy needed)."""
+    try:
+        check_sound_file(path)
+    except NotSound as exc:
+        raise reader.err(node, f"sound {shown} cannot be played: {exc}; use a WAV, FLAC or Ogg file")
+    except OSError as exc:
+        raise reader.err(node, f"cannot read the sound file {shown} ({exc.strerror or exc}); check its permissions")
+    return path
 
 
 def _sound_candidates(reader: Reader, node: Node, given: Path, shown: str, base_dir: Path,
