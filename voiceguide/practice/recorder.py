@@ -87,9 +87,9 @@ class SessionRecord:
         self._problem: Optional[str] = None   # the last thing that went wrong
         self._recorded = False                # the final write succeeded
 
-    def start(self) -> "SessionRecord":
-        """Note the start time and open the row in the background; returns at once."""
-        self.started_at = time.time()
+    def start(self, started_at: Optional[float] = None) -> "SessionRecord":
+        """Note the start time (Unix seconds; default now) and open the row in the background; returns at once."""
+        self.started_at = time.time() if started_at is None else started_at
         self._thread = threading.Thread(target=self._run, name="voiceguide-practice-log", daemon=True)
         self._thread.start()
         return self

@@ -128,6 +128,9 @@ class Station:
             self.gpio.close()
             self.gpio = None
         self.controller.close()
+        from voiceguide.station.practice import wait_for_rows
+
+        wait_for_rows()  # the last session's row, before the process ends
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -160,6 +163,10 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
                             start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
                             state_file=user_state_path("voiceguide") / "station-state.json",
                             feedback=Feedback() if feedback == "default" else feedback)
+    if values["practice_log"]:
+        from voiceguide.station.practice import PracticeListener
+
+        controller.add_listener(PracticeListener(controller))
     sock = None
     try:
         sock = bind(address)
