@@ -100,6 +100,42 @@ def test_include_a_builtin_and_a_user_script_by_id(tmp_path):
     assert any(Path(s.source.file).name == "breathing.yaml" for s in script.steps)
 
 
+def test_include_by_id_refuses_a_symlink_out_of_its_folder_as_the_path_form_does(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    write(elsewhere, "secret.yaml", OPENING)
+    user = catalog.user_dir()
+    user.mkdir(parents=True)
+    (user / "linked.yaml").symlink_to(elsewhere / "secret.yaml")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "near.yaml").symlink_to(elsewhere / "secret.yaml")
+    main = write(scripts, "main.yaml", "title: M\nsteps:\n  - include: linked\n  - include: near\n"
+                                       "  - include: near.yaml\n")
+    with pytest.raises(ScriptError) as info:
+        load(main)
+    assert [str(p) for p in info.value.problems] == [
+        f"{main}:3:14: include linked: linked.yaml in your scripts folder is a link to a file outside that"
+        " folder; copy the script there instead",
+        f"{main}:4:14: include near: near.yaml in the script's folder is a link to a file outside that"
+        " folder; copy the script there instead",
+        f"{main}:5:14: include near.yaml leaves the script's folder; keep included scripts next to it or in"
+        " a folder below it, or use an id",
+    ]
+    # a link that stays inside its folder is an ordinary file there
+    write(scripts, "real.yaml", OPENING)
+    (scripts / "alias.yaml").symlink_to(scripts / "real.yaml")
+    assert len(load(write(scripts, "ok.yaml", "title: O\nsteps:\n  - include: alias\n")).steps) == 2
+
+
+def test_an_included_scripts_warnings_are_kept(tmp_path):
+    write(tmp_path, "opening.yaml", 'title: O\npart: true\nsteps:\n  - say: "Welcome\\a"\n')
+    main = write(tmp_path, "main.yaml", "title: M\nsteps:\n  - include: opening\n")
+    script = load(main)
+    assert script.steps[0].text == "Welcome"
+    assert [(Path(w.file).name, w.line) for w in script.warnings] == [("opening.yaml", 4)]
+
+
 def test_include_cycle_is_a_located_error(tmp_path):
     write(tmp_path, "a.yaml", "title: A\nsteps:\n  - say: a\n  - include: b\n")
     write(tmp_path, "b.yaml", "title: B\nsteps:\n  - include: a.yaml\n")
@@ -292,6 +328,32 @@ steps:
         f"{bare}:6:5: advice: speaking rate 200 words per minute is brisk for a guided exercise;"
         " 170 or less sounds calmer",
     ]
+
+
+def test_a_part_gets_no_whole_session_advice_but_keeps_advice_on_its_steps(tmp_path):
+    body = ("steps:\n  - say: Welcome.\n    rate: 200\n  - pause: 70s\n"
+            "  - breathe: {inhale: 20s, exhale: 1s, cycles: 3}\n")
+    whole = lint(load(write(tmp_path, "whole.yaml", "title: W\n" + body)))
+    part = lint(load(write(tmp_path, "part.yaml", "title: P\npart: true\n" + body)))
+    assert any("never tells the listener they may stop" in a.message for a in whole)
+    assert any("of silence with no ambient bed" in a.message for a in whole)
+    assert not any("never tells" in a.message or "no ambient bed" in a.message for a in part)
+    step_advice = [a for a in whole if "never tells" not in a.message and "no ambient bed" not in a.message]
+    assert [(a.source.line, a.message) for a in part] == [(a.source.line + 1, a.message) for a in step_advice]
+    assert step_advice  # brisk speech and the breathing pattern are advised either way
+
+
+def test_list_leaves_parts_out(tmp_path):
+    user = catalog.user_dir()
+    user.mkdir(parents=True)
+    write(user, "my-closing.yaml", "title: My closing\npart: true\nsteps:\n  - say: Goodbye.\n")
+    write(user, "my-evening.yaml", "title: My evening\nsteps:\n  - say: Hello.\n  - include: my-closing\n")
+    listed = run("list")
+    assert listed.exit_code == 0, listed.output
+    ids = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert "my-evening" in ids and "body-scan" in ids
+    assert "my-closing" not in ids
+    assert run("preview", str(user / "my-closing.yaml")).exit_code == 0  # a part still previews alone
 
 
 def test_lint_errors_still_fail_and_advice_needs_the_flag(tmp_path):

@@ -282,7 +282,7 @@ def test_aliases_within_limits_are_fine():
     # x is unknown, but the aliases themselves are fine
     assert problems(text) == [
         's.yaml:2:1: unknown key "x" in the script; the script takes: title, summary, language,'
-        " voice, ambient, duck, steps"
+        " voice, ambient, duck, steps, part"
     ]
     script = load_text("title: &t Hello\nsteps: [*t, *t]\n", "a.yaml")
     assert [s.text for s in script.steps] == ["Hello", "Hello"]
@@ -336,7 +336,7 @@ def test_empty_steps():
 def test_unknown_top_level_key_did_you_mean():
     assert one_problem("title: T\nsumary: x\nsteps: [hi]\n") == (
         's.yaml:2:1: unknown key "sumary" in the script (did you mean "summary"?); the script'
-        " takes: title, summary, language, voice, ambient, duck, steps"
+        " takes: title, summary, language, voice, ambient, duck, steps, part"
     )
 
 
@@ -975,3 +975,93 @@ def test_no_module_of_the_script_package_passes_500_lines():
     folder = Path(model.__file__).parent
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 500} == {}
+
+
+# --- foreign bytes (issue 14): nothing a script holds acts on a terminal -------------------
+
+
+def test_control_characters_and_escape_sequences_are_left_out_with_a_warning(tmp_path):
+    path = tmp_path / "odd.yaml"
+    path.write_text(
+        'title: "Calm \\e]0;owned\\a minute"\n'
+        "summary: \u202eesrever\u202c text\n"
+        "steps:\n"
+        '  - section: "Start\\e[2J\\e[H"\n'
+        '  - say: "Breathe \\e[31min\\e[0m slowly.\\0"\n'
+        "  - say: Plain words stay as they are.\n",
+        encoding="utf-8")
+    script = load(path)
+    assert script.title == "Calm  minute"
+    assert script.summary == "esrever text"
+    assert [getattr(s, "name", getattr(s, "text", None)) for s in script.steps] == [
+        "Start", "Breathe in slowly.", "Plain words stay as they are."]
+    warnings = [str(w) for w in script.warnings]
+    assert warnings == [
+        f"{path}:1:8: title contains ESC, BEL (control characters or escape sequences that a terminal would"
+        " act on); they are left out: delete them from the script",
+        f"{path}:2:10: summary contains U+202E, U+202C (control characters or escape sequences that a terminal"
+        " would act on); they are left out: delete them from the script",
+        f"{path}:4:14: section name contains ESC (control characters or escape sequences that a terminal would"
+        " act on); they are left out: delete them from the script",
+        f"{path}:5:10: say text contains ESC, NUL (control characters or escape sequences that a terminal would"
+        " act on); they are left out: delete them from the script",
+    ]
+    clean = load_text("title: T\nsteps: [hi]\n", "t.yaml")
+    assert clean.warnings == ()
+
+
+def test_validate_prints_the_warning_and_exits_0(tmp_path):
+    from click.testing import CliRunner
+
+    from voiceguide.cli import cli
+
+    path = tmp_path / "bell.yaml"
+    path.write_text('title: T\nsteps:\n  - say: "ding\\a"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr == (f"{path}:3:10: warning: say text contains BEL (control characters or escape"
+                             " sequences that a terminal would act on); they are left out: delete them from the script\n")
+    assert "\a" not in result.output and result.stdout == "1 file ok\n"
+
+
+def test_messages_show_control_characters_escaped_never_raw():
+    found = problems('title: T\n"\\e[2Jx": 1\nsteps:\n  - bell: "\\e[5mbowl!"\n', filename="e\x1b[1m.yaml")
+    assert found == [
+        'e\\x1b[1m.yaml:2:1: unknown key "\\x1b[2Jx" in the script; the script takes: title, summary, language,'
+        " voice, ambient, duck, steps, part",
+        'e\\x1b[1m.yaml:4:11: unknown bell "bowl!" (did you mean "bowl"?); use one of bowl, chime, gong',
+    ]
+    assert not any("\x1b" in line for line in found)
+
+
+def test_a_file_that_is_not_a_script_is_not_quoted(tmp_path):
+    secrets = {
+        "key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----\n",
+        "passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+        "json": '{"token": "s3cr3t-t0ken-value", "user": "bob"}\n',
+        "number": "31415926\n",
+        "list": "- hunter2\n- swordfish\n",
+    }
+    for name, text in secrets.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        found = [str(p) for p in check(path)]
+        assert len(found) == 1, found
+        for word in ("OPENSSH", "b3Blbn", "root:x", "s3cr3t", "bob", "31415926", "hunter2", "token"):
+            assert word not in found[0], (name, found[0])
+    assert [str(p) for p in check(tmp_path / "passwd")] == [
+        f"{tmp_path / 'passwd'}:1:1: the script: expected a mapping such as title: ... and steps: ..., got text"]
+    assert [str(p) for p in check(tmp_path / "json")] == [
+        f"{tmp_path / 'json'}:1:1: this is not a voiceguide script: it has none of the keys title, summary,"
+        " language, voice, ambient, duck, steps, part; check the path, or start a script with `voiceguide new`"]
+
+
+# --- parts ------------------------------------------------------------------------------
+
+
+def test_a_part_is_marked_and_part_takes_true_or_false():
+    assert load_text("title: Opening\npart: true\nsteps: [hi]\n", "o.yaml").part is True
+    assert load_text("title: Opening\npart: false\nsteps: [hi]\n", "o.yaml").part is False
+    assert load_text("title: Whole\nsteps: [hi]\n", "w.yaml").part is False
+    assert one_problem("title: T\npart: maybe\nsteps: [hi]\n") == (
+        "s.yaml:2:7: part: expected true or false, got the text 'maybe'")

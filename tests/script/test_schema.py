@@ -118,6 +118,7 @@ VALID = {
               "  name: en\nambient:\n  - drone: A2\n    level: -28 dB\n  - noise: brown\n"
               "    level: -34 dB\nduck: 8 dB\n"),
     "minimal": "title: T\nsteps: [hi]\n",
+    "a_part": "title: Opening\npart: true\nsteps: [hi]\n",
     "say_options": s("- {say: hi, pause: 1.5s, stretch: 0, rate: 120, volume: 0.5, voice: en-us}"),
     "say_a_number_as_written": s("- say: 42\n- say: 3.5"),
     "bare_yes_is_said": s("- yes"),
@@ -144,6 +145,7 @@ VALID = {
 }
 
 INVALID = {
+    "part_not_true_or_false": "title: T\npart: maybe\nsteps: [hi]\n",
     "empty_mapping": "{}\n",
     "not_a_mapping": "- hi\n",
     "unknown_top_key": "title: T\nsumary: x\nsteps: [hi]\n",

@@ -14,8 +14,9 @@ import click
 def validate(paths, lint):
     """Check exercise files; print file:line:col: message for each problem.
 
-    With --lint, valid files also get advice as file:line:col: advice: ...
-    lines; advice alone never makes the exit code non-zero.
+    Warnings (file:line:col: warning: ..., such as control characters left
+    out of a text) and, with --lint, advice (file:line:col: advice: ...)
+    never make the exit code non-zero.
     """
     from voiceguide.errors import EXIT_USAGE, ScriptError, VoiceguideError
     from voiceguide.script.loader import load
@@ -25,6 +26,8 @@ def validate(paths, lint):
     for path in paths:
         try:
             script = load(Path(path))
+            for warning in script.warnings:  # valid, but worth fixing: exit code stays 0
+                click.echo(f"{warning.file}:{warning.line}:{warning.col}: warning: {warning.message}", err=True)
             if lint:
                 from voiceguide.script.lint import lint as advice_for
 

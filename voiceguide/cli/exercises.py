@@ -22,6 +22,8 @@ def list_cmd():
     for entry in entries():
         try:
             script = load(entry.path)
+            if script.part:  # written to be included (an opening, a closing), not an exercise
+                continue
             title, length = script.title, "~" + format_duration(estimate(script).duration)
         except ScriptError as exc:
             title, length = f"(invalid: {exc.problems[0].message})", "-"

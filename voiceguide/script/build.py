@@ -15,9 +15,9 @@ Every top-level key is read even when another one failed, so one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from voiceguide.script import grammar as g
 from voiceguide.script.grammar import DEFAULT_LEVELS, TOP_KEYS
@@ -26,10 +26,14 @@ from voiceguide.script.model import DEFAULT_DUCK_DB, Drone, Noise, Script, Sound
 from voiceguide.script.paths import sound_path
 from voiceguide.script.problems import Bad, Problems
 from voiceguide.script.steps import read_steps
-from voiceguide.script.values import Reader
+from voiceguide.script.compose import is_bad
+from voiceguide.script.values import Reader, found
 
 LAYER_KINDS = tuple(g.LAYER_KINDS)
 _LAYER_OPTIONS = tuple(k.name for k in g.LAYER_OPTIONS)
+
+#: What a top-level scalar is, by its YAML tag, named without quoting it.
+_KIND_OF_TAG = {"null": "nothing", "bool": "true or false", "int": "a number", "float": "a number"}
 
 #: How an include loads the file it names: (path, enclosing files) -> Script.
 LoadFile = Callable[[Path, Tuple[Path, ...]], Script]
@@ -63,9 +67,8 @@ class ScriptBuilder(Reader):
 
     def script(self, root: Node) -> Optional[Script]:
         """The Script, or None when any problem was reported."""
-        try:
-            items = self.mapping(root, g.TOP.what, g.TOP.example)
-        except Bad:
+        items = self._top_level(root)
+        if items is None:
             return None
         fields = {key: (key_node, value_node) for key, key_node, value_node in items}
         for key, key_node, _ in items:
@@ -91,6 +94,7 @@ class ScriptBuilder(Reader):
         voice = Voice(**get("voice", {}))
         ambient = get("ambient", ())
         duck = get("duck", DEFAULT_DUCK_DB)
+        part = get("part", False)
         steps: Tuple[Any, ...] = ()
         if "steps" not in fields:
             self.err(root, "the script has no steps; add 'steps:' with a list of steps")
@@ -101,7 +105,32 @@ class ScriptBuilder(Reader):
         if self.problems or title is None:
             return None
         return Script(title=title, steps=steps, path=self.path, summary=summary, language=language,
-                      voice=voice, ambient=ambient, duck_db=duck, key_sources=dict(self.key_sources))
+                      voice=voice, ambient=ambient, duck_db=duck, key_sources=dict(self.key_sources),
+                      part=part, warnings=self.problems.warnings())
+
+    def _top_level(self, root: Node) -> Optional[List[Tuple[str, Node, Node]]]:
+        """The top-level keys, or None after reporting a file that is not a script at all.
+
+        Such a file (a key, a config file, a page of notes given by mistake)
+        is reported without quoting a word of it: errors are printed, logged
+        and sent over the station's API.
+        """
+        if is_bad(root):  # a tag or alias already reported
+            return None
+        if not isinstance(root, MappingNode):
+            kind = _KIND_OF_TAG.get(root.tag.rsplit(":", 1)[-1], "text") if isinstance(root, ScalarNode) else None
+            self.err(root, f"{g.TOP.what}: expected a mapping such as {g.TOP.example},"
+                           f" got {kind or found(root, None)}")
+            return None
+        try:
+            items = self.mapping(root, g.TOP.what, g.TOP.example)
+        except Bad:
+            return None
+        if items and not any(key in TOP_KEYS for key, _, _ in items):
+            self.err(root, f"this is not a voiceguide script: it has none of the keys {', '.join(TOP_KEYS)};"
+                           " check the path, or start a script with `voiceguide new`")
+            return None
+        return items
 
     # -- ambient
 

@@ -82,6 +82,11 @@ class Text(ValueSpec):
 
 
 @dataclass(frozen=True)
+class Flag(ValueSpec):
+    """``true`` or ``false`` (YAML's yes/no/on/off are read as written by YAML 1.1)."""
+
+
+@dataclass(frozen=True)
 class Keyword(ValueSpec):
     """One word from ``choices``; ``noun`` names it in "unknown bell ..."."""
 
@@ -286,6 +291,8 @@ TOP = Mapping("the script", keys=(
     Key("ambient", Layers("ambient"), "background layers for the whole session"),
     Key("duck", Gain("duck"), "how far the ambient bed dips under the voice, in dB (default 8 dB)"),
     Key("steps", Steps("steps"), "what happens, in order", required=True),
+    Key("part", Flag("part"), "true for a part written to be included by other scripts (an opening,"
+        " a closing): `list` leaves it out and lint gives it no whole-session advice"),
 ), example="title: ... and steps: ...")
 
 TOP_KEYS: Tuple[str, ...] = TOP.names()

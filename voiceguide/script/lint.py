@@ -1,6 +1,8 @@
 """Advice for script authors: things that are valid but probably not what the listener needs.
 
 ``voiceguide validate --lint`` prints each as ``file:line:col: advice: ...``.
+A script marked ``part: true`` gets only the advice about its own steps
+(:data:`STEP_RULES`), none about a whole session (:data:`SESSION_RULES`).
 Advice never makes a script invalid (the exit code stays 0): an author may
 have a reason, and the loader alone decides what plays. Each rule says *why*
 in its message, because an author who understands the listener can judge.
@@ -59,7 +61,8 @@ class Advice:
 def lint(script: Script) -> List[Advice]:
     """Every piece of advice for *script*, in file order, each place at most once per rule."""
     found: List[Advice] = []
-    for rule in (_long_bare_silence, _fast_speech, _never_says_stop, _loud_ambient, _uncomfortable_breathing):
+    rules = STEP_RULES if script.part else STEP_RULES + SESSION_RULES
+    for rule in rules:
         found.extend(rule(script))
     seen = set()
     unique = []
@@ -188,3 +191,11 @@ def _uncomfortable_breathing(script: Script) -> Iterator[Advice]:
             yield Advice(b.source, f"{b.cycles} cycles are {total / 60:.0f} minutes of paced breathing in one"
                                    f" go; {MAX_PACED_SECONDS / 60:.0f} minutes or less is plenty: split it with"
                                    " rests where the breath finds its own rhythm")
+
+
+#: Advice about what a listener hears at one place: given to every script.
+STEP_RULES = (_fast_speech, _loud_ambient, _uncomfortable_breathing)
+#: Advice about a whole session: not for a part (``part: true``), which is
+#: heard inside another script, under its ambient bed, between its opening
+#: and its closing.
+SESSION_RULES = (_long_bare_silence, _never_says_stop)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
+from voiceguide.errors import Problem
+
 FORMAT_VERSION = 1
 
 #: Defaults that make speech calm: espeak-ng's own default (175 wpm) is brisk.
@@ -195,6 +197,13 @@ class Script:
     #: Where top-level values were written ("title", "voice.rate", "ambient", ...),
     #: so advice about them (``validate --lint``) can point at a line.
     key_sources: Dict[str, Source] = field(default_factory=dict, compare=False, repr=False)
+    #: ``part: true``: written to be included by other scripts (an opening, a
+    #: closing), not played as an exercise of its own; ``list`` leaves it out
+    #: and lint gives it no advice meant for whole sessions.
+    part: bool = False
+    #: Things worth fixing that did not make the script invalid (``validate``
+    #: prints them): control characters removed from its text, for example.
+    warnings: Tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def id(self) -> str:

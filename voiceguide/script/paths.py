@@ -9,7 +9,9 @@ refused as a located problem, whatever the file holds.
   sound (package ``voiceguide.sounds``); the file's header must show a sound
   (:mod:`voiceguide.script.soundfiles`), so ``validate`` catches a text file.
 * ``include:`` -- a relative ``.yaml``/``.yml`` path (same rule), or an id
-  looked up in the script's folder, the user's scripts, then the built-ins.
+  looked up in the script's folder, the user's scripts, then the built-ins;
+  a file found by id that is a symlink out of its folder is refused too, so
+  the two forms follow one rule.
 
 Trap: containment is checked on *resolved* paths (symlinks followed), never
 on the written text: ``sounds/rain.ogg`` may be a symlink to ``/etc/...``.
@@ -141,14 +143,25 @@ def include_target(reader: Reader, node: Node, written: str, base_dir: Path) -> 
         return _include_path(reader, node, written, base_dir)
     shown = short(written, 80)
     folders = [base_dir, catalog.user_dir(), catalog.builtin_dir()]
-    for folder in folders:
+    for folder, where in zip(folders, ("the script's folder", "your scripts folder", "the built-in scripts")):
         for suffix in catalog.SUFFIXES:
             candidate = folder / f"{written}{suffix}"
             if candidate.is_file():
+                if not _stays_in(candidate, folder):
+                    raise reader.err(node, f"include {shown}: {short(candidate.name, 80)} in {where} is a link"
+                                           " to a file outside that folder; copy the script there instead")
                 return candidate
     ids = sorted({p.stem for folder in folders for p in scripts_in(folder)})
     raise reader.err(node, f'include: no exercise "{shown}"{did_you_mean(written, ids)}; looked in'
                            " the script's folder, your scripts and the built-ins (`voiceguide list`)")
+
+
+def _stays_in(candidate: Path, folder: Path) -> bool:
+    """Whether *candidate*, symlinks followed, is inside *folder* (itself resolved)."""
+    try:
+        return inside(candidate.resolve(), folder.resolve())
+    except (OSError, RuntimeError):
+        return False
 
 
 def _include_path(reader: Reader, node: Node, written: str, base_dir: Path) -> Path:

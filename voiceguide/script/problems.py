@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from voiceguide.errors import Problem
+from voiceguide.script.controls import escape_controls
 from voiceguide.script.model import MAX_FILE_BYTES
 
 #: A script with more problems than this is reported up to here, then a note.
@@ -33,14 +34,32 @@ class Bad(Exception):
 
 
 class Problems:
-    """The problems found in one file, deduplicated, sorted when read out."""
+    """The problems (and warnings) found in one file, deduplicated, sorted when read out.
+
+    Every message and the file name pass :func:`~voiceguide.script.controls.escape_controls`:
+    whatever a script quotes back (a key, a value, PyYAML's words about it)
+    is printed with its control characters made visible, never acted on.
+    """
 
     def __init__(self, file: str):
-        self.file = file
+        self.file = escape_controls(file)
         self._seen: Dict[Tuple[int, int, str], None] = {}
+        self._warnings: Dict[Tuple[str, int, int, str], None] = {}
 
     def add(self, line: int, col: int, message: str) -> None:
-        self._seen.setdefault((max(1, line), max(1, col), message), None)
+        self._seen.setdefault((max(1, line), max(1, col), escape_controls(message)), None)
+
+    def warn(self, mark: Any, message: str) -> None:
+        """A warning at a YAML mark: worth fixing, but the script is valid."""
+        self._warnings.setdefault((self.file, mark.line + 1, mark.column + 1, escape_controls(message)), None)
+
+    def carry(self, warnings: Tuple[Problem, ...]) -> None:
+        """Keep the warnings of an included file (they name that file)."""
+        for w in warnings:
+            self._warnings.setdefault((w.file, w.line, w.col, w.message), None)
+
+    def warnings(self) -> Tuple[Problem, ...]:
+        return tuple(Problem(*key) for key in self._warnings)
 
     def at(self, mark: Any, message: str) -> None:
         """Add a problem at a YAML mark (0-based line and column)."""

@@ -63,6 +63,8 @@ def value_schema(spec: g.ValueSpec) -> Dict[str, Any]:
     """The JSON Schema of one kind of value from the grammar table."""
     if isinstance(spec, g.Text):
         return _text(spec)
+    if isinstance(spec, g.Flag):
+        return {"type": "boolean"}
     if isinstance(spec, g.Keyword):
         return {"enum": list(spec.choices)}
     if isinstance(spec, g.Language):

@@ -257,6 +257,7 @@ def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opt
         more = len(exc.problems) - 1
         extra = f" (and {more} more)" if more else ""
         raise b.err(value_node, f"included script {shown} has a problem{extra}: {first}")
+    b.problems.carry(included.warnings)
     for step in included.steps:
         b.included_at[id(step)] = b.source(node)
     return Included(included.steps)

@@ -32,6 +32,7 @@ from voiceguide.errors import did_you_mean
 from voiceguide.script import grammar as g
 from voiceguide.script import units
 from voiceguide.script.compose import MERGE_TAG, STR_TAG, is_bad
+from voiceguide.script.controls import strip_controls
 from voiceguide.script.model import MAX_TEXT_CHARS, Source
 from voiceguide.script.problems import Bad, Problems, short
 
@@ -146,7 +147,7 @@ class Reader:
         """Stripped, non-empty text of at most *limit* characters."""
         value = self.value(node)
         if isinstance(value, str):
-            text = value.strip()
+            text = self._clean(node, what, value).strip()
         elif isinstance(node, ScalarNode) and value is not None and (numbers or not isinstance(value, (int, float))):
             text = node.value.strip()  # as written: yes, 3.5, 2024-01-01
         else:
@@ -162,6 +163,15 @@ class Reader:
         if one_line and "\n" in text:
             raise self.err(node, f"{what} must be one line; shorten it or remove the line breaks")
         return text
+
+    def _clean(self, node: Node, what: str, text: str) -> str:
+        """*text* without control characters and escape sequences; a warning names what went."""
+        clean, removed = strip_controls(text)
+        if removed:
+            self.problems.warn(node.start_mark, f"{what} contains {', '.join(removed)} (control characters"
+                                                " or escape sequences that a terminal would act on);"
+                                                " they are left out: delete them from the script")
+        return clean
 
     def parsed(self, node: Node, what: str, parse: Callable[[Any], float]) -> float:
         """A single value through one of the :mod:`~voiceguide.script.units` parsers."""
@@ -272,6 +282,12 @@ class Reader:
             )
         return word
 
+    def _flag_value(self, spec: g.Flag, node: Node) -> bool:
+        value = self.value(node)
+        if not isinstance(value, bool):
+            raise self.err(node, f"{spec.what}: expected true or false, got {found(node, value)}")
+        return value
+
     def _language_value(self, spec: g.Language, node: Node) -> str:
         text = self.text(node, "language", limit=spec.limit)
         if not _LANGUAGE.match(text):
@@ -294,6 +310,7 @@ class Reader:
 Reader.readers = {
     g.Text: Reader._text_value,
     g.Keyword: Reader._keyword_value,
+    g.Flag: Reader._flag_value,
     g.Language: Reader._language_value,
     g.Duration: Reader._duration_value,
     g.Level: lambda self, spec, node: self.parsed(node, spec.what, units.parse_level),
