@@ -13,6 +13,7 @@ speech cache       ``~/.cache/voiceguide/speech/``                the synthesize
 loop cache         ``~/.cache/voiceguide/loops/``                 ambient loops, bells
 data               ``~/.local/share/voiceguide/``                 the practice log
 voices             ``~/.local/share/voiceguide/voices/``          downloaded Piper voices
+station state      ``~/.local/state/voiceguide/``                 the station's address, state
 =================  =============================================  ==========================
 
 Trap: platformdirs reads ``XDG_*`` variables when called, not when
@@ -71,6 +72,13 @@ def data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP)
+
+
+def state_dir() -> Path:
+    """What a running station leaves for others to find (its address, its state): ``~/.local/state/voiceguide``."""
+    from platformdirs import user_state_path
+
+    return user_state_path(APP)
 
 
 def voices_dir() -> Path:

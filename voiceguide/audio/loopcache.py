@@ -24,9 +24,9 @@ VERSION = 2
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_path
+    from voiceguide.paths import loop_cache_dir
 
-    return user_cache_path("voiceguide") / "loops"
+    return loop_cache_dir()
 
 
 def cached_loop(key: str, make: Callable[[], np.ndarray], folder: Optional[Path] = None) -> np.ndarray:

@@ -17,6 +17,7 @@ the commands that need it, so ``list``, ``validate`` and ``about`` start fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import click
@@ -50,8 +51,20 @@ for _command in (exercises.list_cmd, exercises.preview, authoring.validate, auth
 
 
 def main(argv: Optional[list] = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="voiceguide", standalone_mode=True)
+    """Console-script entry point.
+
+    A thread left blocked in C after a stop (a hung sound server) must not
+    hold the process at exit: :func:`voiceguide.player.leftovers.exit_if_left`
+    ends it at once in that case.
+    """
+    try:
+        cli.main(args=argv, prog_name="voiceguide", standalone_mode=True)
+    except SystemExit as done:
+        leftovers = sys.modules.get("voiceguide.player.leftovers")
+        if leftovers is not None:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+            leftovers.exit_if_left(code)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

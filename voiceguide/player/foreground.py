@@ -8,16 +8,19 @@ so the Click command only turns options into a :class:`PlayRequest`:
    (:func:`voiceguide.config.effective`), the exercise is loaded and
    ``--from`` is looked up in an estimated timeline. Only then is the
    audio stack touched.
-2. **Start PortAudio in a thread** while numpy and the session load
+2. **Install the signal handlers** (:mod:`voiceguide.player.signals`): from
+   here on SIGINT and SIGTERM always end the process within about a second.
+3. **Start PortAudio in a thread** while numpy and the session load
    (PortAudio probes ALSA in C, without the GIL). Trap: while it starts,
    PortAudio points stderr at /dev/null, so a message printed then is
    lost, and a process that exits then may crash; :func:`portaudio_loading`
    waits for it before anything can leave this function.
-3. Choose the status display: a status line and single keys on a terminal,
-   plain log lines without one (a service, a pipe, nohup).
-4. Play -- recorded in the practice log (:mod:`voiceguide.player.practice`;
-   one row, written beside the session, never in its way) -- then say how
-   it ended.
+4. Choose the status display: a status line and single keys on a terminal,
+   plain log lines without one (a service, a pipe, nohup); open the device
+   (in a thread: a hung sound server must not make the process deaf to
+   signals); play -- recorded in the practice log
+   (:mod:`voiceguide.player.practice`; one row, written beside the session,
+   never in its way) -- then say how it ended.
 
 The station does not use this module: it builds a
 :class:`~voiceguide.player.session.Session` and a
@@ -28,8 +31,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, TextIO
+from typing import Any, Iterator, Mapping, Optional, TextIO
 
 from voiceguide.script.model import Script, Voice
 
@@ -97,49 +103,102 @@ def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     ready = prepare(request, environ)
 
-    from voiceguide.sinks.live import portaudio_loading
+    from voiceguide.player.keys import KeyReader
+    from voiceguide.player.signals import SessionSignals
 
-    with portaudio_loading():
-        result = _run(ready, request, stdout, stderr)
-    _report(result, request, ready.options.sample_rate, stderr)
+    interactive = KeyReader.available() and stderr.isatty()
+    with SessionSignals(headless=not interactive) as signals:
+        with portaudio_loading():
+            result = _run(ready, request, interactive, signals, stdout, stderr)
+    _report(result, request, stderr)
     result.raise_if_stopped()
     return result
 
 
-def _run(ready: Prepared, request: PlayRequest, stdout: TextIO, stderr: TextIO):
+@contextmanager
+def portaudio_loading() -> Iterator[None]:
+    """Start PortAudio in a thread now; on leaving, wait until it has started, whatever happened.
+
+    PortAudio's start-up can overlap with loading numpy and the session.
+    Traps: while it starts, PortAudio points stderr at /dev/null (a message
+    printed then is lost), and a process that exits then may crash. So
+    nothing is printed inside this block before the device is open, and the
+    block does not end before the start-up does -- except that a stop
+    during a start-up that hangs (a hung sound server) waits only
+    :data:`PORTAUDIO_STOP_WAIT` seconds; the thread is then left behind and
+    the process ends without finalising (:mod:`voiceguide.player.leftovers`).
+    """
+    from voiceguide.player import leftovers
+    from voiceguide.sinks.live import load_portaudio
+
+    thread = threading.Thread(target=load_portaudio, name="voiceguide-portaudio", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        deadline = None
+        pending: Optional[BaseException] = None
+        while thread.is_alive():
+            try:
+                thread.join(0.05)
+            except BaseException as exc:  # a signal's Interrupted: keep waiting, a little
+                pending = pending or exc
+                deadline = deadline or time.monotonic() + PORTAUDIO_STOP_WAIT
+            if deadline is not None and time.monotonic() > deadline:
+                leftovers.leave(thread, "PortAudio was still starting")
+                break
+        if pending is not None:
+            raise pending
+
+
+#: After a stop, how long to wait for a PortAudio start-up before leaving it behind.
+PORTAUDIO_STOP_WAIT = 1.0
+
+
+def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdout: TextIO,
+         stderr: TextIO):
     from voiceguide.player.keys import KeyReader
     from voiceguide.player.player import Player
     from voiceguide.player.practice import LoggedSession
     from voiceguide.player.session import Session
     from voiceguide.player.status import LogStatus, TerminalStatus
+    from voiceguide.sinks.live import LiveOutput
 
-    interactive = KeyReader.available() and stderr.isatty()
     text_stream = stdout if request.text_only else None
     status = (TerminalStatus(stderr, text_stream=text_stream) if interactive
               else LogStatus(stderr, text_stream=text_stream))
+    sample_rate = ready.options.sample_rate
     with Session(ready.script, ready.options) as session:
+        signals.on_quit_now(lambda: session.close(grace=0.0))
         session.prefetch(background=True)  # synthesis starts now, while the device opens
-        player = Player(session, device=ready.device, latency=ready.latency, start_at=request.start_at,
-                        status=status, headless=not interactive)
+        output = signals.call(lambda: LiveOutput(sample_rate, device=ready.device, latency=ready.latency),
+                              "opening the device")
+        player = Player(session, output, start_at=request.start_at, status=status)
+        signals.player = player
         status.start(ready.script.title, None)
         with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
                            warn=lambda line: print(line, file=stderr)) as logged:
             if interactive:
-                with KeyReader(player.handle_key):
-                    result = logged.result = player.run()
+                with KeyReader(player.handle_key) as keys:
+                    signals.keys = keys
+                    try:
+                        result = logged.result = player.run()
+                    finally:
+                        signals.keys = None
             else:
                 result = logged.result = player.run()
-    sr = ready.options.sample_rate
+        if result.stopped_by is not None or result.quit:
+            session.close(grace=0.0)  # what is still being synthesised is not wanted
     if result.quit:
         status.message("stopped; take your time")
     elif result.stopped_by is None:
         from voiceguide.script.units import format_duration
 
-        status.message(f"done ({format_duration(result.frames / sr)}); take your time")
+        status.message(f"done ({format_duration(result.frames / sample_rate)}); take your time")
     return result
 
 
-def _report(result, request: PlayRequest, sample_rate: int, stderr: TextIO) -> None:
+def _report(result, request: PlayRequest, stderr: TextIO) -> None:
     """The figures ``-v`` asks for, and a hint when the sound had gaps."""
     if request.verbose:
         from voiceguide.player.player import process_start_time

@@ -3,6 +3,9 @@
 The terminal is put in *cbreak* mode (keys arrive at once, unechoed, and
 Ctrl-C still raises SIGINT), and restored on exit -- normal, exception or
 signal -- by the context manager and, as a last resort, by ``atexit``.
+:meth:`KeyReader.suspend` and :meth:`KeyReader.resume` serve Ctrl-Z and
+``fg`` (see :mod:`voiceguide.player.signals`). Nothing can restore the
+terminal after SIGKILL: ``stty sane`` does.
 
 Arrow keys arrive as escape sequences (``ESC [ C``); they are decoded here
 so the player sees names: ``space``, ``right``, ``left``, ``n``, ``+``...
@@ -97,6 +100,27 @@ class KeyReader:
                     self.handler(key)
                 except Exception:  # a handler bug must not kill key reading
                     pass
+
+    def suspend(self) -> None:
+        """Give the terminal back in its own mode (before Ctrl-Z stops us); :meth:`resume` undoes it."""
+        if self._saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            except (OSError, termios.error):
+                pass
+
+    def resume(self) -> None:
+        """Re-enter cbreak mode (after ``fg``: the shell may have changed the mode while we were stopped)."""
+        if self._saved is not None:
+            import termios
+            import tty
+
+            try:
+                tty.setcbreak(self.fd, termios.TCSANOW)
+            except (OSError, termios.error):
+                pass
 
     def restore(self) -> None:
         """Put the terminal back as it was (idempotent)."""

@@ -1,25 +1,50 @@
-"""``play``: pull the timeline through the mixer into the live output.
+"""The player: pull a session through the mixer into an output, with controls from any thread.
+
+This is the API for running a session (``voiceguide play`` uses it through
+:mod:`voiceguide.player.foreground`; the station runs it in a thread)::
+
+    from voiceguide.player.player import Player
+    from voiceguide.player.session import Options, Session
+    from voiceguide.sinks.live import LiveOutput
+
+    with Session(script, Options(length=600.0)) as session:
+        session.prefetch(background=True)            # synthesis starts now
+        output = LiveOutput(session.options.sample_rate, device="USB", latency=0.3)
+        player = Player(session, output, status=my_status)
+        result = player.run()                        # blocks until the end or a stop
+
+From any other thread, while :meth:`Player.run` runs: :meth:`~Player.toggle_pause`,
+:meth:`~Player.pause`, :meth:`~Player.resume`, :meth:`~Player.next`,
+:meth:`~Player.back`, :meth:`~Player.change_volume`, :meth:`~Player.quit`
+(the listener's stop) and :meth:`~Player.stop` (a signal's or a
+supervisor's); :attr:`~Player.paused`, :attr:`~Player.volume_db`,
+:meth:`~Player.elapsed`, :attr:`~Player.total` (frames, once known) and
+:attr:`~Player.heard` (the last step heard to begin) describe it. A
+:class:`~voiceguide.player.status.Status` hears of every step as it
+sounds. :meth:`Player.run` starts the output and closes it: the player owns
+the output it is given.
 
 Threads, each with one job:
 
-* the **mixer thread** renders blocks and writes them to the device (it may
-  wait for a clip that the synthesizer's worker process is still making --
-  synthesis runs ahead of it, in order); it also carries out seeks, pauses
-  and volume changes, between blocks, so the mixer is only ever touched by
-  one thread;
-* the **main thread** waits, reacts to signals and keeps the status line;
-* an optional **key thread** (:mod:`voiceguide.player.keys`) turns key presses
-  into calls to :meth:`Player.handle_key`.
+* the **mixer thread** renders blocks, applies the fades
+  (:mod:`voiceguide.player.fader`) and writes them to the output; it may
+  wait for a clip that a speech worker is still making. It also carries out
+  seeks and volume changes between blocks, so the mixer is only ever
+  touched by one thread;
+* the **calling thread** (:meth:`run`) only waits: it shows the status and,
+  once a stop is asked for, gives the mixer thread :attr:`Player.stop_grace`
+  seconds to fade out and finish. A mixer thread that is still blocked
+  then -- on a hung speech worker, a hung sound server, a FIFO where a file
+  should be -- is left behind (:mod:`voiceguide.player.leftovers`), the
+  speech workers are ended and :meth:`run` returns: a stop always works,
+  with a fade where sound still flows and without one where it does not.
 
-SIGINT and SIGTERM fade out within about a second and end the session;
-``PlayResult.stopped_by`` tells which (the command line exits 130 for
-Ctrl-C and 0 for SIGTERM, which is how a service manager asks politely).
-SIGHUP is ignored when headless, so a closed SSH session does not stop a
-session started with nohup.
+Signals are not handled here (a player may run in any thread): see
+:mod:`voiceguide.player.signals`.
 
-If the device fails mid-session (a USB sink unplugged, a sound server
-restarted), the output is reopened and the session goes on from the same
-point, up to :data:`REOPEN_TRIES` times.
+If the output fails mid-session (a USB sink unplugged, a sound server
+restarted), it is reopened and the session goes on from the same point, up
+to :data:`REOPEN_TRIES` times.
 """
 
 from __future__ import annotations
@@ -29,14 +54,16 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Deque, Optional, Tuple
+from typing import Any, Deque, Optional, Tuple
 
 import numpy as np
 
 from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, DeviceError, Interrupted
+from voiceguide.player import leftovers
+from voiceguide.player.fader import FADE_SECONDS, Fader
 from voiceguide.player.session import Session
 from voiceguide.player.status import Status
-from voiceguide.sinks.live import DEFAULT_BLOCKSIZE, Device, DeviceLost, LiveOutput
+from voiceguide.sinks.live import DeviceLost
 from voiceguide.timeline import Event
 
 _IMPORTED = time.time()
@@ -47,6 +74,8 @@ VOLUME_STEP_DB = 2.0
 VOLUME_RANGE_DB = (-30.0, 12.0)
 #: "back" within this long of a step's start goes to the step before it.
 BACK_GRACE = 2.0
+#: How often the calling thread wakes to update the status.
+TICK = 0.1
 
 
 def process_start_time() -> float:
@@ -65,13 +94,14 @@ def process_start_time() -> float:
 
 @dataclass
 class PlayResult:
-    frames: int
+    frames: int                        # session frames written (after seeks, the ones heard)
     underruns: int
     latency: float
     first_audible: Optional[float]
     stopped_by: Optional[int] = None   # the signal that ended the session early
-    quit: bool = False                 # the listener pressed q
+    quit: bool = False                 # the listener pressed q (or the station stopped it)
     reopened: int = 0                  # times the device was reopened
+    abandoned: bool = False            # the mixer thread was blocked and left behind after a stop
 
     def raise_if_stopped(self) -> None:
         """Raise :class:`Interrupted` with the exit code for the signal, if any."""
@@ -80,42 +110,71 @@ class PlayResult:
             raise Interrupted("stopped; take your time", exit_code=code)
 
 
-class Player:
-    """Plays one session on a device. Call :meth:`run` from the main thread."""
+class _Stopped(Exception):
+    """Internal: a stop arrived while the output was lost; end the mixer thread quietly."""
 
-    def __init__(self, session: Session, *, device: Device = None, latency: Optional[float] = None,
-                 start_at: Optional[str] = None, blocksize: int = DEFAULT_BLOCKSIZE,
-                 status: Optional[Status] = None, headless: bool = False):
+
+class Player:
+    """Plays one session into *output* (see :mod:`voiceguide.sinks.live` for the protocol).
+
+    *start_at* is ``--from`` (a section or a step number); *blocksize*
+    defaults to the output's.
+    """
+
+    def __init__(self, session: Session, output: Any, *, start_at: Optional[str] = None,
+                 status: Optional[Status] = None, blocksize: Optional[int] = None):
         self.session = session
+        self.output = output
         self.sample_rate = session.options.sample_rate
-        self.blocksize = blocksize
+        self.blocksize = blocksize or output.blocksize
         self.status = status or Status()
-        self.headless = headless
+        self.fader = Fader(self.sample_rate, self.blocksize)
         self._start_at = start_at
-        self.output = LiveOutput(self.sample_rate, device=device, latency=latency, blocksize=blocksize)
         self._error: Optional[BaseException] = None
         self._signal: Optional[int] = None
         self._quit = False
+        self._stop_at: Optional[float] = None
+        self._wake = threading.Event()
         self._requests: Deque[Tuple[str, float]] = collections.deque()
         self._due: Deque[Tuple[float, Event]] = collections.deque()
         self._notes: Deque[str] = collections.deque()
         self._volume_db = 0.0
         self._seek_to: Optional[int] = None
         self._reopened = 0
+        self._frames = 0
         self.position = 0
         self.total: Optional[int] = None
         #: The last event the listener has heard begin (the step a stop happened in).
         self.heard: Optional[Event] = None
+        #: Seconds a stop may take before a blocked mixer thread is left behind:
+        #: the fade, the output's buffer twice (the fade in it, then the closing pad) and two blocks.
+        self.stop_grace = FADE_SECONDS + 2 * float(output.latency) + 2 * self.blocksize / self.sample_rate + 0.1
 
     # -- controls: any thread -------------------------------------------------------
 
-    def toggle_pause(self) -> None:
-        if self.output.paused:
-            self.output.resume()
-            self._note("resumed")
-        else:
-            self.output.pause()
+    @property
+    def paused(self) -> bool:
+        return self.fader.paused
+
+    @property
+    def volume_db(self) -> float:
+        return self._volume_db
+
+    def pause(self) -> None:
+        if not self.fader.paused and not self.fader.stopping:
+            self.fader.pause()
             self._note("paused; press space to go on")
+
+    def resume(self) -> None:
+        if self.fader.paused:
+            self.fader.resume()
+            self._note("resumed")
+
+    def toggle_pause(self) -> None:
+        if self.fader.paused:
+            self.resume()
+        else:
+            self.pause()
 
     def next(self) -> None:
         self._requests.append(("next", 0.0))
@@ -129,11 +188,25 @@ class Player:
         self._requests.append(("volume", self._volume_db))
 
     def quit(self) -> None:
-        """Fade out and end, as the listener asked (exit 0)."""
+        """Fade out and end, as the listener asked (``PlayResult.quit``; exit 0)."""
         self._quit = True
-        if self.output.paused:
-            self.output.resume()
-        self.output.stop()
+        self._request_stop()
+
+    def stop(self, signum: Optional[int] = None) -> None:
+        """Fade out and end because of *signum* (``PlayResult.stopped_by``), or a supervisor."""
+        if signum is not None and self._signal is None:
+            self._signal = signum
+        self._request_stop()
+
+    def _request_stop(self) -> None:
+        if self._stop_at is None:
+            self._stop_at = time.monotonic()
+        self.fader.stop()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_at is not None
 
     def handle_key(self, key: str) -> None:
         actions = {
@@ -148,7 +221,11 @@ class Player:
             action()
 
     def _note(self, text: str) -> None:
-        self._notes.append(text)  # shown by the main thread
+        self._notes.append(text)  # shown by the calling thread
+
+    def elapsed(self) -> float:
+        """Seconds of the session heard so far (the output's buffer not yet)."""
+        return max(0.0, self.position / self.sample_rate - float(self.output.latency))
 
     # -- the mixer thread ----------------------------------------------------------------
 
@@ -189,7 +266,7 @@ class Player:
                 self._note("this is the last step")
                 continue
             self._seek_to = target
-            self.output.fade_out()
+            self.fader.fade_out()
 
     def _announce(self, timeline, start: int, n: int, announced: int) -> int:
         events = timeline.events_until(start + n)
@@ -200,42 +277,6 @@ class Player:
                 self._due.append((time.monotonic() + delay, event))
             announced += 1
         return announced
-
-    def _produce(self) -> None:
-        try:
-            mixer = self.session.mixer(self._timeline_to_play())
-            self.total = mixer.length
-            if self.total is None:
-                threading.Thread(target=self._measure_total, name="voiceguide-total", daemon=True).start()
-            block = np.zeros(self.blocksize, dtype=np.float32)
-            announced = 0
-            output = self.output
-            output.start()
-            while True:
-                self._handle_requests(mixer)
-                if self._seek_to is not None and output.silent:
-                    self.position, self._seek_to = self._seek_to, None
-                    placed = mixer.timeline.events_until(self.position + 1)
-                    announced = next((i for i, e in enumerate(placed) if e.end > self.position), len(placed))
-                    self._due.clear()
-                    if not output.paused:
-                        output.fade_in()
-                if output.paused and output.silent and not output.stopping:
-                    self._write_silence()
-                    continue
-                n = mixer.frames_at(self.position, self.blocksize)
-                if mixer.length is not None:
-                    self.total = mixer.length
-                if n == 0:
-                    break
-                view = block[:n]
-                mixer.render(self.position, view)
-                announced = self._announce(mixer.timeline, self.position, n, announced)
-                if not self._write(view):
-                    break
-                self.position += n
-        except BaseException as exc:  # re-raised by run() in the main thread
-            self._error = exc
 
     def _measure_total(self) -> None:
         """The session's length for the status line, while playback has already begun.
@@ -250,26 +291,66 @@ class Player:
         if self.total is None:
             self.total = length
 
-    def _write(self, view: np.ndarray) -> bool:
+    def _produce(self) -> None:
+        output, fader = self.output, self.fader
+        try:
+            mixer = self.session.mixer(self._timeline_to_play())
+            self.total = mixer.length
+            if self.total is None:
+                threading.Thread(target=self._measure_total, name="voiceguide-total", daemon=True).start()
+            block = np.zeros(self.blocksize, dtype=np.float32)
+            silence = np.zeros(self.blocksize, dtype=np.float32)
+            announced = 0
+            output.start()
+            while not fader.finished:
+                self._handle_requests(mixer)
+                if self._seek_to is not None and fader.silent:
+                    self.position, self._seek_to = self._seek_to, None
+                    placed = mixer.timeline.events_until(self.position + 1)
+                    announced = next((i for i, e in enumerate(placed) if e.end > self.position), len(placed))
+                    self._due.clear()
+                    if not fader.paused and not fader.stopping:
+                        fader.fade_in()
+                if fader.paused and fader.silent:
+                    self._write(silence)  # the device stays awake while paused
+                    continue
+                n = mixer.frames_at(self.position, self.blocksize)
+                if mixer.length is not None:
+                    self.total = mixer.length
+                if n == 0:
+                    break
+                view = block[:n]
+                mixer.render(self.position, view)
+                announced = self._announce(mixer.timeline, self.position, n, announced)
+                fader.apply(view)
+                self._write(view)
+                self.position += n
+                self._frames += n
+        except _Stopped:
+            pass
+        except BaseException as exc:  # re-raised by run() in the calling thread
+            self._error = exc
+        finally:
+            try:
+                output.close()
+            except Exception as exc:
+                if self._error is None and not self.stopping:
+                    self._error = exc
+
+    def _write(self, block: np.ndarray) -> None:
         while True:
             try:
-                return self.output.write(view)
+                self.output.write(block)
+                return
             except DeviceLost as exc:
                 self._reopen(exc)
 
-    def _write_silence(self) -> None:
-        try:
-            self.output.write_silence(self.blocksize)
-        except DeviceLost as exc:
-            self._reopen(exc)
-
     def _reopen(self, exc: DeviceLost) -> None:
-        """Reopen the device; the block that failed is written again, so nothing is skipped."""
+        """Reopen the output; the block that failed is written again, so nothing is skipped."""
         for attempt in range(1, REOPEN_TRIES + 1):
             self._note(f"{exc}; reopening the device ({attempt}/{REOPEN_TRIES})")
-            time.sleep(REOPEN_WAIT)
-            if self.output.stopping:
-                return
+            if self._wake.wait(REOPEN_WAIT) or self.stopping:
+                raise _Stopped()
             try:
                 self.output.reopen()
                 self._reopened += 1
@@ -280,13 +361,7 @@ class Player:
         raise DeviceError(f"{exc}, and it could not be reopened after {REOPEN_TRIES} tries; "
                           f"check the device, then `voiceguide play ... --from` a section to go on")
 
-    # -- the main thread -------------------------------------------------------------------
-
-    def _on_signal(self, signum, frame) -> None:
-        self._signal = signum
-        if self.output.paused:
-            self.output.resume()
-        self.output.stop()
+    # -- the calling thread ------------------------------------------------------------------
 
     def _drain_due(self, everything: bool = False) -> None:
         while self._notes:
@@ -297,35 +372,48 @@ class Player:
             self.heard = event
             self.status.event(event, event.start / self.sample_rate)
 
-    def elapsed(self) -> float:
-        return max(0.0, self.position / self.sample_rate - self.output.latency)
-
     def run(self) -> PlayResult:
-        """Play to the end, or until q, SIGINT or SIGTERM (see :class:`PlayResult`)."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, self._on_signal)
-            previous[signal.SIGHUP] = signal.signal(
-                signal.SIGHUP, signal.SIG_IGN if self.headless else self._on_signal)
+        """Play to the end, or until :meth:`quit` or :meth:`stop` (see :class:`PlayResult`).
+
+        Any thread may call it (the station uses its own). Raises what the
+        mixer thread met (a DeviceError, an EngineError...) unless a stop
+        was asked for first.
+        """
         producer = threading.Thread(target=self._produce, name="voiceguide-mixer", daemon=True)
+        producer.start()
         try:
-            producer.start()
             while producer.is_alive():
-                producer.join(0.1)
+                producer.join(TICK)
                 self._drain_due()
                 total = self.total / self.sample_rate if self.total else None
-                self.status.tick(self.elapsed(), total, self.output.paused, self._volume_db)
+                self.status.tick(self.elapsed(), total, self.fader.paused, self._volume_db)
+                if self._stop_at is not None and time.monotonic() - self._stop_at > self.stop_grace:
+                    break
         finally:
-            self.output.stop()
-            producer.join(timeout=2.0)
-            self.output.close()
+            abandoned = producer.is_alive()
+            if abandoned:
+                self._leave_behind(producer)
             # An unpaced device (a file) finishes before the log catches up.
-            self._drain_due(everything=self._signal is None and not self._quit)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            self._drain_due(everything=not self.stopping)
             self.status.close()
-        if self._error is not None:
+        if self._error is not None and not self.stopping:
             raise self._error
-        return PlayResult(self.output.frames_played, self.output.underruns, self.output.latency,
-                          self.output.first_audible, self._signal, self._quit, self._reopened)
+        return PlayResult(self._frames, self.output.underruns, float(self.output.latency),
+                          getattr(self.output, "first_audible", None), self._signal, self._quit,
+                          self._reopened, abandoned)
+
+    def _leave_behind(self, producer: threading.Thread) -> None:
+        """The mixer thread is blocked below Python after a stop: end what it waits for, and go.
+
+        Ending the speech workers (no grace) fails a clip it waits for; the
+        output is told it will never be closed (a hung sound server).
+        """
+        leftovers.leave(producer, "the mixer thread was blocked when the session stopped")
+        try:
+            self.output.abandon()
+        except Exception:
+            pass
+        try:
+            self.session.close(grace=0.0)
+        except Exception:
+            pass

@@ -132,13 +132,21 @@ class Session:
                      self.clip_for, ambient=self.options.ambient,
                      ambient_db=self.options.ambient_db)
 
-    def close(self) -> None:
-        if self._synth is not None and self._own_synth:
-            self._synth.close()
-            self._synth = None
+    def close(self, grace: float = 1.0) -> None:
+        """End the speech workers (idempotent); a busy one is killed after *grace* seconds.
+
+        After a stop, ``grace=0``: what is still being synthesised is not
+        wanted, and a hung worker must not keep the process (or itself) alive.
+        """
+        with self._synth_lock:
+            synth, self._synth = self._synth, None
+            if synth is None or not self._own_synth:
+                return
+        synth.close(grace=grace)
 
     def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Leaving on an error or an interruption: nothing more is wanted from the workers.
+        self.close(grace=0.0 if exc_type is not None else 1.0)

@@ -27,9 +27,9 @@ def builtin_dir() -> Path:
 
 def user_dir() -> Path:
     """The user's own scripts: ``$XDG_CONFIG_HOME/voiceguide/scripts`` on Linux."""
-    from platformdirs import user_config_path
+    from voiceguide.paths import scripts_dir
 
-    return user_config_path("voiceguide") / "scripts"
+    return scripts_dir()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,18 @@ output exactly the mixed samples on any device, paced or not: ALSA's ``file``
 plugin over ``null`` takes a ten-minute session in about a second, sample
 for sample what ``render`` writes (the tests rely on it).
 
-Fades are applied here, after mixing, from a precomputed raised-cosine ramp,
-so pause, resume and stop take effect within ``latency`` plus one block.
+This is the only module that imports sounddevice (PortAudio). It knows
+nothing of sessions, pauses or fades: the player applies those to each block
+(:mod:`voiceguide.player.fader`) before it calls :meth:`LiveOutput.write`,
+so a test can hand the player a recording fake instead (tests/support).
+
+The output protocol the player uses (LiveOutput is the real one):
+``sample_rate``, ``blocksize``, ``latency`` (seconds from a write to the
+ear), ``underruns``, ``first_audible``; ``start()``, ``write(block)``
+(blocks while the device is full; raises :class:`DeviceLost`),
+``reopen()`` (after DeviceLost; DeviceError if it is not back), ``close()``
+(lets what was written play out) and ``abandon()`` (a thread is stuck in
+``write`` for good: let the process end without waiting for PortAudio).
 
 Traps:
 
@@ -26,19 +36,16 @@ Traps:
 
 from __future__ import annotations
 
-import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
-from voiceguide.audio.dsp import db_to_gain, rise
+from voiceguide.audio.dsp import db_to_gain
 from voiceguide.config import DEFAULT_LATENCY
 from voiceguide.errors import DeviceError
 
 DEFAULT_BLOCKSIZE = 4096  # 85 ms: well inside the 0.2 s latency, half the wake-ups of 2048
-FADE_SECONDS = 0.3
 #: Silence written when the stream starts (see :meth:`LiveOutput.start`).
 PREROLL_FRAMES = 2048
 #: A block whose peak is above this counts as audible (for the start-up trace).
@@ -51,30 +58,18 @@ class DeviceLost(DeviceError):
     """The device failed mid-session (unplugged, server restarted); it may come back."""
 
 
-def _load_portaudio() -> None:
-    try:
-        import sounddevice  # noqa: F401 -- initialises PortAudio
-    except Exception:  # reported where the device is opened
-        pass
+def load_portaudio() -> None:
+    """Import sounddevice, which starts PortAudio (probing ALSA: tens of ms, in C, without the GIL).
 
-
-@contextmanager
-def portaudio_loading() -> Iterator[None]:
-    """Start PortAudio in a thread now; on leaving, wait until it has started, whatever happened.
-
-    PortAudio's start-up probes ALSA in C without the GIL, so it can overlap
-    with loading numpy and the session. Traps: while it starts, PortAudio
-    points stderr (fd 2) at /dev/null, so anything printed then is lost, and
-    a process that exits then may crash. So nothing may be printed inside
-    this block before the device is open, and the block never ends before
-    the start-up does.
+    A failure is kept for later: it is reported where the device is opened.
+    Trap: while PortAudio starts it points stderr (fd 2) at /dev/null, so
+    whatever any thread prints then is lost, and a process that exits then
+    may crash: see :func:`voiceguide.player.foreground.portaudio_loading`.
     """
-    thread = threading.Thread(target=_load_portaudio, name="voiceguide-portaudio", daemon=True)
-    thread.start()
     try:
-        yield
-    finally:
-        thread.join()
+        import sounddevice  # noqa: F401
+    except Exception:
+        pass
 
 
 def rescan_devices() -> None:
@@ -163,10 +158,10 @@ def list_outputs() -> list:
 
 
 class LiveOutput:
-    """Plays float32 mono blocks on an output device, with click-free fades.
+    """Plays float32 mono blocks on an output device; the stream opens in the constructor.
 
-    :meth:`write` is called from one thread (the mixer's); :meth:`pause`,
-    :meth:`resume` and :meth:`stop` from any thread.
+    Everything but :meth:`abandon` is called from one thread (the mixer's);
+    the constructor may run in another.
     """
 
     def __init__(self, sample_rate: int, *, device: Device = None,
@@ -177,15 +172,7 @@ class LiveOutput:
         self._wanted = (device, latency, channels)
         self._stream = self._open()
         self.latency = float(self._stream.latency)
-        fade = max(2, int(FADE_SECONDS * sample_rate))
-        self._ramp = rise(fade, to_one=True).astype(np.float32)
         self._frame = np.zeros((blocksize, self.channels), dtype=np.float32)
-        self._gain = np.ones(blocksize, dtype=np.float32)
-        self._level = fade - 1        # index into the ramp: fade-1 = full, 0 = silent
-        self._target = fade - 1
-        self._stopping = False
-        self._paused = False
-        self._lock = threading.Lock()
         self.underruns = 0
         self.frames_played = 0
         self.first_audible: Optional[float] = None
@@ -208,6 +195,16 @@ class LiveOutput:
             raise DeviceError(f"cannot open the output device ({exc}); try `--device default` "
                               f"or a larger `--latency`; {no_device_message()}") from None
 
+    def start(self) -> None:
+        """Start the stream with one block of silence ahead of the session.
+
+        Trap: some paths (PortAudio -> ALSA -> PulseAudio among them) lose the
+        first few milliseconds written after a stream starts; without this
+        pre-roll a bell at 0:00 loses its strike.
+        """
+        self._stream.start()
+        self._write_silence(min(PREROLL_FRAMES, self.blocksize))
+
     def reopen(self) -> None:
         """After :class:`DeviceLost`: drop the old stream and open the device again.
 
@@ -227,80 +224,8 @@ class LiveOutput:
         self.latency = float(stream.latency)
         stream.start()
 
-    # -- controls (any thread) -------------------------------------------------
-
-    def start(self) -> None:
-        """Start the stream with one block of silence ahead of the session.
-
-        Trap: some paths (PortAudio -> ALSA -> PulseAudio among them) lose the
-        first few milliseconds written after a stream starts; without this
-        pre-roll a bell at 0:00 loses its strike.
-        """
-        self._stream.start()
-        self.write_silence(min(PREROLL_FRAMES, self.blocksize))
-
-    def fade_out(self) -> None:
-        self._target = 0
-
-    def fade_in(self) -> None:
-        self._target = len(self._ramp) - 1
-
-    def pause(self) -> None:
-        """Fade out and hold silence; the stream stays open."""
-        self._paused = True
-        self.fade_out()
-
-    def resume(self) -> None:
-        self._paused = False
-        self.fade_in()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def silent(self) -> bool:
-        """True once a pause or stop has faded all the way out."""
-        return self._level == 0
-
-    def stop(self) -> None:
-        """Fade out (about 0.3 s); :meth:`write` then refuses further blocks."""
-        self._stopping = True
-        self._target = 0
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
-    # -- writing (the mixer thread) ---------------------------------------------------
-
-    def _apply_fade(self, block: np.ndarray) -> None:
-        n = len(block)
-        level, target = self._level, self._target
-        if level == target:
-            if level == 0:
-                block[:] = 0.0
-            return
-        gain = self._gain[:n]
-        step = 1 if target > level else -1
-        take = min(n, abs(target - level))
-        if step > 0:
-            gain[:take] = self._ramp[level + 1:level + 1 + take]
-        else:
-            gain[:take] = self._ramp[level - take:level][::-1]
-        gain[take:] = self._ramp[level + step * take]
-        self._level = level + step * take
-        block *= gain
-
-    def write(self, block: np.ndarray) -> bool:
-        """Play one block (at most ``blocksize`` frames); waits while the device buffer is full.
-
-        *block* is modified in place (fades). Returns False once a stop has
-        faded out: the caller should stop producing.
-        """
-        if self._stopping and self._level == 0:
-            return False
-        self._apply_fade(block)
+    def write(self, block: np.ndarray) -> None:
+        """Play one mono block (at most ``blocksize`` frames); waits while the device buffer is full."""
         n = len(block)
         frame = self._frame[:n]
         for channel in range(self.channels):
@@ -310,10 +235,8 @@ class LiveOutput:
             self.first_audible = time.time() + queued / self.sample_rate
         self._write(frame)
         self.frames_played += n
-        return True
 
-    def write_silence(self, frames: int) -> None:
-        """Keep the stream fed while paused (the device must not go to sleep)."""
+    def _write_silence(self, frames: int) -> None:
         frame = self._frame[:frames]
         frame.fill(0.0)
         self._write(frame)
@@ -343,10 +266,25 @@ class LiveOutput:
                     pad = self._buffer_frames()
                     while pad > 0:
                         n = min(pad, self.blocksize)
-                        self.write_silence(n)
+                        self._write_silence(n)
                         pad -= n
                     self._stream.stop()
                 except DeviceError:
                     self._stream.abort()
         finally:
             self._stream.close()
+
+    def abandon(self) -> None:
+        """A thread is blocked in :meth:`write` for good (a hung sound server): let the process go.
+
+        sounddevice terminates PortAudio at interpreter exit, which would wait
+        for that thread forever; its exit handler is removed, and the kernel
+        closes the device when the process ends. Call from any thread.
+        """
+        import atexit
+
+        import sounddevice as sd
+
+        handler = getattr(sd, "_exit_handler", None)
+        if handler is not None:
+            atexit.unregister(handler)

@@ -84,9 +84,9 @@ def default_address() -> Address:
 
 
 def listen_file() -> Path:
-    from platformdirs import user_state_path
+    from voiceguide.paths import state_dir
 
-    return user_state_path("voiceguide") / FILE_NAME
+    return state_dir() / FILE_NAME
 
 
 def write(address: Address, path: Optional[Path] = None) -> Path:

@@ -11,8 +11,8 @@ While idle it sleeps on a condition variable: no device open, no polling,
 no wake-ups.
 
 A session runs the ordinary :class:`~voiceguide.player.Player` in the
-runner thread (``Player.run`` installs signal handlers only in the main
-thread, which belongs to the web server). Controls reach the player through
+runner thread (the player handles no signals; the main thread belongs to
+the web server). Controls reach the player through
 its thread-safe methods (``toggle_pause``, ``next``, ``quit``...).
 
 A session that fails -- an invalid script, an engine that is missing, a
@@ -247,7 +247,7 @@ class Controller:
             }
             if not playing:
                 return state
-            state["state"] = "paused" if player is not None and player.output.paused else "playing"
+            state["state"] = "paused" if player is not None and player.paused else "playing"
             if run.script is not None:
                 state["title"] = run.script.title
             if run.start is not None and run.start.planned:
@@ -336,14 +336,14 @@ class Controller:
 
     def pause(self) -> Dict[str, Any]:
         player = self._player_or_raise()
-        if player is not None and not player.output.paused:
+        if player is not None and not player.paused:
             player.toggle_pause()
         self._changed()
         return self.state()
 
     def resume(self) -> Dict[str, Any]:
         player = self._player_or_raise()
-        if player is not None and player.output.paused:
+        if player is not None and player.paused:
             player.toggle_pause()
         self._changed()
         return self.state()
@@ -556,15 +556,16 @@ class Controller:
         """
         from voiceguide.errors import DeviceError
         from voiceguide.player.player import Player
-        from voiceguide.sinks.live import rescan_devices
+        from voiceguide.sinks.live import LiveOutput, rescan_devices
 
         deadline = time.monotonic() + self.device_wait
         delay = 0.5
         waited = False
         while True:
             try:
-                player = Player(session, device=self.playback.device, latency=self.playback.latency,
-                                status=run.status, headless=True)
+                output = LiveOutput(session.options.sample_rate, device=self.playback.device,
+                                    latency=self.playback.latency)
+                player = Player(session, output, status=run.status)
             except DeviceError as exc:
                 if time.monotonic() + delay > deadline:
                     raise

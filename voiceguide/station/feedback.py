@@ -75,6 +75,7 @@ class Feedback:
         from voiceguide.script.model import Voice
         from voiceguide.player.player import Player
         from voiceguide.player.session import Options, Session
+        from voiceguide.sinks.live import LiveOutput
 
         script = load_text(_notice_yaml(text), "<station notice>")
         options = Options(ambient=False, voice=Voice(rate=playback.rate, volume=playback.volume,
@@ -83,8 +84,9 @@ class Feedback:
         try:
             with Session(script, options) as session:
                 session.timeline()  # synthesise first: a missing engine is known before a sound
-                Player(session, device=playback.device, latency=playback.latency,
-                       status=_Quiet(), headless=True).run()
+                output = LiveOutput(session.options.sample_rate, device=playback.device,
+                                    latency=playback.latency)
+                Player(session, output, status=_Quiet()).run()
         except EngineError as exc:
             log.warning("cannot say it (%s); chiming instead", exc)
             self.chime(playback.device, playback.latency, repeat=2)

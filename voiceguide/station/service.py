@@ -157,11 +157,11 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
                         ambient_db=float(values["ambient_level"] or 0.0))
     address = where.parse_listen(listen or settings.listen or str(where.default_address()))
     token = ensure_token()
-    from platformdirs import user_state_path
+    from voiceguide.paths import state_dir
 
     controller = Controller(playback, default_exercise=exercise or settings.exercise,
                             start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
-                            state_file=user_state_path("voiceguide") / "station-state.json",
+                            state_file=state_dir() / "station-state.json",
                             feedback=Feedback() if feedback == "default" else feedback)
     if values["practice_log"]:
         from voiceguide.station.practice import PracticeListener

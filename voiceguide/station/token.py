@@ -41,9 +41,9 @@ class TokenError(VoiceguideError):
 
 def token_path() -> Path:
     """``<user config dir>/voiceguide/station-token`` (``~/.config/voiceguide/`` on Linux)."""
-    from platformdirs import user_config_path
+    from voiceguide.paths import config_dir
 
-    return user_config_path("voiceguide") / FILE_NAME
+    return config_dir() / FILE_NAME
 
 
 def _from_env(environ: Optional[Mapping[str, str]]) -> Optional[str]:

@@ -69,9 +69,9 @@ _PRIORITY_LATER = 1    # prefetch()
 
 
 def default_cache_dir() -> Path:
-    import platformdirs
+    from voiceguide.paths import speech_cache_dir
 
-    return Path(platformdirs.user_cache_dir("voiceguide")) / "speech"
+    return speech_cache_dir()
 
 
 def default_worker_argv() -> List[str]:
@@ -461,8 +461,12 @@ class Synthesizer:
         """espeak-ng's voices, from a worker (see :func:`list_voices`)."""
         return list_voices(timeout=self.timeout, worker_argv=self.worker_argv)
 
-    def close(self) -> None:
-        """End the worker processes; pending requests fail with EngineError."""
+    def close(self, grace: float = 1.0) -> None:
+        """End the worker processes; pending requests fail with EngineError.
+
+        A worker still busy after *grace* seconds is killed (``grace=0``: at
+        once, as a player does after a stop).
+        """
         with self._lock:
             if self._closed:
                 return
@@ -479,10 +483,10 @@ class Synthesizer:
         for pool in pools:
             for w in list(pool.slots):
                 if w is not None:
-                    w.close(grace=1.0)
+                    w.close(grace=grace)
         for pool in pools:
             for t in pool.threads:
-                t.join(timeout=5.0)
+                t.join(timeout=grace + 1.0)
         self._finalizer.detach()
 
     def __enter__(self) -> "Synthesizer":

@@ -92,9 +92,9 @@ def _lang(code: str) -> str:
 
 def user_voices_dir() -> Path:
     """``<XDG data dir>/voiceguide/voices``: drop ``NAME.onnx`` + ``NAME.onnx.json`` here."""
-    from platformdirs import user_data_path
+    from voiceguide.paths import voices_dir
 
-    return user_data_path("voiceguide") / "voices"
+    return voices_dir()
 
 
 def _package_dirs() -> Iterable[Tuple[Path, str]]:

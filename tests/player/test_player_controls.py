@@ -1,0 +1,205 @@
+"""The player in-process, on a recording fake output: fades, skip and back, device loss, stops.
+
+Fast (no sound card, no real time): the fake output records every block the
+player writes, and its cues press keys at known points of the session. What
+is asserted is what a listener would hear. The same behaviours are also
+checked end to end on real devices in tests/real_audio/.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voiceguide.audio.mixer import render_blocks
+from voiceguide.errors import DeviceError
+from voiceguide.player import leftovers
+from voiceguide.player import player as player_module
+from voiceguide.player.fader import FADE_SECONDS
+from voiceguide.player.player import Player
+from voiceguide.player.session import Options, Session
+from voiceguide.script.loader import load_text
+
+from tests.support.fakes import FakeSynth, HangingSynth, RecordingOutput
+
+SR = 48000
+FADE = int(FADE_SECONDS * SR)
+
+SCRIPT = """\
+title: Controls
+ambient:
+  - noise: pink
+    level: -20 dB
+steps:
+  - section: One
+  - say: one two three
+    pause: 3s
+  - section: Two
+  - say: four five six
+    pause: 3s
+  - section: Three
+  - say: seven eight nine
+    pause: 3s
+"""
+
+
+def session(text=SCRIPT, synth=None):
+    return Session(load_text(text, "controls.yaml", Path(".")), Options(), synthesizer=synth or FakeSynth())
+
+
+def reference(text=SCRIPT):
+    """What render writes for the same session: the mix, sample for sample."""
+    with session(text) as s:
+        return np.concatenate([b.copy() for b in render_blocks(s.mixer(s.timeline()))])
+
+
+def play(output, sess=None, **kw):
+    sess = sess or session()
+    player = Player(sess, output, **kw)
+    return player, player.run
+
+
+def test_the_fake_output_hears_exactly_what_render_writes():
+    output = RecordingOutput()
+    player, run = play(output)
+    result = run()
+    assert np.array_equal(output.recording(), reference())
+    assert output.started and output.closed
+    assert result.frames == len(reference()) and result.stopped_by is None
+
+
+def test_pause_fades_out_holds_silence_and_fades_back_in():
+    output = RecordingOutput()
+    player, run = play(output)
+    output.at(5 * SR, player.pause)           # the pink bed has faded in by now
+    output.at(8 * SR, player.resume)          # three seconds later (silence is written while paused)
+    run()
+    heard = output.recording()
+    after_pause = 5 * SR + output.blocksize   # the request is seen before the next block
+    fade_out = np.abs(heard[after_pause - output.blocksize:after_pause + FADE + output.blocksize])
+    quiet = heard[after_pause + FADE + output.blocksize:8 * SR]
+    assert np.all(quiet == 0.0) and len(quiet) > 2 * SR
+    # a fade, not a cut: the level falls over 0.3 s, sample steps stay small
+    assert fade_out[:2000].max() > 10 * fade_out[-FADE // 4:].max()
+    assert np.abs(np.diff(heard)).max() < 0.2
+    # resuming goes on from where it paused: the rest of the session is all there
+    ref = reference()
+    assert len(heard) - (len(quiet) + FADE) == pytest.approx(len(ref), abs=3 * output.blocksize)
+    assert np.array_equal(heard[-SR:], ref[-SR:])
+
+
+def _resumes_at(heard, after, ref_start, ref, blocksize=4096):
+    """True if the first seek after *after* frames continues as *ref* from *ref_start*.
+
+    A seek fades out, writes zeros to the end of that block, then starts the
+    next block at the new place with a fade-in: compare after the fade-in.
+    """
+    silent = np.flatnonzero(heard[after:] == 0.0) + after
+    resumed = (silent[0] // blocksize + 1) * blocksize
+    got = heard[resumed + FADE:resumed + FADE + SR]
+    return len(got) > 0 and np.array_equal(got, ref[ref_start + FADE:ref_start + FADE + len(got)])
+
+
+def test_next_skips_to_the_next_step_and_back_returns_to_the_step_before():
+    with session() as s:
+        events = s.timeline().events
+    step_two = next(e.start for e in events if e.section == "Two" and e.kind == "say")
+    ref = reference()
+
+    output = RecordingOutput()
+    player, run = play(output)
+    output.at(1 * SR, player.next)
+    run()
+    heard = output.recording()
+    assert _resumes_at(heard, SR, step_two, ref)
+    assert len(heard) < len(ref) - 2 * SR     # the rest of step one was skipped
+
+    output = RecordingOutput()
+    player, run = play(output)
+    output.at(1 * SR, player.next)
+    output.at(2 * SR, player.back)            # just after step two began: back to step one
+    run()
+    heard = output.recording()
+    assert _resumes_at(heard, 2 * SR, 0, ref)
+
+
+def test_a_lost_device_is_reopened_and_nothing_is_skipped_or_repeated(monkeypatch):
+    monkeypatch.setattr(player_module, "REOPEN_WAIT", 0.01)
+    output = RecordingOutput()
+    output.lose_at(4 * SR)
+    notes = []
+    player, run = play(output)
+    player.status.message = notes.append
+    result = run()
+    assert result.reopened == 1 and output.reopened == 1
+    assert np.array_equal(output.recording(), reference())
+    assert any("reopening the device (1/3)" in n for n in notes)
+    assert "the device is back; going on from where we were" in notes
+
+
+def test_a_device_that_never_comes_back_is_a_clear_device_error(monkeypatch):
+    monkeypatch.setattr(player_module, "REOPEN_WAIT", 0.01)
+    output = RecordingOutput()
+    output.lose_at(2 * SR, comes_back=False)
+    player, run = play(output)
+    with pytest.raises(DeviceError, match="could not be reopened after 3 tries"):
+        run()
+    assert output.closed
+
+
+def test_stop_fades_out_and_ends():
+    output = RecordingOutput()
+    player, run = play(output)
+    output.at(6 * SR, lambda: player.stop(signal.SIGTERM))
+    result = run()
+    heard = output.recording()
+    assert result.stopped_by == signal.SIGTERM and not result.abandoned
+    assert len(heard) < 6 * SR + FADE + 2 * output.blocksize
+    tail = np.abs(heard[-FADE:])
+    assert tail[-100:].max() < 0.02 * np.abs(heard[-FADE - SR:-FADE]).max()
+
+
+def _stop_soon(player, after=0.3):
+    timer = threading.Timer(after, lambda: player.stop(signal.SIGTERM))
+    timer.start()
+    return timer
+
+
+def test_a_stop_ends_run_within_its_grace_when_the_output_hangs():
+    """A hung sound server: write never returns. The stop still ends the session, without a fade."""
+    output = RecordingOutput(latency=0.2)
+    output.hang_at(2 * SR)
+    sess = session()
+    player = Player(sess, output)
+    _stop_soon(player)
+    started = time.monotonic()
+    try:
+        result = player.run()
+        took = time.monotonic() - started
+    finally:
+        output.release()
+    assert result.abandoned and output.abandoned
+    assert took < 0.3 + player.stop_grace + 0.3
+    assert leftovers.stuck()
+
+
+def test_a_stop_ends_run_when_a_clip_never_comes():
+    """A hung speech worker: the mixer thread waits for a clip; the stop does not."""
+    synth = HangingSynth("four five six")
+    sess = session(synth=synth)
+    output = RecordingOutput()
+    player = Player(sess, output)
+    _stop_soon(player)
+    started = time.monotonic()
+    try:
+        result = player.run()
+        took = time.monotonic() - started
+    finally:
+        synth.close()
+    assert result.stopped_by == signal.SIGTERM and result.abandoned
+    assert took < 0.3 + player.stop_grace + 0.3
