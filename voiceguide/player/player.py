@@ -223,6 +223,11 @@ class Player:
     def _note(self, text: str) -> None:
         self._notes.append(text)  # shown by the calling thread
 
+    @property
+    def frames_played(self) -> int:
+        """Session frames written so far (after a seek, the ones written since)."""
+        return self._frames
+
     def elapsed(self) -> float:
         """Seconds of the session heard so far (the output's buffer not yet)."""
         return max(0.0, self.position / self.sample_rate - float(self.output.latency))

@@ -54,7 +54,7 @@ class LoggedSession:
     def _progress(self):
         sr = self._sample_rate
         total = self.player.total
-        return self.player.output.frames_played / sr, (total / sr if total else None)
+        return self.player.frames_played / sr, (total / sr if total else None)
 
     def __enter__(self) -> "LoggedSession":
         if self._record is not None:

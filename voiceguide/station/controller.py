@@ -520,7 +520,7 @@ class Controller:
                     try:
                         result = player.run()
                     finally:
-                        heard = player.output.frames_played > 0
+                        heard = player.frames_played > 0
                     if result.quit or run.cancel.is_set():
                         outcome = "stopped"
         except VoiceguideError as exc:
