@@ -164,9 +164,9 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
     from voiceguide.player.status import LogStatus, TerminalStatus
     from voiceguide.sinks.live import LiveOutput
 
-    text_stream = stdout if request.text_only else None
-    status = (TerminalStatus(stderr, text_stream=text_stream) if interactive
-              else LogStatus(stderr, text_stream=text_stream))
+    words_out = stdout if request.text_only else None
+    status = (TerminalStatus(stderr, words_out=words_out) if interactive
+              else LogStatus(stderr, words_out=words_out))
     sample_rate = ready.options.sample_rate
     with Session(ready.script, ready.options) as session:
         signals.on_quit_now(lambda: session.close(grace=0.0))

@@ -6,8 +6,8 @@
   timestamped line per step and no escape codes at all, so a journal or a
   log file stays readable.
 
-Both write to the given stream (stderr by default), never to stdout, so
-``--text`` words and other output can be piped apart.
+Both write to *out* (stderr by default), never to stdout, so ``--text``
+words (written to *words_out*, stdout) and the rest can be piped apart.
 """
 
 from __future__ import annotations
@@ -57,13 +57,13 @@ def _clock(elapsed: float, total: Optional[float]) -> str:
 class LogStatus(Status):
     """Plain timestamped lines, one per step: for services, pipes and logs."""
 
-    def __init__(self, stream: TextIO = None, text_stream: Optional[TextIO] = None):
-        self.stream = stream or sys.stderr
-        self.text_stream = text_stream
+    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None):
+        self.out = out or sys.stderr
+        self.words_out = words_out
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{stamp} {text}", file=self.stream, flush=True)
+        print(f"{stamp} {text}", file=self.out, flush=True)
 
     def start(self, title: str, total: Optional[float]) -> None:
         length = f" ({format_duration(total)})" if total else ""
@@ -74,8 +74,8 @@ class LogStatus(Status):
             return
         section = f"[{event.section}] " if event.section else ""
         self._line(f"{format_duration(elapsed)} {section}{describe(event)}")
-        if self.text_stream is not None and event.kind == "say":
-            print(event.text, file=self.text_stream, flush=True)
+        if self.words_out is not None and event.kind == "say":
+            print(event.text, file=self.words_out, flush=True)
 
     def message(self, text: str) -> None:
         self._line(text)
@@ -84,30 +84,30 @@ class LogStatus(Status):
 class TerminalStatus(Status):
     """A footer of keys and one status line redrawn in place."""
 
-    def __init__(self, stream: TextIO = None, text_stream: Optional[TextIO] = None):
-        self.stream = stream or sys.stderr
-        self.text_stream = text_stream
+    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None):
+        self.out = out or sys.stderr
+        self.words_out = words_out
         self._section: Optional[str] = None
         self._words = ""
         self._last = ""
         self._shown = False
 
     def start(self, title: str, total: Optional[float]) -> None:
-        print(f"{title}. You may stop at any time.", file=self.stream)
-        print(KEYS_FOOTER, file=self.stream, flush=True)
+        print(f"{title}. You may stop at any time.", file=self.out)
+        print(KEYS_FOOTER, file=self.out, flush=True)
 
     def event(self, event: Event, elapsed: float) -> None:
         if event.section:
             self._section = event.section
         if event.kind != "pause":
             self._words = describe(event)
-        if self.text_stream is not None and event.kind == "say":
+        if self.words_out is not None and event.kind == "say":
             self._clear()
-            print(event.text, file=self.text_stream, flush=True)
+            print(event.text, file=self.words_out, flush=True)
 
     def message(self, text: str) -> None:
         self._clear()
-        print(text, file=self.stream, flush=True)
+        print(text, file=self.out, flush=True)
 
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
         parts = [_clock(elapsed, total)]
@@ -123,20 +123,20 @@ class TerminalStatus(Status):
         if len(line) > width:
             line = line[:width - 1] + "…"
         if line != self._last:
-            self.stream.write("\r\x1b[2K" + line)
-            self.stream.flush()
+            self.out.write("\r\x1b[2K" + line)
+            self.out.flush()
             self._last = line
             self._shown = True
 
     def _clear(self) -> None:
         if self._shown:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
             self._last = ""
             self._shown = False
 
     def close(self) -> None:
         if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
+            self.out.write("\n")
+            self.out.flush()
             self._shown = False
