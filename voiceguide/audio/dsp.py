@@ -42,6 +42,9 @@ __all__ = [
 #: The limiter: transparent below the knee (-3 dBFS), never above the ceiling (-1 dBFS).
 LIMIT_KNEE = 10 ** (-3.0 / 20)
 LIMIT_CEILING = 10 ** (-1.0 / 20)
+#: The largest float32 not above the ceiling (the ceiling itself is not a float32).
+_CEILING_BELOW = np.nextafter(np.float32(LIMIT_CEILING), np.float32(0.0)) \
+    if float(np.float32(LIMIT_CEILING)) > LIMIT_CEILING else np.float32(LIMIT_CEILING)
 
 
 def db_to_gain(db: float) -> float:
@@ -85,19 +88,32 @@ def fall(n: int) -> np.ndarray:
     return out
 
 
-def soft_limit(block: np.ndarray) -> None:
+def soft_limit(block: np.ndarray) -> int:
     """Limit *block* in place: unchanged below the knee, never above the ceiling.
 
     A static curve (no gain memory), so it cannot depend on block size. The
     mix is levelled so that only rare peaks reach the knee at all.
+
+    Whatever the block holds, afterwards every sample is a finite number
+    within +-:data:`LIMIT_CEILING`: samples that are not numbers (NaN, +-inf,
+    from a damaged sound) become silence, and their count is returned so the
+    caller can say so once. Returns 0 for an ordinary block.
     """
     mag = np.abs(block)
+    bad = 0
+    if not np.isfinite(mag.sum(dtype=np.float64)):  # one pass; NaN and inf both show here
+        broken = ~np.isfinite(block)
+        bad = int(np.count_nonzero(broken))
+        block[broken] = 0.0
+        mag[broken] = 0.0
     over = mag > LIMIT_KNEE
     if not over.any():
-        return
+        return bad
     span = LIMIT_CEILING - LIMIT_KNEE
     limited = LIMIT_KNEE + span * np.tanh((mag[over] - LIMIT_KNEE) / span)
+    np.minimum(limited, _CEILING_BELOW, out=limited)  # float32 rounding must not step over it
     block[over] = np.copysign(limited, block[over])
+    return bad
 
 
 def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:

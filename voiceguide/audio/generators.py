@@ -57,7 +57,8 @@ Traps
 - Buffers are returned fresh; the mixer may cache them, but should not write
   into a cached array shared between layers.
 - Nothing here touches an audio device; only :func:`sound_loop` does I/O (it
-  reads one file).
+  reads one file, streamed, and refuses one longer than
+  :data:`MAX_SOUND_SECONDS`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ import numpy as np
 from ..errors import VoiceguideError
 from . import dsp
 from ..script.model import BELL_KINDS, BELL_SECONDS, NOISE_COLORS
+from ..script.units import format_duration
 
 __all__ = [
     "LOOP_RMS",
@@ -94,6 +96,13 @@ NOISE_HIGHPASS_HZ = 25.0
 
 #: Crossfade of a sound file's tail into its head (shortened for short files).
 SOUND_CROSSFADE_SECONDS = 0.75
+#: The longest sound file a loop is made from, and its highest sample rate:
+#: the loop is held in memory whole (about 58 MB for five minutes at 48 kHz,
+#: and as much again while it is resampled), and a Pi Zero 2 W has 512 MB.
+MAX_SOUND_SECONDS = 300.0
+MAX_SOUND_RATE = 192_000
+#: Frames decoded per read: a bounded buffer, whatever the file's channels.
+_READ_FRAMES = 1 << 16
 
 #: Pacer pitch: up a fifth on the inhale, back down on the exhale.
 PACER_LOW_HZ = 200.0
@@ -316,30 +325,47 @@ def sound_loop(path: Path, sr: int) -> np.ndarray:
     correlation (equal-gain when it is fully correlated).
 
     Returns float32 at RMS ``1/sqrt(2)``. Raises :class:`SoundLoopError` when
-    the file cannot be read, is silent or is too short (under 0.1 s).
-    Trap: the whole file is decoded into memory; a ten-minute stereo file
-    is about 115 MB as float32 at 48 kHz. Keep loops to a minute or two.
+    the file cannot be read, is silent, is too short (under 0.1 s), or is
+    longer than :data:`MAX_SOUND_SECONDS` (checked from its header before
+    anything is decoded: a multi-gigabyte file costs nothing to refuse).
+
+    Memory: the file is decoded block by block straight into one float32 mono
+    buffer (never the whole file as float64 or as all its channels), then
+    resampled into another: five minutes at 48 kHz is about 58 MB each.
     """
     import soundfile
 
     sr = _check_sr(sr)
     path = Path(path)
     try:
-        data, file_sr = soundfile.read(str(path), dtype="float64", always_2d=True)
+        with soundfile.SoundFile(str(path)) as f:
+            file_sr, frames, channels = int(f.samplerate), int(f.frames), int(f.channels)
+            _check_sound_size(path, file_sr, frames)
+            x = np.empty(frames, dtype=np.float32)
+            block = np.empty((min(frames, _READ_FRAMES), channels), dtype=np.float32)
+            done = 0
+            while done < frames:
+                got = len(f.read(min(_READ_FRAMES, frames - done), dtype="float32", out=block))
+                if got == 0:
+                    break  # the header promised more than the file holds
+                np.mean(block[:got], axis=1, out=x[done:done + got])
+                done += got
+    except SoundLoopError:
+        raise
     except Exception as exc:  # LibsndfileError, RuntimeError, OSError ...
         raise SoundLoopError(f"cannot read sound loop {str(path)!r}: {exc}") from exc
-    x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    x = x[:done]
     if len(x) < 0.1 * file_sr:
         raise SoundLoopError(f"sound loop {str(path)!r} is too short to loop (under 0.1 s)")
-    if int(file_sr) != sr:  # (equal rates keep float64: no round trip through float32)
-        x = np.asarray(dsp.resample(np.ascontiguousarray(x), int(file_sr), sr), dtype=np.float64)
-    x = x - x.mean()
+    if file_sr != sr:
+        x = dsp.resample(x, file_sr, sr)
+    x -= np.float32(np.mean(x, dtype=np.float64))
     if not np.any(x) or not np.all(np.isfinite(x)):
         raise SoundLoopError(f"sound loop {str(path)!r} is silent or unreadable")
 
     n = len(x)
     fade = min(int(round(SOUND_CROSSFADE_SECONDS * sr)), n // 4)
-    head, tail = x[:fade], x[n - fade:]
+    head, tail = x[:fade].astype(np.float64), x[n - fade:].astype(np.float64)
     denom = math.sqrt(float(np.dot(head, head)) * float(np.dot(tail, tail)))
     rho = float(np.dot(head, tail)) / denom if denom > 0 else 0.0
     rho = min(max(rho, 0.0), 1.0)
@@ -348,12 +374,28 @@ def sound_loop(path: Path, sr: int) -> np.ndarray:
     # Constant power for partially correlated signals:
     # g_in^2 + g_out^2 + 2 rho g_in g_out = 1.
     norm = 1.0 / np.sqrt(1.0 + rho * np.sin(2.0 * theta))
-    out = x[: n - fade].copy()
+    out = x[: n - fade]
     out[:fade] = (head * g_in + tail * g_out) * norm
-    try:
-        return _normalise_rms(out)
-    except ValueError as exc:
-        raise SoundLoopError(f"sound loop {str(path)!r} is silent") from exc
+    # As _normalise_rms, without its float64 copy of the whole loop.
+    squares = sum(float(np.dot(c, c)) for c in
+                  (out[i:i + _READ_FRAMES].astype(np.float64) for i in range(0, len(out), _READ_FRAMES)))
+    rms = math.sqrt(squares / len(out))
+    if not rms > 0.0 or not math.isfinite(rms):
+        raise SoundLoopError(f"sound loop {str(path)!r} is silent")
+    out *= LOOP_RMS / rms
+    return np.ascontiguousarray(out)
+
+
+def _check_sound_size(path: Path, file_sr: int, frames: int) -> None:
+    """Refuse, from the header alone, a file too long (or too fast) to loop within our memory."""
+    if not 0 < file_sr <= MAX_SOUND_RATE:
+        raise SoundLoopError(f"sound loop {str(path)!r} has a sample rate of {file_sr} Hz; "
+                             f"use a file at {MAX_SOUND_RATE} Hz or less")
+    if frames > MAX_SOUND_SECONDS * file_sr:
+        limit = format_duration(MAX_SOUND_SECONDS)
+        raise SoundLoopError(f"sound loop {str(path)!r} lasts {format_duration(frames / file_sr)}; "
+                             f"a sound loop may last at most {limit} (it is held in memory "
+                             f"whole): cut a shorter one, a minute or two loops well")
 
 
 # --- one-shots -------------------------------------------------------------

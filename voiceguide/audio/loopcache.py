@@ -2,25 +2,75 @@
 
 A drone or a noise bed takes tens of milliseconds and tens of megabytes to
 build (ten times that on a Raspberry Pi Zero 2 W), every time a session
-starts. The loops depend only on their parameters, so they are kept as
-``.npy`` files beside the speech cache and memory-mapped: pages are read
-as the mixer reaches them, and several players share them.
+starts. The loops depend only on their parameters, so they are kept as files
+in the user's cache folder and memory-mapped: pages are shared by several
+players and stay in the page cache between sessions.
 
-Writes are atomic (temporary file + ``os.replace``); an unreadable entry is
-simply built again. Bump :data:`VERSION` when a generator changes its sound.
+Every entry is untrusted: anything can be left in a cache folder (a crash,
+a full disk, another program, a person). So an entry is used only when
+
+* it is a **regular file** -- a FIFO, a device, a directory or a symlink in
+  its place is never opened for reading in a way that could block (the file
+  is opened with ``O_NONBLOCK | O_NOFOLLOW`` and checked with ``fstat``);
+* its **header** is ours: magic, :data:`VERSION`, the digest of its own key
+  (an entry copied over another name is not taken for it), a sample count
+  that matches the file size and stays under :data:`MAX_SAMPLES`;
+* its **CRC-32** matches the samples (random or zeroed pages, a truncated
+  write), and every sample is a finite number (a NaN loop with a valid header
+  and checksum would otherwise play at full scale).
+
+Anything else is built again, with one warning line naming the entry and
+what was wrong (a missing entry is a normal cold start: no warning). When the
+entry cannot be replaced (a directory in its place, a read-only cache), the
+loop is still played; only speed is lost.
+
+Writes are atomic (temporary file + ``os.replace``). Bump :data:`VERSION`
+when a generator changes its sound or the format changes.
+
+Trap: the CRC is computed at every load (about 3 ms for a 30 s drone here,
+ten times that on a Pi Zero 2 W). It is the price of never playing a damaged
+loop; a cheaper check (NaN only) lets random samples through.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import mmap
+import os
+import stat
+import struct
+import time
+import zlib
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
 from voiceguide.atomic import atomic_file
 
-VERSION = 2
+log = logging.getLogger("voiceguide.audio")
+
+#: Format and content version; part of every key, and of every header.
+VERSION = 3
+SUFFIX = ".loop"
+MAGIC = b"VGLOOP\x00\x00"
+#: magic, version, key digest (16 bytes), sample count, CRC-32 of the samples.
+_HEADER = struct.Struct("<8sI16sQI")
+#: The samples start here (a multiple of 16, for aligned float32 access).
+HEADER_SIZE = 64
+#: No entry holds more samples than this (about 11.6 minutes at 48 kHz): a
+#: sparse multi-gigabyte file with a header to match is refused, not mapped.
+MAX_SAMPLES = 1 << 25
+#: Temporary files (ours, in the cache folder) older than this are left-overs
+#: of a process that was killed while writing; they are removed.
+STALE_SECONDS = 3600.0
+
+_DTYPE = np.dtype("<f4")
+
+
+class BadEntry(Exception):
+    """A cache entry that must not be used; the message says why (for the warning)."""
 
 
 def cache_dir() -> Path:
@@ -29,22 +79,126 @@ def cache_dir() -> Path:
     return loop_cache_dir()
 
 
+def entry_path(key: str, folder: Optional[Path] = None) -> Path:
+    """Where the loop for *key* is kept."""
+    return (folder or cache_dir()) / f"{_digest(key).hex()}{SUFFIX}"
+
+
 def cached_loop(key: str, make: Callable[[], np.ndarray], folder: Optional[Path] = None) -> np.ndarray:
-    """The loop for *key*, from the cache or made by *make()* and stored."""
+    """The loop for *key*, from the cache or made by *make()* and stored (float32, read-only)."""
     folder = folder or cache_dir()
-    digest = hashlib.sha256(f"v{VERSION}|{key}".encode()).hexdigest()[:32]
-    path = folder / f"{digest}.npy"
+    digest = _digest(key)
+    path = folder / f"{digest.hex()}{SUFFIX}"
     try:
-        loop = np.load(path, mmap_mode="r", allow_pickle=False)
-        if loop.dtype == np.float32 and loop.ndim == 1 and len(loop) > 0:
-            return loop
-    except (OSError, ValueError):
+        return load(path, digest)
+    except FileNotFoundError:
         pass
+    except BadEntry as exc:
+        log.warning("voiceguide: warning: the ambient sound cache entry %s %s; "
+                    "it is made again", path, exc)
+    except OSError as exc:  # unreadable: permissions, I/O error, a symlink loop...
+        log.warning("voiceguide: warning: the ambient sound cache entry %s cannot be read (%s); "
+                    "it is made again", path, exc.strerror or exc)
     loop = np.ascontiguousarray(make(), dtype=np.float32)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as handle:
-            np.save(handle, loop, allow_pickle=False)
-    except OSError:
-        pass  # a read-only cache only costs speed
+    store(path, digest, loop)
     return loop
+
+
+def load(path: Path, digest: bytes) -> np.ndarray:
+    """The samples of a valid entry, memory-mapped and read-only.
+
+    Raises FileNotFoundError when there is no entry, :class:`BadEntry` when
+    there is one that must not be used, OSError when it cannot be read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if os.path.islink(path):
+            raise BadEntry("is a symbolic link, not a regular file") from None
+        if os.path.isdir(path):
+            raise BadEntry("is a folder, not a regular file (remove it)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadEntry("is a folder, not a regular file (remove it)" if stat.S_ISDIR(info.st_mode)
+                           else "is not a regular file (a pipe or a device)")
+        if info.st_size == 0:
+            raise BadEntry("is empty")
+        if info.st_size < HEADER_SIZE:
+            raise BadEntry("is truncated")
+        count, crc = _check_header(os.pread(fd, _HEADER.size, 0), digest)
+        if info.st_size != HEADER_SIZE + count * _DTYPE.itemsize:
+            raise BadEntry("is truncated" if info.st_size < HEADER_SIZE + count * _DTYPE.itemsize
+                           else "has bytes after its samples")
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)  # the map keeps its own reference to the file
+    payload = memoryview(mapped)[HEADER_SIZE:]
+    try:
+        if zlib.crc32(payload) != crc:
+            raise BadEntry("does not match its checksum (damaged)")
+    finally:
+        payload.release()
+    loop = np.frombuffer(mapped, dtype=_DTYPE, count=count, offset=HEADER_SIZE)
+    if not np.isfinite(loop).all():
+        raise BadEntry("holds samples that are not numbers")
+    return loop
+
+
+def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
+    """Write *loop* as the entry at *path*, atomically; a failure only costs speed next time."""
+    data = np.ascontiguousarray(loop, dtype=_DTYPE)
+    if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
+        return
+    header = _HEADER.pack(MAGIC, VERSION, digest, data.size, zlib.crc32(memoryview(data).cast("B")))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(path.parent)
+        with atomic_file(path) as handle:
+            handle.write(header.ljust(HEADER_SIZE, b"\0"))
+            handle.write(memoryview(data).cast("B"))
+    except OSError:
+        pass  # a read-only cache, a folder in the entry's place, a full disk: only speed is lost
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(f"v{VERSION}|{key}".encode()).digest()[:16]
+
+
+def _check_header(raw: bytes, digest: bytes) -> Tuple[int, int]:
+    if len(raw) < _HEADER.size:
+        raise BadEntry("is truncated")
+    magic, version, key, count, crc = _HEADER.unpack(raw)
+    if magic != MAGIC:
+        raise BadEntry("is not a voiceguide loop (wrong header)")
+    if version != VERSION:
+        raise BadEntry(f"was written in format {version}, not {VERSION}")
+    if key != digest:
+        raise BadEntry("belongs to another sound (its key does not match)")
+    if not 0 < count <= MAX_SAMPLES:
+        raise BadEntry(f"claims {count} samples (at most {MAX_SAMPLES} are allowed)")
+    return count, crc
+
+
+def _remove_stale(folder: Path) -> None:
+    """Remove temporary files of ours older than :data:`STALE_SECONDS`, and entries of older formats."""
+    now = time.time()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        old_format = name.endswith(".npy")  # format 2 and before
+        temporary = name.startswith(".") and name.endswith(".tmp")
+        if not (old_format or temporary):
+            continue
+        try:
+            info = os.lstat(folder / name)
+            if stat.S_ISREG(info.st_mode) and (old_format or now - info.st_mtime > STALE_SECONDS):
+                os.unlink(folder / name)
+        except OSError:
+            pass

@@ -10,6 +10,11 @@ just rendering from another position. That is why:
 * ducking, fades and the limiter are computed from absolute positions;
 * noise is seeded, never drawn at mix time.
 
+The limiter (:func:`voiceguide.audio.dsp.soft_limit`) is the last step of
+every block: whatever a layer holds -- a damaged loop, a clip full of NaN, a
+gain that overflows -- no sample leaves the mixer above -1 dBFS or as a
+non-number (those become silence, with one warning line per session).
+
 The mixer runs in a normal thread (or the render loop), never in the audio
 callback; it may block on a clip that is still being synthesised. It keeps
 its scratch buffers between calls, so a steady run of same-size blocks
@@ -18,6 +23,7 @@ allocates little.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -27,9 +33,12 @@ import numpy as np
 from voiceguide.audio import generators
 from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
 from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
+from voiceguide.script.units import format_duration
 from voiceguide.timeline import Event, PlacedEvents
 
 ClipFor = Callable[[Event], np.ndarray]
+
+log = logging.getLogger("voiceguide.audio")
 
 #: Ducking starts this long before a voice onset (we know onsets in advance)...
 DUCK_ATTACK = 0.15
@@ -77,13 +86,26 @@ def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float
             loop = cached_loop(f"noise|{layer.color}|{index}|{sample_rate}",
                                lambda: generators.noise_loop(layer.color, sample_rate, seed=index))
         elif isinstance(layer, SoundLoop):
-            stat = layer.path.stat()
-            loop = cached_loop(f"sound|{layer.path}|{stat.st_size}|{stat.st_mtime_ns}|{sample_rate}",
-                               lambda: generators.sound_loop(layer.path, sample_rate))
+            loop = _sound_file_loop(layer, sample_rate)
         else:  # pragma: no cover
             raise TypeError(f"unknown ambient layer {layer!r}")
         beds.append(_Bed(loop, db_to_gain(layer.level_db + level_offset_db)))
     return beds
+
+
+def _sound_file_loop(layer: SoundLoop, sample_rate: int) -> np.ndarray:
+    """A ``sound:`` layer's loop; its problems name the script line that asked for it."""
+    from voiceguide.audio.loopcache import cached_loop
+
+    try:
+        stat = layer.path.stat()
+        return cached_loop(f"sound|{layer.path}|{stat.st_size}|{stat.st_mtime_ns}|{sample_rate}",
+                           lambda: generators.sound_loop(layer.path, sample_rate))
+    except OSError as exc:
+        raise generators.SoundLoopError(
+            f"{layer.source}: cannot read sound loop {str(layer.path)!r}: {exc.strerror or exc}") from None
+    except generators.SoundLoopError as exc:
+        raise generators.SoundLoopError(f"{layer.source}: {exc}") from None
 
 
 class Mixer:
@@ -110,6 +132,7 @@ class Mixer:
         self._scratch = np.zeros(0, dtype=np.float32)
         self._gain = 1.0          # master gain (the player's volume keys)
         self._gain_target = 1.0
+        self._warned_not_numbers = False
 
     def set_volume_db(self, db: float) -> None:
         """Master volume for the blocks that follow, reached smoothly over one block.
@@ -219,7 +242,10 @@ class Mixer:
         self._master_fade(out, start, length)
         if self._gain != 1.0 or self._gain_target != 1.0:
             self._apply_gain(out)
-        soft_limit(out)
+        if soft_limit(out) and not self._warned_not_numbers:
+            self._warned_not_numbers = True
+            log.warning("voiceguide: warning: the mix at %s held samples that are not numbers "
+                        "(a damaged sound); they are played as silence", format_duration(start / sr))
 
     def _apply_gain(self, out: np.ndarray) -> None:
         if self._gain == self._gain_target:
