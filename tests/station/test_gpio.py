@@ -76,7 +76,7 @@ class Chimes:
 
     def chime(self, *args, **kw):
         self.chimes.append(time.monotonic())
-        self.real.chime(*args, **kw)
+        return self.real.chime(*args, **kw)
 
     def notice(self, text, playback):
         self.notices.append(text)

@@ -124,6 +124,9 @@ class _StationStatus:
         self.total: Optional[float] = None
         self.paused = False
         self._second = -1
+        self.output = None                  # the player's LiveOutput, once open
+        self.requested: Optional[float] = None
+        self._first_logged = False
 
     def start(self, title: str, total: Optional[float]) -> None:
         self._log.start(title, total)
@@ -140,6 +143,10 @@ class _StationStatus:
         self._notify()
 
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
+        if not self._first_logged and self.output is not None and self.output.first_audible is not None:
+            self._first_logged = True
+            if self.requested is not None:
+                log.info("first sound %.3f s after the request", self.output.first_audible - self.requested)
         self.elapsed = elapsed
         self.total = total
         changed = paused != self.paused or int(elapsed) != self._second
@@ -169,6 +176,7 @@ class _Run:
     player: Any = None
     status: Optional[_StationStatus] = None
     start: Optional[SessionStart] = None
+    requested: float = field(default_factory=time.time)   # wall clock, for the first-sound figure
 
 
 class Controller:
@@ -467,6 +475,7 @@ class Controller:
                         self._run = None
                     self._save_volume()
                     self._changed()
+                    _give_back_memory()
 
     def _options(self, run: _Run):
         from voiceguide.script.model import Voice
@@ -500,7 +509,9 @@ class Controller:
         with self._lock:
             self._error = None
         if run.chime and not run.cancel.is_set():
-            self._chime()
+            heard = self._chime()
+            if heard is not None:
+                log.info("chime %.3f s after the press", heard - run.requested)
         run.status = _StationStatus(self._changed, run.script.title)
         self._changed()
         outcome, message = "completed", None
@@ -516,6 +527,7 @@ class Controller:
                         self._volume_db = min(self._volume_db, self.start_volume_limit)
                         if abs(self._volume_db) > 1e-9:
                             player.change_volume(self._volume_db)
+                    run.status.output, run.status.requested = player.output, run.requested
                     run.status.start(run.script.title, start.planned)
                     try:
                         result = player.run()
@@ -599,13 +611,15 @@ class Controller:
             self._wake.notify()
         self._changed()
 
-    def _chime(self) -> None:
+    def _chime(self) -> Optional[float]:
+        """Play the acknowledging chime; the wall-clock time it was first heard, if known."""
         if self._feedback is None:
-            return
+            return None
         try:
-            self._feedback.chime(self.playback.device, self.playback.latency)
+            return self._feedback.chime(self.playback.device, self.playback.latency)
         except VoiceguideError as exc:
             log.warning("the acknowledging chime could not play: %s", exc)
+            return None
 
     def _notice(self, text: str) -> None:
         """Say *text* through the speaker, so a person with no screen is not left wondering."""
@@ -638,6 +652,7 @@ class Controller:
             import voiceguide.player.player  # noqa: F401
         except Exception:
             pass
+        _give_back_memory()  # building ambient loops borrows tens of MB for a moment
 
     # -- remembered volume --------------------------------------------------------------
 
@@ -690,3 +705,21 @@ def _catalog() -> Dict[str, Path]:
     from voiceguide.script.catalog import entries
 
     return {entry.id: entry.path for entry in entries()}
+
+
+def _give_back_memory() -> None:
+    """After a session: collect its cycles and hand freed heap back to the system.
+
+    A station idles for hours between sessions; glibc keeps freed memory
+    for reuse unless asked (``malloc_trim``), which would leave the idle
+    station as large as it was mid-session.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -54,8 +54,8 @@ class Feedback:
     def __init__(self, sample_rate: int = SAMPLE_RATE):
         self.sample_rate = sample_rate
 
-    def chime(self, device: Any = None, latency: Optional[float] = None, repeat: int = 1) -> None:
-        """Play the chime and return when it has been heard (about 1.3 s)."""
+    def chime(self, device: Any = None, latency: Optional[float] = None, repeat: int = 1) -> Optional[float]:
+        """Play the chime; return, once it has been heard, the wall-clock time it was first heard."""
         from voiceguide.sinks.live import LiveOutput
 
         samples = chime_samples(self.sample_rate, repeat)
@@ -67,6 +67,7 @@ class Feedback:
                 output.write(samples[at:at + step].copy())
         finally:
             output.close()
+        return output.first_audible
 
     def notice(self, text: str, playback: Any) -> None:
         """Say *text* (after a chime); two chimes when there is no speech engine."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import threading
@@ -49,6 +50,9 @@ def bind(address: Address) -> socket.socket:
     family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it (Linux): without it a kept-alive client
+    # waits ~40 ms per answer (Nagle's algorithm against delayed ACKs).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((address.host, address.port))
     except OSError as exc:
@@ -148,6 +152,9 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     from voiceguide.station.settings import station_settings
     from voiceguide.station.token import ensure_token
 
+    # Mixing is one thread by design, as in `play`: OpenBLAS's worker threads
+    # would only cost memory and wake-ups (set before numpy is imported).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _configure_logging()
     settings = station_settings(settings_path)
     _start_portaudio()
