@@ -4,13 +4,15 @@ What lives here: the model (:mod:`.model`), the grammar table shared by the
 loader and the JSON Schema (:mod:`.grammar`, :mod:`.schema`), written units
 (:mod:`.units`), the safe located loader (:mod:`.loader`, split by concern into
 :mod:`.decode`, :mod:`.compose`, :mod:`.values`, :mod:`.build`, :mod:`.steps`,
-:mod:`.paths`, :mod:`.limits` and :mod:`.problems`), authoring advice
+:mod:`.paths`, :mod:`.limits` and :mod:`.problems`, with :mod:`.controls` keeping
+control characters out of the model and :mod:`.soundfiles` checking a
+``sound:`` file's header), authoring advice
 (:mod:`.lint`), the catalog of built-in and user exercises (:mod:`.catalog`)
 and the starting-script writer (:mod:`.scaffold`).
 
 Rule: nothing in this package imports numpy or anything from a later stage
 (synth, timeline, audio, sinks, player, cli); ``list`` and ``validate`` load
-only this package and start fast. A test keeps it so.
+only this package and start fast. tests/test_import_direction.py keeps it so.
 """
 
 from voiceguide.script.loader import check, load, load_text
