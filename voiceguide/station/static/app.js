@@ -115,9 +115,13 @@
   var DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
 
   function daysText(days) {
-    if (!days || (Array.isArray(days) && days.length === 0)) return "every day";
-    if (Array.isArray(days)) return days.map(function (d) { return DAY_NAMES[d] || d; }).join(", ");
-    return String(days);
+    // The station says "daily", "mon..fri" or "sat,sun" (systemd's own words).
+    if (Array.isArray(days)) days = days.join(",");
+    days = String(days || "daily").toLowerCase();
+    if (days === "daily") return "every day";
+    return days.split(",").map(function (part) {
+      return part.split("..").map(function (d) { return DAY_NAMES[d] || d; }).join("–");
+    }).join(", ");
   }
 
   function setText(el, text) {
@@ -197,14 +201,14 @@
       var wrap = document.createElement("div");
       var label = document.createElement("label");
       label.htmlFor = inputId;
-      label.textContent = "Length (optional, e.g. 15m)";
+      label.textContent = "Length (optional)";
       var input = document.createElement("input");
       input.type = "text";
       input.id = inputId;
       input.name = "length";
       input.inputMode = "text";
       input.autocomplete = "off";
-      input.placeholder = ex.duration ? clock(ex.duration) : "";
+      input.placeholder = "e.g. 15m";
       wrap.appendChild(label);
       wrap.appendChild(input);
       var start = document.createElement("button");
@@ -255,7 +259,7 @@
       var text = document.createElement("div");
       var what = document.createElement("p");
       what.className = "sched-what";
-      what.textContent = (sc.at || "") + ", " + daysText(sc.days) + ": " + titleOf(sc.id);
+      what.textContent = (sc.at || "") + ", " + daysText(sc.days) + ": " + titleOf(sc.exercise || sc.id);
       text.appendChild(what);
       if (sc.next) {
         var next = document.createElement("p");
@@ -289,7 +293,7 @@
     for (var i = 0; i < boxes.length; i++) days.push(boxes[i].value);
     var at = $("sched-at").value;
     if (!at) { showError({ message: "Choose a time for the schedule." }); return; }
-    var body = { id: $("sched-exercise").value, at: at, days: days };
+    var body = { id: $("sched-exercise").value, at: at, days: days.join(",") };
     var button = $("sched-add");
     button.disabled = true;
     api("/api/schedules", body).then(function (list) {

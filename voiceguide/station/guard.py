@@ -1,0 +1,364 @@
+"""The station's front door: every rule that makes it safe to open to a home network.
+
+One pure-ASGI middleware sits in front of every route, so no endpoint can
+forget a rule. In the order they are applied:
+
+1. **Host allow-list** (DNS rebinding). A page on ``evil.example`` whose name
+   is re-pointed at this machine makes the browser send ``Host:
+   evil.example``; we answer only to names of this machine (``localhost``,
+   its host name, ``NAME.local``, names the user adds) and to IP literals. An
+   IP literal is safe: a page can only reach it under that same origin, never
+   under an attacker's. No Host header at all is refused too.
+2. **Pairing swap.** ``GET /?token=T`` with the right token answers with a
+   ``303`` to ``/`` and an ``HttpOnly; SameSite=Strict`` cookie, so the token
+   leaves the address bar (and history, and any Referer) at once.
+3. **Token.** Everything under ``/api/`` needs ``Authorization: Bearer T`` or
+   the cookie, compared in constant time (:func:`hmac.compare_digest`). The
+   page shell (``/`` and ``/static/...``) carries no data and is served
+   without it, so a phone whose cookie has gone stale sees a page that says
+   how to pair again rather than a bare 401.
+4. **Slowing bad tokens.** After a few bad tokens from one address every
+   further bad one waits, a little longer each time, one after another (a
+   flood of parallel guesses queues up instead of going faster); a queue
+   longer than a minute is answered 429 at once. A good token clears it.
+5. **State changes are POSTs with a JSON body.** GET and HEAD may only read;
+   any other method is 405. A POST must say ``Content-Type:
+   application/json``: an HTML form (urlencoded, multipart or text/plain)
+   from another site can never produce that without a CORS preflight, which
+   we never grant. A POST whose ``Origin`` or ``Sec-Fetch-Site`` says it came
+   from another site is 403 as well.
+6. **Body cap.** A body longer than :data:`MAX_BODY` is 413, whether its
+   Content-Length says so up front or it streams past the cap.
+
+Every answer also carries headers that keep the page to itself (a strict
+Content-Security-Policy: scripts, styles and connections from this station
+only; no framing; no referrer; no MIME sniffing).
+
+Traps: never log ``scope["query_string"]`` or a raw path here (the pairing
+address carries the token; :mod:`voiceguide.station.redact` scrubs uvicorn's
+access log), and do not wrap with Starlette's ``BaseHTTPMiddleware``: it
+buffers and breaks the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import socket
+import time
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import parse_qs
+
+COOKIE = "voiceguide_token"
+COOKIE_MAX_AGE = 400 * 24 * 3600   # browsers cap cookie lifetimes at 400 days
+MAX_BODY = 16 * 1024                # the biggest real body is a schedule: ~100 bytes
+PUBLIC_PATHS = ("/", "/static/")    # the page shell: no data, no token needed
+
+SECURITY_HEADERS: List[Tuple[bytes, bytes]] = [
+    (b"content-security-policy",
+     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+TokenSource = Callable[[], str]
+
+
+def machine_names(extra: Iterable[str] = ()) -> List[str]:
+    """Names that mean this machine: the ones a phone or a browser would type."""
+    names = {"localhost"}
+    try:
+        host = socket.gethostname()
+    except OSError:   # pragma: no cover - gethostname does not fail on Linux
+        host = ""
+    if host:
+        short = host.split(".")[0]
+        names.update({host, short, f"{short}.local"})
+        try:
+            names.add(socket.getfqdn(host))
+        except OSError:   # pragma: no cover
+            pass
+    names.update(n for n in extra if n)
+    return sorted(n.lower().rstrip(".") for n in names if n)
+
+
+def split_host(value: str) -> Optional[str]:
+    """The name part of a Host header (``[::1]:8765`` -> ``::1``), or None if malformed."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        rest = value[end + 1:]
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return None
+        return value[1:end]
+    name, sep, port = value.rpartition(":")
+    if sep and port.isdigit():
+        value = name
+    elif sep:
+        return None
+    return value.rstrip(".")
+
+
+def is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class Throttle:
+    """Slows repeated bad tokens from one address: the first few are free.
+
+    Each bad attempt past ``free`` waits ``base * 2**k`` seconds (capped at
+    ``cap``) after the previous one from that address was answered, so many
+    parallel guesses queue up. Memory is bounded: addresses quiet for
+    ``window`` seconds are forgotten, and at most ``limit`` are kept.
+    """
+
+    def __init__(self, free: int = 5, base: float = 0.25, cap: float = 8.0,
+                 window: float = 600.0, give_up: float = 60.0, limit: int = 4096,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free, self.base, self.cap = free, base, cap
+        self.window, self.give_up, self.limit = window, give_up, limit
+        self.clock = clock
+        self._seen: Dict[str, List[float]] = {}   # address -> [count, last, next_free_at]
+
+    def delay(self, address: str) -> Optional[float]:
+        """Record a bad attempt; seconds to wait before answering, or None for 429 now."""
+        now = self.clock()
+        self._prune(now)
+        count, _, ready = self._seen.get(address, (0, now, now))
+        count += 1
+        step = 0.0 if count <= self.free else min(self.base * 2 ** (count - self.free - 1), self.cap)
+        until = max(now, ready) + step
+        if until - now > self.give_up:
+            self._seen[address] = [count, now, ready]
+            return None
+        self._seen[address] = [count, now, until]
+        return until - now
+
+    def clear(self, address: str) -> None:
+        self._seen.pop(address, None)
+
+    def _prune(self, now: float) -> None:
+        if len(self._seen) < self.limit and not any(now - v[1] > self.window for v in self._seen.values()):
+            return
+        for key in [k for k, v in self._seen.items() if now - v[1] > self.window]:
+            del self._seen[key]
+        while len(self._seen) >= self.limit:
+            del self._seen[min(self._seen, key=lambda k: self._seen[k][1])]
+
+
+class Guard:
+    """ASGI middleware applying the rules in this module's docstring to ``app``.
+
+    ``token`` is called for every check, so a token replaced on disk
+    (``voiceguide station --new-token``) can take effect without a restart if
+    the caller reads it from there.
+    """
+
+    def __init__(self, app, token: TokenSource, hosts: Iterable[str] = (),
+                 max_body: int = MAX_BODY, throttle: Optional[Throttle] = None):
+        self.app = app
+        self.token = token
+        self.names = frozenset(machine_names(hosts))
+        self.max_body = max_body
+        self.throttle = throttle or Throttle()
+
+    # -- checks ---------------------------------------------------------------
+
+    def host_allowed(self, host: Optional[str]) -> bool:
+        name = split_host(host) if host else None
+        return bool(name) and (name in self.names or is_ip(name))
+
+    def token_ok(self, given: Optional[str]) -> bool:
+        expected = self.token()
+        if not given or not expected:
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+    @staticmethod
+    def presented(headers: Dict[bytes, bytes]) -> Optional[str]:
+        """The token a request carries: bearer header first, then the cookie."""
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE and value:
+                return value
+        return None
+
+    # -- the middleware ---------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, send)
+        if scope["type"] != "http":   # no websockets here
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        headers: Dict[bytes, bytes] = {}
+        for key, value in scope["headers"]:
+            key = key.lower()
+            # join repeated headers the HTTP way; cookies with "; "
+            if key in headers:
+                value = headers[key] + (b"; " if key == b"cookie" else b", ") + value
+            headers[key] = value
+        send = self._with_headers(send)
+        if not self.host_allowed(headers.get(b"host", b"").decode("latin-1")):
+            return await self._json(send, 400, "This station answers only to its own address "
+                                               "(the Host header names another machine).")
+
+        method, path = scope["method"], scope["path"]
+        address = (scope.get("client") or ("?", 0))[0]
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if path == "/" and method in ("GET", "HEAD") and "token" in query:
+            return await self._pair(send, address, query["token"][-1])
+
+        public = method in ("GET", "HEAD") and (path == "/" or path.startswith("/static/"))
+        if not public:
+            if not self.token_ok(self.presented(headers)):
+                return await self._refuse(send, address)
+            self.throttle.clear(address)
+
+        if method in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        if method != "POST":
+            return await self._json(send, 405, f"{method} is not used here; "
+                                               "reading is GET, changing is POST with JSON.",
+                                    extra=[(b"allow", b"GET, HEAD, POST")])
+        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return await self._json(send, 415, "Send the request body as JSON "
+                                               "(Content-Type: application/json).")
+        if self._cross_site(headers):
+            return await self._json(send, 403, "Requests from another site are refused.")
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                return await self._json(send, 400, "The Content-Length header is not a number.")
+            if declared > self.max_body:
+                return await self._too_big(send)
+        return await self._capped(scope, receive, send)
+
+    def _cross_site(self, headers: Dict[bytes, bytes]) -> bool:
+        site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+        if site in ("cross-site", "same-site"):
+            return True
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not origin or origin == "null":
+            return origin == "null"
+        _, _, rest = origin.partition("://")
+        return rest.lower() != headers.get(b"host", b"").decode("latin-1").lower()
+
+    async def _capped(self, scope, receive, send):
+        """Read the whole body first (it is small), refusing it past the cap.
+
+        Reading it here rather than raising from inside the app's receive keeps
+        the answer a clean 413: Starlette would turn an exception raised inside
+        a handler into a 500 before we could answer.
+        """
+        chunks: List[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.max_body:
+                return await self._too_big(send)
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    # -- answers ----------------------------------------------------------------
+
+    def _with_headers(self, send):
+        async def wrapped(message):
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in present]
+            await send(message)
+        return wrapped
+
+    async def _pair(self, send, address: str, given: str):
+        if not self.token_ok(given):
+            wait = self.throttle.delay(address)
+            if wait:
+                await asyncio.sleep(wait)
+            return await self._html(send, 401, STALE_PAIRING_PAGE)
+        self.throttle.clear(address)
+        cookie = (f"{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict; "
+                  f"Max-Age={COOKIE_MAX_AGE}").encode("latin-1")
+        await send({"type": "http.response.start", "status": 303, "headers": [
+            (b"location", b"/"), (b"set-cookie", cookie), (b"cache-control", b"no-store"),
+            (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _refuse(self, send, address: str):
+        wait = self.throttle.delay(address)
+        if wait is None:
+            return await self._json(send, 429, "Too many wrong tokens from this address; wait a minute.",
+                                    extra=[(b"retry-after", b"60")])
+        if wait:
+            await asyncio.sleep(wait)
+        await self._json(send, 401, "A valid token is needed: open the pairing address that "
+                                    "`voiceguide station` printed, or send Authorization: Bearer TOKEN.",
+                         extra=[(b"www-authenticate", b'Bearer realm="voiceguide"')])
+
+    async def _too_big(self, send):
+        await self._json(send, 413, f"The request body is too large (at most {self.max_body} bytes).")
+
+    @staticmethod
+    async def _json(send, status: int, message: str, extra=()):
+        body = json.dumps({"error": message}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"), *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _html(send, status: int, page: str):
+        body = page.encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+STALE_PAIRING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>voiceguide: pair again</title></head>
+<body><main><h1>This pairing address is out of date</h1>
+<p>The station's token has changed. On the station, run
+<code>voiceguide station --pairing</code> and open the address it prints
+(or scan its QR code).</p></main></body></html>
+"""
