@@ -97,6 +97,12 @@ class Station:
         if token is not None:
             sent["Authorization"] = f"Bearer {token or self.token}"
         payload = raw
+        if method == "POST" and body is None and raw is None:
+            body = {}  # a change is a JSON POST, as `ctl` sends it (the station refuses others)
+        if raw is not None:
+            # a raw body is meant as JSON unless the test says otherwise: the
+            # station refuses any other content type before reading a body
+            sent.setdefault("Content-Type", "application/json")
         if body is not None:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"

@@ -32,7 +32,11 @@ def _systemd_note(lines) -> None:
 @click.option("--install", is_flag=True,
               help="Write a systemd user unit that runs this station at boot, and say how to enable it.")
 @click.option("--enable", is_flag=True, help="With --install: also enable and start it, and enable lingering.")
-def station(listen, device, exercise, no_gpio, install, enable):
+@click.option("--pairing", is_flag=True,
+              help="Print the address (and QR code) a phone opens to pair with the station, then exit.")
+@click.option("--new-token", is_flag=True,
+              help="Replace the token (paired phones must pair again), then exit.")
+def station(listen, device, exercise, no_gpio, install, enable, pairing, new_token):
     """Run the station: a service for hands-free sessions (API, buttons, timers).
 
     It plays at most one session at a time and is idle otherwise. Control it
@@ -40,16 +44,61 @@ def station(listen, device, exercise, no_gpio, install, enable):
     the address it prints. Only SIGTERM or Ctrl-C end it (a playing session
     fades out first). The token every request needs is made on first start
     in ~/.config/voiceguide/station-token (VOICEGUIDE_STATION_TOKEN overrides).
+
+    It listens only on this machine unless told otherwise; with
+    --listen 0.0.0.0:8765 a phone on the home network can open its page, and
+    the station prints the pairing address and its QR code on the terminal.
     """
     if enable and not install:
         raise click.UsageError("--enable goes with --install")
+    if sum(map(bool, (install, pairing, new_token))) > 1:
+        raise click.UsageError("choose one of --install, --pairing and --new-token")
     if install:
         _install(listen, enable)
         return
+    if new_token:
+        _new_token()
+        return
+    if pairing:
+        _pairing(listen)
+        return
+    from voiceguide.station.pairing import announce
     from voiceguide.station.service import build
 
     built = build(listen, device=device, exercise=exercise, use_gpio=False if no_gpio else None)
+    announce(built.address.host, built.address.port, built.token(), out=sys.stdout)
     built.serve()
+
+
+def _new_token() -> None:
+    from voiceguide.station.address import read
+    from voiceguide.station.token import new_token
+
+    path = new_token()
+    running = read() is not None
+    click.echo(f"made a new station token in {path}; "
+               + ("the running station uses it from now on. " if running else "")
+               + "Phones paired before must pair again: `voiceguide station --pairing` prints the new address.")
+
+
+def _pairing(listen) -> None:
+    from voiceguide.station import address as where
+    from voiceguide.station.pairing import announce, is_loopback
+    from voiceguide.station.settings import station_settings
+    from voiceguide.station.token import ensure_token
+
+    found = where.read()
+    if found is not None and not listen:
+        address = found[0]
+    else:
+        address = where.parse_listen(listen or station_settings().listen or str(where.default_address()))
+        click.echo(f"no station is running now; this is the address once it runs with --listen {address}",
+                   err=True)
+    announce(address.host, address.port, ensure_token(), out=sys.stdout, force=True)
+    if is_loopback(address.host):
+        click.echo("The station listens only on this machine, so a phone cannot reach it: start it with "
+                   "--listen 0.0.0.0:8765 (or listen = \"0.0.0.0:8765\" in the [station] table of "
+                   "config.toml) to open it to the home network.", err=True)
 
 
 def _install(listen, enable) -> None:

@@ -2,13 +2,15 @@
 
 How it is put together (outermost first):
 
-1. :class:`~voiceguide.station.security.Guard` -- every request under
-   ``/api/`` needs the token, or gets ``401 {"error": ...}``;
+1. :class:`~voiceguide.station.security.Guard` -- the rules for a station
+   opened to the home network: the token on every request under ``/api/``
+   (``401 {"error": ...}``), the Host allow-list, the pairing cookie, JSON
+   POSTs only for changes, slowed bad tokens, capped bodies;
 2. the routes below -- thin: read the JSON body, call one controller
    method, answer the state object as JSON; library errors become
    ``{"error": "one line"}`` with a 4xx status (:func:`_error`);
-3. ``/`` and ``/static/...`` -- the web page, from the package's own
-   ``static/`` folder only (``StaticFiles`` refuses ``..``); nothing from
+3. ``/`` and ``/static/...`` -- the web page, three files looked up by
+   exact name in the package (:mod:`voiceguide.station.pages`); nothing from
    the network ever becomes a path (exercise ids are looked up in the
    catalog, schedule names checked before they name a unit file).
 
@@ -28,23 +30,20 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from voiceguide.errors import NotFoundError, ScriptError, UsageError, VoiceguideError
+from voiceguide.station import pages
 from voiceguide.station.controller import Controller, IdleError
 from voiceguide.station.events import EventHub
-from voiceguide.station.security import Guard
-
-STATIC = Path(__file__).resolve().parent / "static"
+from voiceguide.station.security import Guard, TokenSource
 #: Request bodies are tiny JSON objects; anything bigger is refused unread.
 MAX_BODY = 16 * 1024
 
@@ -98,6 +97,23 @@ async def _body(request: Request) -> dict:
     return data
 
 
+def recent_sessions(limit: int = 10) -> list:
+    """The practice log's latest sessions for the page's "Recent sessions" ([] without a log yet).
+
+    Opened read-only in spirit (``create=False``): asking must not make a log
+    for someone who turned it off before it ever existed.
+    """
+    from voiceguide.practice.report import ending
+    from voiceguide.practice.store import PracticeLog, PracticeLogError
+
+    try:
+        with PracticeLog(create=False) as log:
+            rows = log.sessions(limit=limit)
+    except PracticeLogError:
+        return []
+    return [{**row.as_dict(), "ending": ending(row)} for row in rows]
+
+
 def _handled(handler: Callable) -> Callable:
     """Library errors to JSON errors, for every endpoint."""
 
@@ -111,9 +127,15 @@ def _handled(handler: Callable) -> Callable:
     return endpoint
 
 
-def create_app(controller: Controller, token: str, *, hub: Optional[EventHub] = None,
-               on_schedules_changed: Optional[Callable[[list], Any]] = None) -> Any:
-    """The ASGI app: the guard around the routes. *hub* streams the state (made if not given)."""
+def create_app(controller: Controller, token: TokenSource, *, hub: Optional[EventHub] = None,
+               on_schedules_changed: Optional[Callable[[list], Any]] = None,
+               hosts: Iterable[str] = ()) -> Any:
+    """The ASGI app: the guard around the routes. *hub* streams the state (made if not given).
+
+    *token* is the token or a callable that returns it (a
+    :class:`~voiceguide.station.token.TokenFile`); *hosts* are extra names of
+    this machine the guard answers to.
+    """
     hub = hub or EventHub()
 
     async def state(request: Request) -> Response:
@@ -193,11 +215,8 @@ def create_app(controller: Controller, token: str, *, hub: Optional[EventHub] = 
         controller.prepare([ident])
         return JSONResponse({"preparing": ident})
 
-    async def index(request: Request) -> Response:
-        page = STATIC / "index.html"
-        if not page.is_file():
-            raise HTTPException(404, "this station has no web page; use the API or `voiceguide ctl`")
-        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+    async def recent(request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(recent_sessions))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return _error(exc)
@@ -217,8 +236,8 @@ def create_app(controller: Controller, token: str, *, hub: Optional[EventHub] = 
         route("/api/schedules", schedules_add, "POST"),
         route("/api/schedules/remove", schedules_remove, "POST"),
         route("/api/prepare", prepare, "POST"),
-        route("/", index),
-        Mount("/static", app=StaticFiles(directory=str(STATIC), check_dir=False), name="static"),
+        route("/api/log", recent),
+        *pages.routes(),
     ]
 
     @contextlib.asynccontextmanager
@@ -237,4 +256,4 @@ def create_app(controller: Controller, token: str, *, hub: Optional[EventHub] = 
                     exception_handlers={404: not_found, 405: not_found})
     app.state.controller = controller
     app.state.hub = hub
-    return Guard(app, token)
+    return Guard(app, token, hosts=hosts)

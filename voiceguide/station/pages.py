@@ -37,7 +37,7 @@ def routes():
         try:
             body, media = page_file(name)
         except KeyError:
-            return JSONResponse({"error": "There is no such file on this station."}, status_code=404)
+            return JSONResponse({"error": "no such file on this station"}, status_code=404)
         return Response(b"" if request.method == "HEAD" else body, media_type=media,
                         headers={"cache-control": "no-cache",
                                  "content-length": str(len(body))})

@@ -1,59 +1,372 @@
-"""Who may talk to the station: the token check in front of every ``/api/`` request.
+"""Who may talk to the station, and how: every rule that makes it safe to open to a home network.
 
-This is the one place that decides whether a request is let in. Today it
-accepts ``Authorization: Bearer TOKEN`` (compared in constant time); the web
-page's cookie, Host-header checks (DNS rebinding), the same-origin rule for
-state changes and slowing down repeated bad tokens belong here too, as
-further checks in :class:`Guard` -- not scattered over the endpoints.
+This is the one place that decides whether a request is let in: one
+pure-ASGI middleware in front of every route (the event stream and any
+route added later included), so no endpoint can forget a rule. In the order
+they are applied:
 
-It is a plain ASGI middleware so that it also covers the event stream and
-any route added later under ``/api/``. The answer to a refused request is
-the API's usual JSON error with status 401; the token is never logged.
+1. **Host allow-list** (DNS rebinding). A page on ``evil.example`` whose name
+   is re-pointed at this machine makes the browser send ``Host:
+   evil.example``; we answer only to names of this machine (``localhost``,
+   its host name, ``NAME.local``, names the user adds) and to IP literals. An
+   IP literal is safe: a page can only reach it under that same origin, never
+   under an attacker's. No Host header at all is refused too.
+2. **Pairing swap.** ``GET /?token=T`` with the right token answers with a
+   ``303`` to ``/`` and an ``HttpOnly; SameSite=Strict`` cookie, so the token
+   leaves the address bar (and history, and any Referer) at once. The
+   cookie has no ``Secure`` flag: the station speaks plain HTTP on the home
+   network, and a ``Secure`` cookie would never be sent back.
+3. **Token.** Everything under ``/api/`` needs ``Authorization: Bearer T`` or
+   the cookie, compared in constant time (:func:`~voiceguide.station.token.matches`). The
+   page shell (``/`` and ``/static/...``) carries no data and is served
+   without it, so a phone whose cookie has gone stale sees a page that says
+   how to pair again rather than a bare 401.
+4. **Slowing bad tokens.** After a few bad tokens from one address every
+   further bad one waits, a little longer each time, one after another (a
+   flood of parallel guesses queues up instead of going faster); a queue
+   longer than a minute is answered 429 at once. A good token clears it.
+5. **State changes are POSTs with a JSON body.** GET and HEAD may only read;
+   any other method is 405. A POST must say ``Content-Type:
+   application/json``: an HTML form (urlencoded, multipart or text/plain)
+   from another site can never produce that without a CORS preflight, which
+   we never grant. A POST whose ``Origin`` or ``Sec-Fetch-Site`` says it came
+   from another site is 403 as well.
+6. **Body cap.** A body longer than :data:`MAX_BODY` is 413, whether its
+   Content-Length says so up front or it streams past the cap.
+
+Every answer also carries headers that keep the page to itself (a strict
+Content-Security-Policy: scripts, styles and connections from this station
+only; no framing; no referrer; no MIME sniffing).
+
+Traps: never log ``scope["query_string"]`` or a raw path here (the pairing
+address carries the token; :mod:`voiceguide.station.redact` scrubs uvicorn's
+access log), and do not wrap with Starlette's ``BaseHTTPMiddleware``: it
+buffers and breaks the event stream. Every refusal is the API's usual
+``{"error": "one line"}``; none of them echoes what was sent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
-from typing import Optional
+import socket
+import time
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from urllib.parse import parse_qs
 
 from voiceguide.station.token import matches
 
+COOKIE = "voiceguide_token"
+COOKIE_MAX_AGE = 400 * 24 * 3600   # browsers cap cookie lifetimes at 400 days
+MAX_BODY = 16 * 1024                # the biggest real body is a schedule: ~100 bytes
+
+SECURITY_HEADERS: List[Tuple[bytes, bytes]] = [
+    (b"content-security-policy",
+     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
 API_PREFIX = "/api/"
-UNAUTHORIZED = ("a valid token is needed: send the header Authorization: Bearer TOKEN "
-                "(`voiceguide ctl` does; the token is in ~/.config/voiceguide/station-token)")
+UNAUTHORIZED = ("a valid token is needed: open the pairing address (`voiceguide station --pairing` "
+                "prints it), or send the header Authorization: Bearer TOKEN (`voiceguide ctl` does)")
+
+TokenSource = Union[str, Callable[[], str]]
 
 
-def bearer(headers) -> Optional[str]:
-    """The token of an ``Authorization: Bearer ...`` header (raw ASGI header pairs)."""
-    for name, value in headers:
-        if name.lower() == b"authorization":
-            scheme, _, given = value.decode("latin-1").strip().partition(" ")
-            if scheme.lower() == "bearer":
-                return given.strip()
-    return None
+def machine_names(extra: Iterable[str] = ()) -> List[str]:
+    """Names that mean this machine: the ones a phone or a browser would type."""
+    names = {"localhost"}
+    try:
+        host = socket.gethostname()
+    except OSError:   # pragma: no cover - gethostname does not fail on Linux
+        host = ""
+    if host:
+        short = host.split(".")[0]
+        names.update({host, short, f"{short}.local"})
+        try:
+            names.add(socket.getfqdn(host))
+        except OSError:   # pragma: no cover
+            pass
+    names.update(n for n in extra if n)
+    return sorted(n.lower().rstrip(".") for n in names if n)
 
 
-async def send_json(send, status: int, body: dict, headers=()) -> None:
-    payload = json.dumps(body).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode()),
-                            (b"cache-control", b"no-store"), *headers]})
-    await send({"type": "http.response.body", "body": payload})
+def split_host(value: str) -> Optional[str]:
+    """The name part of a Host header (``[::1]:8765`` -> ``::1``), or None if malformed."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        rest = value[end + 1:]
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return None
+        return value[1:end]
+    name, sep, port = value.rpartition(":")
+    if sep and port.isdigit():
+        value = name
+    elif sep:
+        return None
+    return value.rstrip(".")
+
+
+def is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class Throttle:
+    """Slows repeated bad tokens from one address: the first few are free.
+
+    Each bad attempt past ``free`` waits ``base * 2**k`` seconds (capped at
+    ``cap``) after the previous one from that address was answered, so many
+    parallel guesses queue up. Memory is bounded: addresses quiet for
+    ``window`` seconds are forgotten, and at most ``limit`` are kept.
+    """
+
+    def __init__(self, free: int = 5, base: float = 0.25, cap: float = 8.0,
+                 window: float = 600.0, give_up: float = 60.0, limit: int = 4096,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free, self.base, self.cap = free, base, cap
+        self.window, self.give_up, self.limit = window, give_up, limit
+        self.clock = clock
+        self._seen: Dict[str, List[float]] = {}   # address -> [count, last, next_free_at]
+
+    def delay(self, address: str) -> Optional[float]:
+        """Record a bad attempt; seconds to wait before answering, or None for 429 now."""
+        now = self.clock()
+        self._prune(now)
+        count, _, ready = self._seen.get(address, (0, now, now))
+        count += 1
+        step = 0.0 if count <= self.free else min(self.base * 2 ** (count - self.free - 1), self.cap)
+        until = max(now, ready) + step
+        if until - now > self.give_up:
+            self._seen[address] = [count, now, ready]
+            return None
+        self._seen[address] = [count, now, until]
+        return until - now
+
+    def clear(self, address: str) -> None:
+        self._seen.pop(address, None)
+
+    def _prune(self, now: float) -> None:
+        if len(self._seen) < self.limit and not any(now - v[1] > self.window for v in self._seen.values()):
+            return
+        for key in [k for k, v in self._seen.items() if now - v[1] > self.window]:
+            del self._seen[key]
+        while len(self._seen) >= self.limit:
+            del self._seen[min(self._seen, key=lambda k: self._seen[k][1])]
 
 
 class Guard:
-    """ASGI middleware: every request under ``/api/`` must carry the token."""
+    """ASGI middleware applying the rules in this module's docstring to ``app``.
 
-    def __init__(self, app, token: str):
+    ``token`` is the token, or a callable asked for it at every check, so a
+    token replaced on disk (``voiceguide station --new-token``) takes effect
+    in a running station (see :class:`~voiceguide.station.token.TokenFile`).
+    ``hosts`` adds names of this machine to the allow-list (``[station]
+    hosts`` in the config: a name the router gives it, say).
+    """
+
+    def __init__(self, app, token: TokenSource, hosts: Iterable[str] = (),
+                 max_body: int = MAX_BODY, throttle: Optional[Throttle] = None):
         self.app = app
-        self.token = token
+        self.token: Callable[[], str] = token if callable(token) else (lambda: token)
+        self.names = frozenset(machine_names(hosts))
+        self.max_body = max_body
+        self.throttle = throttle or Throttle()
 
-    def allowed(self, scope) -> bool:
-        return matches(bearer(scope.get("headers", ())), self.token)
+    # -- checks ---------------------------------------------------------------
+
+    def host_allowed(self, host: Optional[str]) -> bool:
+        name = split_host(host) if host else None
+        return bool(name) and (name in self.names or is_ip(name))
+
+    def token_ok(self, given: Optional[str]) -> bool:
+        expected = self.token()
+        return bool(expected) and matches(given, expected)
+
+    @staticmethod
+    def presented(headers: Dict[bytes, bytes]) -> Optional[str]:
+        """The token a request carries: bearer header first, then the cookie."""
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE and value:
+                return value
+        return None
+
+    # -- the middleware ---------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX) and not self.allowed(scope):
-            await send_json(send, 401, {"error": UNAUTHORIZED}, [(b"www-authenticate", b"Bearer")])
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, send)
+        if scope["type"] != "http":   # no websockets here
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
             return
-        await self.app(scope, receive, send)
+        headers: Dict[bytes, bytes] = {}
+        for key, value in scope["headers"]:
+            key = key.lower()
+            # join repeated headers the HTTP way; cookies with "; "
+            if key in headers:
+                value = headers[key] + (b"; " if key == b"cookie" else b", ") + value
+            headers[key] = value
+        send = self._with_headers(send)
+        if not self.host_allowed(headers.get(b"host", b"").decode("latin-1")):
+            return await self._json(send, 400, "this station answers only to its own names and addresses "
+                                               "(the Host header names another machine); add a name of "
+                                               "this machine with hosts in the [station] table of config.toml")
+
+        method, path = scope["method"], scope["path"]
+        address = (scope.get("client") or ("?", 0))[0]
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if path == "/" and method in ("GET", "HEAD") and "token" in query:
+            return await self._pair(send, address, query["token"][-1])
+
+        public = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
+        if not public:
+            if not self.token_ok(self.presented(headers)):
+                return await self._refuse(send, address)
+            self.throttle.clear(address)
+
+        if method in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        if method != "POST":
+            return await self._json(send, 405, f"{method} is not used here: "
+                                               "reading is GET, changing is POST with a JSON body",
+                                    extra=[(b"allow", b"GET, HEAD, POST")])
+        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return await self._json(send, 415, "a change is a POST with a JSON body: send the header "
+                                               "Content-Type: application/json (forms are refused)")
+        if self._cross_site(headers):
+            return await self._json(send, 403, "a change asked for by another web site is refused")
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                return await self._json(send, 400, "the Content-Length header is not a number")
+            if declared > self.max_body:
+                return await self._too_big(send)
+        return await self._capped(scope, receive, send)
+
+    def _cross_site(self, headers: Dict[bytes, bytes]) -> bool:
+        site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+        if site in ("cross-site", "same-site"):
+            return True
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not origin or origin == "null":
+            return origin == "null"
+        _, _, rest = origin.partition("://")
+        return rest.lower() != headers.get(b"host", b"").decode("latin-1").lower()
+
+    async def _capped(self, scope, receive, send):
+        """Read the whole body first (it is small), refusing it past the cap.
+
+        Reading it here rather than raising from inside the app's receive keeps
+        the answer a clean 413: Starlette would turn an exception raised inside
+        a handler into a 500 before we could answer.
+        """
+        chunks: List[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.max_body:
+                return await self._too_big(send)
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    # -- answers ----------------------------------------------------------------
+
+    def _with_headers(self, send):
+        async def wrapped(message):
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in present]
+            await send(message)
+        return wrapped
+
+    async def _pair(self, send, address: str, given: str):
+        if not self.token_ok(given):
+            wait = self.throttle.delay(address)
+            if wait:
+                await asyncio.sleep(wait)
+            return await self._html(send, 401, STALE_PAIRING_PAGE)
+        self.throttle.clear(address)
+        cookie = (f"{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict; "
+                  f"Max-Age={COOKIE_MAX_AGE}").encode("latin-1")
+        await send({"type": "http.response.start", "status": 303, "headers": [
+            (b"location", b"/"), (b"set-cookie", cookie), (b"cache-control", b"no-store"),
+            (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _refuse(self, send, address: str):
+        wait = self.throttle.delay(address)
+        if wait is None:
+            return await self._json(send, 429, "too many wrong tokens from this address; wait a minute",
+                                    extra=[(b"retry-after", b"60")])
+        if wait:
+            await asyncio.sleep(wait)
+        await self._json(send, 401, UNAUTHORIZED, extra=[(b"www-authenticate", b'Bearer realm="voiceguide"')])
+
+    async def _too_big(self, send):
+        await self._json(send, 413, f"the request body is larger than {self.max_body} bytes")
+
+    @staticmethod
+    async def _json(send, status: int, message: str, extra=()):
+        body = json.dumps({"error": message}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"), *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _html(send, status: int, page: str):
+        body = page.encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+STALE_PAIRING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>voiceguide: pair again</title></head>
+<body><main><h1>This pairing address is out of date</h1>
+<p>The station's token has changed. On the station, run
+<code>voiceguide station --pairing</code> and open the address it prints
+(or scan its QR code).</p></main></body></html>
+"""

@@ -41,6 +41,9 @@ def _configure_logging() -> None:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         root.propagate = False
+    from voiceguide.station import redact
+
+    redact.install()
 
 
 def bind(address: Address) -> socket.socket:
@@ -104,6 +107,7 @@ class Station:
     sock: socket.socket
     address: Address
     gpio: Any = None
+    token: Optional[Callable[[], str]] = None   # the token now (re-read when --new-token replaces it)
 
     def serve(self) -> None:
         """Serve until a signal (main thread) or :meth:`stop` (any thread)."""
@@ -183,7 +187,10 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
         def prepare(ids: List[str]) -> None:
             controller.prepare(ids)
 
-        app = create_app(controller, token, hub=hub, on_schedules_changed=prepare)
+        from voiceguide.station.token import TokenFile
+
+        token_now = TokenFile(token)
+        app = create_app(controller, token_now, hub=hub, on_schedules_changed=prepare, hosts=settings.hosts)
         gpio = None
         if settings.gpio if use_gpio is None else use_gpio:
             from voiceguide.station.gpio import attach
@@ -199,7 +206,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     log.info("station listening on %s (token in %s); press the button or `voiceguide ctl play ID`",
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
-    return Station(controller, app, hub, sock, address, gpio)
+    return Station(controller, app, hub, sock, address, gpio, token_now)
 
 
 def _start_portaudio() -> None:

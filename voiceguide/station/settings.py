@@ -4,7 +4,8 @@
 
     [station]
     exercise = "daily-check-in"   # what a press starts when idle
-    listen = "127.0.0.1:8765"     # --listen overrides it
+    listen = "127.0.0.1:8765"     # --listen overrides it; "0.0.0.0:8765" opens it to the home network
+    hosts = ["pi.home.arpa"]      # more names of this machine the page may be opened under
     hold_time = 2.0               # seconds held: stop with a fade
     double_press = 0.4            # seconds between the presses of a double press: next step
     start_volume_limit = 0        # dB: a session never starts louder than this
@@ -77,6 +78,7 @@ class Encoder:
 class StationSettings:
     exercise: str = "daily-check-in"
     listen: Optional[str] = None
+    hosts: Tuple[str, ...] = ()
     hold_time: float = 2.0
     double_press: float = 0.4
     start_volume_limit: float = 0.0
@@ -185,6 +187,17 @@ def _listen(value: Any) -> str:
     return value
 
 
+def _hosts(value: Any) -> Tuple[str, ...]:
+    """Names only (no scheme, port or path): the Host allow-list compares names."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(f"expected a list of host names such as [\"pi.home.arpa\"], got {value!r}")
+    for name in value:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?", name):
+            raise _Bad(f"{name!r} is not a host name; give names only, such as \"pi.home.arpa\" "
+                       f"(no http://, port or path)")
+    return tuple(v.lower().rstrip(".") for v in value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Bad(f"expected true or false, got {value!r}")
@@ -194,6 +207,7 @@ def _bool(value: Any) -> bool:
 CHECKS = {
     "exercise": _exercise,
     "listen": _listen,
+    "hosts": _hosts,
     "hold_time": _number(0.5, 10.0),
     "double_press": _number(0.1, 1.5),
     "start_volume_limit": _number(-30.0, 12.0),

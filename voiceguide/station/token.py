@@ -20,6 +20,7 @@ Traps:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
@@ -101,3 +102,69 @@ def matches(given: Optional[str], token: str) -> bool:
     if not given:
         return False
     return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+
+
+def new_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> Path:
+    """Replace the token file with a new token (``voiceguide station --new-token``).
+
+    Written beside the old one with mode 0600 and renamed over it, so there is
+    never a moment with no token, a half-written one, or one others can read.
+    Refused while ``VOICEGUIDE_STATION_TOKEN`` decides the token: a new file
+    would change nothing.
+    """
+    if _from_env(environ):
+        raise TokenError(f"the token comes from {ENV}; change it there (the token file is not used)")
+    path = path or token_path()
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(str(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_urlsafe(TOKEN_BYTES) + "\n")
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise TokenError(f"{path}: cannot write a new station token ({exc.strerror}); "
+                         f"check that the folder is yours and writable") from None
+    return path
+
+
+class TokenFile:
+    """The token as a running station sees it: re-read when its file changes.
+
+    Checking costs one ``stat`` a request; a token replaced by ``--new-token``
+    then counts at once, and phones paired with the old one must pair again,
+    which is what someone who lost a phone wants. The environment variable,
+    when set, wins and never changes. A file that has gone or cannot be read
+    keeps the last good token (a half-finished edit must not lock everyone
+    out, nor let anyone in).
+    """
+
+    def __init__(self, token: str, path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None):
+        self.path = path or token_path()
+        self.fixed = _from_env(environ) is not None
+        self.environ = environ
+        self._token = token
+        self._stamp = self._stat()
+
+    def _stat(self):
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_ino, info.st_size)
+
+    def __call__(self) -> str:
+        if self.fixed:
+            return self._token
+        stamp = self._stat()
+        if stamp is not None and stamp != self._stamp:
+            try:
+                value = read_token(self.path, self.environ)
+            except TokenError:
+                value = None
+            if value:
+                self._token = value
+                self._stamp = stamp
+        return self._token

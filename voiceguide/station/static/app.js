@@ -319,13 +319,13 @@
       var ul = $("log-list");
       ul.textContent = "";
       (entries || []).slice(0, 10).forEach(function (entry) {
+        // One practice-log row: when, what, how long, and how it ended
+        // (said plainly: a session stopped early is not a failure).
         var li = document.createElement("li");
-        var parts = [];
-        if (entry.started) parts.push(String(entry.started).replace("T", " ").slice(0, 16));
-        parts.push(entry.title || titleOf(entry.id) || entry.id || "");
-        if (entry.played !== undefined) parts.push(clock(entry.played));
-        if (entry.completed === false) parts.push("stopped early");
-        li.textContent = parts.join(" · ");
+        var when = String(entry.started || "").replace("T", " ").slice(0, 16);
+        var parts = [when, entry.title || titleOf(entry.exercise) || entry.exercise, clock(entry.listened)];
+        if (entry.ended && entry.ended !== "completed") parts.push(entry.ending || entry.ended);
+        li.textContent = parts.filter(Boolean).join(" · ");
         ul.appendChild(li);
       });
       $("log").hidden = !entries || entries.length === 0;
