@@ -9,6 +9,7 @@ goes over a real socket; ``ctl`` runs as its own process too.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 
@@ -272,3 +273,65 @@ def test_a_session_waits_for_a_sound_device_that_appears_later(tmp_path):
         assert station.stop() == 0
     finally:
         pulse.stop()
+
+
+def test_schedules_through_the_api_write_units_and_prepare_the_exercise(idle):
+    assert idle.api("GET", "/api/schedules") == []
+    listed = idle.api("POST", "/api/schedules", {"id": "short-check", "at": "07:30", "days": ["mon", "tue", "wed",
+                                                                                          "thu", "fri"]})
+    assert [(s["name"], s["id"], s["at"], s["days"]) for s in listed] == [
+        ("short-check-0730", "short-check", "07:30", ["mon", "tue", "wed", "thu", "fri"])]
+    assert re.match(r"(Mon|Tue|Wed|Thu|Fri) \d{4}-\d\d-\d\d 07:30", listed[0]["next"])
+    units = idle.config_home / "systemd" / "user"
+    assert sorted(p.name for p in units.iterdir()) == ["voiceguide-short-check-0730.service",
+                                                       "voiceguide-short-check-0730.timer"]
+    deadline = time.monotonic() + 30
+    while "prepared short-check" not in idle.log():
+        assert time.monotonic() < deadline, idle.log()[-2000:]
+        time.sleep(0.1)
+    status, data = idle.request("POST", "/api/schedules", {"id": "short-check", "at": "7:30"})
+    assert status == 400 and "exists already" in data["error"]
+    status, data = idle.request("POST", "/api/schedules", {"id": "../short-check", "at": "7:30"})
+    assert status == 404
+    assert idle.api("POST", "/api/schedules/remove", {"name": "short-check-0730"}) == []
+    assert not list(units.iterdir())
+
+
+def test_a_schedules_service_asks_the_running_station_to_play(idle, tmp_path):
+    """The command in the generated unit, run as systemd would run it."""
+    import shlex
+    import subprocess
+
+    from voiceguide.station import systemd
+
+    schedule = systemd.Schedule(name="probe", exercise="short-check", hour=7, minute=30, length="20s")
+    exec_start = next(line for line in schedule.service_text().splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_start[len("ExecStart="):])
+    result = subprocess.run(argv, env=idle.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "asked the station at 127.0.0.1:" in result.stderr
+    state = idle.wait_for(lambda s: s["state"] == "playing" and s["duration"])
+    assert state["exercise"] == "short-check" and abs(state["duration"] - 20) < 1.5
+
+
+def test_a_schedules_service_plays_by_itself_when_no_station_runs(tmp_path):
+    import shlex
+    import subprocess
+
+    from tests.support.audio_env import alsa_file_home, base_env
+    from tests.support.station_env import write_scripts
+    from voiceguide.station import systemd
+
+    home, wav = alsa_file_home(tmp_path)
+    env = base_env(home)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    write_scripts(tmp_path / "config")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    schedule = systemd.Schedule(name="probe", exercise="short-check", hour=7, minute=30)
+    exec_start = next(line for line in schedule.service_text().splitlines() if line.startswith("ExecStart="))
+    result = subprocess.run(shlex.split(exec_start[len("ExecStart="):]), env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "no station runs; playing short-check here" in result.stderr
+    assert "[Three] This is the third step." in result.stderr
+    assert sf.info(str(wav)).duration > 10

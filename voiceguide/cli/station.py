@@ -291,7 +291,7 @@ def schedule_run(exercise, length):
 
     try:
         client = Client(find())
-        client.play(exercise, length)
+        client.play(exercise, length, origin="schedule")
         click.echo(f"asked the station at {client.address} to play {exercise}", err=True)
         return
     except NoStationError:

@@ -46,6 +46,9 @@ from voiceguide.station.events import EventHub
 from voiceguide.station.security import Guard, TokenSource
 #: Request bodies are tiny JSON objects; anything bigger is refused unread.
 MAX_BODY = 16 * 1024
+#: Who may say they asked for a session (``"origin"`` in ``POST /api/play``;
+#: the practice log records it); anything else is recorded as ``api``.
+ORIGINS = ("api", "ctl", "schedule", "web")
 
 
 class BadRequest(UsageError):
@@ -154,7 +157,8 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
             length = str(length)
         if length is not None and not isinstance(length, str):
             raise BadRequest("length is a duration such as \"15m\"")
-        return JSONResponse(await run_in_threadpool(controller.play, ident, length, origin="api"))
+        origin = body.get("origin") if body.get("origin") in ORIGINS else "api"
+        return JSONResponse(await run_in_threadpool(controller.play, ident, length, origin=origin))
 
     def action(name: str) -> Callable:
         method = getattr(controller, name)

@@ -114,8 +114,8 @@ class Client:
     def exercises(self) -> list:
         return self.call("GET", "/api/exercises")
 
-    def play(self, exercise: str, length: Optional[str] = None) -> dict:
-        body = {"id": exercise}
+    def play(self, exercise: str, length: Optional[str] = None, origin: str = "ctl") -> dict:
+        body = {"id": exercise, "origin": origin}
         if length:
             body["length"] = length
         return self.call("POST", "/api/play", body)
