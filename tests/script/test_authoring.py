@@ -211,10 +211,58 @@ def test_new_to_a_path_and_from_an_exercise(tmp_path):
 
     assert said(copy) == said(original)
     assert copy.title == original.title
-    assert run("new", "bad/name").exit_code == 2
+    assert run("new", "bad name!").exit_code == 2  # not an id (a name with a folder in it is a path)
     missing = run("new", "x", "--from", "palm-presure", "-o", str(tmp_path / "y.yaml"))
     assert missing.exit_code == 2 and 'did you mean "palm-pressure"' in missing.stderr
     assert not (tmp_path / "y.yaml").exists()
+
+
+def test_new_takes_a_path_as_name(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    result = run("new", "~/my-practice.yaml")
+    assert result.exit_code == 0, result.stderr
+    path = home / "my-practice.yaml"
+    assert result.stdout.strip() == str(path)
+    assert load(path).title == "My practice"
+    assert f"voiceguide validate {path}" in result.stderr
+    assert not (catalog.user_dir() / "my-practice.yaml").exists()
+    monkeypatch.chdir(tmp_path)
+    assert run("new", "./drafts/evening").exit_code == 0  # a folder in it: a path; .yaml added
+    assert load(tmp_path / "drafts" / "evening.yaml").title == "Evening"
+    both = run("new", "~/x.yaml", "-o", str(tmp_path / "y.yaml"))
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_new_says_when_it_replaces_a_built_in():
+    result = run("new", "body-scan", "--from", "body-scan")
+    assert result.exit_code == 0, result.stderr
+    assert "body-scan is also a built-in exercise: yours now replaces it" in result.stderr
+    listed = [line for line in run("list").stdout.splitlines() if line.startswith("body-scan ")]
+    assert "shadows the built-in" in listed[0]
+    quiet = run("new", "my-own-scan", "--from", "body-scan")
+    assert quiet.exit_code == 0 and "replaces" not in quiet.stderr
+    assert "`voiceguide validate my-own-scan`" in quiet.stderr  # an id in the scripts folder
+
+
+def test_every_command_that_reads_a_script_takes_an_id_or_a_path(tmp_path, monkeypatch):
+    assert run("new", "midday-pause").exit_code == 0
+    path = catalog.user_dir() / "midday-pause.yaml"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for name in ("midday-pause", "midday-pause.yaml", str(path)):
+        assert catalog.resolve(name) == path
+        assert run("validate", name).exit_code == 0, name
+    # a file here wins over an id; a path with a folder that does not exist is not an id
+    (elsewhere / "midday-pause.yaml").write_text("title: Here\nsteps:\n  - Hello.\n", encoding="utf-8")
+    assert catalog.resolve("midday-pause.yaml") == Path("midday-pause.yaml")
+    missing = run("validate", "drafts/midday-pause.yaml")
+    assert missing.exit_code == 2 and "drafts/midday-pause.yaml: no such file" in missing.stderr
+    unknown = run("validate", "midday-paus")
+    assert unknown.exit_code == 2 and 'did you mean "midday-pause"' in unknown.stderr
+    folder = run("validate", str(elsewhere))
+    assert folder.exit_code == 2 and "is a folder" in folder.stderr and "Traceback" not in folder.output
 
 
 def assert_editor_checks(script: Path) -> None:

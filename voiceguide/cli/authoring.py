@@ -6,26 +6,34 @@ from pathlib import Path
 
 import click
 
+from voiceguide.errors import UsageError
+
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("exercises", nargs=-1, required=True, metavar="ID|PATH...")
 @click.option("--lint", is_flag=True,
               help="Also give advice that is not an error (long bare silences, brisk speech, ...).")
-def validate(paths, lint):
-    """Check exercise files; print file:line:col: message for each problem.
+def validate(exercises, lint):
+    """Check exercises (ids or files); print file:line:col: message for each problem.
+
+    An id (`midday-pause`) is the file in your scripts folder or a
+    built-in, as for `play`; a path is that file.
 
     Warnings (file:line:col: warning: ..., such as control characters left
     out of a text) and, with --lint, advice (file:line:col: advice: ...)
     never make the exit code non-zero.
     """
-    from voiceguide.errors import EXIT_USAGE, ScriptError, VoiceguideError
+    from voiceguide.errors import EXIT_USAGE, NotFoundError, ScriptError, VoiceguideError
+    from voiceguide.script.catalog import resolve
     from voiceguide.script.loader import load
 
     failed = False
     advised = 0
-    for path in paths:
+    for name in exercises:
+        path = name
         try:
-            script = load(Path(path))
+            path = resolve(name)
+            script = load(path)
             for warning in script.warnings:  # valid, but worth fixing: exit code stays 0
                 click.echo(f"{warning.file}:{warning.line}:{warning.col}: warning: {warning.message}", err=True)
             if lint:
@@ -38,13 +46,16 @@ def validate(paths, lint):
             failed = True
             for line in exc.lines():
                 click.echo(line, err=True)
+        except NotFoundError as exc:
+            failed = True
+            click.echo(f"voiceguide: {exc}", err=True)
         except VoiceguideError as exc:
             failed = True
             click.echo(f"{path}: {exc}", err=True)
     if failed:
         raise click.exceptions.Exit(EXIT_USAGE)
     note = f", {advised} piece{'s' if advised != 1 else ''} of advice" if lint else ""
-    click.echo(f"{len(paths)} file{'s' if len(paths) != 1 else ''} ok{note}")
+    click.echo(f"{len(exercises)} file{'s' if len(exercises) != 1 else ''} ok{note}")
 
 
 @click.command()
@@ -56,18 +67,25 @@ def schema():
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", metavar="NAME|PATH")
 @click.option("--from", "template", metavar="ID", help="Start from a copy of this exercise (id or path).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of your scripts folder.")
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 def new(name, template, output, force):
-    """Write a commented starting script NAME into your scripts folder."""
-    from voiceguide.errors import ScriptError, UsageError
+    """Write a commented starting script NAME into your scripts folder.
+
+    NAME is the new exercise's id (`midday-pause`: it is then played as
+    `voiceguide play midday-pause`), or a path with a folder in it
+    (`~/my-practice.yaml`, `./evening.yaml`) to write the file there. A
+    name that a built-in exercise has makes yours replace that built-in;
+    `new` says so when it writes it.
+    """
+    from voiceguide.errors import ScriptError
     from voiceguide.script import scaffold
     from voiceguide.script.loader import load_text
 
-    scaffold.exercise_id(name)
-    target = scaffold.target_for(name, Path(output) if output else None)
+    name, given = scaffold.split_name(name, Path(output) if output else None)
+    target = scaffold.target_for(name, given)
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; choose another name, or add --force to overwrite it")
     text = scaffold.copy_of(template, name, target) if template else scaffold.starting_script(name, target)
@@ -81,4 +99,8 @@ def new(name, template, output, force):
     if warning:
         click.echo(f"voiceguide: warning: {warning}", err=True)
     click.echo(str(target))
-    click.echo(f"wrote {target}; edit it, then `voiceguide validate {target}`", err=True)
+    shadowed = scaffold.shadowed_builtin(target)
+    if shadowed:
+        click.echo(f"note: {shadowed} is also a built-in exercise: yours now replaces it in list, play "
+                   f"and the station (another name keeps both)", err=True)
+    click.echo(f"wrote {target}; edit it, then `voiceguide validate {scaffold.shown_name(target)}`", err=True)

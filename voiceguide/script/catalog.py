@@ -4,7 +4,11 @@ An exercise id is a file's stem: ``body-scan`` is ``body-scan.yaml``. The
 user's folder (``<user config dir>/voiceguide/scripts``) is searched first,
 so a user script with a built-in's id shadows the built-in; ``list`` marks it.
 Anything that looks like a path (has a slash or a .yaml/.yml suffix, or
-exists) is taken as a path.
+exists) is taken as a path. Every command that reads a script goes through
+:func:`resolve`, so each takes an id or a path alike; a bare file name that
+is not in the current folder (``midday-pause.yaml``, as a person who just
+ran ``voiceguide new midday-pause`` may type it) falls back to the exercise
+of that id.
 """
 
 from __future__ import annotations
@@ -65,15 +69,32 @@ def looks_like_path(name: str) -> bool:
 def resolve(name: str) -> Path:
     """The file for an id or a path; :class:`NotFoundError` with a hint otherwise."""
     candidate = Path(name).expanduser()
-    if looks_like_path(name) or candidate.is_file():
-        if not candidate.is_file():
-            raise NotFoundError(f"{name}: no such file")
+    if candidate.is_file():
         return candidate
-    for folder in (user_dir(), builtin_dir()):
-        for suffix in SUFFIXES:
-            path = folder / f"{name}{suffix}"
-            if path.is_file():
-                return path
+    bare_file_name = name.endswith(SUFFIXES) and "/" not in name and "\\" not in name
+    if looks_like_path(name) and not bare_file_name:
+        if candidate.is_dir():
+            raise NotFoundError(f"{name} is a folder; give an exercise file (.yaml) or an id")
+        raise NotFoundError(f"{name}: no such file")
+    ident = name[: -len(Path(name).suffix)] if bare_file_name else name
+    found = _by_id(ident)
+    if found is not None:
+        return found
     ids = [e.id for e in entries()]
+    if bare_file_name:
+        raise NotFoundError(f'{name}: no such file here, and no exercise "{ident}"{did_you_mean(ident, ids)} '
+                            f"in your scripts folder ({user_dir()}); `voiceguide list` shows the exercises")
     raise NotFoundError(f'no exercise "{name}"{did_you_mean(name, ids)}; '
                         f"`voiceguide list` shows them all, or give a path to a .yaml file")
+
+
+def _by_id(ident: str):
+    """The user's or the built-in file for the id *ident*, or None."""
+    if not ident or ident.startswith(".") or "/" in ident or "\\" in ident:
+        return None
+    for folder in (user_dir(), builtin_dir()):
+        for suffix in SUFFIXES:
+            path = folder / f"{ident}{suffix}"
+            if path.is_file():
+                return path
+    return None

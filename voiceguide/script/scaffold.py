@@ -193,6 +193,44 @@ def exercise_id(name: str) -> str:
     return stem
 
 
+def split_name(name: str, output: Optional[Path]):
+    """``new``'s NAME and ``-o``: ``(exercise name, file to write or None)``.
+
+    A NAME with a folder in it (``~/my-practice.yaml``, ``./x.yaml``) is the
+    file to write, named after its stem (``.yaml`` is added when it has no
+    YAML suffix); a bare name (``midday-pause``, even ``midday-pause.yaml``)
+    is an exercise id for the user's scripts folder, as before.
+    """
+    from voiceguide.script.catalog import SUFFIXES
+
+    if "/" not in name and "\\" not in name and not name.startswith("~"):
+        exercise_id(name)
+        return name, output
+    if output is not None:
+        raise UsageError(f"give the file either as NAME ({name}) or with -o, not both")
+    path = Path(name).expanduser()
+    if path.suffix not in SUFFIXES:
+        path = path.with_name(path.name + ".yaml")
+    if not _NAME.match(path.stem):
+        raise UsageError(f'"{path.name}": the file name becomes the exercise\'s id; use letters, digits, '
+                         "- and _ before .yaml (e.g. my-check-in.yaml)")
+    return path.stem, path
+
+
+def shadowed_builtin(target: Path) -> Optional[str]:
+    """The built-in id that *target* replaces (a file of that id in the user's folder), or None."""
+    from voiceguide.script.catalog import SUFFIXES, builtin_dir
+
+    if target.suffix not in SUFFIXES or _resolved(target.parent) != _resolved(_user_dir()):
+        return None
+    return target.stem if any((builtin_dir() / f"{target.stem}{s}").is_file() for s in SUFFIXES) else None
+
+
+def shown_name(target: Path) -> str:
+    """How a person names *target* in a command: its id in the scripts folder, else its path."""
+    return target.stem if _resolved(target.parent) == _resolved(_user_dir()) else str(target)
+
+
 def target_for(name: str, output: Optional[Path]) -> Path:
     """Where ``new`` writes: *output*, else ``<user scripts>/<name>.yaml``."""
     from voiceguide.script.catalog import user_dir
@@ -207,7 +245,7 @@ def starting_script(name: str, target: Path) -> str:
     ident = target.stem
     return TEMPLATE.format(modeline=modeline(target), header=HEADER, title=title_of(exercise_id(name)),
                            ident=ident if target.parent == _user_dir() else str(target),
-                           shown=str(target))
+                           shown=shown_name(target))
 
 
 def copy_of(source_id: str, name: str, target: Path) -> str:
@@ -229,7 +267,7 @@ def copy_of(source_id: str, name: str, target: Path) -> str:
         f"{modeline(target)}{HEADER}\n"
         "#\n"
         f"# {exercise_id(name)}: your own copy of \"{script.title}\" (from {source_id}).\n"
-        f"# Change anything; `voiceguide validate {target}` checks it.\n"
+        f"# Change anything; `voiceguide validate {shown_name(target)}` checks it.\n"
         "\n"
     )
     return header + "".join(lines[body:])
