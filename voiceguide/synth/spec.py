@@ -15,7 +15,8 @@ from typing import Optional
 
 #: Bump whenever trimming, fading, normalising or resampling changes what a
 #: cache entry holds: every old entry then misses and is synthesised again.
-FORMAT = 1
+#: 2: espeak-ng speaks every utterance from the same state (engines/espeak.py).
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice) -> str:
     (for Piper also the model's and config's SHA-256 and every synthesis
     parameter), the voice, rate, volume, language, (normalised) text, sample
     rate and :data:`FORMAT`. *choice* is the resolved
-    :class:`~voiceguide.synth.voices.Choice`. espeak-ng keys are the same as
-    before engines had names, so an existing cache stays warm.
+    :class:`~voiceguide.synth.voices.Choice`. The samples are a function of
+    this key alone: engines speak every utterance from the same state.
     """
     payload = {
         "format": FORMAT,

@@ -1,32 +1,60 @@
 """espeak-ng through pyttsx3: the only module that imports pyttsx3 or touches
-its espeak driver's internals.
+its espeak bindings.
 
 Parent side: :func:`identity` reads espeak-ng's version (``dlopen`` and
 ``espeak_Info``: cheap, no initialisation), so a warm cache needs no worker.
 
-Worker side: :class:`EspeakEngine`. Traps it handles:
+Worker side: :class:`EspeakNgEngine` on Linux (and wherever pyttsx3's driver
+is espeak), :class:`PyttsxEngine` for pyttsx3's other drivers (macOS nsss,
+Windows sapi5).
 
-* pyttsx3's espeak driver **prints** ``Audio saved to ...`` on every
-  ``save_to_file``: the worker points fd 1 at /dev/null before this module
-  imports pyttsx3 (:func:`voiceguide.synth.worker.claim_stdout`).
+**Every utterance is spoken from the same state.** espeak-ng keeps dozens of
+static variables from one utterance to the next -- the automatic gain of its
+wave generator (``agc``), the flutter and wave phase, the echo buffer, the
+silence still owed for an echo (``echo_complete``), the frame pool's index
+-- so the same text at the same rate came out a few hundred samples longer
+or shorter, and a little louder or softer, depending on what that worker had
+said before (measured: "And release. Let your hands rest." was 63023 samples
+alone, 64305 after a longer sentence: its sentence pause grew by 58 ms).
+None of that state can be reset through the API, and
+``espeak_Terminate`` + ``espeak_Initialize`` hangs in espeak-ng 1.51. So the
+worker initialises espeak-ng once, selects the default voice and then never
+synthesises itself: each utterance is spoken in a ``fork()`` of that pristine
+process, which sends the samples back through a pipe and exits. Every
+utterance therefore starts from the same state, in any worker, whatever ran
+before, and a clip is a function of its cache key (a fork costs ~1 ms; a
+crash in espeak-ng takes only the child with it).
+
+Traps handled here:
+
+* espeak-ng runs in *synchronous* mode (``AUDIO_OUTPUT_SYNCHRONOUS``): the
+  samples arrive in our callback before ``espeak_Synth`` returns. pyttsx3's
+  own driver uses retrieval mode, whose command fifo made ``setProperty``
+  racy (``runAndWait`` cancelled queued rate changes) and whose last buffer
+  of every utterance was dropped; none of that applies any more.
+* espeak-ng starts one idle thread even in synchronous mode, and numpy may
+  start OpenBLAS threads: the child never touches either (no fifo, no BLAS;
+  it only calls espeak-ng's synchronous path and ``os.write``), and leaves
+  with ``os._exit`` so no Python exit handler or buffer of the parent runs
+  twice.
+* pyttsx3's drivers **print** (``Audio saved to ...``): the worker points fd 1
+  at /dev/null before this module imports pyttsx3
+  (:func:`voiceguide.synth.worker.claim_stdout`).
 * ``say()`` would play the sound itself (on Linux by shelling out to
-  ``aplay``): only ``save_to_file`` is ever used.
-* With espeak's retrieval mode ``runAndWait`` can return before the file is
-  written; we wait for pyttsx3's ``finished-utterance`` notification.
-* ``setProperty("rate")`` is racy with espeak-ng (see
-  :meth:`EspeakEngine._espeak_settings`).
+  ``aplay``): never used.
 * macOS (nsss) writes AIFF whatever the file is called: soundfile reads the
   real format from the header, never from the name.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from . import Engine, EngineMissing, RequestError
 
@@ -106,61 +134,41 @@ def params(choice, rate: int) -> dict:
     return {"rate": int(rate)}
 
 
-def open_engine(model: Optional[str] = None, threads: int = 1) -> "EspeakEngine":
-    return EspeakEngine()
-
-
 # -- worker side ----------------------------------------------------------------
+
+
+def open_engine(model: Optional[str] = None, threads: int = 1) -> Engine:
+    if default_driver() == "espeak":
+        return EspeakNgEngine()
+    return PyttsxEngine()
 
 
 def _lang_norm(code: str) -> str:
     return str(code).strip().lower().replace("_", "-")
 
 
-class EspeakEngine(Engine):
-    """One pyttsx3 engine, initialised once for this process's lifetime."""
+class _VoiceTable:
+    """Voice listing and resolution shared by both worker-side engines.
 
-    name = NAME
+    Subclasses set ``default_voice`` and implement ``_raw_voices()``.
+    """
 
-    def __init__(self) -> None:
-        try:
-            import pyttsx3
+    default_voice: Optional[str] = None
+    _voices: Optional[List[dict]] = None
 
-            self.engine = pyttsx3.init()
-        except Exception as e:  # ImportError, RuntimeError from the espeak loader, OSError
-            raise EngineMissing(f"{type(e).__name__}: {e}") from e
-        self.driver = str(self.engine)
-        self._done = threading.Event()
-        self._errors: List[BaseException] = []
-        self.engine.connect("finished-utterance", lambda **kw: self._done.set())
-        self.engine.connect("error", lambda **kw: self._on_error(kw.get("exception")))
-        self.default_voice = self.engine.getProperty("voice")
-        self._voices = None
+    def _raw_voices(self) -> List[dict]:
+        raise NotImplementedError
 
-    def _on_error(self, exc) -> None:
-        self._errors.append(exc if exc is not None else RuntimeError("speech engine error"))
-        self._done.set()
-
-    def voices(self) -> list:
+    def voices(self) -> List[dict]:
         if self._voices is None:
-            out = []
-            for v in self.engine.getProperty("voices") or []:
-                langs = []
-                for lang in getattr(v, "languages", None) or []:
-                    if isinstance(lang, bytes):
-                        lang = lang.decode("utf-8", "ignore").lstrip("\x05")
-                    langs.append(str(lang))
-                out.append({
-                    "id": str(v.id),
-                    "name": str(getattr(v, "name", "") or v.id),
-                    "languages": langs,
-                    "default": str(v.id).lower() == str(self.default_voice or "").lower(),
-                })
+            out = self._raw_voices()
+            for v in out:
+                v["default"] = v["id"].lower() == str(self.default_voice or "").lower()
             self._voices = out
         return self._voices
 
     def resolve_voice(self, name: Optional[str], language: str) -> Optional[str]:
-        """The engine voice id for a voice name or id, or for a language."""
+        """The engine voice id for a voice name or id, or for a language (None: the default)."""
         voices = self.voices()
         if name:
             want = name.strip().lower()
@@ -195,35 +203,176 @@ class EspeakEngine(Engine):
                 return v["id"]
         raise RequestError(f"no voice for language {language!r}; `voiceguide voices` lists them", "voice")
 
-    def _espeak_idle(self, espeak, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while espeak.IsPlaying():
-            if time.monotonic() > deadline:
-                raise RuntimeError("espeak-ng stayed busy")
-            time.sleep(0.001)
 
-    def _espeak_settings(self, voice_id: str, rate: int) -> None:
-        """Set voice, rate and volume on espeak-ng so that they really apply.
+#: espeak-ng's voice when it reports none (pyttsx3 makes the same choice).
+FALLBACK_VOICE = "gmw/en"
 
-        pyttsx3's ``setProperty`` is racy with espeak-ng in retrieval mode:
-        espeak queues parameter changes in its own command fifo, and
-        pyttsx3's ``runAndWait`` calls ``stop()``, which ``espeak_Cancel``s
-        that fifo whenever espeak still looks busy, silently dropping a rate
-        change. (Seen here: every clip after the first few kept one rate.)
-        ``espeak_SetVoiceByName`` is applied at once, not queued, so it must
-        not run while the synthesis thread is busy either. So: wait for
-        espeak to be idle, set everything, wait until the fifo has applied
-        it, and only then queue the utterance.
-        """
-        from pyttsx3.drivers import _espeak
 
-        self._espeak_idle(_espeak)
-        status = _espeak.SetVoiceByName(voice_id.encode("utf-8"))
+class EspeakNgEngine(_VoiceTable, Engine):
+    """libespeak-ng in synchronous mode; each utterance in a fork of the pristine process."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        try:
+            from pyttsx3.drivers import _espeak
+        except Exception as e:  # ImportError, or RuntimeError when libespeak-ng is missing
+            raise EngineMissing(f"{type(e).__name__}: {e}") from e
+        self._espeak = _espeak
+        rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000, None, 0)
+        if rate is None or rate <= 0:
+            raise EngineMissing("espeak-ng could not initialise (espeak_Initialize failed)")
+        self.sample_rate = int(rate)
+        self._chunks: List[bytes] = []
+        _espeak.SetSynthCallback(self._collect)
+        current = _espeak.GetCurrentVoice()
+        try:
+            ident = (current.contents.identifier or b"") if current else b""
+        except ValueError:  # a NULL pointer
+            ident = b""
+        self.default_voice = ident.decode("utf-8", "replace").lower() or FALLBACK_VOICE
+        # Part of the pristine state every utterance starts from: the default
+        # voice's dictionary is loaded once, here, not in every child.
+        if _espeak.SetVoiceByName(self.default_voice.encode("utf-8")) != 0:
+            raise EngineMissing(f"espeak-ng cannot select its default voice {self.default_voice!r}")
+
+    def _collect(self, wav, numsamples, events) -> int:
+        if numsamples > 0 and wav:
+            self._chunks.append(ctypes.string_at(wav, numsamples * 2))
+        return 0
+
+    def _raw_voices(self) -> List[dict]:
+        out = []
+        for v in self._espeak.ListVoices(None):
+            ident = v.identifier.decode("utf-8", "replace").lower()
+            langs = []
+            raw = v.languages or b""
+            # espeak_VOICE.languages: a priority byte, then a language, repeated.
+            for part in raw.split(b"\0"):
+                if len(part) > 1:
+                    langs.append(part[1:].decode("utf-8", "ignore"))
+            out.append({"id": ident, "name": v.name.decode("utf-8", "replace") or ident, "languages": langs})
+        return out
+
+    def _speak(self, text: str, voice_id: str, rate: int) -> bytes:
+        """In the child: select, set, speak; the samples as int16 bytes."""
+        es = self._espeak
+        status = es.SetVoiceByName(voice_id.encode("utf-8"))
         if status != 0:
             raise RequestError(f"espeak-ng cannot select voice {voice_id!r} (status {status})", "voice")
-        _espeak.SetParameter(_espeak.RATE, int(rate), 0)
-        _espeak.SetParameter(_espeak.VOLUME, 100, 0)
-        self._espeak_idle(_espeak)
+        es.SetParameter(es.RATE, int(rate), 0)
+        es.SetParameter(es.VOLUME, 100, 0)
+        self._chunks.clear()
+        status = es.Synth(text.encode("utf-8"), flags=es.ENDPAUSE | es.CHARS_UTF8)
+        if status not in (None, 0):
+            raise RuntimeError(f"espeak-ng could not speak (status {status})")
+        return b"".join(self._chunks)
+
+    def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
+                   scratch: Path) -> Tuple["object", int]:
+        import numpy as np
+
+        voice_id = self.resolve_voice(voice, language or "en") or self.default_voice
+        rate = int(params["rate"])
+        raw = in_fork(lambda: self._speak(text, voice_id, rate))
+        samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        return samples, self.sample_rate
+
+
+def in_fork(work: Callable[[], bytes]) -> bytes:
+    """Run *work* in a forked child and return its bytes; this process is left as it was.
+
+    The child answers through a pipe: ``b"+"`` and the payload, or ``b"-"``
+    and a kind and message (``voice: ...``) for a :class:`RequestError`, or
+    ``b"!"`` and a message for anything else. A child killed by a signal
+    (a crash in the engine) is a RuntimeError here. The child asks to be
+    killed when its parent dies, so a hung child never outlives the worker.
+    """
+    import warnings
+
+    from voiceguide.synth.lifetime import die_with_parent
+
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a process with threads. Safe
+        # here: the child only runs espeak-ng's synchronous path (never its
+        # idle fifo thread's locks, nor OpenBLAS) and leaves with os._exit.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: never return from here
+        code = 0
+        try:
+            os.close(read_end)
+            die_with_parent(parent)
+            try:
+                payload = b"+" + work()
+            except RequestError as e:
+                payload, code = b"-" + f"{e.kind}:{e}".encode("utf-8", "replace"), 2
+            except BaseException as e:
+                payload, code = b"!" + f"{type(e).__name__}: {e}".encode("utf-8", "replace"), 3
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_end, view):]
+        except BaseException:
+            code = 4
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    if os.WIFSIGNALED(status):
+        raise RuntimeError(f"espeak-ng crashed (signal {os.WTERMSIG(status)})")
+    if data[:1] == b"+":
+        return data[1:]
+    if data[:1] == b"-":
+        kind, _, message = data[1:].decode("utf-8", "replace").partition(":")
+        raise RequestError(message, kind or "request")
+    message = data[1:].decode("utf-8", "replace") if data[:1] == b"!" else "no answer"
+    raise RuntimeError(f"speech engine error: {message}")
+
+
+class PyttsxEngine(_VoiceTable, Engine):
+    """pyttsx3's own driver (macOS nsss, Windows sapi5), initialised once per process."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        try:
+            import pyttsx3
+
+            self.engine = pyttsx3.init()
+        except Exception as e:  # ImportError, RuntimeError from the driver loader, OSError
+            raise EngineMissing(f"{type(e).__name__}: {e}") from e
+        self._done = threading.Event()
+        self._errors: List[BaseException] = []
+        self.engine.connect("finished-utterance", lambda **kw: self._done.set())
+        self.engine.connect("error", lambda **kw: self._on_error(kw.get("exception")))
+        self.default_voice = self.engine.getProperty("voice")
+
+    def _on_error(self, exc) -> None:
+        self._errors.append(exc if exc is not None else RuntimeError("speech engine error"))
+        self._done.set()
+
+    def _raw_voices(self) -> List[dict]:
+        out = []
+        for v in self.engine.getProperty("voices") or []:
+            langs = []
+            for lang in getattr(v, "languages", None) or []:
+                if isinstance(lang, bytes):
+                    lang = lang.decode("utf-8", "ignore").lstrip("\x05")
+                langs.append(str(lang))
+            out.append({"id": str(v.id), "name": str(getattr(v, "name", "") or v.id), "languages": langs})
+        return out
 
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
                    scratch: Path) -> Tuple["object", int]:
@@ -231,13 +380,9 @@ class EspeakEngine(Engine):
         import soundfile
 
         voice_id = self.resolve_voice(voice, language or "en")
-        rate = int(params["rate"])
-        if self.driver == "espeak":
-            self._espeak_settings(voice_id or self.default_voice, rate)
-        else:
-            self.engine.setProperty("voice", voice_id or self.default_voice)
-            self.engine.setProperty("rate", rate)
-            self.engine.setProperty("volume", 1.0)
+        self.engine.setProperty("voice", voice_id or self.default_voice)
+        self.engine.setProperty("rate", int(params["rate"]))
+        self.engine.setProperty("volume", 1.0)
         self._done.clear()
         self._errors.clear()
         self.engine.save_to_file(text, str(scratch))
