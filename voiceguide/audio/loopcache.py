@@ -35,7 +35,6 @@ loop; a cheaper check (NaN only) lets random samples through.
 from __future__ import annotations
 
 import hashlib
-import logging
 import mmap
 import os
 import stat
@@ -49,7 +48,17 @@ import numpy as np
 
 from voiceguide.atomic import atomic_file
 
-log = logging.getLogger("voiceguide.audio")
+
+def warn(message: str) -> None:
+    """One warning line, through logging (``voiceguide.audio``): on stderr from the
+    command line (Python's last-resort handler), in the station's log there.
+
+    Imports :mod:`logging` only when there is something to say: a warm start
+    should not pay for it.
+    """
+    import logging
+
+    logging.getLogger("voiceguide.audio").warning(message)
 
 #: Format and content version; part of every key, and of every header.
 VERSION = 3
@@ -94,11 +103,10 @@ def cached_loop(key: str, make: Callable[[], np.ndarray], folder: Optional[Path]
     except FileNotFoundError:
         pass
     except BadEntry as exc:
-        log.warning("voiceguide: warning: the ambient sound cache entry %s %s; "
-                    "it is made again", path, exc)
+        warn(f"voiceguide: warning: the ambient sound cache entry {path} {exc}; it is made again")
     except OSError as exc:  # unreadable: permissions, I/O error, a symlink loop...
-        log.warning("voiceguide: warning: the ambient sound cache entry %s cannot be read (%s); "
-                    "it is made again", path, exc.strerror or exc)
+        warn(f"voiceguide: warning: the ambient sound cache entry {path} cannot be read "
+             f"({exc.strerror or exc}); it is made again")
     loop = np.ascontiguousarray(make(), dtype=np.float32)
     store(path, digest, loop)
     return loop
@@ -144,7 +152,9 @@ def load(path: Path, digest: bytes) -> np.ndarray:
     finally:
         payload.release()
     loop = np.frombuffer(mapped, dtype=_DTYPE, count=count, offset=HEADER_SIZE)
-    if not np.isfinite(loop).all():
+    # A float64 sum is finite exactly when every float32 sample is (it cannot
+    # overflow), and needs no temporary array the size of the loop.
+    if not np.isfinite(np.add.reduce(loop, dtype=np.float64)):
         raise BadEntry("holds samples that are not numbers")
     return loop
 

@@ -23,7 +23,6 @@ allocates little.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -37,8 +36,6 @@ from voiceguide.script.units import format_duration
 from voiceguide.timeline import Event, PlacedEvents
 
 ClipFor = Callable[[Event], np.ndarray]
-
-log = logging.getLogger("voiceguide.audio")
 
 #: Ducking starts this long before a voice onset (we know onsets in advance)...
 DUCK_ATTACK = 0.15
@@ -244,8 +241,10 @@ class Mixer:
             self._apply_gain(out)
         if soft_limit(out) and not self._warned_not_numbers:
             self._warned_not_numbers = True
-            log.warning("voiceguide: warning: the mix at %s held samples that are not numbers "
-                        "(a damaged sound); they are played as silence", format_duration(start / sr))
+            from voiceguide.audio.loopcache import warn
+
+            warn(f"voiceguide: warning: the mix at {format_duration(start / sr)} held samples that "
+                 f"are not numbers (a damaged sound); they are played as silence")
 
     def _apply_gain(self, out: np.ndarray) -> None:
         if self._gain == self._gain_target:

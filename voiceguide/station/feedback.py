@@ -34,14 +34,14 @@ def chime_samples(sample_rate: int = SAMPLE_RATE, repeat: int = 1):
     """The acknowledging chime: float32 mono, starting and ending at exactly zero."""
     import numpy as np
 
+    from voiceguide.audio.dsp import db_to_gain, fall
     from voiceguide.audio.generators import bell
 
     n = int(CHIME_SECONDS * sample_rate)
     ring = bell("chime", sample_rate)[:n].astype(np.float32)
     fade = int(0.35 * sample_rate)
-    ring[n - fade:] *= (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
-    ring[-1] = 0.0
-    ring *= np.float32(10 ** (CHIME_DB / 20))
+    ring[n - fade:] *= fall(fade).astype(np.float32)  # ends at exactly 0.0
+    ring *= np.float32(db_to_gain(CHIME_DB))
     if repeat > 1:
         gap = np.zeros(int(0.25 * sample_rate), dtype=np.float32)
         ring = np.concatenate([part for _ in range(repeat) for part in (ring, gap)][:-1])
