@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date
+from pathlib import Path
 
 from voiceguide.practice import report
 from voiceguide.practice.store import CueRow, SessionRow
@@ -122,4 +123,8 @@ def test_cues_grouped_by_day():
                      "Tuesday 14 May 2024", "  21:05  warmth", "  21:05  ease"]
     assert json.loads(report.cues_json(cues))[0] == {"id": 1, "day": "2024-05-13",
                                                      "noted": "2024-05-13T21:05:00+02:00",
-                                                     "text": "a pang of envy"}
+                                                     "text": "a pang of envy", "recording": None,
+                                                     "seconds": None, "exercise": None}
+    spoken = CueRow(id=2, day="2024-05-14", noted="2024-05-14T07:40:00+02:00", noted_at=0.0, text="",
+                    audio="recordings/a.flac", seconds=20.0, exercise="daily-check-in", folder=Path("/d"))
+    assert report.cues_by_day([spoken])[1] == "  07:40  (spoken, 0:20) /d/recordings/a.flac"

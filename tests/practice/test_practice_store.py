@@ -93,6 +93,18 @@ def test_sessions_newest_first_with_limit_and_since(db):
         assert log.count_sessions() == 5
 
 
+def test_a_spoken_cue_keeps_its_recording_beside_the_log(db):
+    with PracticeLog(db) as log:
+        log.recordings.mkdir()
+        path = log.recordings / "2024-05-14-073005.flac"
+        path.write_bytes(b"fLaC")
+        cue = log.add_cue("", audio=path, seconds=19.96, exercise="daily-check-in", at=1715664600)
+        (again,) = log.cues()
+    assert again.audio == "recordings/2024-05-14-073005.flac" and again.recording == path
+    assert (again.seconds, again.exercise, again.text) == (19.96, "daily-check-in", "")
+    assert cue.as_dict()["recording"] == str(path)
+
+
 def test_cues_are_kept_by_day_and_must_have_words(db):
     with PracticeLog(db) as log:
         cue = log.add_cue("  a pang of envy\nwhen the parcel came  ", at=1715664600)
@@ -114,6 +126,11 @@ ROWS_AT_VERSION = {
         " VALUES ('breathing', 'Breathing', '2024-05-15T07:30:00+02:00', 1715751000, 42)",
         "INSERT INTO cues (day, noted, noted_at, text)"
         " VALUES ('2024-05-14', '2024-05-14T21:00:00+02:00', 1715713200, 'warmth when my sister called')",
+    ],
+    2: [
+        "INSERT INTO cues (day, noted, noted_at, text, audio, seconds, exercise)"
+        " VALUES ('2024-05-15', '2024-05-15T07:40:00+02:00', 1715751600, '',"
+        " 'recordings/2024-05-15-074000.flac', 20, 'daily-check-in')",
     ],
 }
 
@@ -145,8 +162,12 @@ def test_an_older_log_is_migrated_and_keeps_its_rows(db, version):
         if version >= 1:
             assert [(s.exercise, s.ended, s.listened) for s in sessions] == [
                 ("breathing", "interrupted", 42.0), ("body-scan", "completed", 598.0)]
-            assert [c.text for c in cues] == ["warmth when my sister called"]
-        else:
+            assert cues[0].text == "warmth when my sister called"
+            assert (cues[0].audio, cues[0].seconds, cues[0].exercise) == (None, None, None)
+        if version >= 2:
+            assert (cues[1].audio, cues[1].seconds, cues[1].exercise) == (
+                "recordings/2024-05-15-074000.flac", 20.0, "daily-check-in")
+        if version == 0:
             assert sessions == [] and cues == []
         # and the current code can write to it
         log.add_session(exercise="x", title="X", started_at=time.time(), ended="completed", listened=1)
@@ -251,8 +272,14 @@ def test_forget_removes_every_row_and_the_words_from_the_file(db):
             log.add_session(exercise="body-scan", title="Body scan", started_at=1000.0 + i,
                             ended="completed", listened=600)
         log.add_cue(secret)
+        log.recordings.mkdir()
+        spoken = log.recordings / "2024-05-14-210000.flac"
+        spoken.write_bytes(b"fLaC" + b"\0" * 100)
+        log.add_cue("", audio=spoken, seconds=20.0, exercise="daily-check-in")
         counts = log.forget()
-        assert counts == {"sessions": 50, "cues": 1}
+        assert counts == {"sessions": 50, "cues": 2, "recordings": 1}
+        assert not spoken.exists()
         assert log.sessions() == [] and log.cues() == []
     for path in db.parent.iterdir():
-        assert secret.encode() not in path.read_bytes(), path.name
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path.name

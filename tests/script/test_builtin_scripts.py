@@ -82,6 +82,9 @@ def estimate_seconds(steps, script) -> float:
             total += step.cycles * step.cycle_seconds
         elif isinstance(step, model.Walk):
             total += step.duration
+        elif isinstance(step, model.Record):
+            prompt = len(step.prompt.split()) / rate_of(step, script) * 60.0 if step.prompt else 0.0
+            total += prompt + model.RECORD_LEAD_SECONDS + step.seconds
         elif isinstance(step, model.Repeat):
             total += step.times * estimate_seconds(step.steps, script)
         elif isinstance(step, model.Section):
@@ -217,3 +220,14 @@ def test_about_text_says_when_to_seek_help():
         assert phrase in ABOUT_TEXT, phrase
     assert "not a treatment" in ABOUT_TEXT
     assert max(len(line) for line in ABOUT_TEXT.splitlines()) <= 79
+
+
+def test_the_daily_check_in_ends_by_inviting_never_requiring_one_cue(scripts):
+    steps = list(walk_steps(scripts["daily-check-in"].steps))
+    (record,) = [s for s in steps if isinstance(s, model.Record)]
+    assert 10 <= record.seconds <= 30
+    index = steps.index(record)
+    closing = [s.name for s in steps[index:] if isinstance(s, model.Section)]
+    assert closing == ["Closing"], "the invitation comes at the end, before the closing words"
+    invitation = " ".join([steps[index - 1].text, record.prompt]).lower()
+    assert "if you" in invitation and ("no need" in invitation or "simply rest" in invitation)

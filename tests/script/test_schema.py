@@ -119,6 +119,8 @@ VALID = {
               "    level: -34 dB\nduck: 8 dB\n"),
     "minimal": "title: T\nsteps: [hi]\n",
     "a_part": "title: Opening\npart: true\nsteps: [hi]\n",
+    "record": s("- record: {prompt: Name one small thing you felt today, seconds: 20}\n"
+                "- record:\n    prompt: Is there one small thing you felt today?\n    seconds: 1m"),
     "say_options": s("- {say: hi, pause: 1.5s, stretch: 0, rate: 120, volume: 0.5, voice: en-us}"),
     "say_a_number_as_written": s("- say: 42\n- say: 3.5"),
     "bare_yes_is_said": s("- yes"),

@@ -600,3 +600,28 @@ def tick(sr: int) -> np.ndarray:
     out[0] = 0.0
     out[-1] = 0.0
     return _normalise_peak(out)
+
+
+CUE_TONE_SECONDS = 0.4
+
+
+def cue_tone(sr: int) -> np.ndarray:
+    """The soft tone before a ``record`` step's recording: "you may speak now" (0.4 s).
+
+    A 660 Hz sine with a quiet octave above it, a 20 ms raised-cosine attack
+    and an exponential decay that has fallen by about 35 dB at the end,
+    then a 50 ms fade to exactly 0.0, well before recording starts (the
+    record step waits :data:`~voiceguide.script.model.RECORD_LEAD_SECONDS`),
+    so the tone is not in the recording. Peak exactly 1.0.
+    """
+    sr = _check_sr(sr)
+    n = int(round(CUE_TONE_SECONDS * sr))
+    t = np.arange(n) / sr
+    out = np.exp(-t / 0.1) * (np.sin(_TWO_PI * 660.0 * t) + 0.2 * np.sin(_TWO_PI * 1320.0 * t))
+    attack = int(round(0.02 * sr))
+    out[:attack] *= dsp.rise(attack)
+    fade = int(round(0.05 * sr))
+    out[n - fade:] *= dsp.fall(fade)
+    out[0] = 0.0
+    out[-1] = 0.0
+    return _normalise_peak(out)

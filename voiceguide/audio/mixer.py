@@ -49,6 +49,7 @@ MASTER_FADE_OUT = 0.05
 #: One-shot levels (peak, dBFS): soft enough never to startle.
 PACER_DB = -22.0
 TICK_DB = -26.0
+CUE_TONE_DB = -20.0
 
 
 @dataclass
@@ -125,6 +126,7 @@ class Mixer:
         self._bells: Dict[str, np.ndarray] = {}
         self._pacers: Dict[tuple, np.ndarray] = {}
         self._tick: Optional[np.ndarray] = None
+        self._cue_tone: Optional[np.ndarray] = None
         self._clips: Dict[int, np.ndarray] = {}
         self._scratch = np.zeros(0, dtype=np.float32)
         self._gain = 1.0          # master gain (the player's volume keys)
@@ -177,6 +179,11 @@ class Mixer:
             self._tick = np.asarray(generators.tick(self.sample_rate), dtype=np.float32)
         return self._tick
 
+    def _tone(self) -> np.ndarray:
+        if self._cue_tone is None:
+            self._cue_tone = generators.cue_tone(self.sample_rate)
+        return self._cue_tone
+
     def _clip(self, event: Event) -> np.ndarray:
         key = event.start
         clip = self._clips.get(key)
@@ -221,6 +228,10 @@ class Mixer:
                 says.append(event)
                 if event.start < end:
                     self._add(out, start, self._clip(event), event.start)
+            elif event.kind == "record":
+                says.append(event)  # the bed stays down while the listener answers
+                if event.start < end:
+                    self._add(out, start, self._tone(), event.start, db_to_gain(CUE_TONE_DB))
             elif event.start >= end:
                 continue
             elif event.kind == "bell":
@@ -231,7 +242,7 @@ class Mixer:
                 self._mix_ticks(out, start, event)
         # A voice ending just before this block still holds the bed down.
         for event in self.timeline.sounding(start - int(DUCK_RELEASE * sr) - 1, start):
-            if event.kind == "say" and event not in says:
+            if event.kind in ("say", "record") and event not in says:
                 says.append(event)
 
         if self._beds:

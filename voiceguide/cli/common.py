@@ -45,3 +45,12 @@ def setting_option(name: str, type=None, metavar: str = None):
     setting = BY_NAME[name]
     text = setting.help[0].upper() + setting.help[1:] + f" (also {setting.env} or the config file)."
     return click.option(setting.option, type=type, metavar=metavar, help=text)
+
+
+def note_record_steps(timeline, doing: str) -> None:
+    """One line on stderr per ``record`` step: only ``play`` records; here it is a silence."""
+    sr = timeline.sample_rate
+    for event in timeline.events:
+        if event.kind == "record":
+            click.echo(f"voiceguide: step {event.step} ({event.source}) records the listener's answer "
+                       f"only in `play`; {doing} it is {event.capture:g} s of quiet", err=True)

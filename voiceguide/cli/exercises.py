@@ -6,7 +6,7 @@ import json
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise
+from voiceguide.cli.common import length_option, load_exercise, note_record_steps
 
 
 @click.command("list")
@@ -52,6 +52,7 @@ def preview(exercise, as_json, length):
     script = load_exercise(exercise)
     with Session(script, Options(length=length)) as session:
         timeline = session.timeline()
+    note_record_steps(timeline, "in the preview")
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
         return

@@ -48,7 +48,7 @@ def _can_draw_blocks() -> bool:
 @click.option("--csv", "as_csv", is_flag=True, help="Every session as CSV (for a spreadsheet).")
 @click.option("-n", "--last", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many recent sessions the table shows.")
-@click.option("--forget", is_flag=True, help="Delete every session and cue (asks first).")
+@click.option("--forget", is_flag=True, help="Delete every session, cue and recording (asks first).")
 @click.option("--yes", is_flag=True, help="With --forget: do not ask (needed without a terminal).")
 def log_cmd(week, as_json, as_csv, last, forget, yes):
     """Your recent sessions: when, what, how long, and how each ended.
@@ -97,18 +97,20 @@ def _forget(yes: bool) -> None:
         click.echo(f"There is no practice log to forget ({default_path()}).")
         return
     with log:
-        sessions, cues = log.count_sessions(), len(log.cues())
+        sessions, cues, recordings = log.count_sessions(), len(log.cues()), log.count_recordings()
         if not yes:
             if not sys.stdin.isatty():
-                raise UsageError("--forget deletes every session and cue: add --yes to confirm "
+                raise UsageError("--forget deletes every session, cue and recording: add --yes to confirm "
                                  "(there is no terminal to ask on)")
-            question = (f"Delete all {_count(sessions, 'session')} and {_count(cues, 'cue')} "
+            spoken = f" ({_count(recordings, 'recording')})" if recordings else ""
+            question = (f"Delete all {_count(sessions, 'session')} and {_count(cues, 'cue')}{spoken} "
                         f"from the practice log? This cannot be undone.")
             if not click.confirm(question, default=False):
                 click.echo("Nothing was deleted.")
                 return
         counts = log.forget()
-    click.echo(f"Deleted {_count(counts['sessions'], 'session')} and {_count(counts['cues'], 'cue')}.")
+    spoken = f" and {_count(counts['recordings'], 'recording')}" if counts["recordings"] else ""
+    click.echo(f"Deleted {_count(counts['sessions'], 'session')} and {_count(counts['cues'], 'cue')}{spoken}.")
 
 
 def _count(n: int, noun: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise, setting_option
+from voiceguide.cli.common import length_option, load_exercise, note_record_steps, setting_option
 from voiceguide.errors import UsageError
 
 
@@ -30,6 +30,7 @@ def render(exercise, output, no_ambient, length, captions):
     script = load_exercise(exercise)
     with Session(script, Options(length=length, ambient=not no_ambient)) as session:
         timeline = render_to(session, Path(output))
+    note_record_steps(timeline, "in the file")
     click.echo(f"wrote {output} ({format_duration(timeline.duration)})", err=True)
     if captions:
         from voiceguide.sinks.captions import write_vtt

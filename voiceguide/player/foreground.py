@@ -175,6 +175,12 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
                               "opening the device")
         player = Player(session, output, start_at=request.start_at, status=status)
         signals.player = player
+        capture = None
+        if _has_record_steps(ready.script):
+            from voiceguide.player.capture import CueCapture
+
+            capture = player.on_record = CueCapture(ready.script.id, note=player.note,
+                                                    sample_rate=sample_rate, enabled=ready.practice_log)
         status.start(ready.script.title, None)
         with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
                            warn=lambda line: print(line, file=stderr)) as logged:
@@ -189,6 +195,9 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
                 result = logged.result = player.run()
         if result.stopped_by is not None or result.quit:
             session.close(grace=0.0)  # what is still being synthesised is not wanted
+    if capture is not None:
+        for line in capture.close():
+            status.message(line)
     if result.quit:
         status.message("stopped; take your time")
     elif result.stopped_by is None:
@@ -196,6 +205,15 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
 
         status.message(f"done ({format_duration(result.frames / sample_rate)}); take your time")
     return result
+
+
+def _has_record_steps(script: Script) -> bool:
+    from voiceguide.script.model import Record, Repeat
+
+    def walk(steps) -> bool:
+        return any(isinstance(s, Record) or (isinstance(s, Repeat) and walk(s.steps)) for s in steps)
+
+    return walk(script.steps)
 
 
 def _report(result, request: PlayRequest, stderr: TextIO) -> None:

@@ -54,7 +54,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Deque, Optional, Tuple
+from typing import Any, Callable, Deque, Optional, Tuple
 
 import numpy as np
 
@@ -146,6 +146,8 @@ class Player:
         self.total: Optional[int] = None
         #: The last event the listener has heard begin (the step a stop happened in).
         self.heard: Optional[Event] = None
+        #: Called (main thread) when a ``record`` step's tone is heard; see player/capture.py.
+        self.on_record: Optional[Callable[[Event], None]] = None
         #: Seconds a stop may take before a blocked mixer thread is left behind:
         #: the fade, the output's buffer twice (the fade in it, then the closing pad) and two blocks.
         self.stop_grace = FADE_SECONDS + 2 * float(output.latency) + 2 * self.blocksize / self.sample_rate + 0.1
@@ -222,6 +224,8 @@ class Player:
 
     def _note(self, text: str) -> None:
         self._notes.append(text)  # shown by the calling thread
+
+    note = _note  #: any thread: a line for the status display (shown by the thread that runs the player)
 
     @property
     def frames_played(self) -> int:
@@ -376,6 +380,8 @@ class Player:
             _, event = self._due.popleft()
             self.heard = event
             self.status.event(event, event.start / self.sample_rate)
+            if event.kind == "record" and self.on_record is not None and not everything:
+                self.on_record(event)  # heard now (not after the end, on an unpaced device)
 
     def run(self) -> PlayResult:
         """Play to the end, or until :meth:`quit` or :meth:`stop` (see :class:`PlayResult`).

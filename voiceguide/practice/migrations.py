@@ -53,6 +53,12 @@ MIGRATIONS: Tuple[str, ...] = (
     );
     CREATE INDEX cues_by_time ON cues (noted_at);
     """,
+    # 2: a cue may be a recording (the record step): its file, its length, the exercise that asked.
+    """
+    ALTER TABLE cues ADD COLUMN audio TEXT;         -- recordings/2024-05-14-073005.flac, beside the database
+    ALTER TABLE cues ADD COLUMN seconds REAL;       -- the recording's length
+    ALTER TABLE cues ADD COLUMN exercise TEXT;      -- the exercise whose record step asked for it
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -190,5 +190,9 @@ def cues_by_day(cues: Sequence[CueRow]) -> List[str]:
             if lines:
                 lines.append("")
             lines.append(date.fromisoformat(day).strftime("%A %d %B %Y"))
-        lines.append(f"  {cue.noted[11:16]}  {cue.text}")
+        if cue.audio:
+            spoken = f"(spoken, {clock(cue.seconds)}) {cue.recording}"
+            lines.append(f"  {cue.noted[11:16]}  {spoken}" + (f"  {cue.text}" if cue.text else ""))
+        else:
+            lines.append(f"  {cue.noted[11:16]}  {cue.text}")
     return lines

@@ -35,6 +35,8 @@ from typing import Iterator, List, Optional
 from voiceguide.errors import VoiceguideError
 
 DB_NAME = "practice.sqlite3"
+#: Spoken cues (the record step), beside the database.
+RECORDINGS = "recordings"
 #: Seconds a write waits for another writer before giving up.
 BUSY_TIMEOUT = 2.0
 
@@ -94,19 +96,33 @@ class SessionRow:
 
 @dataclass
 class CueRow:
+    """One cue: typed words, or a recording of spoken ones (``audio``, relative to the log's folder)."""
+
     id: int
     day: str
     noted: str
     noted_at: float
     text: str
+    audio: Optional[str] = None
+    seconds: Optional[float] = None
+    exercise: Optional[str] = None
+    folder: Optional[Path] = None   # the log's folder, to make ``audio`` a full path
+
+    @property
+    def recording(self) -> Optional[Path]:
+        if not self.audio:
+            return None
+        return (self.folder / self.audio) if self.folder is not None else Path(self.audio)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "day": self.day, "noted": self.noted, "text": self.text}
+        return {"id": self.id, "day": self.day, "noted": self.noted, "text": self.text,
+                "recording": str(self.recording) if self.audio else None, "seconds": self.seconds,
+                "exercise": self.exercise}
 
 
 SESSION_COLUMNS = ("id", "exercise", "title", "started", "started_at", "planned", "listened", "ended",
                    "step", "section", "message", "voice", "origin", "pid")
-CUE_COLUMNS = ("id", "day", "noted", "noted_at", "text")
+CUE_COLUMNS = ("id", "day", "noted", "noted_at", "text", "audio", "seconds", "exercise")
 
 
 class PracticeLog:
@@ -286,17 +302,33 @@ class PracticeLog:
 
     # -- cues ------------------------------------------------------------------------------
 
-    def add_cue(self, text: str, at: Optional[float] = None) -> CueRow:
-        """Note one small emotional cue (a line of text) at *at* (default: now)."""
+    @property
+    def recordings(self) -> Path:
+        """Where spoken cues are kept: a folder beside the database (created when first needed)."""
+        return self.path.parent / RECORDINGS
+
+    def add_cue(self, text: str, at: Optional[float] = None, *, audio: Optional[Path] = None,
+                seconds: Optional[float] = None, exercise: Optional[str] = None) -> CueRow:
+        """Note one small emotional cue at *at* (default: now): a line of text, or a recording.
+
+        *audio* is a file in :attr:`recordings` (kept relative, so the folder
+        can move with the database).
+        """
         text = " ".join(text.split())
-        if not text:
+        if not text and audio is None:
             raise PracticeLogError("a cue needs a few words; nothing was noted")
         at = time.time() if at is None else at
         noted = local_time(at)
+        relative = None
+        if audio is not None:
+            relative = str(Path(audio).resolve().relative_to(self.path.parent.resolve()))
         with self._write() as conn:
-            cursor = conn.execute("INSERT INTO cues (day, noted, noted_at, text) VALUES (?, ?, ?, ?)",
-                                  (noted[:10], noted, at, text))
-            return CueRow(int(cursor.lastrowid), noted[:10], noted, at, text)
+            cursor = conn.execute(
+                "INSERT INTO cues (day, noted, noted_at, text, audio, seconds, exercise)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (noted[:10], noted, at, text, relative, _seconds(seconds), exercise))
+            return CueRow(int(cursor.lastrowid), noted[:10], noted, at, text, relative, _seconds(seconds),
+                          exercise, self.path.parent)
 
     def cues(self, since: Optional[float] = None) -> List[CueRow]:
         """Cues, oldest first (only those noted at or after *since*)."""
@@ -306,12 +338,13 @@ class PracticeLog:
             sql += " WHERE noted_at >= ?"
             args.append(since)
         with self._errors("read"):
-            return [CueRow(*row) for row in self.conn.execute(sql + " ORDER BY noted_at, id", args)]
+            folder = self.path.parent
+            return [CueRow(*row, folder=folder) for row in self.conn.execute(sql + " ORDER BY noted_at, id", args)]
 
     # -- forgetting ------------------------------------------------------------------------
 
     def forget(self) -> dict:
-        """Delete every session and cue, then compact the file so the old pages are gone too.
+        """Delete every session, cue and recording, then compact the file so the old pages are gone too.
 
         Returns how many of each were deleted.
         """
@@ -321,7 +354,19 @@ class PracticeLog:
         with self._errors("compact"):
             self.conn.execute("VACUUM")
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        counts["recordings"] = 0
+        if self.recordings.is_dir():
+            with self._errors("delete the recordings of"):
+                for path in self.recordings.iterdir():
+                    if path.is_file():
+                        path.unlink()
+                        counts["recordings"] += 1
         return counts
+
+    def count_recordings(self) -> int:
+        if not self.recordings.is_dir():
+            return 0
+        return sum(1 for p in self.recordings.iterdir() if p.is_file())
 
 
 def _seconds(value: Optional[float]) -> Optional[float]:

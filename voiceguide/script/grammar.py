@@ -46,6 +46,7 @@ MAX_REPEAT = 1000
 MAX_CYCLES = 200
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 5.0
 MIN_CADENCE, MAX_CADENCE = 10.0, 180.0
+MIN_RECORD, MAX_RECORD = 3.0, 120.0
 DEFAULT_CADENCE = 40.0
 DEFAULT_LEVELS = {"drone": -30.0, "noise": -36.0, "sound": -30.0}
 DEFAULT_BELL_DB = -12.0
@@ -246,6 +247,13 @@ WALK = Mapping("walk", keys=(
         f"steps per minute, one soft tick each (default {DEFAULT_CADENCE:g})"),
 ), example="{duration: 2m, cadence: 40}")
 
+RECORD = Mapping("record", keys=(
+    Key("prompt", Text("record prompt"), "spoken before the tone: what the listener may answer"),
+    Key("seconds", Duration("seconds", positive=True, low=MIN_RECORD, high=MAX_RECORD),
+        f"how long the answer is recorded ({MIN_RECORD:g} to {MAX_RECORD:g} s)", required=True,
+        noun="a duration"),
+), example="{prompt: Name one small thing you felt today, seconds: 20}")
+
 #: Every step kind, in the order errors and docs list them.
 STEPS: Dict[str, StepKind] = {k.name: k for k in (
     StepKind("say", Text("say text"), "speak the text", options=(
@@ -274,6 +282,9 @@ STEPS: Dict[str, StepKind] = {k.name: k for k in (
              example="breathe: {inhale: 4s, exhale: 6s, cycles: 5}"),
     StepKind("walk", WALK, "walking: a soft tick per step",
              example="walk: {duration: 2m, cadence: 40}"),
+    StepKind("record", RECORD, "ask for the day's cue: a soft tone, then the spoken answer is recorded"
+             " (by play; a silence in render and preview)",
+             example="record: {prompt: Name one small thing you felt today, seconds: 20}"),
     StepKind("include", ScriptRef("include"),
              "the steps of another script (an id or a relative path), inlined here",
              example="include: opening"),
@@ -318,6 +329,7 @@ def every_key() -> Dict[str, Tuple[str, ...]]:
         "step options": all_option_names(),
         "breathe keys": BREATHE.names(),
         "walk keys": WALK.names(),
+        "record keys": RECORD.names(),
         "bell kinds": BELL_KINDS,
         "noise colours": NOISE_COLORS,
     }

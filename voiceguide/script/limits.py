@@ -21,10 +21,12 @@ from voiceguide.script.model import (
     DEFAULT_RATE,
     MAX_SESSION_SECONDS,
     MAX_STEPS,
+    RECORD_LEAD_SECONDS,
     Bell,
     Breathe,
     Count,
     Pause,
+    Record,
     Repeat,
     Say,
     Source,
@@ -86,6 +88,8 @@ MIN_SECONDS: Dict[type, Callable[[Any, Optional[int]], float]] = {
     Count: lambda step, rate: step.interval * step.to + step.pause,
     Breathe: lambda step, rate: step.cycles * step.cycle_seconds,
     Walk: lambda step, rate: step.duration,
+    Record: lambda step, rate: step.seconds + RECORD_LEAD_SECONDS
+    + (_say_seconds(Say(step.prompt, step.source), rate) if step.prompt else 0.0),
     Repeat: lambda step, rate: step.times * sum(min_seconds(s, rate) for s in step.steps),
 }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from voiceguide.script.model import Breathe, Count, Pause, Repeat, Say, Script, Section, Source
+from voiceguide.script.model import Breathe, Count, Pause, Record, Repeat, Say, Script, Section, Source
 
 #: A listener left in total silence this long may think the session ended.
 MAX_BARE_SILENCE = 60.0
@@ -45,6 +45,9 @@ MIN_EXHALE_RATIO = 0.5
 MIN_CYCLE = 3.0
 #: One paced-breathing step longer than this is a lot to keep up at once.
 MAX_PACED_SECONDS = 10 * 60.0
+#: Words that tell a listener that answering a record step is up to them.
+OPTIONAL_WORDS = ("if you like", "if you want", "if you wish", "you may", "you can", "or simply",
+                  "no need", "optional", "if it feels right", "if something comes")
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,34 @@ def _uncomfortable_breathing(script: Script) -> Iterator[Advice]:
                                    " rests where the breath finds its own rhythm")
 
 
+def _record_asks_gently(script: Script) -> Iterator[Advice]:
+    """A record step's question: there is one, and it leaves answering up to the listener."""
+    def walk(steps) -> Iterator[Advice]:
+        before: Optional[Say] = None
+        for step in steps:
+            if isinstance(step, Repeat):
+                yield from walk(step.steps)
+                before = None
+            elif isinstance(step, Record):
+                asked = step.prompt or (before.text if before is not None else None)
+                if not asked:
+                    yield Advice(step.source, "the listener is not told what the recording is for: add a"
+                                              " prompt (or a say step just before it) that asks the question")
+                elif not any(words in asked.lower() for words in OPTIONAL_WORDS):
+                    yield Advice(step.source, "say that answering is up to the listener (\"if you like\","
+                                              " \"or simply rest\"): their voice is recorded, and no one"
+                                              " should feel they must speak")
+                before = None
+            elif isinstance(step, Say):
+                before = step
+            elif not isinstance(step, Section):
+                before = None
+
+    yield from walk(script.steps)
+
+
 #: Advice about what a listener hears at one place: given to every script.
-STEP_RULES = (_fast_speech, _loud_ambient, _uncomfortable_breathing)
+STEP_RULES = (_fast_speech, _loud_ambient, _uncomfortable_breathing, _record_asks_gently)
 #: Advice about a whole session: not for a part (``part: true``), which is
 #: heard inside another script, under its ambient bed, between its opening
 #: and its closing.

@@ -177,9 +177,28 @@ class Walk:
     source: Source
 
 
-Step = Union[Say, Pause, Bell, Section, Repeat, Count, Breathe, Walk]
+@dataclass(frozen=True)
+class Record:
+    """Ask for the day's cue hands-free: say ``prompt``, a soft tone, then record for ``seconds``.
 
-STEP_KINDS = ("say", "pause", "bell", "section", "repeat", "count", "breathe", "walk")
+    Only ``play`` records (from the default input device); ``render`` and
+    ``preview`` -- and ``play`` without an input device -- hold a silence of
+    the same length, so every timeline is the same. An extension of format
+    v1: scripts that do not use it do not change.
+    """
+
+    seconds: float
+    source: Source
+    prompt: Optional[str] = None
+    voice: Voice = field(default_factory=Voice)
+
+
+#: A record step's soft tone and the short gap before recording begins, seconds.
+RECORD_LEAD_SECONDS = 1.0
+
+Step = Union[Say, Pause, Bell, Section, Repeat, Count, Breathe, Walk, Record]
+
+STEP_KINDS = ("say", "pause", "bell", "section", "repeat", "count", "breathe", "walk", "record")
 
 
 @dataclass(frozen=True)

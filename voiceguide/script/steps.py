@@ -7,7 +7,7 @@ and every option through the grammar table, and then calls the kind's
 builder from :data:`STEP_BUILDERS` -- a table, so the kinds a script may use
 are the keys of one dict, checked against the grammar by a test.
 
-Adding a kind of step (the practice log's ``record`` is the next one):
+Adding a kind of step (``record``, the practice log's, is the latest; follow it):
 
 1. the model: a frozen dataclass in :mod:`voiceguide.script.model`, added to
    ``Step`` and ``STEP_KINDS``;
@@ -38,7 +38,7 @@ from voiceguide.errors import ScriptError, did_you_mean
 from voiceguide.script import grammar as g
 from voiceguide.script.compose import is_bad
 from voiceguide.script.grammar import DEFAULT_BELL_DB, DEFAULT_CADENCE, STEP_NAMES
-from voiceguide.script.model import Bell, Breathe, Count, Pause, Repeat, Say, Section, Voice, Walk
+from voiceguide.script.model import Bell, Breathe, Count, Pause, Record, Repeat, Say, Section, Voice, Walk
 from voiceguide.script.paths import include_target
 from voiceguide.script.problems import Bad, short
 from voiceguide.script.values import found
@@ -229,6 +229,11 @@ def _walk(b: "ScriptBuilder", node: Node, value_node: Node, walk: Dict[str, Any]
                 source=b.source(node))
 
 
+def _record(b: "ScriptBuilder", node: Node, value_node: Node, record: Dict[str, Any],
+            opts: Dict[str, Any]) -> Record:
+    return Record(seconds=record["seconds"], source=b.source(node), prompt=record.get("prompt"))
+
+
 def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opts: Dict[str, Any]) -> Included:
     """The steps of another script, loaded now and inlined where the include stands.
 
@@ -275,5 +280,6 @@ STEP_BUILDERS: Dict[str, StepBuilder] = {
     "count": _count,
     "breathe": _breathe,
     "walk": _walk,
+    "record": _record,
     "include": _include,
 }

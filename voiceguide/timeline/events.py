@@ -49,7 +49,9 @@ __all__ = ["Event", "PlacedEvents", "Timeline"]
 class Event:
     """One sound (or silence) of the session, in samples at the timeline rate.
 
-    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe`` or ``walk``.
+    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe``, ``walk`` or ``record``
+    (a soft tone, then ``capture`` seconds in which ``play`` records the
+    listener's answer; ``RECORD_LEAD_SECONDS`` from its start).
     ``step`` numbers the top-level step the event comes from (1-based, as
     ``preview`` shows it), the target of ``--from`` with a number.
     """
@@ -66,6 +68,7 @@ class Event:
     level_db: Optional[float] = None
     breathe: Optional[Breathe] = None
     cadence: Optional[float] = None
+    capture: Optional[float] = None
 
     @property
     def end(self) -> int:

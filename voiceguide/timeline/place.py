@@ -35,10 +35,12 @@ from voiceguide.script.model import (
     DEFAULT_VOLUME,
     MAX_SESSION_SECONDS,
     NUMBER_WORDS,
+    RECORD_LEAD_SECONDS,
     Bell,
     Breathe,
     Count,
     Pause,
+    Record,
     Repeat,
     Say,
     Script,
@@ -80,6 +82,7 @@ class _Item:
     level_db: Optional[float] = None
     breathe: Optional[Breathe] = None
     cadence: Optional[float] = None
+    capture: Optional[float] = None
 
 
 def resolve_voice(script: Script) -> Voice:
@@ -137,6 +140,12 @@ def flatten(script: Script, override: Optional[Voice] = None) -> List[_Item]:
             elif isinstance(step, Walk):
                 items.append(_Item("walk", step.source, section[0], number,
                                    seconds=step.duration, cadence=step.cadence))
+            elif isinstance(step, Record):
+                if step.prompt:
+                    items.append(_Item("say", step.source, section[0], number, text=step.prompt,
+                                       voice=top.over(step.voice.over(session))))
+                items.append(_Item("record", step.source, section[0], number,
+                                   seconds=RECORD_LEAD_SECONDS + step.seconds, capture=step.seconds))
             elif isinstance(step, Repeat):
                 for _ in range(step.times):
                     walk(step.steps, number)
@@ -287,6 +296,8 @@ class LazyTimeline(PlacedEvents):
                 event = Event("bell", at, n, bell=it.bell, level_db=it.level_db, **common)
             elif it.kind == "breathe":
                 event = Event("breathe", at, n, breathe=it.breathe, **common)
+            elif it.kind == "record":
+                event = Event("record", at, n, capture=it.capture, **common)
             else:
                 event = Event("walk", at, n, cadence=it.cadence, **common)
             self._frontier = at + n

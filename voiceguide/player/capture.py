@@ -1,0 +1,128 @@
+"""The ``record`` step in ``play``: record the listener's spoken answer and keep it as today's cue.
+
+The :class:`~voiceguide.player.player.Player` calls a :class:`CueCapture`
+when a ``record`` event is heard (the soft tone starts); the capture waits
+for the tone to end (``RECORD_LEAD_SECONDS`` after the event's start),
+records ``event.capture`` seconds from the default input device in a thread
+of its own (:func:`voiceguide.sinks.capture.record`), then saves a FLAC file
+beside the practice log (``recordings/2024-05-14-073005.flac``, readable only
+by the user) and logs it as that day's cue.
+
+Nothing here may break a session: no input device, a failing device, an
+unwritable folder -- each is one line through *note* (the status line or
+the log) and the session goes on; the timeline is the same either way
+(the step is a silence of its length). An answer that is silence (the
+listener chose not to speak, which is always fine) is not kept.
+
+With ``practice_log = false`` nothing is ever recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from voiceguide.script.model import RECORD_LEAD_SECONDS
+
+#: An answer whose loudest 100 ms is quieter than this (dBFS RMS) counts as silence.
+SPOKEN_DB = -45.0
+
+
+def _said_something(samples: np.ndarray, sample_rate: int) -> bool:
+    window = max(1, sample_rate // 10)
+    usable = len(samples) // window * window
+    if usable == 0:
+        return False
+    rms = np.sqrt(np.mean(samples[:usable].reshape(-1, window).astype(np.float64) ** 2, axis=1))
+    return bool(rms.max() > 10 ** (SPOKEN_DB / 20))
+
+
+class CueCapture:
+    """Records the answers to a session's ``record`` steps (call it with each record event)."""
+
+    def __init__(self, exercise: str, *, note: Callable[[str], None], sample_rate: int = 48000,
+                 enabled: bool = True, log_path=None):
+        self.exercise = exercise
+        self.note = note
+        self.sample_rate = sample_rate
+        self.enabled = enabled
+        self.log_path = log_path
+        self.saved: List[str] = []            # lines for after the session
+        self._stop = threading.Event()
+        self._threads: List[threading.Thread] = []
+
+    def __call__(self, event) -> None:
+        """A record event is being heard now: record its answer (returns at once)."""
+        if not self.enabled:
+            self.note(f"the practice log is off; nothing is recorded ({event.capture:g} s of quiet)")
+            return
+        heard_at = time.monotonic()
+        thread = threading.Thread(target=self._capture, args=(event, heard_at), name="voiceguide-record",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _capture(self, event, heard_at: float) -> None:
+        from voiceguide.errors import VoiceguideError
+        from voiceguide.sinks.capture import NoInput, record
+
+        begin = heard_at + RECORD_LEAD_SECONDS  # the tone has ended: the answer may come
+        started = time.time() + max(0.0, begin - time.monotonic())
+        try:
+            samples = record(event.capture, self.sample_rate, self._stop, start_at=begin)
+        except NoInput as exc:
+            self.note(f"{exc}; the next {event.capture:g} s pass in quiet, and nothing is recorded")
+            return
+        except VoiceguideError as exc:
+            self.note(f"the answer could not be recorded ({exc}); the session goes on")
+            return
+        except Exception as exc:  # never let recording take the session down
+            self.note(f"the answer could not be recorded ({type(exc).__name__}: {exc}); the session goes on")
+            return
+        if not _said_something(samples, self.sample_rate):
+            self.note("nothing was said, and that is fine; nothing is kept")
+            return
+        try:
+            path = self._save(samples, started)
+        except Exception as exc:
+            self.note(f"the answer could not be saved ({exc}); the session goes on")
+            return
+        line = f"your answer is kept as today's cue: {path}"
+        if self._stop.is_set():
+            self.saved.append(line)  # the session has ended: shown after it
+        else:
+            self.note(line)
+
+    def _save(self, samples: np.ndarray, started: float):
+        import soundfile
+
+        from voiceguide.atomic import atomic_file
+        from voiceguide.practice.store import PracticeLog, private_dir
+
+        with PracticeLog(self.log_path) as log:
+            folder = log.recordings
+            private_dir(folder)
+            stamp = time.strftime("%Y-%m-%d-%H%M%S", time.localtime(started))
+            path = folder / f"{stamp}.flac"
+            suffix = 1
+            while path.exists():
+                suffix += 1
+                path = folder / f"{stamp}-{suffix}.flac"
+            with atomic_file(path) as f:  # a private temporary file (mode 0600), renamed when whole
+                soundfile.write(f, samples, self.sample_rate, format="FLAC", subtype="PCM_16")
+            log.add_cue("", at=started, audio=path, seconds=len(samples) / self.sample_rate,
+                        exercise=self.exercise)
+        return path
+
+    def close(self, wait: float = 5.0) -> List[str]:
+        """After the session: stop a recording in progress (keeping what was said), wait for the saves.
+
+        Returns the lines to show the listener.
+        """
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(wait)
+        return self.saved

@@ -1,0 +1,99 @@
+"""Recording from the default input device: the listener's spoken answer to a ``record`` step.
+
+The input-side twin of :mod:`voiceguide.sinks.live`, and like it the only
+kind of module that talks to sounddevice: a ``sounddevice.InputStream``
+read with blocking reads from a thread of its own, never a Python callback.
+
+:func:`record` returns the samples (float32, mono, at the asked rate), or
+raises :class:`NoInput` when there is nothing to record from -- a machine
+without a microphone is normal, not an error: the caller says so in one
+line and the session goes on in silence.
+
+Traps:
+
+* PortAudio lists an input device only if it could open it at start-up
+  (ALSA's ``default`` on a machine with no capture path shows 0 input
+  channels): the check is the device list, not an attempt to open.
+* A device may not offer the session's rate; the stream is opened at the
+  device's own default rate and the result resampled (one anti-aliasing
+  resampler for the whole recording, not per block).
+* A stereo microphone is read as its first channel: a mix of a left and a
+  right capsule would only comb-filter a voice.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+import numpy as np
+
+from voiceguide.errors import DeviceError
+
+#: Frames per blocking read: about 85 ms at 48 kHz, so a stop is noticed quickly.
+BLOCK = 4096
+
+
+class NoInput(DeviceError):
+    """There is no input device to record from."""
+
+
+def input_device() -> dict:
+    """The default input device's PortAudio description, or :class:`NoInput`."""
+    try:
+        import sounddevice as sd
+
+        devices = sd.query_devices()
+        default = sd.default.device[0]
+    except Exception as exc:  # PortAudio failed to start
+        raise NoInput(f"no input device (the audio system is unavailable: {exc})") from None
+    inputs = [i for i, d in enumerate(devices) if d["max_input_channels"] > 0]
+    if not inputs:
+        raise NoInput("no input device (no microphone was found)")
+    index = default if default is not None and default >= 0 and default in inputs else inputs[0]
+    info = dict(devices[index])
+    info["index"] = index
+    return info
+
+
+def record(seconds: float, sample_rate: int, stop: Optional[threading.Event] = None,
+           start_at: Optional[float] = None) -> np.ndarray:
+    """Record *seconds* from the default input device; returns float32 mono at *sample_rate*.
+
+    The device is opened at once; what it hears before *start_at* (a
+    ``time.monotonic()`` time) is read and dropped, so opening the device
+    (a few hundred ms on some systems) does not push the recording later.
+    Ends early (returning what was recorded) when *stop* is set. Raises
+    :class:`NoInput` when there is no input device and :class:`DeviceError`
+    when it cannot be opened or fails.
+    """
+    import time
+
+    import sounddevice as sd
+
+    device = input_device()
+    rate = int(round(device.get("default_samplerate") or sample_rate))
+    wanted = int(round(seconds * rate))
+    out = np.zeros(wanted, dtype=np.float32)
+    got = 0
+    try:
+        with sd.InputStream(device=device["index"], samplerate=rate, channels=1, dtype="float32",
+                            blocksize=BLOCK, latency="high") as stream:
+            half_block = BLOCK / rate / 2
+            while start_at is not None and time.monotonic() < start_at - half_block:
+                if stop is not None and stop.is_set():
+                    return np.zeros(0, dtype=np.float32)
+                stream.read(BLOCK)
+            while got < wanted and not (stop is not None and stop.is_set()):
+                block, _overflowed = stream.read(min(BLOCK, wanted - got))
+                n = len(block)
+                out[got:got + n] = block[:, 0]
+                got += n
+    except sd.PortAudioError as exc:
+        raise DeviceError(f"cannot record from {device['name']!r} ({exc})") from None
+    out = out[:got]
+    if rate != sample_rate and got:
+        from voiceguide.audio.dsp import resample
+
+        out = np.asarray(resample(out, rate, sample_rate), dtype=np.float32)
+    return out
