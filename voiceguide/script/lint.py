@@ -136,13 +136,18 @@ def _fast_speech(script: Script) -> Iterator[Advice]:
                                      f" guided exercise; {MAX_CALM_RATE} or less sounds calmer")
 
 
-def _all_says(steps) -> Iterator[Say]:
+def _written(steps, kind: type) -> Iterator:
+    """Every step of *kind* as written (a repeat's steps once), in file order."""
     for step in steps:
-        if isinstance(step, Say):
+        if isinstance(step, kind):
             yield step
         inner = getattr(step, "steps", None)
         if inner:
-            yield from _all_says(inner)
+            yield from _written(inner, kind)
+
+
+def _all_says(steps) -> Iterator[Say]:
+    return _written(steps, Say)
 
 
 def _never_says_stop(script: Script) -> Iterator[Advice]:
@@ -158,18 +163,9 @@ def _loud_ambient(script: Script) -> Iterator[Advice]:
                                        f" louder; keep beds at {MAX_AMBIENT_DB:g} dB or lower (-30 dB is usual)")
 
 
-def _all_breathes(steps) -> Iterator[Breathe]:
-    for step in steps:
-        if isinstance(step, Breathe):
-            yield step
-        inner = getattr(step, "steps", None)
-        if inner:
-            yield from _all_breathes(inner)
-
-
 def _uncomfortable_breathing(script: Script) -> Iterator[Advice]:
     """Breathing patterns that are hard to follow or may leave the listener light-headed."""
-    for b in _all_breathes(script.steps):
+    for b in _written(script.steps, Breathe):
         if b.inhale > MAX_INHALE:
             yield Advice(b.source, f"an inhale of {b.inhale:g} s is longer than most people can breathe in"
                                    f" comfortably; keep it to {MAX_INHALE:g} s or less (4 s is usual)")
