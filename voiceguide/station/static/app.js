@@ -220,7 +220,13 @@
         var body = { id: ex.id };
         var length = input.value.trim();
         if (length) body.length = length;
-        send("/api/play", body);
+        send("/api/play", body).then(function (data) {
+          // the list is long on a phone: bring the card with the controls into view
+          if (data && data.state === "playing") {
+            var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+            $("now").scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
+          }
+        });
       });
       input.addEventListener("keydown", function (e) { if (e.key === "Enter") start.click(); });
       row.appendChild(wrap);

@@ -1,0 +1,259 @@
+"""The phone page in a real browser: headless Chromium driven by Selenium, against a real station.
+
+The station runs in its own process on a loopback port and plays into a
+private PulseAudio null sink (real time), so the session the page shows is
+a real one moving at the pace a listener hears it. The browser opens the
+pairing address that ``voiceguide station --pairing`` prints, exactly as a
+phone would after scanning the QR code.
+
+Screenshots at phone size are kept in ``tests/artifacts/`` (not committed)
+for a person to look at; each test prints where.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.audio_env import PulseNullSink
+from tests.support.browser import PHONE, chromium, requested_urls, require_chromium
+from tests.support.station_env import Station
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    require_chromium()
+    sink = PulseNullSink(tmp_path_factory.mktemp("page-pulse")).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def station(pulse, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("page-station")
+    s = Station(dict(pulse.env, XDG_CONFIG_HOME=str(tmp / "config")), tmp,
+                "--listen", f"127.0.0.1:{free_port()}")
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def idle(station):
+    station.request("POST", "/api/stop")
+    station.wait_for(lambda s: s["state"] == "idle")
+    yield station
+    station.request("POST", "/api/stop")
+
+
+def pairing_address(station: Station) -> str:
+    done = subprocess.run([sys.executable, "-m", "voiceguide", "station", "--pairing"], env=station.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return re.search(r"http://\S+\?token=\S+", done.stdout).group(0)
+
+
+def until(driver, what, timeout: float = 20.0):
+    """Wait for ``what(driver)`` to be truthy (checked every 50 ms); its value."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: what(d))
+
+
+def text(driver, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id).text
+
+
+def click(driver, css: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, css).click()
+
+
+def screenshot(driver, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def external(urls, origin: str):
+    """Requests to anywhere but the station (chrome:// and data: are the browser's own)."""
+    return [u for u in urls if re.match(r"(https?|wss?|ftp)://", u) and not u.startswith(origin + "/")]
+
+
+def test_a_phone_pairs_starts_follows_pauses_resumes_and_stops_a_session(idle):
+    from selenium.webdriver.common.by import By
+
+    url = pairing_address(idle)
+    origin = f"http://127.0.0.1:{idle.port}"
+    with chromium() as driver:
+        driver.get(url)
+        # the token has left the address bar, and lives in a cookie scripts cannot read
+        until(driver, lambda d: d.current_url == origin + "/")
+        cookie = driver.get_cookie("voiceguide_token")
+        assert cookie["value"] == idle.token and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert driver.execute_script("return document.cookie") == ""
+
+        # the exercises, as `list` has them
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"]'))
+        item = driver.find_element(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"]')
+        assert "Short check" in item.text and "Three short steps for the station tests." in item.text
+        assert text(driver, "now-title") == "Nothing is playing"
+        assert not driver.find_element(By.ID, "btn-toggle").is_enabled()
+        until(driver, lambda d: text(d, "conn") == "Connected")
+
+        # start it with a length: the card follows the session through the event stream
+        item.find_element(By.CSS_SELECTOR, 'input[name="length"]').send_keys("25s")
+        click(driver, '[aria-label="Start Short check"]')
+        until(driver, lambda d: text(d, "now-title") == "Short check")
+        until(driver, lambda d: text(d, "now-total") == "0:25")   # the length asked for
+        until(driver, lambda d: text(d, "now-section") == "One" and "first step" in text(d, "now-text"))
+        assert driver.find_element(By.ID, "now-text").get_attribute("aria-live") == "polite"
+        assert driver.find_element(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"]') \
+            .get_attribute("class") == "ex-playing"
+        # starting from far down the list brings the now-playing card into view
+        assert driver.execute_script("return document.getElementById('now').getBoundingClientRect().top") < 100
+        screenshot(driver, "phone-playing")
+        until(driver, lambda d: text(d, "now-section") == "Two" and "second step" in text(d, "now-text"))
+
+        # pause: the station pauses, the page says so and its clock stands still
+        click(driver, "#btn-toggle")
+        until(driver, lambda d: text(d, "btn-toggle") == "Resume")
+        assert idle.api("GET", "/api/state")["state"] == "paused"
+        time.sleep(0.7)                      # the pause fades out (a few hundred ms) first
+        held = text(driver, "now-elapsed")
+        time.sleep(1.5)
+        assert text(driver, "now-elapsed") == held
+        click(driver, "#btn-toggle")
+        until(driver, lambda d: text(d, "btn-toggle") == "Pause")
+        assert idle.api("GET", "/api/state")["state"] == "playing"
+        until(driver, lambda d: text(d, "now-elapsed") != held)
+
+        # volume, then stop
+        click(driver, '[aria-label="Quieter"]')
+        until(driver, lambda d: text(d, "vol") == "-2 dB")
+        click(driver, '[aria-label="Louder"]')
+        until(driver, lambda d: text(d, "vol") == "0 dB")
+        click(driver, "#btn-stop")
+        until(driver, lambda d: text(d, "now-title") == "Nothing is playing")
+        assert idle.api("GET", "/api/state")["state"] == "idle"
+
+        # the practice log's row for it appears under Recent sessions
+        until(driver, lambda d: "Short check" in text(d, "log-list"))
+        driver.set_window_size(PHONE[0], 2400)
+        screenshot(driver, "phone-full")
+
+        urls = requested_urls(driver)
+        assert any(u.startswith(origin + "/api/events") for u in urls)
+        assert external(urls, origin) == []
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_a_schedule_is_added_and_removed_from_the_page(idle):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    units = Path(idle.env["XDG_CONFIG_HOME"]) / "systemd" / "user"
+    with chromium() as driver:
+        driver.get(pairing_address(idle))
+        until(driver, lambda d: text(d, "sched-empty") == "No schedules yet.")
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#sched-exercise option[value="short-check"]'))
+        Select(driver.find_element(By.ID, "sched-exercise")).select_by_value("short-check")
+        field = driver.find_element(By.ID, "sched-at")
+        driver.execute_script("arguments[0].value = '06:45'", field)
+        for day in ("mon", "wed"):
+            click(driver, f'input[name="day"][value="{day}"]')
+        click(driver, "#sched-add")
+        until(driver, lambda d: "06:45, Mon, Wed: Short check" in text(d, "schedule-list"))
+        timer = units / "voiceguide-short-check-0645.timer"
+        assert "OnCalendar=Mon,Wed *-*-* 06:45:00" in timer.read_text()
+        assert "next:" in text(driver, "schedule-list")
+        screenshot(driver, "phone-schedule")
+        click(driver, '#schedule-list button[aria-label^="Remove the schedule 06:45"]')
+        until(driver, lambda d: text(d, "sched-empty") == "No schedules yet.")
+        assert not timer.exists()
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_the_page_recovers_when_the_station_restarts_and_when_the_phone_wakes(pulse, tmp_path):
+    port = free_port()
+    env = dict(pulse.env, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    first = Station(env, tmp_path, "--listen", f"127.0.0.1:{port}")
+    second = None
+    try:
+        with chromium() as driver:
+            driver.get(pairing_address(first))
+            until(driver, lambda d: text(d, "conn") == "Connected")
+            first.stop()
+            until(driver, lambda d: text(d, "conn") == "Reconnecting…")
+            second = Station(env, tmp_path, "--listen", f"127.0.0.1:{port}")
+            assert second.token == first.token
+            until(driver, lambda d: text(d, "conn") == "Connected", timeout=30)
+            second.api("POST", "/api/play", {"id": "short-check"})
+            until(driver, lambda d: text(d, "now-title") == "Short check")
+
+            # the phone sleeps (the page hides) and wakes: a fresh event stream
+            requested_urls(driver)
+            driver.execute_script("""
+                Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                document.dispatchEvent(new Event('visibilitychange'));""")
+            second.api("POST", "/api/pause")
+            time.sleep(0.5)
+            assert text(driver, "btn-toggle") == "Pause"        # hidden: no stream, no update
+            driver.execute_script("""
+                Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
+                document.dispatchEvent(new Event('visibilitychange'));""")
+            until(driver, lambda d: text(d, "btn-toggle") == "Resume")
+            assert any("/api/events" in u for u in requested_urls(driver))
+    finally:
+        for s in (first, second):
+            if s is not None:
+                s.stop()
+
+
+def test_another_web_site_cannot_press_the_buttons(idle, tmp_path):
+    """A page elsewhere posts a form to the station while a paired browser has its cookie."""
+    origin = f"http://127.0.0.1:{idle.port}"
+    (tmp_path / "evil.html").write_text(f"""<!doctype html><body>
+<form id="f" method="post" action="{origin}/api/stop" enctype="text/plain">
+<input name='{{"x":"' value='"}}'></form>
+<form id="g" method="post" action="{origin}/api/volume"><input name="db" value="-30"></form>
+<script>document.getElementById('f').submit();</script></body>""")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with chromium() as driver:
+            driver.get(pairing_address(idle))
+            until(driver, lambda d: text(d, "conn") == "Connected")
+            idle.api("POST", "/api/play", {"id": "short-check"})
+            # "localhost" is another site than "127.0.0.1" to the browser
+            driver.get(f"http://localhost:{server.server_address[1]}/evil.html")
+            until(driver, lambda d: d.current_url.startswith(origin + "/api/stop"))
+            assert '"error"' in driver.page_source
+            assert idle.api("GET", "/api/state")["state"] == "playing"
+    finally:
+        server.shutdown()
