@@ -205,7 +205,8 @@ def test_a_failing_session_is_announced_and_the_station_goes_on(idle, pulse, tmp
 
 
 @pytest.mark.slow
-def test_sigterm_while_playing_fades_out_and_exits_0(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_while_playing_fades_out_and_exits_0(tmp_path, sig):
     pulse = PulseNullSink(tmp_path).start()
     try:
         station = Station(pulse.env, tmp_path)
@@ -213,7 +214,7 @@ def test_sigterm_while_playing_fades_out_and_exits_0(tmp_path):
         station.api("POST", "/api/play", {"id": "short-check"})
         station.wait_for(lambda s: s["section"] == "One" and s["elapsed"] >= 2.5)
         sent = time.monotonic()
-        station.signal(signal.SIGTERM)
+        station.signal(sig)
         station.proc.wait(10)
         took = time.monotonic() - sent
         time.sleep(0.3)

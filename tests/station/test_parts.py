@@ -337,3 +337,15 @@ def test_every_import_inside_the_station_resolves():
                 for alias in node.names:
                     if alias.name.startswith("voiceguide"):
                         importlib.import_module(alias.name)
+
+
+def test_station_enable_without_a_user_systemd_says_what_to_run_and_exits_1(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "no-runtime"))  # no user manager reachable
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    result = CliRunner().invoke(cli, ["station", "--install", "--enable"])
+    assert result.exit_code == 1
+    assert "systemd is not running for this user here" in result.output
+    assert "systemctl --user enable --now voiceguide-station.service" in result.output
+    assert (systemd.unit_dir() / "voiceguide-station.service").is_file()
+    alone = CliRunner().invoke(cli, ["station", "--enable"])
+    assert alone.exit_code == 2 and "--enable goes with --install" in alone.output
