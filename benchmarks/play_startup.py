@@ -4,12 +4,12 @@
 PulseAudio null sink (``PulseNullSink`` from ``tests/support/audio_env.py``), is
 stopped with SIGTERM after about 3 s and prints, on stderr::
 
-    first sound at <epoch> (<s> s after the process started)
+    first sound at <HH:MM:SS.mmm, local time> (<s> s after the process started)
 
 Two figures per run:
 
-* **bench**: the epoch printed minus this script's own ``time.time()`` taken
-  just before ``Popen`` (includes fork/exec and interpreter start-up);
+* **bench**: the time of day printed minus this script's own ``time.time()``
+  taken just before ``Popen`` (includes fork/exec and interpreter start-up);
 * **self**: the process's own figure (from its start time in /proc).
 
 Warm cache (a private cache warmed by one untimed render) and cold cache (a
@@ -39,7 +39,15 @@ import benchlib  # noqa: E402
 SCRIPT = "body-scan"
 STOP_AFTER = 3.0
 TARGETS = {"warm": 0.300, "cold": 0.600}
-FIRST_SOUND = re.compile(r"first sound at ([0-9.]+) \(([0-9.]+) s after the process started\)")
+FIRST_SOUND = re.compile(r"first sound at (\d\d):(\d\d):([0-9.]+) \(([0-9.]+) s after the process started\)")
+
+
+def since(t0: float, hours: str, minutes: str, seconds: str) -> float:
+    """Seconds from the epoch *t0* to a local time of day printed just after it."""
+    start = time.localtime(t0)
+    of_day = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    t0_of_day = start.tm_hour * 3600 + start.tm_min * 60 + start.tm_sec + (t0 % 1)
+    return (of_day - t0_of_day) % 86400
 
 SHORT_SCRIPT = """\
 title: Start-up probe
@@ -71,7 +79,7 @@ def play_once(target: str, env, stop_after: Optional[float]) -> Tuple[Optional[T
     match = FIRST_SOUND.search(err)
     if not match:
         return None, err, proc.returncode
-    return (float(match.group(1)) - t0, float(match.group(2))), err, proc.returncode
+    return (since(t0, *match.group(1, 2, 3)), float(match.group(4))), err, proc.returncode
 
 
 def main() -> None:

@@ -3,6 +3,12 @@
 Write into a temporary file in the target's own folder (so the final
 ``os.replace`` is a rename on one file system), then replace the target; on
 any failure the temporary file is removed and the target is left as it was.
+
+Trap: ``mkstemp`` makes the temporary file 0600, and the rename keeps that
+mode. Right for caches and the practice log (private by design); wrong for
+a file a person asked for (a rendered session, captions, a new script),
+which gets the usual mode, 0666 less the umask: pass ``public=True``
+(or call :func:`usual_mode` for files written another way).
 """
 
 from __future__ import annotations
@@ -14,12 +20,38 @@ from pathlib import Path
 from typing import IO, Iterator, Optional
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    Linux shows it in /proc; elsewhere it is read by setting it (and setting
+    it straight back), which another thread could notice for a moment.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def usual_mode() -> int:
+    """The mode a new file a person asked for gets: 0666 less the umask (0644 usually)."""
+    return 0o666 & ~umask()
+
+
 @contextmanager
-def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, **open_args) -> Iterator[IO]:
+def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, public: bool = False,
+                **open_args) -> Iterator[IO]:
     """Open a temporary file for writing; it replaces *path* when the block ends cleanly.
 
     *temp* names the temporary file (it must be in *path*'s folder); by
-    default a fresh hidden name is made there.
+    default a fresh hidden name is made there (mode 0600). With
+    *public* the finished file gets 0666 less the umask instead: for
+    files a person asked for, not caches.
     """
     path = Path(path)
     if temp is None:
@@ -31,6 +63,8 @@ def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, **ope
     try:
         with handle:
             yield handle
+        if public:
+            os.chmod(temp, usual_mode())
         os.replace(temp, path)
     except BaseException:
         try:

@@ -8,6 +8,7 @@ or a private PulseAudio null sink (real time). See tests/support/audio_env.py.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 
@@ -172,9 +173,12 @@ def test_play_through_portaudio_and_alsa_is_what_render_writes(short_script, tmp
     play_env = base_env(home)
     play_env["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
     rendered = render(short_script, tmp_path / "rendered.wav", env)
-    result = voiceguide("play", str(short_script), env=play_env)
+    result = voiceguide("play", str(short_script), "-v", env=play_env)
     assert result.returncode == 0, result.stderr
-    assert "underrun" not in result.stderr
+    assert "underrun" not in result.stderr.replace("0 underruns", "")
+    # -v: a time of day a person can read, not a raw epoch (issue 13)
+    assert re.search(r"^first sound at \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d{3} s after the process started\)$",
+                     result.stderr, re.M), result.stderr
     played, rate = sf.read(str(wav), dtype="float64")
     assert rate == SR
     played = played[:, 0] if played.ndim == 2 else played

@@ -91,6 +91,18 @@ class Boundary(click.Group):
     parameters, so it works before any command runs).
     """
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        """The group's own options run here (``--help``, ``--version``): a closed pipe ends quietly too.
+
+        Trap: Click's ``main`` turns a closed pipe here into exit status 1;
+        ``voiceguide --help | head -1`` is a normal end, so it is 0 here.
+        """
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise click.exceptions.Exit(EXIT_OK) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

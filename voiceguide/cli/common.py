@@ -17,9 +17,21 @@ def duration(ctx, param, value) -> Optional[float]:
     from voiceguide.script.units import parse_duration
 
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if _bare_number(value) and seconds < 60:  # `--length 15`: fifteen minutes were likely meant
+        click.echo(f"voiceguide: note: {param.opts[0]} {value} means {value} seconds; "
+                   f"for minutes write {value}m", err=True)
+    return seconds
+
+
+def _bare_number(text: str) -> bool:
+    try:
+        float(str(text).strip())
+    except ValueError:
+        return False
+    return True
 
 
 def load_exercise(name: str):

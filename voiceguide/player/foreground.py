@@ -216,6 +216,12 @@ def _has_record_steps(script: Script) -> bool:
     return walk(script.steps)
 
 
+def clock(epoch: float) -> str:
+    """A moment as a person reads it: local ``HH:MM:SS.mmm`` (not a raw epoch)."""
+    whole = int(epoch)
+    return time.strftime("%H:%M:%S", time.localtime(whole)) + f".{int((epoch - whole) * 1000):03d}"
+
+
 def _report(result, request: PlayRequest, stderr: TextIO) -> None:
     """The figures ``-v`` asks for, and a hint when the sound had gaps."""
     if request.verbose:
@@ -223,7 +229,7 @@ def _report(result, request: PlayRequest, stderr: TextIO) -> None:
 
         if result.first_audible is not None:
             started = process_start_time()
-            print(f"first sound at {result.first_audible:.3f} "
+            print(f"first sound at {clock(result.first_audible)} "
                   f"({result.first_audible - started:.3f} s after the process started)", file=stderr)
         print(f"latency {result.latency:.3f} s, {result.underruns} underruns", file=stderr)
     if result.underruns:

@@ -279,13 +279,6 @@ def _user_dir() -> Path:
     return user_dir()
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it: set it straight back)."""
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
 def write_new(path: Path, text: str, force: bool = False) -> None:
     """Write *text* to *path* atomically; refuse an existing file unless *force*.
 
@@ -295,6 +288,8 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
     links are not supported an exclusive create is used instead. The file
     gets the usual permissions (0666 less the umask), not mkstemp's 0600.
     """
+    from voiceguide.atomic import usual_mode
+
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a file name ending in .yaml")
@@ -303,7 +298,7 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a file a person asked for is not private
+        os.chmod(tmp, usual_mode())  # mkstemp makes 0600; a file a person asked for is not private
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()

@@ -53,5 +53,5 @@ def to_vtt(timeline: Timeline) -> str:
 def write_vtt(timeline: Timeline, path: Path) -> None:
     """Write the captions to *path* atomically (a reader never sees half a file)."""
     path = Path(path)
-    with atomic_file(path, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True) as fh:  # not private: asked for
         fh.write(to_vtt(timeline))

@@ -57,8 +57,11 @@ class FileSink:
         self.frames += len(block)
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
+        """Finish the file and move it into place, with the usual mode (mkstemp's is 0600)."""
+        from voiceguide.atomic import usual_mode
+
         self._file.close()
+        os.chmod(self._tmp, usual_mode())
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
