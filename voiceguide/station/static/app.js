@@ -25,6 +25,7 @@
   var ticker = 0;
   var exercises = [];
   var unpaired = false;
+  var wasLost = false;       // the stream failed since it last opened
 
   // ---- talking to the station --------------------------------------------
 
@@ -217,7 +218,7 @@
       start.textContent = "Start";
       start.setAttribute("aria-label", "Start " + (ex.title || ex.id));
       start.addEventListener("click", function () {
-        var body = { id: ex.id };
+        var body = { id: ex.id, origin: "web" };   // the practice log notes who asked
         var length = input.value.trim();
         if (length) body.length = length;
         send("/api/play", body).then(function (data) {
@@ -340,8 +341,17 @@
 
   // ---- the event stream ----------------------------------------------------
 
+  var loadingExercises = null;
+
+  function loadExercises() {
+    // asked at once when the page opens, beside the event stream (not after it)
+    if (exercises.length || loadingExercises) return;
+    loadingExercises = api("/api/exercises").then(renderExercises, showError)
+      .then(function () { loadingExercises = null; });
+  }
+
   function refresh() {
-    if (!exercises.length) api("/api/exercises").then(renderExercises, showError);
+    loadExercises();
     loadSchedules();
     loadLog();
   }
@@ -355,6 +365,8 @@
     var es = new EventSource("/api/events");
     source = es;
     es.onopen = function () {
+      // after the station was away (a restart), its exercises may have changed
+      if (wasLost) { exercises = []; wasLost = false; }
       retryDelay = 1000;
       setConn("connected", "Connected");
       hideAlert();
@@ -367,6 +379,7 @@
     };
     es.onerror = function () {
       if (es !== source) return;
+      wasLost = true;
       setConn("lost", "Reconnecting…");
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (station down, or it answered 401): ask once
@@ -411,6 +424,7 @@
     $("schedule-form").addEventListener("submit", addSchedule);
     render({ state: "idle", exercise: null, title: null, elapsed: 0, duration: 0, section: null, text: null, volume_db: 0 });
     connect();
+    loadExercises();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
