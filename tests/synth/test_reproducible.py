@@ -3,17 +3,27 @@
 * The same text, voice and rate give the same samples whatever the worker
   spoke before, in any worker (espeak-ng keeps state across utterances; each
   utterance now starts from the same state).
+* The first writer of a key wins: a later writer keeps the existing entry.
+* A clip's length and samples never change under a session: the timeline
+  and the mixer use the clip the synthesizer first read, whatever happens to
+  the cache meanwhile.
+* Concurrent cold renders (same and different exercises) all succeed, with
+  identical files for identical inputs.
 """
 
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from voiceguide.synth import Synthesizer, VoiceSpec
+from voiceguide.synth import cache
 
 pytestmark = pytest.mark.audio
 
@@ -58,3 +68,129 @@ def test_same_samples_from_two_workers_at_once(tmp_path):
         s.prefetch((t, Espeak()) for t in texts)
         first = np.array(s.clip(AFTER, Espeak()))
     assert np.array_equal(first, spoken(tmp_path / "b", [AFTER]))
+
+
+# --- the first writer of a key wins -------------------------------------------
+
+KEY = "5e" * 32
+
+
+def test_a_later_writer_of_a_key_keeps_the_existing_entry(tmp_path):
+    path = cache.entry_path(tmp_path, KEY)
+    first = cache.write_temp(tmp_path, KEY, np.full(100, 0.1, np.float32))
+    later = cache.write_temp(tmp_path, KEY, np.full(200, 0.2, np.float32))
+    assert cache.place(first, path) is True
+    assert cache.place(later, path) is False
+    assert np.array_equal(cache.load_entry(path, KEY), np.full(100, 0.1, np.float32))
+
+
+def test_of_many_simultaneous_writers_exactly_one_wins(tmp_path):
+    path = cache.entry_path(tmp_path, KEY)
+    temps = [cache.write_temp(tmp_path, KEY, np.full(100 + i, 0.01 * (i + 1), np.float32)) for i in range(8)]
+    start = threading.Barrier(len(temps))
+    placed = [None] * len(temps)
+
+    def write(i):
+        start.wait()
+        placed[i] = cache.place(temps[i], path)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(temps))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert placed.count(True) == 1
+    winner = placed.index(True)
+    assert cache.load_entry(path, KEY).size == 100 + winner
+
+
+# --- a clip never changes under a session -----------------------------------------
+
+#: Long enough (over 2 MB at 48 kHz) that the synthesizer keeps no copy in memory:
+#: clip() reads the pinned file again.
+LONG = ("Let your attention move slowly down from the crown of your head, over the forehead, "
+        "the eyes and the jaw, the neck and the shoulders, the arms and the hands, the chest "
+        "and the belly, and rest for a moment wherever you notice warmth or tingling.")
+
+
+def replace_entry(path: Path, samples: np.ndarray) -> None:
+    """What another process (or a re-synthesis after damage) does to the entry's name."""
+    key = path.name[: -len(cache.SUFFIX)]
+    path.unlink()
+    cache.place(cache.write_temp(path.parent, key, samples), path)
+
+
+def test_a_clip_read_once_stays_the_same_whatever_happens_to_the_cache(tmp_path):
+    with Synthesizer(sample_rate=48000, cache_dir=tmp_path, workers=1) as s:
+        n = s.length(LONG, Espeak())
+        path = s.entry_path(LONG, Espeak())
+        original = np.array(cache.load_entry(path, path.stem))
+        assert original.nbytes > 2 * 1024 * 1024 and n == original.size
+        replace_entry(path, np.full(n + 4321, 0.1, np.float32))    # another writer's clip
+        assert s.length(LONG, Espeak()) == n
+        assert np.array_equal(s.clip(LONG, Espeak()), original)
+        path.unlink()                                                # evicted meanwhile
+        assert np.array_equal(s.clip(LONG, Espeak()), original)
+        assert s.length(LONG, Espeak()) == n
+
+
+def test_render_uses_the_clips_its_timeline_measured(tmp_path):
+    """Timeline first, then every entry replaced by a clip of another length, then the mix:
+    once "internal error (ValueError: clip ... has N samples, timeline expects M)"."""
+    from voiceguide.player.render import render
+    from voiceguide.player.session import Options, Session
+    from voiceguide.script.loader import load
+
+    import soundfile
+
+    script_path = tmp_path / "short.yaml"
+    script_path.write_text("title: Short\nvoice: {name: espeak}\nsteps:\n"
+                           "  - say: Breathe in.\n    pause: 1s\n  - say: " + LONG + "\n", encoding="utf-8")
+    script = load(script_path)
+    with Synthesizer(sample_rate=48000, cache_dir=tmp_path / "speech", workers=1) as s:
+        session = Session(script, Options(ambient=False), synthesizer=s)
+        timeline = session.timeline()
+        for path in (tmp_path / "speech").glob("*" + cache.SUFFIX):
+            replace_entry(path, np.full(cache.load_entry(path, path.stem).size + 999, 0.05, np.float32))
+        render(session, tmp_path / "out.wav", timeline=timeline)
+    audio, rate = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert audio.shape[0] == timeline.length
+    says = [e for e in timeline.events if e.kind == "say"]
+    last = says[-1]
+    heard = audio[last.start:last.start + last.length]
+    if heard.ndim > 1:
+        heard = heard.mean(axis=1)
+    assert np.max(np.abs(heard)) > 0.2                       # speech, not the 0.05 stand-in
+    assert not np.allclose(heard[len(heard) // 2: len(heard) // 2 + 100], 0.05, atol=1e-3)
+
+
+# --- concurrent cold renders ---------------------------------------------------
+
+SCRIPTS = {
+    "a": "title: A\nvoice: {name: espeak}\nsteps:\n  - say: Find a comfortable position.\n    pause: 1s\n"
+         "  - say: Let your shoulders soften.\n  - count: 3\n",
+    "b": "title: B\nvoice: {name: espeak}\nsteps:\n  - say: Press your palms together firmly.\n"
+         "  - say: And release. Let your hands rest.\n    pause: 1s\n",
+}
+
+
+@pytest.mark.slow
+def test_concurrent_cold_renders_all_succeed_with_identical_files(tmp_path):
+    """Four renders of one exercise and two of another at once, on one empty cache."""
+    import os
+
+    for name, text in SCRIPTS.items():
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    jobs = [("a", i) for i in range(4)] + [("b", i) for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "voiceguide", "render", str(tmp_path / f"{name}.yaml"),
+                               "--no-ambient", "-o", str(tmp_path / f"{name}-{i}.wav")],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, i in jobs]
+    for (name, i), proc in zip(jobs, procs):
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, f"render {name} #{i}: {err}"
+    for name in SCRIPTS:
+        files = sorted(tmp_path.glob(f"{name}-*.wav"))
+        first = files[0].read_bytes()
+        assert all(f.read_bytes() == first for f in files[1:]), f"renders of {name} differ"

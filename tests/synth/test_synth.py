@@ -175,12 +175,11 @@ def test_corrupt_entry_is_synthesised_again(tmp_path, damage):
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif damage == "garbage":
         path.write_bytes(os.urandom(500))
-    elif damage == "float64":
-        np.save(path, good.astype(np.float64))
-    elif damage == "empty":
-        np.save(path, np.zeros(0, np.float32))
-    else:
-        np.save(path, np.stack([good, good]))
+    else:  # a numpy file in the entry's place (the format before .clip entries)
+        array = {"float64": good.astype(np.float64), "empty": np.zeros(0, np.float32)}.get(
+            damage, np.stack([good, good]))
+        with open(path, "wb") as f:
+            np.save(f, array)
     with Synthesizer(cache_dir=tmp_path, workers=1) as s:
         assert not s.cached("Rest here.", voice)
         assert s.length("Rest here.", voice) == good.size

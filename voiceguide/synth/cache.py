@@ -1,29 +1,83 @@
-"""The on-disk clip cache: one ``.npy`` file of float32 mono samples per clip.
+"""The on-disk speech cache: one ``.clip`` file of float32 mono samples per clip.
 
-Entries are written atomically (a temporary file in the same directory, then
-``os.replace``), so a reader sees either no entry or a whole one, even with
-several processes sharing the directory. There is no fsync: a power cut can
-at worst leave a truncated entry, which :func:`entry_length` and
-:func:`load_entry` detect (header, dtype, shape and file size are checked)
-and the caller then deletes and synthesises again.
+Every entry is untrusted: a crash, a full disk, another program or a person
+can leave anything in a cache folder. An entry is used only when
 
-Temporary files are named ``.tmp-<pid>-...`` so that the files of a worker
-that was killed mid-write can be removed by pid (:func:`remove_temp_files`).
+* it is a **regular file** -- a FIFO, a device, a folder or a symlink in its
+  place is never opened in a way that could block (``O_NONBLOCK |
+  O_NOFOLLOW``, then ``fstat``);
+* its **header** is ours: magic, :data:`VERSION`, the key it was written for
+  (an entry copied over another name is not taken for it), a sample count
+  that matches the file size and stays under :data:`MAX_SAMPLES`;
+* its **CRC-32** matches the samples, every sample is a finite number and
+  none is louder than the worker ever writes (:data:`MAX_PEAK`): a damaged
+  or foreign entry can never play as noise.
+
+Anything else raises :class:`Damaged` (the synthesizer then makes the clip
+again with one warning line; a missing entry is a normal cold start).
+
+**The first writer of a key wins.** A worker writes a complete entry into a
+temporary file of its own, and :func:`place` *links* it to the entry's name
+(``os.link`` fails when the name exists): an existing entry is never
+replaced, so a clip another process has already read can never change
+under it. Only an entry found damaged is removed (:func:`discard`), and only
+if it is still the very file that was found damaged.
+
+Temporary files are named ``.tmp-<pid>-...``: those of a worker killed
+mid-write are removed by pid (:func:`remove_temp_files`), and any older than
+:data:`STALE_SECONDS` by :mod:`voiceguide.synth.cachesize`.
+
+Trap: a file whose name exists cannot be linked over, so a folder in an
+entry's place that cannot be removed keeps that key uncached; the clip is
+still spoken from the worker's temporary file (see
+:meth:`voiceguide.synth.synthesizer.Synthesizer`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import stat
+import struct
 import uuid
+import zlib
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
-from ..atomic import atomic_file
+from .spec import PEAK_DBFS
 
-SUFFIX = ".npy"
+#: Entry format. Part of every header; bump it when the layout changes.
+VERSION = 1
+SUFFIX = ".clip"
+MAGIC = b"VGSPEECH"
+#: magic, version, the key (32 bytes: its SHA-256 hex digest as bytes), sample count, CRC-32.
+_HEADER = struct.Struct("<8sI32sQI")
+#: The samples start here (a multiple of 16).
+HEADER_SIZE = 64
+#: No entry holds more samples than this (about 11.6 minutes at 48 kHz).
+MAX_SAMPLES = 1 << 25
+#: The worker normalises every clip to :data:`~voiceguide.synth.spec.PEAK_DBFS`
+#: times a volume of at most 1: an entry louder than this is not one of ours.
+MAX_PEAK = 10 ** (PEAK_DBFS / 20) * 1.01
+#: Our temporary files older than this are left-overs of a killed process.
+STALE_SECONDS = 3600.0
+TEMP_PREFIX = ".tmp-"
+
 _DTYPE = np.dtype("<f4")
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+
+
+class Damaged(Exception):
+    """A cache entry that must not be used; the message says why (for the warning line).
+
+    ``ident`` is the (device, inode) of the file found damaged, when known.
+    """
+
+    ident: Optional[Tuple[int, int]] = None
 
 
 def entry_path(cache_dir: Path, key: str) -> Path:
@@ -32,88 +86,232 @@ def entry_path(cache_dir: Path, key: str) -> Path:
 
 def temp_path(directory: Path, suffix: str) -> Path:
     """A fresh temporary name in ``directory`` marked with this process id."""
-    return Path(directory) / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
+    return Path(directory) / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
 
 
 def remove_temp_files(directory: Path, pid: int) -> None:
     """Remove what a (dead) process ``pid`` left half-written in ``directory``."""
     try:
-        for p in Path(directory).glob(f".tmp-{pid}-*"):
+        for p in Path(directory).glob(f"{TEMP_PREFIX}{pid}-*"):
             try:
-                p.unlink()
+                if stat.S_ISREG(p.lstat().st_mode):
+                    p.unlink()
             except OSError:
                 pass
     except OSError:
         pass
 
 
-def _header(f) -> Optional[tuple]:
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    else:
-        return None
-    if dtype != _DTYPE or len(shape) != 1 or shape[0] <= 0:
-        return None
-    return shape[0], f.tell()
-
-
-def _checked_header(f) -> Optional[int]:
-    """The sample count of the open entry *f*, if its header and size agree."""
-    h = _header(f)
-    if h is None:
-        return None
-    n, offset = h
-    if os.fstat(f.fileno()).st_size != offset + n * _DTYPE.itemsize:
-        return None
-    return int(n)
-
-
-def entry_length(path: Path) -> Optional[int]:
-    """Samples in a valid entry, or None (missing or invalid). Reads the header only."""
+def _key_bytes(key: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return _checked_header(f)
-    except (OSError, ValueError, EOFError):
-        return None
+        raw = bytes.fromhex(key)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"a speech cache key is a SHA-256 hex digest, got {key!r}")
+    return raw
 
 
-def load_entry(path: Path) -> Optional[np.ndarray]:
-    """The entry's samples (float32, read-only), or None if missing or invalid.
+class OpenEntry:
+    """An open, checked entry: its file descriptor (pinning that very file) and sample count.
 
-    A plain read, not a memory map: every memory map keeps a file descriptor
-    open, and a long session holds hundreds of clips.
+    The descriptor keeps the file's contents reachable even after its name
+    is removed or replaced (by :mod:`~voiceguide.synth.cachesize` or another
+    process): a session that took a clip's length from this entry reads the
+    same samples from it later. Close it with :meth:`close`.
+    """
+
+    __slots__ = ("fd", "count", "crc", "path", "ident")
+
+    def __init__(self, fd: int, count: int, crc: int, path: Path, ident: Tuple[int, int]):
+        self.fd, self.count, self.crc, self.path, self.ident = fd, count, crc, path, ident
+
+    def samples(self) -> np.ndarray:
+        """Read and check the samples (float32, read-only); :class:`Damaged` if wrong."""
+        nbytes = self.count * _DTYPE.itemsize
+        raw = bytearray(nbytes)
+        view = memoryview(raw)
+        done = 0
+        while done < nbytes:
+            got = os.preadv(self.fd, [view[done:]], HEADER_SIZE + done) if hasattr(os, "preadv") else \
+                _pread_into(self.fd, view[done:], HEADER_SIZE + done)
+            if got <= 0:
+                raise Damaged("is truncated")
+            done += got
+        if zlib.crc32(raw) != self.crc:
+            raise Damaged("does not match its checksum (damaged)")
+        data = np.frombuffer(raw, dtype=_DTYPE).astype(np.float32, copy=False)
+        if not np.isfinite(data).all():
+            raise Damaged("holds samples that are not numbers")
+        if float(np.max(np.abs(data))) > MAX_PEAK:
+            raise Damaged("is louder than any clip voiceguide writes")
+        data.flags.writeable = False
+        return data
+
+    def touch(self) -> None:
+        """Mark the entry as just used (its modification time orders least-recently-used eviction)."""
+        try:
+            os.utime(self.fd)
+        except (OSError, NotImplementedError, TypeError):
+            pass
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    chunk = os.pread(fd, len(view), offset)
+    view[: len(chunk)] = chunk
+    return len(chunk)
+
+
+def open_entry(path: Path, key: str) -> OpenEntry:
+    """Open and check the entry at *path* (header, type, size; not yet the samples).
+
+    Raises FileNotFoundError when there is none, :class:`Damaged` when there
+    is one that must not be used, OSError when it cannot be read.
     """
     try:
-        with open(path, "rb") as f:
-            n = _checked_header(f)
-            if n is None:
-                return None
-            data = np.fromfile(f, dtype=_DTYPE, count=n)
-    except (OSError, ValueError, EOFError):
-        return None
-    if data.size != n or not np.all(np.isfinite(data)):
-        return None
-    data = data.astype(np.float32, copy=False)
-    data.flags.writeable = False
-    return data
-
-
-def discard(path: Path) -> None:
-    """Delete an invalid entry (ignoring a race with another deleter)."""
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if exc.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path):
+            raise Damaged("is a symbolic link, not a regular file") from None
+        if exc.errno in (errno.ENXIO, errno.EOPNOTSUPP):
+            raise Damaged("is not a regular file (a socket or a device)") from None
+        raise
+    info = None
     try:
-        os.unlink(path)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Damaged("is a folder, not a file" if stat.S_ISDIR(info.st_mode)
+                          else "is not a regular file (a pipe or a device)")
+        if info.st_size == 0:
+            raise Damaged("is empty")
+        if info.st_size < HEADER_SIZE:
+            raise Damaged("is truncated")
+        count, crc = _check_header(os.pread(fd, _HEADER.size, 0), key)
+        expected = HEADER_SIZE + count * _DTYPE.itemsize
+        if info.st_size != expected:
+            raise Damaged("is truncated" if info.st_size < expected else "has bytes after its samples")
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, Damaged) and info is not None:
+            exc.ident = (info.st_dev, info.st_ino)  # so that only this very file is discarded
+        raise
+    return OpenEntry(fd, count, crc, Path(path), (info.st_dev, info.st_ino))
+
+
+def _check_header(raw: bytes, key: str) -> Tuple[int, int]:
+    if len(raw) < _HEADER.size:
+        raise Damaged("is truncated")
+    magic, version, for_key, count, crc = _HEADER.unpack(raw)
+    if magic != MAGIC:
+        raise Damaged("is not a voiceguide speech clip (wrong header)")
+    if version != VERSION:
+        raise Damaged(f"was written in format {version}, not {VERSION}")
+    if for_key != _key_bytes(key):
+        raise Damaged("belongs to another clip (its key does not match)")
+    if not 0 < count <= MAX_SAMPLES:
+        raise Damaged(f"claims {count} samples (at most {MAX_SAMPLES} are allowed)")
+    return count, crc
+
+
+def entry_length(path: Path, key: str) -> Optional[int]:
+    """Samples in the entry if its header and size are right, else None. Never blocks, never raises."""
+    try:
+        entry = open_entry(path, key)
+    except (OSError, Damaged, ValueError):
+        return None
+    entry.close()
+    return entry.count
+
+
+def load_entry(path: Path, key: str) -> np.ndarray:
+    """The entry's checked samples; FileNotFoundError, :class:`Damaged` or OSError otherwise."""
+    entry = open_entry(path, key)
+    try:
+        return entry.samples()
+    finally:
+        entry.close()
+
+
+def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
+    """Write a complete entry for *key* into a new temporary file in *directory*; its path.
+
+    The caller then :func:`place`\\ s it (or reads it and removes it). On any
+    failure the temporary file is removed and the OSError raised.
+    """
+    data = np.ascontiguousarray(samples, dtype=_DTYPE)
+    if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
+        raise ValueError("a cache entry holds a non-empty 1-D array of at most MAX_SAMPLES samples")
+    payload = memoryview(data).cast("B")
+    header = _HEADER.pack(MAGIC, VERSION, _key_bytes(key), data.size, zlib.crc32(payload))
+    path = temp_path(directory, SUFFIX)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(header.ljust(HEADER_SIZE, b"\0"))
+            f.write(payload)
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def place(temp: Path, path: Path) -> bool:
+    """Give the entry in *temp* the name *path* unless that name exists; True if placed.
+
+    The caller removes the temporary name afterwards (it may already be
+    gone). ``os.link`` never replaces: when two processes write the same
+    key, the first one's entry stays and both read it. Where hard links are
+    not supported, the temporary file is renamed to *path* only if nothing
+    has that name yet (a small race, and only there).
+    """
+    try:
+        os.link(temp, path, follow_symlinks=False)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+    if os.path.lexists(path):
+        return False
+    os.replace(temp, path)
+    return True
+
+
+def discard(path: Path, ident: Optional[Tuple[int, int]] = None) -> None:
+    """Remove the damaged entry at *path*: a file, a symlink (never its target) or a folder.
+
+    With *ident* (device, inode) it is removed only if it is still that very
+    file: an entry another process has just put in its place is kept.
+    Failures are ignored (the key then stays uncached).
+    """
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return
+    if ident is not None and (info.st_dev, info.st_ino) != ident:
+        return
+    try:
+        if stat.S_ISDIR(info.st_mode):
+            aside = temp_path(path.parent, ".gone")
+            os.rename(path, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.unlink(path)
     except OSError:
         pass
-
-
-def write_entry(path: Path, samples: np.ndarray) -> None:
-    """Write ``samples`` as float32 ``.npy`` at ``path``, atomically."""
-    path = Path(path)
-    data = np.ascontiguousarray(samples, dtype=_DTYPE)
-    if data.ndim != 1 or data.size == 0:
-        raise ValueError("a cache entry holds a non-empty 1-D array")
-    with atomic_file(path, temp=temp_path(path.parent, SUFFIX)) as f:
-        np.lib.format.write_array(f, data, allow_pickle=False)

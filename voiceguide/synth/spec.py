@@ -13,6 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
+#: Every clip's peak, before ``volume`` scales it (the worker normalises to it;
+#: the cache refuses an entry louder than it).
+PEAK_DBFS = -3.0
+
 #: Bump whenever trimming, fading, normalising or resampling changes what a
 #: cache entry holds: every old entry then misses and is synthesised again.
 #: 2: espeak-ng speaks every utterance from the same state (engines/espeak.py).

@@ -2,10 +2,17 @@
 
 :class:`Synthesizer` answers ``clip(text, voice)`` from the on-disk cache when
 it can, and otherwise sends the text to a worker process
-(:mod:`voiceguide.synth.worker`) that runs the voice's engine and writes the
-cache entry. The voice is resolved here first
+(:mod:`voiceguide.synth.worker`) that runs the voice's engine and writes a
+complete entry into a temporary file; the synthesizer then names it (the
+first writer of a key wins: an existing entry is never replaced, see
+:mod:`voiceguide.synth.cache`). The voice is resolved here first
 (:func:`voiceguide.synth.voices.choose`): engine, model and every synthesis
 parameter go into the cache key and into the request, so they cannot drift.
+
+A clip read once is *pinned* for the synthesizer's life (:class:`_Pin`):
+``length()`` and ``clip()`` always agree, so a timeline measured early and a
+mixer that loads samples minutes later can never disagree, whatever happens
+to the cache folder in between.
 
 Each engine (for Piper: each model) has its own pool of workers: espeak-ng
 and Piper never share a process, and a Piper worker loads its model once and
@@ -34,6 +41,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -56,6 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Synthesizer", "list_voices"]
 
+log = logging.getLogger("voiceguide.synth")
+
 #: A worker with nothing to do for this long exits (its engine's memory with it).
 IDLE_TIMEOUT_S = 60.0
 #: Resident memory one Piper worker needs (measured: ~250 MB for a medium voice).
@@ -63,6 +73,10 @@ PIPER_WORKER_BYTES = 300 * 1024 * 1024
 
 #: Clips kept in memory after loading, by total size (a session repeats clips).
 MEMORY_CACHE_BYTES = 8 * 1024 * 1024
+
+#: At most this many clips are pinned by an open file descriptor; beyond it a
+#: pinned clip's samples are kept in memory instead (see :class:`_Pin`).
+MAX_PINNED_FILES = 256
 
 _PRIORITY_NOW = 0      # clip()/length() is waiting for it
 _PRIORITY_LATER = 1    # prefetch()
@@ -76,6 +90,18 @@ def default_cache_dir() -> Path:
 
 def default_worker_argv() -> List[str]:
     return [sys.executable, "-m", "voiceguide.synth.worker"]
+
+
+def _pin_file_limit() -> int:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft > 0:
+            return max(0, min(MAX_PINNED_FILES, soft // 4))
+    except (ImportError, OSError, ValueError):
+        pass
+    return MAX_PINNED_FILES // 4
 
 
 def _missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
@@ -109,6 +135,37 @@ def piper_workers(limit: Optional[int] = None) -> int:
     return max(1, n)
 
 
+def _fit(samples: np.ndarray, count: int) -> np.ndarray:
+    """*samples* cut or padded with silence to exactly *count*, with a 10 ms fade-out at a cut."""
+    out = np.zeros(count, np.float32)
+    n = min(count, samples.size)
+    out[:n] = samples[:n]
+    if samples.size > count:
+        fade = min(n, 480)
+        out[n - fade:n] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    out.flags.writeable = False
+    return out
+
+
+class _Pin:
+    """One clip as this synthesizer first read it: its length can never change after that.
+
+    Either an open :class:`~voiceguide.synth.cache.OpenEntry` (the very file that
+    was read, whatever later happens to its name: eviction, another
+    process, a damaged copy removed) or, beyond :data:`MAX_PINNED_FILES`,
+    the samples themselves.
+    """
+
+    __slots__ = ("count", "entry", "samples")
+
+    def __init__(self, count: int, entry: Optional[cache.OpenEntry] = None, samples: Optional[np.ndarray] = None):
+        self.count, self.entry, self.samples = count, entry, samples
+
+    def close(self) -> None:
+        if self.entry is not None:
+            self.entry.close()
+
+
 class _WorkerFailed(Exception):
     """The worker hung, died or spoke nonsense: kill it, maybe retry."""
 
@@ -125,7 +182,7 @@ class _Worker:
     def __init__(self, argv: Sequence[str], startup_timeout: float):
         self._stderr = tempfile.TemporaryFile()
         env = os.environ.copy()
-        # The worker must import this very package, even from a source tree.
+        # The worker must import this very package, even from a source tree
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
@@ -297,13 +354,16 @@ class _Job:
         self.error: Optional[BaseException] = None
 
 
-def _shutdown(pools: Dict[str, _Pool]) -> None:
+def _shutdown(pools: Dict[str, _Pool], pins: Dict[str, "_Pin"]) -> None:
     for pool in list(pools.values()):
         for _ in pool.threads:
             pool.queue.put((-1, -1, None))
         for w in list(pool.slots):
             if w is not None:
                 w.close(grace=0.5)
+    for pin in list(pins.values()):
+        pin.close()
+    pins.clear()
 
 
 class Synthesizer:
@@ -313,17 +373,27 @@ class Synthesizer:
     already trimmed of the engine's silence, faded at both ends (10 ms),
     normalised to a -3 dBFS peak and scaled by ``voice.volume``.
 
+    **A clip never changes under a session.** The first time a clip's length
+    or samples are asked for, its cache entry is read, checked and *pinned*
+    (:class:`_Pin`: the open file, or the samples): every later
+    :meth:`length` and :meth:`clip` answers from that same clip, so the
+    timeline (which takes lengths) and the mixer (which takes samples, maybe
+    minutes later) always agree, whatever happens to the cache meanwhile --
+    another process writing the same key, an entry evicted or found damaged.
+    Use one synthesizer per session; :meth:`close` releases the pins.
+
     ``worker_argv`` replaces the worker command (``python -m
     voiceguide.synth.worker``; the engine's ``--engine``/``--model``
     arguments are appended); it is for a different interpreter or for
-    tests. ``timeout`` bounds one synthesis request (and a worker's start;
-    a Piper worker gets at least 30 s to load its model). ``workers`` bounds
-    each engine's pool; ``idle_timeout`` ends a worker that had nothing to
-    do for that long.
+    tests. ``timeout`` bounds one synthesis request (and a
+    worker's start; a Piper worker gets at least 30 s to load its model).
+    ``workers`` bounds each engine's pool; ``idle_timeout`` ends a worker
+    that had nothing to do for that long.
 
-    ``stats`` counts ``cache_hits`` (memory or disk), ``synthesised``,
-    ``restarts`` (workers killed after a hang, death or engine error),
-    ``workers_started`` and ``idle_exits``.
+    ``stats`` counts ``cache_hits`` (``clip()`` calls answered without
+    waiting for synthesis), ``synthesised``, ``restarts`` (workers killed
+    after a hang, death or engine error), ``workers_started`` and
+    ``idle_exits``.
 
     Thread-safe. Use as a context manager, or call :meth:`close`, to end the
     worker processes (they also end by themselves when this process exits:
@@ -357,19 +427,23 @@ class Synthesizer:
         self._seq = itertools.count()
         self._pools: Dict[str, _Pool] = {}
         self._choices: Dict[Tuple[Optional[str], str], "Choice"] = {}
-        self._lengths: Dict[str, int] = {}
+        self._pins: Dict[str, _Pin] = {}
+        self._pinned_files = 0
+        self._pin_file_limit = _pin_file_limit()
+        self._warned: set = set()
         self._memory: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
         self._memory_bytes = 0
         self._closed = False
-        self._finalizer = weakref.finalize(self, _shutdown, self._pools)
+        self._finalizer = weakref.finalize(self, _shutdown, self._pools, self._pins)
 
     # -- public API ---------------------------------------------------------
 
     def clip(self, text: str, voice: VoiceSpec = VoiceSpec()) -> np.ndarray:
         """The clip's samples: float32 mono at ``sample_rate``, read-only.
 
-        Blocks until the clip is ready (cache, or a worker). Raises
-        :class:`EngineError` when the engine is missing, fails or hangs.
+        Blocks until the clip is ready (cache, or a worker). Always exactly
+        :meth:`length` samples. Raises :class:`EngineError` when the engine
+        is missing, fails or hangs.
         """
         key = self._key(text, voice)
         with self._lock:
@@ -378,37 +452,20 @@ class Synthesizer:
                 self._memory.move_to_end(key)
                 self.stats["cache_hits"] += 1
                 return data
-        path = cache.entry_path(self.cache_dir, key)
-        data = cache.load_entry(path)
-        if data is not None:
+        pin, waited = self._pin(key, text, voice)
+        data = self._pinned_samples(key, pin, text, voice)
+        if not waited:
             self._count("cache_hits")
-        else:
-            self._wait(self._submit(key, text, voice, _PRIORITY_NOW))
-            data = cache.load_entry(path)
-            if data is None:
-                raise EngineError(f"the speech worker wrote an unreadable cache entry: {path}")
         self._remember(key, data)
         return data
 
     def length(self, text: str, voice: VoiceSpec = VoiceSpec()) -> int:
         """The clip's length in samples at ``sample_rate`` (blocks until known).
 
-        A cached clip's length is read from the entry's header alone.
+        Reads (and pins) the clip itself, not only a header: the samples
+        :meth:`clip` returns later are these very ones.
         """
-        key = self._key(text, voice)
-        with self._lock:
-            n = self._lengths.get(key)
-        if n is not None:
-            return n
-        path = cache.entry_path(self.cache_dir, key)
-        n = cache.entry_length(path)
-        if n is None:
-            job = self._submit(key, text, voice, _PRIORITY_NOW)
-            self._wait(job)
-            n = job.length
-        with self._lock:
-            self._lengths[key] = int(n)
-        return int(n)
+        return self._pin(self._key(text, voice), text, voice)[0].count
 
     def prefetch(self, items: Iterable[Tuple[str, VoiceSpec]]) -> None:
         """Queue synthesis of every uncached item, in order; returns at once.
@@ -421,18 +478,18 @@ class Synthesizer:
         for text, voice in items:
             key = self._key(text, voice)
             with self._lock:
-                if key in self._memory or key in self._jobs:
+                if key in self._pins or key in self._jobs:
                     continue
-            if cache.entry_length(cache.entry_path(self.cache_dir, key)) is None:
+            if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is None:
                 self._submit(key, text, voice, _PRIORITY_LATER, wait=False)
 
     def cached(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
-        """True when the clip is in the cache (valid entry), so costs no synthesis."""
+        """True when the clip is pinned or has a cache entry (header checked): no synthesis needed."""
         key = self._key(text, voice)
         with self._lock:
-            if key in self._memory:
+            if key in self._pins:
                 return True
-        return cache.entry_length(cache.entry_path(self.cache_dir, key)) is not None
+        return cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None
 
     def entry_path(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Path:
         """Where the clip's cache entry lives (whether or not it exists yet)."""
@@ -462,7 +519,7 @@ class Synthesizer:
         return list_voices(timeout=self.timeout, worker_argv=self.worker_argv)
 
     def close(self, grace: float = 1.0) -> None:
-        """End the worker processes; pending requests fail with EngineError.
+        """End the worker processes and release the pins; pending requests fail with EngineError.
 
         A worker still busy after *grace* seconds is killed (``grace=0``: at
         once, as a player does after a stop).
@@ -487,6 +544,11 @@ class Synthesizer:
         for pool in pools:
             for t in pool.threads:
                 t.join(timeout=grace + 1.0)
+        with self._lock:
+            pins = list(self._pins.values())
+            self._pins.clear()
+        for pin in pins:
+            pin.close()
         self._finalizer.detach()
 
     def __enter__(self) -> "Synthesizer":
@@ -510,7 +572,6 @@ class Synthesizer:
 
     def _remember(self, key: str, data: np.ndarray) -> None:
         with self._lock:
-            self._lengths[key] = int(data.size)
             if key in self._memory or data.nbytes > MEMORY_CACHE_BYTES // 4:
                 return
             self._memory[key] = data
@@ -518,6 +579,138 @@ class Synthesizer:
             while self._memory_bytes > MEMORY_CACHE_BYTES:
                 _, old = self._memory.popitem(last=False)
                 self._memory_bytes -= old.nbytes
+
+    # -- pins: one clip per key for the synthesizer's life --------------------
+
+    def _pin(self, key: str, text: str, voice: VoiceSpec) -> Tuple[_Pin, bool]:
+        """The clip's pin, reading the cache or synthesising; (pin, whether it waited for a worker)."""
+        waited = False
+        for _ in range(3):
+            with self._lock:
+                pin = self._pins.get(key)
+            if pin is not None:
+                return pin, waited
+            pin = self._pin_entry(key)
+            if pin is not None:
+                return pin, waited
+            self._wait(self._submit(key, text, voice, _PRIORITY_NOW))
+            waited = True
+        with self._lock:
+            pin = self._pins.get(key)
+        if pin is None:  # pragma: no cover - the job pins its clip before it finishes
+            raise EngineError(f"speech synthesis gave no clip for {normalise_text(text)[:60]!r}")
+        return pin, waited
+
+    def _pin_entry(self, key: str) -> Optional[_Pin]:
+        """Pin the clip's cache entry if it is there and sound; None if missing or damaged (removed)."""
+        path = cache.entry_path(self.cache_dir, key)
+        try:
+            entry = cache.open_entry(path, key)
+        except FileNotFoundError:
+            return None
+        except cache.Damaged as e:
+            self._warn_damaged(key, path, str(e))
+            cache.discard(path, getattr(e, "ident", None))
+            return None
+        except OSError as e:  # unreadable: permissions, an I/O error
+            self._warn_damaged(key, path, f"cannot be read ({e.strerror or e})")
+            return None
+        try:
+            samples = entry.samples()
+        except (cache.Damaged, OSError) as e:
+            entry.close()
+            self._warn_damaged(key, path, str(e) if isinstance(e, cache.Damaged)
+                               else f"cannot be read ({e.strerror or e})")
+            cache.discard(path, entry.ident)
+            return None
+        entry.touch()
+        return self._keep(key, entry, samples)
+
+    def _keep(self, key: str, entry: cache.OpenEntry, samples: np.ndarray) -> _Pin:
+        """Make *entry* the key's pin (unless another thread pinned it first)."""
+        with self._lock:
+            pin = self._pins.get(key)
+            if pin is None:
+                if self._pinned_files < self._pin_file_limit:
+                    pin = _Pin(entry.count, entry=entry)
+                    self._pinned_files += 1
+                    entry = None
+                else:
+                    pin = _Pin(int(samples.size), samples=samples)
+                self._pins[key] = pin
+        if entry is not None:
+            entry.close()
+        self._remember(key, samples)
+        return pin
+
+    def _pinned_samples(self, key: str, pin: _Pin, text: str, voice: VoiceSpec) -> np.ndarray:
+        """The pinned clip's samples; exactly ``pin.count`` of them, come what may."""
+        if pin.samples is not None:
+            return pin.samples
+        try:
+            return pin.entry.samples()
+        except (cache.Damaged, OSError) as e:
+            # The very file we pinned was changed in place (never by us: entries
+            # are written once, under a new name). Speak it again, fitted to the
+            # length the timeline already has.
+            reason = str(e) if isinstance(e, cache.Damaged) else f"cannot be read ({e.strerror or e})"
+            self._warn_damaged(key, pin.entry.path, reason + " while in use")
+            cache.discard(pin.entry.path, pin.entry.ident)
+            with self._lock:
+                if self._pins.get(key) is pin:
+                    del self._pins[key]
+                    self._pinned_files -= 1
+            pin.close()
+            fresh, _ = self._pin(key, text, voice)
+            samples = fresh.samples if fresh.samples is not None else fresh.entry.samples()
+            fitted = _fit(samples, pin.count)
+            with self._lock:
+                self._pins[key] = _Pin(pin.count, samples=fitted)
+            return fitted
+
+    def _adopt(self, job: _Job, temp: Path) -> int:
+        """Name the worker's new entry (unless the key has one: the first writer wins) and pin it."""
+        key = job.key
+        temp = Path(temp)
+        if temp.parent != self.cache_dir or not temp.name.startswith(cache.TEMP_PREFIX):
+            raise EngineError(f"the speech worker wrote its clip outside the speech cache: {temp}")
+        try:
+            own = cache.open_entry(temp, key)
+            samples = own.samples()
+        except (OSError, cache.Damaged) as e:
+            cache.discard(temp)
+            raise _WorkerFailed(f"the speech worker wrote an unreadable clip ({e})") from None
+        path = cache.entry_path(self.cache_dir, key)
+        try:
+            pin = None
+            for _ in range(2):
+                try:
+                    cache.place(temp, path)
+                except OSError:
+                    pass  # cannot name it: still spoken, from our own file
+                pin = self._pin_entry(key)   # the first writer's entry, ours or another's
+                if pin is not None:
+                    break
+            if pin is None:
+                pin = self._keep(key, own, samples)
+                own = None
+        finally:
+            if own is not None:
+                own.close()
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+        return pin.count
+
+    def _warn_damaged(self, key: str, path: Path, reason: str) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        log.warning("voiceguide: warning: the speech cache entry %s %s; it is made again", path, reason)
+
+    # -- jobs and workers ------------------------------------------------------
 
     def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int, wait: bool = True) -> _Job:
         choice = self.choice(voice)
@@ -544,7 +737,8 @@ class Synthesizer:
                     "volume": float(voice.volume),
                     "language": voice.language,
                     "sample_rate": self.sample_rate,
-                    "path": str(cache.entry_path(self.cache_dir, key)),
+                    "folder": str(self.cache_dir),
+                    "key": key,
                 },
                 priority,
                 pool,
@@ -567,8 +761,6 @@ class Synthesizer:
             job.length, job.error = length, error
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]
-            if length is not None:
-                self._lengths[job.key] = length
         job.done.set()
 
     def _pool(self, choice: "Choice") -> _Pool:
@@ -668,6 +860,8 @@ class Synthesizer:
             try:
                 worker = self._worker(pool, slot)
                 reply = worker.request(job.request, self.timeout)
+                if reply.get("ok"):
+                    return self._adopt(job, Path(str(reply.get("temp"))))
             except _EngineMissingError as e:
                 err = _missing_engine_error(str(e), pool.engine)
                 self._fail_pool(pool, err)
@@ -684,8 +878,6 @@ class Synthesizer:
                 if self._closed:
                     raise EngineError("the synthesizer was closed") from None
                 continue
-            if reply.get("ok"):
-                return int(reply["length"])
             failure = str(reply.get("error", "unknown error"))
             if reply.get("kind") != "engine":
                 raise EngineError(f"speech engine: {failure}")

@@ -23,9 +23,13 @@ Protocol: JSON lines. The worker first writes ``{"ready": true, ...}`` once
 the engine is loaded, or ``{"ready": false, "kind": "missing" | "model",
 "error"}`` when it cannot be, and exits. Then per request line
 ``{"id", "op": "synth", "text", "voice", "language", "params", "volume",
-"sample_rate", "path"}`` it writes the cache entry at ``path`` and answers
-``{"id", "ok": true, "path", "length"}`` or ``{"id", "ok": false, "error",
-"kind"}``; ``{"id", "op": "voices"}`` answers ``{"id", "ok": true, "voices"}``.
+"sample_rate", "folder", "key"}`` it writes a complete cache entry for
+``key`` into a temporary file in ``folder`` and answers ``{"id", "ok": true,
+"temp", "length"}``; the player gives the entry its name (the first writer of
+a key wins, see :mod:`voiceguide.synth.cache`) and removes the temporary
+file. A failure answers ``{"id", "ok": false, "error", "kind"}``, where kind
+``cache`` means the folder cannot be written (no retry helps).
+``{"id", "op": "voices"}`` answers ``{"id", "ok": true, "voices"}``.
 End of input ends the worker.
 """
 
@@ -43,6 +47,7 @@ from typing import Callable, IO, List, Optional
 import numpy as np
 
 from .engines import ENGINES, Engine, EngineMissing, ModelError, RequestError, open_engine
+from .spec import PEAK_DBFS
 
 __all__ = ["Engine", "EngineMissing", "ModelError", "RequestError", "claim_stdout", "finish_clip",
            "handle", "serve", "start", "parse_args", "main"]
@@ -51,7 +56,6 @@ __all__ = ["Engine", "EngineMissing", "ModelError", "RequestError", "claim_stdou
 TRIM_DB = -45.0
 TRIM_MARGIN_S = 0.015
 FADE_S = 0.010
-PEAK_DBFS = -3.0
 
 
 def claim_stdout() -> IO[str]:
@@ -117,10 +121,10 @@ def handle(engine: Engine, request: dict) -> dict:
     if op != "synth":
         raise RequestError(f"unknown op {op!r}", "protocol")
     text = str(request["text"])
-    path = Path(request["path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(request["folder"])
+    key = str(request["key"])
     params = request.get("params") or {"rate": int(request["rate"])}
-    wav = cache.temp_path(path.parent, ".wav")
+    wav = cache.temp_path(folder, ".wav")
     try:
         samples, engine_rate = engine.synthesise(text, request.get("voice"), request.get("language") or "en",
                                                  params, wav)
@@ -130,8 +134,12 @@ def handle(engine: Engine, request: dict) -> dict:
         except OSError:
             pass
     clip = finish_clip(samples, engine_rate, int(request["sample_rate"]), float(request["volume"]))
-    cache.write_entry(path, clip)
-    return {"ok": True, "path": str(path), "length": int(clip.size)}
+    try:
+        temp = cache.write_temp(folder, key, clip)
+    except OSError as e:
+        raise RequestError(f"cannot write into the speech cache folder {folder}: "
+                           f"{e.strerror or e}", "cache") from None
+    return {"ok": True, "temp": str(temp), "length": int(clip.size)}
 
 
 def serve(inp: IO[str], out: IO[str], handler: Callable[[dict], dict]) -> None:
