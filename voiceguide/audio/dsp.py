@@ -100,8 +100,11 @@ def soft_limit(block: np.ndarray) -> int:
     caller can say so once. Returns 0 for an ordinary block.
     """
     mag = np.abs(block)
+    peak = mag.max(initial=0.0)  # NaN propagates through max: one pass answers both questions
+    if peak <= LIMIT_KNEE:
+        return 0  # the usual block: nothing near the knee, nothing broken
     bad = 0
-    if not np.isfinite(mag.sum(dtype=np.float64)):  # one pass; NaN and inf both show here
+    if not np.isfinite(peak):
         broken = ~np.isfinite(block)
         bad = int(np.count_nonzero(broken))
         block[broken] = 0.0
