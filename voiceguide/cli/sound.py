@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from voiceguide.cli.common import length_option, load_exercise, note_record_steps, setting_option
-from voiceguide.errors import UsageError
 
 
 @click.command()
@@ -19,23 +18,19 @@ from voiceguide.errors import UsageError
               help="Also write WebVTT captions of every spoken step.")
 def render(exercise, output, no_ambient, length, captions):
     """Mix an exercise into an audio file."""
-    from voiceguide.player.render import render as render_to
-    from voiceguide.player.session import Options, Session
-    from voiceguide.sinks.file import check_target
+    from voiceguide.player.render import render_exercise
+    from voiceguide.player.session import Options
     from voiceguide.script.units import format_duration
+    from voiceguide.sinks.file import check_target
 
-    check_target(Path(output))
-    if captions and not Path(captions).resolve().parent.is_dir():
-        raise UsageError(f"--captions {captions}: the folder does not exist")
+    check_target(Path(output))  # before the script is read: a typo in -o is the commonest mistake
     script = load_exercise(exercise)
-    with Session(script, Options(length=length, ambient=not no_ambient)) as session:
-        timeline = render_to(session, Path(output))
+    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient), Path(output),
+                               Path(captions) if captions else None,
+                               say=lambda line: click.echo(f"voiceguide: {line}", err=True))
     note_record_steps(timeline, "in the file")
     click.echo(f"wrote {output} ({format_duration(timeline.duration)})", err=True)
     if captions:
-        from voiceguide.sinks.captions import write_vtt
-
-        write_vtt(timeline, Path(captions))
         click.echo(f"wrote {captions} ({len(timeline.says())} captions)", err=True)
 
 

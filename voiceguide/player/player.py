@@ -33,8 +33,9 @@ Threads, each with one job:
   touched by one thread;
 * the **calling thread** (:meth:`run`) only waits: it shows the status and,
   once a stop is asked for, gives the mixer thread :attr:`Player.stop_grace`
-  seconds to fade out and finish. A mixer thread that is still blocked
-  then -- on a hung speech worker, a hung sound server, a FIFO where a file
+  seconds to fade out and finish (:data:`STALL` seconds if no block reaches
+  the output meanwhile: then no sound flows). A mixer thread that is still
+  blocked then -- on a hung speech worker, a hung sound server, a FIFO where a file
   should be -- is left behind (:mod:`voiceguide.player.leftovers`), the
   speech workers are ended and :meth:`run` returns: a stop always works,
   with a fade where sound still flows and without one where it does not.
@@ -76,6 +77,9 @@ VOLUME_RANGE_DB = (-30.0, 12.0)
 BACK_GRACE = 2.0
 #: How often the calling thread wakes to update the status.
 TICK = 0.1
+#: After a stop, if no block has reached the output for this long, no sound is
+#: flowing (a clip never comes, the device never takes a block): nothing to fade.
+STALL = 0.3
 
 
 def process_start_time() -> float:
@@ -134,6 +138,9 @@ class Player:
         self._signal: Optional[int] = None
         self._quit = False
         self._stop_at: Optional[float] = None
+        self._writes = 0                 # blocks the output has taken (progress, for a stop)
+        self._writes_at_stop = 0
+        self._closing = False
         self._wake = threading.Event()
         self._requests: Deque[Tuple[str, float]] = collections.deque()
         self._due: Deque[Tuple[float, Event]] = collections.deque()
@@ -202,6 +209,7 @@ class Player:
 
     def _request_stop(self) -> None:
         if self._stop_at is None:
+            self._writes_at_stop = self._writes
             self._stop_at = time.monotonic()
         self.fader.stop()
         self._wake.set()
@@ -340,6 +348,7 @@ class Player:
         except BaseException as exc:  # re-raised by run() in the calling thread
             self._error = exc
         finally:
+            self._closing = True
             try:
                 output.close()
             except Exception as exc:
@@ -350,6 +359,7 @@ class Player:
         while True:
             try:
                 self.output.write(block)
+                self._writes += 1
                 return
             except DeviceLost as exc:
                 self._reopen(exc)
@@ -398,7 +408,7 @@ class Player:
                 self._drain_due()
                 total = self.total / self.sample_rate if self.total else None
                 self.status.tick(self.elapsed(), total, self.fader.paused, self._volume_db)
-                if self._stop_at is not None and time.monotonic() - self._stop_at > self.stop_grace:
+                if self._stop_at is not None and self._blocked_after_stop():
                     break
         finally:
             abandoned = producer.is_alive()
@@ -412,6 +422,18 @@ class Player:
         return PlayResult(self._frames, self.output.underruns, float(self.output.latency),
                           getattr(self.output, "first_audible", None), self._signal, self._quit,
                           self._reopened, abandoned)
+
+    def _blocked_after_stop(self) -> bool:
+        """A stop was asked for and the mixer thread has had its time (see :attr:`stop_grace`).
+
+        While blocks still reach the output, a fade is under way: it gets the
+        whole grace. When none has for :data:`STALL` seconds, nothing is
+        flowing and there is nothing to wait for.
+        """
+        waited = time.monotonic() - self._stop_at
+        if waited > self.stop_grace:
+            return True
+        return waited > STALL and not self._closing and self._writes == self._writes_at_stop
 
     def _leave_behind(self, producer: threading.Thread) -> None:
         """The mixer thread is blocked below Python after a stop: end what it waits for, and go.

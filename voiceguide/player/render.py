@@ -1,9 +1,16 @@
-"""``render``: a whole session into an audio file, block by block."""
+"""``render``: a whole session into an audio file, block by block.
+
+:func:`render` mixes a session into a file; :func:`render_exercise` is the
+whole ``voiceguide render`` around it: the target checked, unfinished
+renders of earlier runs cleaned away, SIGTERM and SIGHUP turned into an
+orderly stop (the temporary file is removed, the target left as it was),
+and the captions.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from voiceguide.player.session import Session
 from voiceguide.sinks.file import FileSink
@@ -27,4 +34,39 @@ def render(session: Session, path: Path, timeline: Optional[Timeline] = None,
     with FileSink(Path(path), timeline.sample_rate) as sink:
         for chunk in render_blocks(mixer, block):
             sink.write(chunk)
+    return timeline
+
+
+def render_exercise(script, options, output: Path, captions: Optional[Path] = None,
+                    say: Callable[[str], None] = lambda line: None) -> Timeline:
+    """Render *script* into *output* (and WebVTT *captions*); *say* gets notes for the person.
+
+    Raises :class:`~voiceguide.errors.Interrupted` (exit 128 + the signal;
+    130 for Ctrl-C) when stopped, after the temporary file is removed.
+    """
+    from voiceguide.errors import Interrupted, UsageError
+    from voiceguide.player.signals import interrupting
+    from voiceguide.sinks.file import check_target, remove_stale
+
+    output = Path(output)
+    check_target(output)
+    if captions is not None and not Path(captions).resolve().parent.is_dir():
+        raise UsageError(f"--captions {captions}: the folder does not exist")
+    stale = remove_stale(output.parent)
+    if stale:
+        names = ", ".join(p.name for p in stale)
+        say(f"removed {len(stale)} unfinished render{'s' if len(stale) != 1 else ''} "
+            f"left by an earlier run ({names})")
+    try:
+        with interrupting():
+            with Session(script, options) as session:
+                timeline = render(session, output)
+    except Interrupted as exc:
+        raise Interrupted(f"{exc}; {output} was not written", exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped; {output} was not written") from None
+    if captions is not None:
+        from voiceguide.sinks.captions import write_vtt
+
+        write_vtt(timeline, Path(captions))
     return timeline

@@ -4,13 +4,22 @@ A sink has ``write(block)`` and ``close()``. Files are written through
 python-soundfile, block by block, so memory stays flat for a session of any
 length, into a temporary file beside the target that replaces it only when
 the whole mix is done: an interrupted render never leaves half a file.
+
+The temporary file is hidden and names the process that writes it
+(``.session.wav.<pid>.<random>.vgpart``). An orderly stop removes it (``render``
+turns SIGTERM and SIGHUP into an exception for that); after SIGKILL or a
+power cut it stays, and :func:`remove_stale` -- called by the next render
+into that folder -- removes those whose process is gone. Nobody else's
+files match that name.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import List
 
 from voiceguide.errors import UsageError
 
@@ -21,6 +30,42 @@ FORMATS = {
     ".flac": ("FLAC", "PCM_24"),
     ".ogg": ("OGG", "VORBIS"),
 }
+
+
+#: The end of our temporary files' names (see the module's docstring).
+TEMP_SUFFIX = ".vgpart"
+_OURS = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
+
+
+def remove_stale(folder: Path) -> List[Path]:
+    """Remove unfinished renders of ours in *folder* whose process has ended; return them."""
+    removed: List[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _OURS.match(name)
+        if not match or _running(int(match.group(1))):
+            continue
+        path = Path(folder) / name
+        try:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def check_target(path: Path) -> None:
@@ -44,7 +89,7 @@ class FileSink:
         self.path = Path(path)
         check_target(self.path)
         fmt, subtype = FORMATS[self.path.suffix.lower()]
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix,
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
                                    dir=str(self.path.parent))
         os.close(fd)
         self._tmp = Path(tmp)

@@ -179,12 +179,14 @@ class _Worker:
     and can never fill a pipe and block the worker.
     """
 
-    def __init__(self, argv: Sequence[str], startup_timeout: float):
+    def __init__(self, argv: Sequence[str], startup_timeout: float, starting: Optional[set] = None):
+        """*starting*, if given, holds the process while it starts (the pool's close kills those too)."""
         self._stderr = tempfile.TemporaryFile()
         env = os.environ.copy()
         # The worker must import this very package, even from a source tree
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
         try:
             self.proc = subprocess.Popen(
                 list(argv),
@@ -204,11 +206,16 @@ class _Worker:
         )
         self._reader.start()
         self._ids = itertools.count(1)
+        if starting is not None:
+            starting.add(self.proc)
         try:
             hello = self._next_message(startup_timeout, "start")
         except _WorkerFailed:
             self.kill()
             raise
+        finally:
+            if starting is not None:
+                starting.discard(self.proc)
         if hello.get("ready") is True:
             return
         self.kill()
@@ -336,6 +343,8 @@ class _Pool:
         self.size = size
         self.queue: "queue.PriorityQueue" = queue.PriorityQueue()
         self.slots: List[Optional[_Worker]] = [None] * size
+        #: Worker processes still starting (not in a slot yet): close kills them too.
+        self.starting: set = set()
         self.threads: List[threading.Thread] = []
         self.fatal: Optional[EngineError] = None
 
@@ -538,6 +547,11 @@ class Synthesizer:
         # Idle workers exit at end of input; a busy one is killed after the
         # grace period, which fails its request at once (no retry: closed).
         for pool in pools:
+            for proc in list(pool.starting):  # a worker hung while it starts has no slot yet
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
             for w in list(pool.slots):
                 if w is not None:
                     w.close(grace=grace)
@@ -828,7 +842,7 @@ class Synthesizer:
         if w is not None:
             self._discard_worker(pool, slot)
         startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
-        w = _Worker(pool.argv, startup)
+        w = _Worker(pool.argv, startup, starting=pool.starting)
         with self._lock:
             pool.slots[slot] = w
             self.stats["workers_started"] += 1

@@ -40,6 +40,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Callable, IO, List, Optional
@@ -189,8 +191,44 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+#: The player's pid, set by the synthesizer when it starts a worker.
+PARENT_ENV = "VOICEGUIDE_WORKER_PARENT"
+
+
+def die_with_parent() -> None:
+    """End this worker when the player that started it ends, however it ends.
+
+    A player closes our input when it is done, and we exit at its end; but
+    a player killed with SIGKILL, or one whose worker is busy in (or hung
+    inside) the engine, never gets that far. On Linux the kernel sends us
+    SIGKILL when the parent goes (``PR_SET_PDEATHSIG``: it reaches a stopped
+    or wedged process too); everywhere, a thread notices the parent change.
+    Trap: PDEATHSIG fires when the parent *thread* that started us ends; the
+    synthesizer starts workers from its dispatcher threads, which live as
+    long as the synthesizer.
+    """
+    parent = int(os.environ.get(PARENT_ENV, "0") or 0) or os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    if os.getppid() != parent:  # gone already, before PDEATHSIG was set
+        os._exit(0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    die_with_parent()
     out = claim_stdout()
     # Ctrl-C at the terminal goes to the whole process group: the player
     # decides when we stop (it closes our stdin or kills us).
