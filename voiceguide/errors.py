@@ -68,6 +68,12 @@ class EngineError(VoiceguideError):
     exit_code = EXIT_RUNTIME
 
 
+class CacheError(VoiceguideError):
+    """A cache folder cannot be used (unwritable, full, not a folder); the message names it."""
+
+    exit_code = EXIT_RUNTIME
+
+
 class DeviceError(VoiceguideError):
     """No usable audio output device, or it was lost."""
 

@@ -8,7 +8,7 @@ It is the real worker (real engine, real protocol) except on chosen texts:
     --no-engine             behave as if no engine (pyttsx3, piper) were installed
 
 Every other argument (``--engine``, ``--model``, ``--threads``) is the real
-worker's.
+worker's; like the real worker it ends with its player.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> int:
     args, rest = ap.parse_known_args()
     wargs = worker.parse_args(rest)
 
-    out = worker.claim_stdout()
+    out = worker.prepare(wargs)
     if args.no_engine:
         sys.modules["pyttsx3"] = None  # "import pyttsx3" now raises ImportError
         sys.modules["piper"] = None

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from ..errors import EngineError
+from ..errors import CacheError, EngineError
 from . import cache
 from .spec import VoiceSpec, cache_key, normalise_text
 
@@ -89,7 +89,10 @@ def default_cache_dir() -> Path:
 
 
 def default_worker_argv() -> List[str]:
-    return [sys.executable, "-m", "voiceguide.synth.worker"]
+    """``python -c`` importing only this package (see :mod:`voiceguide.synth.lifetime`)."""
+    from .lifetime import boot_code
+
+    return [sys.executable, "-c", boot_code()]
 
 
 def _pin_file_limit() -> int:
@@ -102,6 +105,39 @@ def _pin_file_limit() -> int:
     except (ImportError, OSError, ValueError):
         pass
     return MAX_PINNED_FILES // 4
+
+
+def check_cache_folder(folder: Path) -> None:
+    """Make sure speech can be stored in *folder*; :class:`CacheError` naming it and the cure if not."""
+    import errno as _errno
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            raise FileExistsError(_errno.EEXIST, "not a folder")
+        probe = cache.temp_path(folder, ".probe")
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise cache_folder_error(folder, e) from None
+
+
+def cache_folder_error(folder: Path, e: OSError) -> CacheError:
+    """The one line for a speech cache folder that cannot be written, by cause."""
+    import errno as _errno
+
+    if e.errno == _errno.ENOSPC or e.errno == getattr(_errno, "EDQUOT", -1):
+        return CacheError(f"the disk holding the speech cache folder {folder} is full: free some space")
+    if isinstance(e, (FileExistsError, NotADirectoryError)):
+        return CacheError(f"the speech cache folder {folder} is not a folder (or sits inside a file): "
+                          "move that file away; voiceguide makes the folder again")
+    if e.errno in (_errno.EACCES, _errno.EPERM, _errno.EROFS):
+        return CacheError(f"cannot write the speech cache folder {folder} ({e.strerror}): make it writable "
+                          f"(chmod u+w '{folder}') or remove it; voiceguide makes it again")
+    return CacheError(f"cannot write the speech cache folder {folder} ({e.strerror or e}): "
+                      "check it, or remove it; voiceguide makes it again")
 
 
 def _missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
@@ -184,9 +220,13 @@ class _Worker:
         self._stderr = tempfile.TemporaryFile()
         env = os.environ.copy()
         # The worker must import this very package, even from a source tree
+        # (the default command also puts it first itself, see lifetime.py).
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
+        # One thread is all a worker needs; idle BLAS threads would only cost
+        # memory (and the espeak worker forks per utterance).
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
         try:
             self.proc = subprocess.Popen(
                 list(argv),
@@ -391,8 +431,8 @@ class Synthesizer:
     another process writing the same key, an entry evicted or found damaged.
     Use one synthesizer per session; :meth:`close` releases the pins.
 
-    ``worker_argv`` replaces the worker command (``python -m
-    voiceguide.synth.worker``; the engine's ``--engine``/``--model``
+    ``worker_argv`` replaces the worker command (see
+    :func:`default_worker_argv`; the engine's ``--engine``/``--model``
     arguments are appended); it is for a different interpreter or for
     tests. ``timeout`` bounds one synthesis request (and a
     worker's start; a Piper worker gets at least 30 s to load its model).
@@ -406,7 +446,7 @@ class Synthesizer:
 
     Thread-safe. Use as a context manager, or call :meth:`close`, to end the
     worker processes (they also end by themselves when this process exits:
-    their input reaches end of file).
+    their input reaches end of file, and the kernel ends them with us).
     """
 
     def __init__(
@@ -452,7 +492,8 @@ class Synthesizer:
 
         Blocks until the clip is ready (cache, or a worker). Always exactly
         :meth:`length` samples. Raises :class:`EngineError` when the engine
-        is missing, fails or hangs.
+        is missing, fails or hangs, :class:`CacheError` when the cache
+        folder cannot be written.
         """
         key = self._key(text, voice)
         with self._lock:
@@ -765,7 +806,8 @@ class Synthesizer:
         job.done.wait()
         if job.error is not None:
             # A fresh exception per waiter: several threads may share the job.
-            raise EngineError(str(job.error)) from None
+            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError
+            raise kind(str(job.error)) from None
 
     def _finish(self, job: _Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
         with self._lock:
@@ -783,10 +825,7 @@ class Synthesizer:
         pool = self._pools.get(name)
         if pool is not None:
             return pool
-        try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise EngineError(f"cannot create the speech cache {self.cache_dir}: {e}") from e
+        check_cache_folder(self.cache_dir)
         argv = self.worker_argv + ["--engine", choice.engine]
         size = self.workers
         if choice.engine == "piper":
@@ -827,7 +866,7 @@ class Synthesizer:
                 continue
             try:
                 length = self._run(pool, slot, job)
-            except EngineError as e:
+            except (EngineError, CacheError) as e:
                 self._finish(job, error=e)
             except Exception as e:  # a bug here must not leave a caller waiting forever
                 self._finish(job, error=EngineError(f"speech synthesis failed: {type(e).__name__}: {e}"))
@@ -893,6 +932,9 @@ class Synthesizer:
                     raise EngineError("the synthesizer was closed") from None
                 continue
             failure = str(reply.get("error", "unknown error"))
+            if reply.get("kind") == "cache":
+                check_cache_folder(self.cache_dir)   # the precise line, naming the folder and the cure
+                raise CacheError(failure)
             if reply.get("kind") != "engine":
                 raise EngineError(f"speech engine: {failure}")
             self._discard_worker(pool, slot)     # the engine may be wedged: a fresh one

@@ -1,4 +1,9 @@
-"""The speech worker process: ``python -m voiceguide.synth.worker --engine NAME [--model PATH]``.
+"""The speech worker process: ``voiceguide.synth.worker --engine NAME [--model PATH]``.
+
+The synthesizer starts it with ``python -c`` so that only this package is
+imported, never a ``voiceguide/`` folder in the current folder
+(:func:`voiceguide.synth.lifetime.boot_code`); ``python -m
+voiceguide.synth.worker`` works by hand.
 
 Each worker runs exactly one engine (:mod:`voiceguide.synth.engines`),
 loaded once at start and reused for every request. Why a separate process:
@@ -30,7 +35,8 @@ a key wins, see :mod:`voiceguide.synth.cache`) and removes the temporary
 file. A failure answers ``{"id", "ok": false, "error", "kind"}``, where kind
 ``cache`` means the folder cannot be written (no retry helps).
 ``{"id", "op": "voices"}`` answers ``{"id", "ok": true, "voices"}``.
-End of input ends the worker.
+End of input ends the worker, and so does the end of its parent
+(:func:`die_with_parent`).
 """
 
 from __future__ import annotations
@@ -40,8 +46,6 @@ import json
 import os
 import signal
 import sys
-import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Callable, IO, List, Optional
@@ -52,7 +56,7 @@ from .engines import ENGINES, Engine, EngineMissing, ModelError, RequestError, o
 from .spec import PEAK_DBFS
 
 __all__ = ["Engine", "EngineMissing", "ModelError", "RequestError", "claim_stdout", "finish_clip",
-           "handle", "serve", "start", "parse_args", "main"]
+           "handle", "serve", "start", "prepare", "die_with_parent", "parse_args", "main"]
 
 #: Trim threshold relative to the clip's peak, and the margin kept around it.
 TRIM_DB = -45.0
@@ -200,34 +204,21 @@ def die_with_parent() -> None:
 
     A player closes our input when it is done, and we exit at its end; but
     a player killed with SIGKILL, or one whose worker is busy in (or hung
-    inside) the engine, never gets that far. On Linux the kernel sends us
-    SIGKILL when the parent goes (``PR_SET_PDEATHSIG``: it reaches a stopped
-    or wedged process too); everywhere, a thread notices the parent change.
-    Trap: PDEATHSIG fires when the parent *thread* that started us ends; the
-    synthesizer starts workers from its dispatcher threads, which live as
-    long as the synthesizer.
+    inside) the engine, never gets that far: see
+    :func:`voiceguide.synth.lifetime.die_with_parent` (the parent pid comes
+    in :data:`PARENT_ENV`).
     """
-    parent = int(os.environ.get(PARENT_ENV, "0") or 0) or os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    from .lifetime import die_with_parent as end_with
 
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    if os.getppid() != parent:  # gone already, before PDEATHSIG was set
-        os._exit(0)
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    end_with(int(os.environ.get(PARENT_ENV, "0") or 0) or None, watch=True)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
+def prepare(args: argparse.Namespace) -> IO[str]:
+    """Everything a worker does before loading its engine; returns the protocol stream.
+
+    Ends with the parent (:func:`die_with_parent`), claims stdout, ignores
+    Ctrl-C and lowers its own priority.
+    """
     die_with_parent()
     out = claim_stdout()
     # Ctrl-C at the terminal goes to the whole process group: the player
@@ -239,6 +230,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         os.nice(5)
     except (AttributeError, OSError):
         pass
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    out = prepare(args)
     engine = start(out, args.engine, args.model, args.threads)
     if engine is None:
         return 3
