@@ -128,6 +128,82 @@ def test_next_skips_to_the_next_step_and_back_returns_to_the_step_before():
     assert _resumes_at(heard, 2 * SR, 0, ref)
 
 
+STEPS = "title: Steps\nambient:\n  - noise: pink\n    level: -20 dB\nsteps:\n" + "".join(
+    f"  - say: step {word}\n    pause: 3s\n" for word in ("one", "two", "three", "four", "five", "six", "seven"))
+
+
+def _step_starts(text):
+    with session(text) as s:
+        events = s.timeline().events
+    return {e.step: e.start for e in reversed(events)}  # the first event of each step
+
+
+def test_each_quick_press_of_next_counts_as_in_mpv():
+    """Five presses before the first seek is done move five steps, not one (issue 13)."""
+    starts, ref = _step_starts(STEPS), reference(STEPS)
+    output = RecordingOutput()
+    player, run = play(output, session(STEPS))
+    output.at(1 * SR, lambda: [player.next() for _ in range(5)])
+    run()
+    assert _resumes_at(output.recording(), SR, starts[6], ref)
+    # and back counts the same way: two quick presses from step three go to step one
+    output = RecordingOutput()
+    player, run = play(output, session(STEPS))
+    output.at(1 * SR, lambda: [player.next() for _ in range(2)])
+    output.at(1 * SR + 3 * FADE, lambda: [player.back() for _ in range(2)])
+    run()
+    assert _resumes_at(output.recording(), 1 * SR + 3 * FADE, starts[1], ref)
+
+
+def test_next_just_after_a_skip_counts_while_the_device_still_plays_its_buffer():
+    """The device's buffer still holds the old step after a seek: the next press goes on from the new one."""
+    starts, ref = _step_starts(STEPS), reference(STEPS)
+    output = RecordingOutput(latency=2.0)
+    player, run = play(output, session(STEPS))
+    # 1.5 s after the first seek: past the second after it that _resumes_at compares, within 2 s
+    second = 1 * SR + FADE + 2 * output.blocksize + int(1.5 * SR)
+    output.at(1 * SR, player.next)
+    output.at(second, player.next)
+    run()
+    heard = output.recording()
+    assert _resumes_at(heard, SR, starts[2], ref)
+    assert _resumes_at(heard, second, starts[3], ref)
+
+
+class Shown:
+    """A status that keeps what it was told, for the player's words."""
+
+    def __init__(self):
+        self.messages, self.flashes = [], []
+
+    def start(self, *a): ...
+    def event(self, *a): ...
+    def tick(self, *a): ...
+    def close(self): ...
+
+    def message(self, text):
+        self.messages.append(text)
+
+    def flash(self, text):
+        self.flashes.append(text)
+
+
+def test_key_feedback_is_flashed_and_the_volume_says_when_it_reaches_its_limit():
+    output = RecordingOutput()
+    shown = Shown()
+    player, run = play(output, status=shown)
+    output.at(1 * SR, lambda: [player.change_volume(+2.0) for _ in range(8)])
+    output.at(2 * SR, lambda: [player.change_volume(-2.0) for _ in range(25)])
+    output.at(3 * SR, player.pause)
+    output.at(3 * SR + 1, player.resume)
+    run()
+    assert shown.messages == []  # nothing piles up above the status line
+    assert shown.flashes.count("volume +12 dB (the loudest it goes)") == 3  # reached, then two presses more
+    assert "volume -30 dB (the quietest it goes)" in shown.flashes
+    assert "volume +10 dB" in shown.flashes and "paused; press space to go on" in shown.flashes
+    assert shown.flashes[-1] == "resumed"
+
+
 def test_a_lost_device_is_reopened_and_nothing_is_skipped_or_repeated(monkeypatch):
     monkeypatch.setattr(player_module, "REOPEN_WAIT", 0.01)
     output = RecordingOutput()

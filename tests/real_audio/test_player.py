@@ -259,3 +259,50 @@ def test_minus_key_lowers_the_volume_two_db_a_press(pulse, tmp_path):
 
     before, after = level(4.2, 5.2), level(8.0, 9.0)
     assert before - after == pytest.approx(10.0, abs=1.0)
+
+
+def _screen(text, columns=100, rows=24):
+    """The rows a person sees after *text* reached a terminal (pyte emulates it), blank ones at the end cut."""
+    import pyte
+
+    screen = pyte.Screen(columns, rows)
+    pyte.Stream(screen).feed(text)
+    shown = [row.rstrip() for row in screen.display]
+    while shown and not shown[-1]:
+        shown.pop()
+    return shown
+
+
+def test_the_screen_while_playing_keys_at_the_bottom_feedback_in_the_status_line(script, pulse, tmp_path):
+    """Issue 13: the footer at the bottom; volume presses show in the status line and say the limit."""
+    import io
+
+    child = spawn(["play", str(script)], pulse.env)
+    child.logfile_read = seen = io.StringIO()
+    child.expect("space pause")
+    time.sleep(1.0)
+    child.send("+" * 8)
+    child.expect("the loudest it goes")
+    time.sleep(0.3)
+    rows = _screen(seen.getvalue())
+    assert rows[-1].startswith("space pause/resume"), rows
+    assert "volume +12 dB (the loudest it goes)" in rows[-2] and "[One]" in rows[-2], rows
+    assert not any("volume" in row for row in rows[:-2]), rows  # nothing piled up above
+    child.send("q")
+    child.expect(pexpect.EOF, timeout=10)
+    child.close()
+    assert child.exitstatus == 0
+    rows = _screen(seen.getvalue())
+    assert rows[-1] == "stopped; take your time" and not any("space pause" in row for row in rows), rows
+
+
+def test_ctrl_c_ends_with_the_same_calm_words_as_q(script, pulse, tmp_path):
+    child = spawn(["play", str(script)], pulse.env)
+    child.expect("space pause")
+    time.sleep(1.0)
+    child.sendintr()
+    child.expect(pexpect.EOF, timeout=10)
+    child.close()
+    assert child.exitstatus == 130
+    assert child.before.rstrip().splitlines()[-1].strip() == "stopped; take your time", child.before
+    assert "voiceguide: stopped" not in child.before

@@ -4,8 +4,9 @@ Every command runs inside :meth:`Boundary.invoke`, so no command needs a
 decorator to turn errors into messages, and a new command cannot forget one:
 
 * a :class:`~voiceguide.errors.VoiceguideError` becomes its lines on stderr
-  (``voiceguide: ...``; a script's ``file:line:col: ...`` lines as they are)
-  and its own exit code;
+  (``voiceguide: ...``; a script's ``file:line:col: ...`` lines as they are,
+  and a session's stop, :class:`~voiceguide.errors.Interrupted`, in the
+  same words as ``q``'s) and its own exit code;
 * Ctrl-C that reaches here becomes ``voiceguide: stopped`` and exit 130;
 * a closed pipe on stdout (``voiceguide preview x | head``) ends quietly;
 * an operating-system error (a folder that cannot be written, a full disk)
@@ -30,7 +31,8 @@ from typing import TextIO
 
 import click
 
-from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, ScriptError, VoiceguideError
+from voiceguide.errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, Interrupted, ScriptError,
+                               VoiceguideError)
 
 #: Click's own control flow and usage errors: Click reports them (exit 2 for usage).
 _CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
@@ -42,7 +44,9 @@ def report(exc: BaseException, debug: bool = False, err: TextIO = None) -> int:
     if debug and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=err)
     if isinstance(exc, VoiceguideError):
-        prefix = "" if isinstance(exc, ScriptError) else "voiceguide: "
+        # A script's lines carry their own file:line:col; a stop is not an error, and Ctrl-C
+        # ends a session with the same calm words as `q` ("stopped; take your time").
+        prefix = "" if isinstance(exc, (ScriptError, Interrupted)) else "voiceguide: "
         for line in exc.lines():
             click.echo(prefix + line, err=True)
         return exc.exit_code

@@ -82,6 +82,13 @@ TICK = 0.1
 STALL = 0.3
 
 
+def volume_words(db: float) -> str:
+    """``volume +4 dB``, and at either end of :data:`VOLUME_RANGE_DB` that it goes no further."""
+    lo, hi = VOLUME_RANGE_DB
+    limit = " (the loudest it goes)" if db >= hi else " (the quietest it goes)" if db <= lo else ""
+    return f"volume {db:+.0f} dB{limit}"
+
+
 def process_start_time() -> float:
     """Wall-clock time this process started (Linux: from /proc), for start-up figures."""
     import os
@@ -144,9 +151,12 @@ class Player:
         self._wake = threading.Event()
         self._requests: Deque[Tuple[str, float]] = collections.deque()
         self._due: Deque[Tuple[float, Event]] = collections.deque()
-        self._notes: Deque[str] = collections.deque()
+        self._notes: Deque[Tuple[str, bool]] = collections.deque()  # (text, transient)
         self._volume_db = 0.0
         self._seek_to: Optional[int] = None
+        #: Where the last seek (or --from) landed: nothing before it has been heard since, even
+        #: while the device buffer still holds the blocks written just before the seek.
+        self._seek_floor = 0
         self._reopened = 0
         self._frames = 0
         self.position = 0
@@ -172,12 +182,12 @@ class Player:
     def pause(self) -> None:
         if not self.fader.paused and not self.fader.stopping:
             self.fader.pause()
-            self._note("paused; press space to go on")
+            self._flash("paused; press space to go on")
 
     def resume(self) -> None:
         if self.fader.paused:
             self.fader.resume()
-            self._note("resumed")
+            self._flash("resumed")
 
     def toggle_pause(self) -> None:
         if self.fader.paused:
@@ -192,9 +202,15 @@ class Player:
         self._requests.append(("back", 0.0))
 
     def change_volume(self, delta_db: float) -> None:
+        """Louder or quieter by *delta_db*, within :data:`VOLUME_RANGE_DB`; at a limit, say so."""
         lo, hi = VOLUME_RANGE_DB
-        self._volume_db = min(hi, max(lo, self._volume_db + delta_db))
-        self._requests.append(("volume", self._volume_db))
+        wanted = self._volume_db + delta_db
+        volume = min(hi, max(lo, wanted))
+        if volume == self._volume_db:
+            self._flash(volume_words(volume))  # already at the limit: nothing changes, and it says why
+            return
+        self._volume_db = volume
+        self._requests.append(("volume", volume))
 
     def quit(self) -> None:
         """Fade out and end, as the listener asked (``PlayResult.quit``; exit 0)."""
@@ -231,9 +247,13 @@ class Player:
             action()
 
     def _note(self, text: str) -> None:
-        self._notes.append(text)  # shown by the calling thread
+        self._notes.append((text, False))  # shown by the calling thread
 
     note = _note  #: any thread: a line for the status display (shown by the thread that runs the player)
+
+    def _flash(self, text: str) -> None:
+        """Any thread: a short-lived word for the status line (paused, volume), not a line of its own."""
+        self._notes.append((text, True))
 
     @property
     def frames_played(self) -> int:
@@ -253,7 +273,7 @@ class Player:
             return session.lazy_timeline()
         timeline = session.timeline()
         if self._start_at:
-            self.position = timeline.start_of(self._start_at)
+            self.position = self._seek_floor = timeline.start_of(self._start_at)
         return timeline
 
     def _heard_sample(self) -> int:
@@ -261,7 +281,8 @@ class Player:
         return self.position - int(self.output.latency * self.sample_rate)
 
     def _target(self, timeline, what: str) -> Optional[int]:
-        heard = self._heard_sample()
+        """Where *what* (next, back) goes: from the seek still pending, if any, so each press counts."""
+        heard = self._seek_to if self._seek_to is not None else max(self._heard_sample(), self._seek_floor)
         if what == "next":
             return timeline.next_step_start(heard)
         step = timeline.step_at(heard) or 1
@@ -276,11 +297,11 @@ class Player:
             what, value = self._requests.popleft()
             if what == "volume":
                 mixer.set_volume_db(value)
-                self._note(f"volume {value:+.0f} dB")
+                self._flash(volume_words(value))
                 continue
             target = self._target(mixer.timeline, what)
             if target is None:
-                self._note("this is the last step")
+                self._flash("this is the last step")
                 continue
             self._seek_to = target
             self.fader.fade_out()
@@ -323,6 +344,7 @@ class Player:
                 self._handle_requests(mixer)
                 if self._seek_to is not None and fader.silent:
                     self.position, self._seek_to = self._seek_to, None
+                    self._seek_floor = self.position
                     placed = mixer.timeline.events_until(self.position + 1)
                     announced = next((i for i, e in enumerate(placed) if e.end > self.position), len(placed))
                     self._due.clear()
@@ -384,7 +406,11 @@ class Player:
 
     def _drain_due(self, everything: bool = False) -> None:
         while self._notes:
-            self.status.message(self._notes.popleft())
+            text, transient = self._notes.popleft()
+            if transient:
+                self.status.flash(text)
+            else:
+                self.status.message(text)
         now = float("inf") if everything else time.monotonic()
         while self._due and self._due[0][0] <= now:
             _, event = self._due.popleft()

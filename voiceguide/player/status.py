@@ -38,6 +38,25 @@ def describe(event: Event) -> str:
     return "(silence)"
 
 
+def breath_phase(event: Event, into: float) -> str:
+    """Where a breathing step is, *into* seconds after it began: ``in · 2 of 6``.
+
+    The phases follow the pacer's tone (in, hold, out, hold); the count is
+    the cycle being breathed, of the step's cycles.
+    """
+    b = event.breathe
+    period = b.cycle_seconds
+    if period <= 0 or into < 0:
+        return describe(event)
+    cycle = int(into // period)
+    if cycle >= b.cycles:
+        return f"(breathing: done, {b.cycles} of {b.cycles})"
+    t = into - cycle * period
+    phase = ("in" if t < b.inhale else "hold" if t < b.inhale + b.hold
+             else "out" if t < b.inhale + b.hold + b.exhale else "hold")
+    return f"(breathing: {phase} · {cycle + 1} of {b.cycles})"
+
+
 class Status:
     """The interface both kinds share; the base class shows nothing."""
 
@@ -48,6 +67,10 @@ class Status:
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None: ...
 
     def message(self, text: str) -> None: ...
+
+    def flash(self, text: str) -> None:
+        """A short-lived word about a key press (paused, resumed, volume): a message unless shown in place."""
+        self.message(text)
 
     def close(self) -> None: ...
 
@@ -83,26 +106,56 @@ class LogStatus(Status):
         self._line(text)
 
 
-class TerminalStatus(Status):
-    """A footer of keys and one status line redrawn in place."""
+#: How long a flashed word (resumed, volume +2 dB) stays in the status line.
+FLASH_SECONDS = 2.0
 
-    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None):
+#: Erase from the cursor to the end of the screen (the status line and the footer under it).
+_ERASE_BELOW = "\r\x1b[J"
+#: Back up from the footer to the start of the status line.
+_UP_TO_STATUS = "\x1b[1A\r"
+
+
+class TerminalStatus(Status):
+    """One status line redrawn in place, with the keys footer under it, at the bottom.
+
+    Layout, bottom of the terminal::
+
+        Body scan. You may stop at any time.          <- printed once; lines scroll above
+        1:23 / 9:54  [Settling]  Find a comfortable position...   <- redrawn in place
+        space pause/resume · n/→ next · ...            <- the keys, always last
+
+    The cursor rests at the start of the status line. A message (or a
+    ``--text`` line) erases both lines, prints itself where they were, and
+    the next tick draws them again under it, so the footer stays at the
+    bottom. Key feedback (paused, resumed, volume) is not a message: it
+    shows in the status line (:meth:`flash`), so nothing piles up above.
+    Both lines are cut to the terminal's width: a wrapped line would break
+    the cursor arithmetic.
+    """
+
+    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None, clock=time.monotonic):
         self.out = out or sys.stderr
         self.words_out = words_out
+        self._clock = clock
         self._section: Optional[str] = None
         self._words = ""
+        self._event: Optional[Event] = None
+        self._event_at = 0.0
+        self._flash = ""
+        self._flash_until = 0.0
         self._last = ""
         self._shown = False
 
     def start(self, title: str, total: Optional[float]) -> None:
-        print(f"{title}. You may stop at any time.", file=self.out)
-        print(KEYS_FOOTER, file=self.out, flush=True)
+        print(f"{title}. You may stop at any time.", file=self.out, flush=True)
+        self._draw(_clock(0.0, total))
 
     def event(self, event: Event, elapsed: float) -> None:
         if event.section:
             self._section = event.section
         if event.kind != "pause":
             self._words = describe(event)
+            self._event, self._event_at = event, elapsed
         if self.words_out is not None and event.kind == "say":
             self._clear()
             print(event.text, file=self.words_out, flush=True)
@@ -111,34 +164,56 @@ class TerminalStatus(Status):
         self._clear()
         print(text, file=self.out, flush=True)
 
+    def flash(self, text: str) -> None:
+        self._flash, self._flash_until = text, self._clock() + FLASH_SECONDS
+
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
         parts = [_clock(elapsed, total)]
-        if paused:
+        flashing = self._flash if self._clock() < self._flash_until else ""
+        if paused and "paused" not in flashing:
             parts.append("paused")
-        if abs(volume_db) > 0.01:
+        if flashing:
+            parts.append(flashing)
+        elif abs(volume_db) > 0.01:
             parts.append(f"vol {volume_db:+.0f} dB")
         if self._section:
             parts.append(f"[{self._section}]")
-        parts.append(self._words)
-        width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
-        line = "  ".join(p for p in parts if p)
-        if len(line) > width:
-            line = line[:width - 1] + "…"
-        if line != self._last:
-            self.out.write("\r\x1b[2K" + line)
-            self.out.flush()
-            self._last = line
-            self._shown = True
+        words = self._words
+        if self._event is not None and self._event.kind == "breathe":
+            words = breath_phase(self._event, elapsed - self._event_at)
+        parts.append(words)
+        self._draw("  ".join(p for p in parts if p))
+
+    def _width(self) -> int:
+        return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+
+    @staticmethod
+    def _fit(line: str, width: int) -> str:
+        return line if len(line) <= width else line[:width - 1] + "…"
+
+    def _draw(self, line: str) -> None:
+        width = self._width()
+        line = self._fit(line, width)
+        if self._shown and line == self._last:
+            return
+        if self._shown:
+            self.out.write("\r\x1b[2K" + line)  # the footer under it stays as it is
+        else:
+            self.out.write(_ERASE_BELOW + line + "\n" + self._fit(KEYS_FOOTER, width) + _UP_TO_STATUS)
+        self.out.flush()
+        self._last = line
+        self._shown = True
 
     def _clear(self) -> None:
         if self._shown:
-            self.out.write("\r\x1b[2K")
+            self.out.write(_ERASE_BELOW)
             self.out.flush()
             self._last = ""
             self._shown = False
 
     def close(self) -> None:
+        """Leave the last status line (the keys no longer apply: the footer goes)."""
         if self._shown:
-            self.out.write("\n")
+            self.out.write(_ERASE_BELOW + self._last + "\n")
             self.out.flush()
             self._shown = False
