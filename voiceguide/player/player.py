@@ -407,8 +407,8 @@ class Player:
     def _drain_due(self, everything: bool = False) -> None:
         while self._notes:
             text, transient = self._notes.popleft()
-            if transient:
-                self.status.flash(text)
+            if transient:  # a status without flash (duck-typed, e.g. the station's) gets a message
+                getattr(self.status, "flash", self.status.message)(text)
             else:
                 self.status.message(text)
         now = float("inf") if everything else time.monotonic()
