@@ -12,6 +12,8 @@ The file is TOML at ``<user config dir>/voiceguide/config.toml`` (on Linux
     latency = 0.2         # seconds of output buffer, 0.02-2
     practice_log = true   # record each session in `voiceguide log` (false: record nothing)
     streaks = false       # `voiceguide log` also shows days in a row
+    speech_cache_mb = 500 # the speech cache keeps at most this much (least recently used go first)
+    speech_cache_days = 60  # clips unused this long leave the speech cache
 
 Precedence, strongest first: command-line option, environment variable
 (``VOICEGUIDE_RATE`` and so on), the file, the built-in default.
@@ -116,6 +118,10 @@ SETTINGS: Tuple[Setting, ...] = (
             f"output buffer in seconds (default {DEFAULT_LATENCY:g}; more on a Pi)", float),
     Setting("practice_log", True, _flag, "record each session in `voiceguide log`", _parse_flag),
     Setting("streaks", False, _flag, "`voiceguide log` also counts days in a row", _parse_flag),
+    Setting("speech_cache_mb", 500, _number(10, 1_000_000, integer=True),
+            "most megabytes the speech cache keeps (least recently used clips go first)", int),
+    Setting("speech_cache_days", 60, _number(1, 36500, integer=True),
+            "clips unused for this many days leave the speech cache", int),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -34,12 +34,13 @@ def config():
     path = config_path()
     click.echo(f"config file: {path}{'' if path.exists() else ' (not there; defaults apply)'}")
     values = effective()
+    width = max(len(s.name) for s in SETTINGS)
     for setting in SETTINGS:
         v = values[setting.name]
         shown = (setting.unset if v.value is None else
                  str(v.value).lower() if isinstance(v.value, bool) else repr(v.value))
         origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
-        click.echo(f"  {setting.name:<14} {shown:<36} {origin:<12} {setting.help}")
+        click.echo(f"  {setting.name:<{width}} {shown:<36} {origin:<12} {setting.help}")
 
 
 @click.command()

@@ -60,6 +60,7 @@ from . import cache
 from .spec import VoiceSpec, cache_key, normalise_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .cachesize import Limits
     from .voices import Choice
 
 __all__ = ["Synthesizer", "list_voices"]
@@ -129,7 +130,8 @@ def cache_folder_error(folder: Path, e: OSError) -> CacheError:
     import errno as _errno
 
     if e.errno == _errno.ENOSPC or e.errno == getattr(_errno, "EDQUOT", -1):
-        return CacheError(f"the disk holding the speech cache folder {folder} is full: free some space")
+        return CacheError(f"the disk holding the speech cache folder {folder} is full: free some space "
+                          "(`voiceguide cache --clear` empties this cache)")
     if isinstance(e, (FileExistsError, NotADirectoryError)):
         return CacheError(f"the speech cache folder {folder} is not a folder (or sits inside a file): "
                           "move that file away; voiceguide makes the folder again")
@@ -437,7 +439,9 @@ class Synthesizer:
     tests. ``timeout`` bounds one synthesis request (and a
     worker's start; a Piper worker gets at least 30 s to load its model).
     ``workers`` bounds each engine's pool; ``idle_timeout`` ends a worker
-    that had nothing to do for that long.
+    that had nothing to do for that long. ``limits`` bounds the cache folder
+    (:class:`~voiceguide.synth.cachesize.Limits`, by default from the
+    config); it is enforced when a synthesizer that added entries closes.
 
     ``stats`` counts ``cache_hits`` (``clip()`` calls answered without
     waiting for synthesis), ``synthesised``, ``restarts`` (workers killed
@@ -457,6 +461,7 @@ class Synthesizer:
         timeout: float = 15.0,
         worker_argv: Optional[Sequence[str]] = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
+        limits: Optional["Limits"] = None,
     ):
         if int(sample_rate) != sample_rate or sample_rate < 8000:
             raise ValueError(f"sample_rate must be an integer of at least 8000, got {sample_rate!r}")
@@ -468,6 +473,7 @@ class Synthesizer:
         self.startup_timeout = max(self.timeout, 5.0)
         self.idle_timeout = float(idle_timeout)
         self.worker_argv = list(worker_argv) if worker_argv else default_worker_argv()
+        self.limits = limits
         self.stats: Dict[str, int] = {"cache_hits": 0, "synthesised": 0, "restarts": 0,
                                       "workers_started": 0, "idle_exits": 0}
 
@@ -480,6 +486,7 @@ class Synthesizer:
         self._pinned_files = 0
         self._pin_file_limit = _pin_file_limit()
         self._warned: set = set()
+        self._added = 0
         self._memory: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
         self._memory_bytes = 0
         self._closed = False
@@ -572,7 +579,9 @@ class Synthesizer:
         """End the worker processes and release the pins; pending requests fail with EngineError.
 
         A worker still busy after *grace* seconds is killed (``grace=0``: at
-        once, as a player does after a stop).
+        once, as a player does after a stop). If this synthesizer added
+        entries, the cache folder is then brought within its limits
+        (:func:`voiceguide.synth.cachesize.prune`).
         """
         with self._lock:
             if self._closed:
@@ -605,6 +614,13 @@ class Synthesizer:
         for pin in pins:
             pin.close()
         self._finalizer.detach()
+        if self._added:
+            from .cachesize import Limits, prune
+
+            try:
+                prune(self.cache_dir, self.limits or Limits.from_config())
+            except OSError:
+                pass  # a bound not kept this time is kept next time
 
     def __enter__(self) -> "Synthesizer":
         return self
@@ -740,7 +756,9 @@ class Synthesizer:
             pin = None
             for _ in range(2):
                 try:
-                    cache.place(temp, path)
+                    if cache.place(temp, path):
+                        with self._lock:
+                            self._added += 1
                 except OSError:
                     pass  # cannot name it: still spoken, from our own file
                 pin = self._pin_entry(key)   # the first writer's entry, ours or another's

@@ -1,0 +1,55 @@
+"""``voiceguide cache`` shows the speech cache and ``--clear`` empties it (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from voiceguide.cli import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """Never the suite's shared speech cache: this test clears it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "voiceguide" / "speech"
+
+
+@pytest.mark.audio
+def test_cache_shows_the_clips_and_clear_removes_them(tmp_path, own_cache):
+    script = tmp_path / "two.yaml"
+    script.write_text("title: Two\nvoice: {name: espeak}\nsteps:\n  - say: Breathe in.\n  - say: Breathe out.\n",
+                      encoding="utf-8")
+    assert run("render", str(script), "--no-ambient", "-o", str(tmp_path / "a.wav")).exit_code == 0
+
+    shown = run("cache")
+    assert shown.exit_code == 0, shown.output
+    assert str(own_cache) in shown.output
+    assert " 2 clips, " in shown.output
+    assert "500 MB" in shown.output and "60 days" in shown.output
+
+    cleared = run("cache", "--clear")
+    assert cleared.exit_code == 0 and cleared.output.startswith("removed 2 files")
+    assert " 0 clips, " in run("cache").output
+    assert run("render", str(script), "--no-ambient", "-o", str(tmp_path / "b.wav")).exit_code == 0
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_cache_shows_the_limits_from_the_config(own_cache, monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICEGUIDE_SPEECH_CACHE_MB", "120")
+    monkeypatch.setenv("VOICEGUIDE_SPEECH_CACHE_DAYS", "14")
+    result = run("cache")
+    assert result.exit_code == 0
+    assert "120 MB" in result.output and "14 days" in result.output and "not there yet" in result.output
+
+
+def test_a_bad_limit_is_one_clear_line(own_cache, monkeypatch):
+    monkeypatch.setenv("VOICEGUIDE_SPEECH_CACHE_MB", "lots")
+    result = run("cache")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert "VOICEGUIDE_SPEECH_CACHE_MB" in result.output

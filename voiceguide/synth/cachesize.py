@@ -1,0 +1,170 @@
+"""Keeping the speech cache bounded: by size and by age, least recently used first.
+
+Without a bound the cache only grows (1.2 GB for under two hours of speech
+was measured). :func:`prune` brings a cache folder within its
+:class:`Limits`: first every clip unused for longer than ``max_age_s`` goes,
+then the least recently used ones until the rest fit in ``max_bytes``. A
+clip's "use" is its file's modification time, set whenever a session reads
+it (:meth:`voiceguide.synth.cache.OpenEntry.touch`), because access times are
+not kept on most systems (``noatime``, ``relatime``).
+
+The synthesizer prunes when a session that added clips ends; ``voiceguide
+cache`` shows the folder and ``voiceguide cache --clear`` empties it.
+Removing a clip a running session uses is safe: the session holds the file
+open (see :class:`~voiceguide.synth.synthesizer.Synthesizer`), and only its
+name goes.
+
+Only our own names are ever touched: ``*.clip`` entries, ``*.npy`` entries of
+the format before (never read again), and our temporary files (``.tmp-*``)
+once they are :data:`~voiceguide.synth.cache.STALE_SECONDS` old. Anything
+else in the folder (``digests.json``, a file of a person's) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from . import cache
+
+MB = 1024 * 1024
+DAY = 86400.0
+#: Defaults when the config says nothing (``speech_cache_mb``, ``speech_cache_days``).
+DEFAULT_MB = 500
+DEFAULT_DAYS = 60
+#: ``--clear`` leaves temporary files younger than this: a running worker's.
+CLEAR_TEMP_AGE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much the speech cache may keep."""
+
+    max_bytes: int = DEFAULT_MB * MB
+    max_age_s: float = DEFAULT_DAYS * DAY
+
+    @classmethod
+    def from_config(cls, strict: bool = False) -> "Limits":
+        """The limits from ``config.toml`` / ``VOICEGUIDE_SPEECH_CACHE_MB`` / ``..._DAYS``.
+
+        Not *strict*, a config that cannot be read gives the defaults: the
+        commands that read the config report it, and pruning at the end of a
+        session must not fail it. *strict* raises the config's error.
+        """
+        from voiceguide.config import effective
+
+        try:
+            values = effective()
+        except Exception:  # ConfigError, UsageError, an unreadable file
+            if strict:
+                raise
+            return cls()
+        return cls(int(values["speech_cache_mb"].value) * MB, float(values["speech_cache_days"].value) * DAY)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a speech cache folder holds."""
+
+    folder: Path
+    clips: int
+    bytes: int
+    oldest_use: Optional[float]   # modification time of the least recently used clip
+    newest_use: Optional[float]
+    other_bytes: int              # old-format entries and left-over temporary files
+
+
+@dataclass(frozen=True)
+class Removed:
+    files: int
+    bytes: int
+
+
+def _scan(folder: Path) -> Tuple[List[Tuple[float, int, Path]], List[Tuple[float, int, Path, bool]]]:
+    """(clips as (mtime, size, path), others as (mtime, size, path, is_folder)) in *folder*."""
+    clips: List[Tuple[float, int, Path]] = []
+    others: List[Tuple[float, int, Path, bool]] = []
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return clips, others
+    for name in names:
+        ours_entry = name.endswith(cache.SUFFIX) and not name.startswith(".")
+        old_entry = name.endswith(".npy") and not name.startswith(".")
+        temporary = name.startswith(cache.TEMP_PREFIX)
+        if not (ours_entry or old_entry or temporary):
+            continue
+        path = Path(folder) / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if ours_entry and stat.S_ISREG(info.st_mode):
+            clips.append((info.st_mtime, info.st_size, path))
+        else:
+            others.append((info.st_mtime, info.st_size if stat.S_ISREG(info.st_mode) else 0, path,
+                           stat.S_ISDIR(info.st_mode)))
+    return clips, others
+
+
+def usage(folder: Path) -> Usage:
+    """How many clips and bytes *folder* holds (a missing folder holds nothing)."""
+    clips, others = _scan(Path(folder))
+    times = [c[0] for c in clips]
+    return Usage(Path(folder), len(clips), sum(c[1] for c in clips), min(times, default=None),
+                 max(times, default=None), sum(o[1] for o in others))
+
+
+def _remove(path: Path, is_folder: bool = False) -> bool:
+    try:
+        if is_folder:
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return False
+
+
+def prune(folder: Path, limits: Limits, now: Optional[float] = None) -> Removed:
+    """Bring *folder* within *limits*; what was removed. Never raises for a file it cannot remove."""
+    now = time.time() if now is None else now
+    clips, others = _scan(Path(folder))
+    files = freed = 0
+    for mtime, size, path, is_folder in others:
+        old_format = path.name.endswith(".npy")
+        stale = now - mtime > cache.STALE_SECONDS
+        if (old_format or stale) and _remove(path, is_folder):
+            files, freed = files + 1, freed + size
+    clips.sort()  # least recently used first
+    total = sum(c[1] for c in clips)
+    for mtime, size, path in clips:
+        if now - mtime <= limits.max_age_s and total <= limits.max_bytes:
+            break
+        if _remove(path):
+            files, freed = files + 1, freed + size
+        total -= size
+    return Removed(files, freed)
+
+
+def clear(folder: Path, now: Optional[float] = None) -> Removed:
+    """Remove every clip (and every left-over of ours) from *folder*."""
+    now = time.time() if now is None else now
+    clips, others = _scan(Path(folder))
+    files = freed = 0
+    for _, size, path in clips:
+        if _remove(path):
+            files, freed = files + 1, freed + size
+    for mtime, size, path, is_folder in others:
+        if path.name.startswith(cache.TEMP_PREFIX) and now - mtime < CLEAR_TEMP_AGE_S:
+            continue  # a worker is writing it right now
+        if _remove(path, is_folder):
+            files, freed = files + 1, freed + size
+    return Removed(files, freed)
