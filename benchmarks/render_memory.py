@@ -63,7 +63,7 @@ def main() -> None:
         env = benchlib.env_with_cache(tmp / "warm-cache")
         out = tmp / "render.wav"
         for length in ("5m", "60m"):
-            cmd = ["render", SCRIPT, "--length", length, "-o", str(out)]
+            cmd = ["render", SCRIPT, "--length", length, "-o", str(out), "--force"]  # the same file each run
             subprocess.run(benchlib.voiceguide_cmd() + cmd, env=env, check=True, capture_output=True,
                            cwd=benchlib.ROOT)  # warm: speech and ambient loops cached
             tree = [peak_mb(cmd, env) for _ in range(args.runs)]

@@ -39,7 +39,7 @@ PEER_RATIO_TARGET = 2.0
 
 def render_once(out: Path, env) -> float:
     start = time.perf_counter()
-    subprocess.run(benchlib.voiceguide_cmd() + ["render", SCRIPT, "-o", str(out)], env=env, check=True,
+    subprocess.run(benchlib.voiceguide_cmd() + ["render", SCRIPT, "-o", str(out), "--force"], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=benchlib.ROOT)
     return time.perf_counter() - start
 

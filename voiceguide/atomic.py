@@ -43,15 +43,45 @@ def usual_mode() -> int:
     return 0o666 & ~umask()
 
 
+def place(temp: Path, path: Path, replace: bool = True) -> None:
+    """Move the finished *temp* to *path*; without *replace*, never over an existing file.
+
+    Without *replace* the file is hard-linked into place, which fails if the
+    name is taken (even if it was taken a moment ago, after every check):
+    :class:`FileExistsError`. Where hard links are not supported (some FAT
+    or network file systems) it falls back to a check and a rename, which a
+    file created in between could still lose to. *temp* is gone afterwards
+    unless an error was raised.
+    """
+    import errno
+
+    if replace:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.rename(temp, path)
+        return
+    os.unlink(temp)
+
+
 @contextmanager
 def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, public: bool = False,
-                **open_args) -> Iterator[IO]:
+                replace: bool = True, **open_args) -> Iterator[IO]:
     """Open a temporary file for writing; it replaces *path* when the block ends cleanly.
 
     *temp* names the temporary file (it must be in *path*'s folder); by
     default a fresh hidden name is made there (mode 0600). With
     *public* the finished file gets 0666 less the umask instead: for
-    files a person asked for, not caches.
+    files a person asked for, not caches. Without *replace* an existing
+    *path* is kept and :class:`FileExistsError` raised (see :func:`place`).
     """
     path = Path(path)
     if temp is None:
@@ -65,7 +95,7 @@ def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, publi
             yield handle
         if public:
             os.chmod(temp, usual_mode())
-        os.replace(temp, path)
+        place(temp, path, replace)
     except BaseException:
         try:
             os.unlink(temp)

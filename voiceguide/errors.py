@@ -58,6 +58,18 @@ class UsageError(VoiceguideError):
     exit_code = EXIT_USAGE
 
 
+class OutputExists(UsageError):
+    """A file a person asked us to write already exists and ``--force`` was not given.
+
+    The words are the same in every command (``new``, ``render -o``,
+    ``render --captions``); the rule is in :mod:`voiceguide.sinks.overwrite`.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        super().__init__(f"{path} already exists; choose another name, or add --force to overwrite it")
+
+
 class NotFoundError(UsageError):
     """No exercise with that id or path."""
 

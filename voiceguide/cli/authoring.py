@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import OutputExists, UsageError
 
 
 @click.command()
@@ -87,7 +87,7 @@ def new(name, template, output, force):
     name, given = scaffold.split_name(name, Path(output) if output else None)
     target = scaffold.target_for(name, given)
     if target.exists() and not force:
-        raise UsageError(f"{target} already exists; choose another name, or add --force to overwrite it")
+        raise OutputExists(target)
     text = scaffold.copy_of(template, name, target) if template else scaffold.starting_script(name, target)
     try:
         load_text(text, str(target), target.parent)

@@ -16,18 +16,23 @@ from voiceguide.cli.common import length_option, load_exercise, note_record_step
 @length_option()
 @click.option("--captions", type=click.Path(dir_okay=False), metavar="FILE.vtt",
               help="Also write WebVTT captions of every spoken step.")
-def render(exercise, output, no_ambient, length, captions):
-    """Mix an exercise into an audio file."""
-    from voiceguide.player.render import render_exercise
+@click.option("--force", is_flag=True, help="Overwrite FILE (and the captions) if they exist.")
+def render(exercise, output, no_ambient, length, captions, force):
+    """Mix an exercise into an audio file.
+
+    An existing file is replaced only with --force. The captions never
+    replace the audio file or an exercise script, with or without --force.
+    """
+    from voiceguide.player.render import check_outputs, render_exercise
     from voiceguide.player.session import Options
     from voiceguide.script.units import format_duration
-    from voiceguide.sinks.file import check_target
 
-    check_target(Path(output))  # before the script is read: a typo in -o is the commonest mistake
+    output_path, captions_path = Path(output), Path(captions) if captions else None
+    check_outputs(output_path, captions_path, force)  # before the script is read: a slip in -o is common
     script = load_exercise(exercise)
-    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient), Path(output),
-                               Path(captions) if captions else None,
-                               say=lambda line: click.echo(f"voiceguide: {line}", err=True))
+    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient), output_path,
+                               captions_path, say=lambda line: click.echo(f"voiceguide: {line}", err=True),
+                               force=force)
     note_record_steps(timeline, "in the file")
     click.echo(f"wrote {output} ({format_duration(timeline.duration)})", err=True)
     if captions:

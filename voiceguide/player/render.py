@@ -21,37 +21,65 @@ RENDER_BLOCK = 1 << 16
 
 
 def render(session: Session, path: Path, timeline: Optional[Timeline] = None,
-           block: int = RENDER_BLOCK) -> Timeline:
+           block: int = RENDER_BLOCK, replace: bool = True) -> Timeline:
     """Mix *session* into *path* (WAV, FLAC or OGG by extension); return its timeline.
 
     The file is exactly ``timeline.length`` samples long. Memory stays flat:
     only one block and the clips that sound in it are held at a time.
+    Without *replace* an existing *path* is kept (:class:`FileExistsError`).
     """
     from voiceguide.audio.mixer import render_blocks
 
     timeline = timeline or session.timeline()
     mixer = session.mixer(timeline)
-    with FileSink(Path(path), timeline.sample_rate) as sink:
+    with FileSink(Path(path), timeline.sample_rate, replace=replace) as sink:
         for chunk in render_blocks(mixer, block):
             sink.write(chunk)
     return timeline
 
 
-def render_exercise(script, options, output: Path, captions: Optional[Path] = None,
-                    say: Callable[[str], None] = lambda line: None) -> Timeline:
-    """Render *script* into *output* (and WebVTT *captions*); *say* gets notes for the person.
+def check_outputs(output: Path, captions: Optional[Path] = None, force: bool = False,
+                  script: Optional[Path] = None) -> None:
+    """Refuse outputs that cannot be written or would replace something a person made.
 
-    Raises :class:`~voiceguide.errors.Interrupted` (exit 128 + the signal;
-    130 for Ctrl-C) when stopped, after the temporary file is removed.
+    The rules are :mod:`voiceguide.sinks.overwrite`'s: an existing file only with
+    *force*; never the *script* being rendered, never a script at all, and
+    the captions never the audio output (whatever *force* says).
     """
-    from voiceguide.errors import Interrupted, UsageError
-    from voiceguide.player.signals import interrupting
-    from voiceguide.sinks.file import check_target, remove_stale
+    from voiceguide.errors import UsageError
+    from voiceguide.sinks.overwrite import check_output
+    from voiceguide.sinks.file import check_target
 
     output = Path(output)
     check_target(output)
-    if captions is not None and not Path(captions).resolve().parent.is_dir():
-        raise UsageError(f"--captions {captions}: the folder does not exist")
+    if captions is not None:  # the two outputs first: one file named twice is the more basic slip
+        captions = Path(captions)
+        if not captions.resolve().parent.is_dir():
+            raise UsageError(f"--captions {captions}: the folder does not exist")
+        if captions.is_dir():
+            raise UsageError(f"--captions {captions} is a folder; give a file name such as "
+                             f"{captions / output.with_suffix('.vtt').name}")
+        check_output(captions, True, "--captions", other=output, other_option="-o")
+    check_output(output, force, "-o", script=script)
+    if captions is not None:
+        check_output(captions, force, "--captions", script=script)
+
+
+def render_exercise(script, options, output: Path, captions: Optional[Path] = None,
+                    say: Callable[[str], None] = lambda line: None, force: bool = False) -> Timeline:
+    """Render *script* into *output* (and WebVTT *captions*); *say* gets notes for the person.
+
+    Existing files are replaced only with *force*, and never a script or
+    the audio by the captions (:func:`check_outputs`). Raises
+    :class:`~voiceguide.errors.Interrupted` (exit 128 + the signal; 130 for
+    Ctrl-C) when stopped, after the temporary file is removed.
+    """
+    from voiceguide.errors import Interrupted, OutputExists
+    from voiceguide.player.signals import interrupting
+    from voiceguide.sinks.file import remove_stale
+
+    output = Path(output)
+    check_outputs(output, captions, force, getattr(script, "path", None))
     stale = remove_stale(output.parent)
     if stale:
         names = ", ".join(p.name for p in stale)
@@ -60,7 +88,9 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
     try:
         with interrupting():
             with Session(script, options) as session:
-                timeline = render(session, output)
+                timeline = render(session, output, replace=force)
+    except FileExistsError:  # made by someone else while the mix was written
+        raise OutputExists(output) from None
     except Interrupted as exc:
         raise Interrupted(f"{exc}; {output} was not written", exc.exit_code) from None
     except KeyboardInterrupt:
@@ -68,5 +98,9 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
     if captions is not None:
         from voiceguide.sinks.captions import write_vtt
 
-        write_vtt(timeline, Path(captions))
+        check_outputs(output, captions, True, getattr(script, "path", None))  # -o exists now: same file?
+        try:
+            write_vtt(timeline, Path(captions), replace=force)
+        except FileExistsError:
+            raise OutputExists(captions) from None
     return timeline

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import OutputExists, UsageError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -294,7 +294,7 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a file name ending in .yaml")
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+        raise OutputExists(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
@@ -309,12 +309,12 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+            raise OutputExists(path)
         except OSError:
             with open(path, "x", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
     except FileExistsError:
-        raise UsageError(f"{path} already exists; choose another name, or add --force to overwrite it")
+        raise OutputExists(path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

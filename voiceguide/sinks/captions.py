@@ -50,8 +50,11 @@ def to_vtt(timeline: Timeline) -> str:
     return "\n".join(lines)
 
 
-def write_vtt(timeline: Timeline, path: Path) -> None:
-    """Write the captions to *path* atomically (a reader never sees half a file)."""
+def write_vtt(timeline: Timeline, path: Path, replace: bool = True) -> None:
+    """Write the captions to *path* atomically (a reader never sees half a file).
+
+    Without *replace* an existing *path* is kept: :class:`FileExistsError`.
+    """
     path = Path(path)
-    with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True) as fh:  # not private: asked for
+    with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True, replace=replace) as fh:  # not private: asked for
         fh.write(to_vtt(timeline))

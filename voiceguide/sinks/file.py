@@ -81,12 +81,18 @@ def check_target(path: Path) -> None:
 
 
 class FileSink:
-    """Writes float32 blocks to WAV, FLAC or OGG, atomically."""
+    """Writes float32 blocks to WAV, FLAC or OGG, atomically.
 
-    def __init__(self, path: Path, sample_rate: int, channels: int = 1):
+    With ``replace=False`` the finished file never replaces an existing one,
+    even one that appeared while the mix was written (:class:`FileExistsError`
+    from :meth:`close`; the partial file is removed).
+    """
+
+    def __init__(self, path: Path, sample_rate: int, channels: int = 1, replace: bool = True):
         import soundfile
 
         self.path = Path(path)
+        self.replace = replace
         check_target(self.path)
         fmt, subtype = FORMATS[self.path.suffix.lower()]
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
@@ -103,11 +109,15 @@ class FileSink:
 
     def close(self) -> None:
         """Finish the file and move it into place, with the usual mode (mkstemp's is 0600)."""
-        from voiceguide.atomic import usual_mode
+        from voiceguide.atomic import place, usual_mode
 
         self._file.close()
         os.chmod(self._tmp, usual_mode())
-        os.replace(self._tmp, self.path)
+        try:
+            place(self._tmp, self.path, self.replace)
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def abort(self) -> None:
         """Drop the partial file; the target is left as it was."""
