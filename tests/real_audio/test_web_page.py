@@ -257,3 +257,55 @@ def test_another_web_site_cannot_press_the_buttons(idle, tmp_path):
             assert idle.api("GET", "/api/state")["state"] == "playing"
     finally:
         server.shutdown()
+
+
+def test_the_page_works_from_the_keyboard_and_names_every_control(idle):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    with chromium() as driver:
+        driver.get(pairing_address(idle))
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"]'))
+        # landmarks, and a name for every control a screen reader lands on
+        for css in ("header", "main", "footer", "section#now[aria-labelledby]", "section#exercises[aria-labelledby]",
+                    "section#schedules[aria-labelledby]"):
+            assert driver.find_elements(By.CSS_SELECTOR, css), css
+        unnamed = driver.execute_script("""
+            return Array.from(document.querySelectorAll('button, input, select')).filter(function (el) {
+              var label = el.labels && el.labels.length ? el.labels[0].textContent : '';
+              return !((el.getAttribute('aria-label') || el.textContent || label).trim());
+            }).map(function (el) { return el.outerHTML; });""")
+        assert unnamed == []
+        assert driver.execute_script(
+            "return Array.from(document.querySelectorAll('[onclick], div[role=button]')).length") == 0
+        # Tab reaches the Start button; the space bar presses it, as on any real button
+        start = driver.find_element(By.CSS_SELECTOR, '[aria-label="Start Short check"]')
+        field = driver.find_element(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"] input')
+        field.click()
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        assert driver.switch_to.active_element == start
+        driver.switch_to.active_element.send_keys(Keys.SPACE)
+        until(driver, lambda d: text(d, "now-title") == "Short check")
+        assert idle.api("GET", "/api/state")["exercise"] == "short-check"
+        # touch targets: every button at least 44 CSS pixels tall (the usual guidance)
+        heights = driver.execute_script(
+            "return Array.from(document.querySelectorAll('button')).filter(function (b) {"
+            " return b.offsetParent !== null; }).map(function (b) { return b.getBoundingClientRect().height; });")
+        assert len(heights) > 12 and min(heights) >= 44, heights
+
+
+def test_the_page_follows_a_dark_system_setting(idle):
+    with chromium() as driver:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                               {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        driver.get(pairing_address(idle))
+        until(driver, lambda d: text(d, "conn") == "Connected")
+        background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+        foreground = driver.execute_script("return getComputedStyle(document.body).color")
+        luminance = lambda css: sum(int(v) for v in re.findall(r"\d+", css)[:3]) / 3  # noqa: E731
+        assert luminance(background) < 60 < 180 < luminance(foreground), (background, foreground)
+        screenshot(driver, "phone-dark")
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                               {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+        background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert luminance(background) > 200

@@ -47,11 +47,12 @@ def _interface_addresses() -> List[str]:
                 found.append(socket.inet_ntoa(packed[20:24]))
     except (ImportError, OSError, AttributeError):
         pass
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            found.append(info[4][0])
-    except OSError:
-        pass
+    if not found:   # not Linux: ask the resolver (which may ask DNS, hence only as a fallback)
+        try:
+            for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+                found.append(info[4][0])
+        except OSError:
+            pass
     return found
 
 

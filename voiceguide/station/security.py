@@ -86,12 +86,9 @@ def machine_names(extra: Iterable[str] = ()) -> List[str]:
     except OSError:   # pragma: no cover - gethostname does not fail on Linux
         host = ""
     if host:
+        # no getfqdn(): it asks DNS, which can hang a Pi booting without a network
         short = host.split(".")[0]
         names.update({host, short, f"{short}.local"})
-        try:
-            names.add(socket.getfqdn(host))
-        except OSError:   # pragma: no cover
-            pass
     names.update(n for n in extra if n)
     return sorted(n.lower().rstrip(".") for n in names if n)
 
