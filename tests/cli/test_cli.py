@@ -39,6 +39,8 @@ def test_list_shows_the_built_ins_with_lengths():
     assert ids == BUILTIN_IDS
     body = next(line for line in result.output.splitlines() if line.startswith("body-scan"))
     assert "~" in body and "Body scan" in body
+    # the summary the docs, the template and the schema promise (issue 13)
+    assert "Body scan \N{EM DASH} A slow ten-minute journey of attention from the head down to the feet." in body
 
 
 def test_list_includes_user_scripts_and_marks_shadowing():

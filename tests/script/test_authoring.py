@@ -82,9 +82,16 @@ def test_preview_shows_included_steps_with_their_source(tmp_path):
     text = run("preview", str(main))
     assert text.exit_code == 0, text.stderr
     lines = text.stdout.splitlines()
-    assert any(line.endswith(f"Welcome. You may stop at any time.  ({tmp_path / 'opening.yaml'}:8)")
-               for line in lines), lines
-    assert any(line.endswith("Hello.") for line in lines), lines
+    # each row: when it is heard, its step (for --from), where it is written (relative), what is heard
+    rows = [line.split() for line in lines if line.strip().endswith(("Welcome. You may stop at any time.", "Hello."))]
+    assert [row[1:3] for row in rows] == [["2", "opening.yaml:8"], ["3", "main.yaml:4"]], lines
+    assert all(re.fullmatch(r"\d+:\d\d", row[0]) for row in rows), lines
+    assert str(tmp_path) not in text.stdout  # no absolute paths: short rows
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    write(parts, "opening.yaml", OPENING)
+    nested = write(tmp_path, "nested.yaml", "title: N\nsteps:\n  - include: parts/opening.yaml\n")
+    assert "parts/opening.yaml:8" in run("preview", str(nested)).stdout
     events = json.loads(run("preview", str(main), "--json").stdout)["events"]
     assert [e["source"] for e in events if e["kind"] == "say"] == [
         f"{tmp_path / 'opening.yaml'}:8", f"{main}:4"]

@@ -11,7 +11,11 @@ from voiceguide.cli.common import length_option, load_exercise, note_record_step
 
 @click.command("list")
 def list_cmd():
-    """List the exercises: id, title and approximate length."""
+    """List the exercises: id, length, title and summary.
+
+    A length marked ~ is estimated from the words; it is exact once the
+    exercise's speech has been made (after a first play, preview or render).
+    """
     from voiceguide.errors import ScriptError
     from voiceguide.script.catalog import entries
     from voiceguide.script.loader import load
@@ -25,18 +29,37 @@ def list_cmd():
             if script.part:  # written to be included (an opening, a closing), not an exercise
                 continue
             title, length = script.title, "~" + format_duration(estimate(script).duration)
+            summary = script.summary
         except ScriptError as exc:
-            title, length = f"(invalid: {exc.problems[0].message})", "-"
+            title, length, summary = f"(invalid: {exc.problems[0].message})", "-", None
         mark = " (yours, shadows the built-in)" if entry.shadows_builtin else (
             "" if entry.builtin else " (yours)")
-        rows.append((entry.id, title + mark, length))
+        rows.append((entry.id, title + mark + (f" \N{EM DASH} {summary}" if summary else ""), length))
     if not rows:
         click.echo("no exercises found")
         return
     width = max(len(r[0]) for r in rows)
     lwidth = max(len(r[2]) for r in rows)
+    columns = _terminal_columns()
     for ident, title, length in rows:
-        click.echo(f"{ident:<{width}}  {length:>{lwidth}}  {title}")
+        line = f"{ident:<{width}}  {length:>{lwidth}}  {title}"
+        if columns and len(line) > columns:  # on a terminal, one row per exercise; a pipe gets it whole
+            line = line[:columns - 1] + "\N{HORIZONTAL ELLIPSIS}"
+        click.echo(line)
+
+
+def _terminal_columns():
+    """The width of the terminal stdout is, or None when it is not a terminal."""
+    import os
+    import shutil
+    import sys
+
+    try:
+        if not os.isatty(sys.stdout.fileno()):
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
 
 
 @click.command()
@@ -46,8 +69,6 @@ def list_cmd():
 def preview(exercise, as_json, length):
     """Show the timeline of an exercise without playing it."""
     from voiceguide.player.session import Options, Session
-    from voiceguide.player.status import describe
-    from voiceguide.script.units import format_duration
 
     script = load_exercise(exercise)
     with Session(script, Options(length=length)) as session:
@@ -56,13 +77,49 @@ def preview(exercise, as_json, length):
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
         return
+    for line in preview_lines(timeline, script):
+        click.echo(line)
+
+
+def preview_lines(timeline, script):
+    """The text ``preview`` prints: when each clip, bell or silence begins, its step and file:line.
+
+    A step's number is what ``play --from`` takes; its ``file:line`` is
+    where it is written, relative to the exercise's folder (an included
+    step from elsewhere, such as a built-in part, shows its file name), so
+    the lines stay short and can be found in an editor.
+    """
+    from pathlib import Path
+
+    from voiceguide.player.status import describe
+    from voiceguide.script.units import format_duration
+
     sr = timeline.sample_rate
-    click.echo(f"{timeline.title}  ({format_duration(timeline.duration)})")
+    folder = Path(script.path).resolve().parent if script.path else None
+    rows = [(event.section, format_duration(event.start / sr), str(event.step), _where(event.source, folder),
+             describe(event)) for event in timeline.events]
+    width = max([len("file:line")] + [len(row[3]) for row in rows])
+    yield f"{timeline.title}  ({format_duration(timeline.duration)})"
+    yield ""
+    yield f"  {'at':>7}  {'step':>4}  {'file:line':<{width}}  what is heard"
     section = None
-    for event in timeline.events:
-        if event.section != section:
-            section = event.section
-            click.echo(f"\n  [{section}]")
-        where = f"  ({event.source})" if event.source.file != str(script.path) else ""  # included
-        click.echo(f"  {format_duration(event.start / sr):>7}  {event.step:>3}  {describe(event)}{where}")
-    click.echo(f"\n  total {format_duration(timeline.duration)} ({timeline.duration:.2f} s)")
+    for event_section, at, step, where, what in rows:
+        if event_section != section:
+            section = event_section
+            yield f"\n  [{section}]"
+        yield f"  {at:>7}  {step:>4}  {where:<{width}}  {what}"
+    yield f"\n  total {format_duration(timeline.duration)} ({timeline.duration:.2f} s)"
+
+
+def _where(source, folder) -> str:
+    """``breathing.yaml:14``; ``parts/opening.yaml:7`` for a file under *folder*; else the file's name."""
+    from pathlib import Path
+
+    path = Path(source.file)
+    shown = path.name
+    if folder is not None:
+        try:
+            shown = str(path.resolve().relative_to(folder))
+        except (ValueError, OSError):
+            pass
+    return f"{shown}:{source.line}"
