@@ -16,7 +16,7 @@ from voiceguide.script.lint import lint
 from voiceguide.script.loader import load
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-NEW_IDS = ("reach-out", "pause-before-habit", "creative-outlet")
+NEW_IDS = ("reach-out", "pause-before-habit", "creative-outlet", "music-listening")
 
 
 @pytest.mark.parametrize("sid", NEW_IDS)
@@ -47,11 +47,31 @@ def test_renders_as_long_as_its_preview(sid, tmp_path):
     import json
 
     env = base_env(tmp_path)
-    shown = voiceguide("preview", sid, "--json", env=env)
+    music = []
+    if sid == "music-listening":  # the listener's own piece: a 90-second chord here
+        import numpy as np
+
+        t = np.arange(90 * 44100) / 44100
+        chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 4
+        sf.write(str(tmp_path / "piece.flac"), chord.astype(np.float32), 44100)  # (one big OGG write crashes libsndfile)
+        music = ["--music", str(tmp_path / "piece.flac")]
+    shown = voiceguide("preview", sid, "--json", *music, env=env)
     assert shown.returncode == 0, shown.stderr
     duration = json.loads(shown.stdout)["duration"]
     out = tmp_path / f"{sid}.flac"
-    result = voiceguide("render", sid, "-o", str(out), env=env, timeout=300)
+    result = voiceguide("render", sid, "-o", str(out), *music, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     info = sf.info(str(out))
     assert info.frames / info.samplerate == pytest.approx(duration, abs=0.01)
+
+
+def test_music_listening_frames_the_music_and_invites_a_cue():
+    from voiceguide.script.model import Music, Record, Say, Section
+
+    script = load(SCRIPTS / "music-listening.yaml")
+    kinds = [type(s) for s in script.steps if not isinstance(s, Section)]
+    music = kinds.index(Music)
+    assert kinds[:music].count(Say) >= 4, "a spoken frame before the music"
+    assert Say in kinds[music + 1:] and Record in kinds[music + 1:], "and after it, with an optional cue"
+    (piece,) = [s for s in script.steps if isinstance(s, Music)]
+    assert piece.fade >= 2.0 and 3 * 60 <= piece.seconds <= 8 * 60

@@ -30,7 +30,11 @@ BUILTIN_IDS = (
     "reach-out",
     "pause-before-habit",
     "creative-outlet",
+    "music-listening",
 )
+
+#: What a music step is counted as: a typical piece of music (the listener chooses it).
+MUSIC_ESTIMATE_SECONDS = 4 * 60.0
 
 #: Scripts whose length is a promise made in their own text or in DESIGN.md.
 TEN_MINUTE_IDS = ("body-scan", "daily-check-in")
@@ -82,6 +86,8 @@ def estimate_seconds(steps, script) -> float:
             total += step.cycles * step.cycle_seconds
         elif isinstance(step, model.Walk):
             total += step.duration
+        elif isinstance(step, model.Music):
+            total += MUSIC_ESTIMATE_SECONDS  # a typical piece, not the step's longest
         elif isinstance(step, model.Record):
             prompt = len(step.prompt.split()) / rate_of(step, script) * 60.0 if step.prompt else 0.0
             total += prompt + model.RECORD_LEAD_SECONDS + step.seconds

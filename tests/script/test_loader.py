@@ -343,7 +343,7 @@ def test_unknown_top_level_key_did_you_mean():
 def test_misspelt_step_kind():
     assert one_problem(steps_script("- sya: hello\n")) == (
         's.yaml:3:5: unknown step kind "sya" (did you mean "say"?); a step is one of: say, pause,'
-        " bell, section, repeat, count, breathe, walk, record, include"
+        " bell, section, repeat, count, breathe, walk, record, music, include"
     )
 
 
@@ -370,14 +370,14 @@ def test_misspelt_noise_colour():
 def test_two_kinds_in_one_step():
     assert one_problem(steps_script("- say: hello\n  bell: bowl\n")) == (
         's.yaml:4:5: a step has exactly one kind, but this one has "say" and "bell"; split it into'
-        " separate '- ' steps (kinds: say, pause, bell, section, repeat, count, breathe, walk, record, include)"
+        " separate '- ' steps (kinds: say, pause, bell, section, repeat, count, breathe, walk, record, music, include)"
     )
 
 
 def test_no_kind_in_a_step():
     assert one_problem(steps_script("- stretch: 2\n")) == (
         "s.yaml:3:5: this step has no kind (only stretch); a step needs exactly one of: say,"
-        " pause, bell, section, repeat, count, breathe, walk, record, include"
+        " pause, bell, section, repeat, count, breathe, walk, record, music, include"
     )
 
 

@@ -121,6 +121,7 @@ VALID = {
     "a_part": "title: Opening\npart: true\nsteps: [hi]\n",
     "record": s("- record: {prompt: Name one small thing you felt today, seconds: 20}\n"
                 "- record:\n    prompt: Is there one small thing you felt today?\n    seconds: 1m"),
+    "music": s("- music: 5m\n- {music: 90s, fade: 2s}"),
     "say_options": s("- {say: hi, pause: 1.5s, stretch: 0, rate: 120, volume: 0.5, voice: en-us}"),
     "say_a_number_as_written": s("- say: 42\n- say: 3.5"),
     "bare_yes_is_said": s("- yes"),

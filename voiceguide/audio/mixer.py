@@ -36,6 +36,8 @@ from voiceguide.script.units import format_duration
 from voiceguide.timeline import Event, PlacedEvents
 
 ClipFor = Callable[[Event], np.ndarray]
+#: ``music_for(samples)``: the listener's piece, float32 mono, at least that long or shorter (padded here).
+MusicFor = Callable[[int], np.ndarray]
 
 #: Ducking starts this long before a voice onset (we know onsets in advance)...
 DUCK_ATTACK = 0.15
@@ -117,7 +119,7 @@ class Mixer:
     """
 
     def __init__(self, timeline: PlacedEvents, script: Script, clip_for: ClipFor, *,
-                 ambient: bool = True, ambient_db: float = 0.0):
+                 ambient: bool = True, ambient_db: float = 0.0, music_for: Optional[MusicFor] = None):
         self.timeline = timeline
         self.sample_rate = timeline.sample_rate
         self._clip_for = clip_for
@@ -127,6 +129,8 @@ class Mixer:
         self._pacers: Dict[tuple, np.ndarray] = {}
         self._tick: Optional[np.ndarray] = None
         self._cue_tone: Optional[np.ndarray] = None
+        self._music_for = music_for
+        self._music: Optional[np.ndarray] = None
         self._clips: Dict[int, np.ndarray] = {}
         self._scratch = np.zeros(0, dtype=np.float32)
         self._gain = 1.0          # master gain (the player's volume keys)
@@ -232,6 +236,10 @@ class Mixer:
                 says.append(event)  # the bed stays down while the listener answers
                 if event.start < end:
                     self._add(out, start, self._tone(), event.start, db_to_gain(CUE_TONE_DB))
+            elif event.kind == "music":
+                says.append(event)  # the bed steps back while the music plays
+                if event.start < end:
+                    self._mix_music(out, start, event)
             elif event.start >= end:
                 continue
             elif event.kind == "bell":
@@ -242,7 +250,7 @@ class Mixer:
                 self._mix_ticks(out, start, event)
         # A voice ending just before this block still holds the bed down.
         for event in self.timeline.sounding(start - int(DUCK_RELEASE * sr) - 1, start):
-            if event.kind in ("say", "record") and event not in says:
+            if event.kind in ("say", "record", "music") and event not in says:
                 says.append(event)
 
         if self._beds:
@@ -275,6 +283,23 @@ class Mixer:
             room = event.end - at
             self._add(out, start, cycle[:room] if room < size else cycle, at, gain)
             at += size
+
+    def _mix_music(self, out: np.ndarray, start: int, event: Event) -> None:
+        """The listener's piece, faded in and out over ``event.fade`` seconds (silence without one)."""
+        if self._music_for is None:
+            return  # preview without --music: the step is a placeholder
+        if self._music is None or len(self._music) != event.length:
+            piece = np.asarray(self._music_for(event.length), dtype=np.float32)[:event.length]
+            if len(piece) < event.length:  # resampling may round a sample short
+                piece = np.concatenate([piece, np.zeros(event.length - len(piece), dtype=np.float32)])
+            self._music = piece
+        lo, hi = max(start, event.start), min(start + len(out), event.end)
+        if hi <= lo:
+            return
+        t = np.arange(lo, hi, dtype=np.float64)
+        fade = max(1.0, event.fade * self.sample_rate)
+        env = raised_cosine((t - event.start) / fade) * raised_cosine((event.end - t) / fade)
+        out[lo - start:hi - start] += self._music[lo - event.start:hi - event.start] * env.astype(np.float32)
 
     def _mix_ticks(self, out: np.ndarray, start: int, event: Event) -> None:
         tick = self._tick_buf()

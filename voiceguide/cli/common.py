@@ -66,3 +66,8 @@ def note_record_steps(timeline, doing: str) -> None:
         if event.kind == "record":
             click.echo(f"voiceguide: step {event.step} ({event.source}) records the listener's answer "
                        f"only in `play`; {doing} it is {event.capture:g} s of quiet", err=True)
+
+
+def music_option():
+    return click.option("--music", metavar="FILE", type=click.Path(dir_okay=False),
+                        help="Your own piece of music (WAV, FLAC, OGG) for an exercise with a music step.")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise, note_record_steps
+from voiceguide.cli.common import length_option, load_exercise, music_option, note_record_steps
 
 
 @click.command("list")
@@ -66,14 +67,22 @@ def _terminal_columns():
 @click.argument("exercise")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as one JSON object.")
 @length_option()
-def preview(exercise, as_json, length):
+@music_option()
+def preview(exercise, as_json, length, music):
     """Show the timeline of an exercise without playing it."""
     from voiceguide.player.session import Options, Session
 
     script = load_exercise(exercise)
-    with Session(script, Options(length=length)) as session:
+    from voiceguide.player.music import check_request, music_steps
+
+    music = Path(music) if music else None
+    check_request(script, music, required=False)
+    with Session(script, Options(length=length, music=music)) as session:
         timeline = session.timeline()
     note_record_steps(timeline, "in the preview")
+    if music is None and music_steps(script):
+        click.echo("voiceguide: this exercise plays a piece you choose (--music FILE); the preview holds "
+                   "its longest length for it", err=True)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise, note_record_steps, setting_option
+from voiceguide.cli.common import length_option, load_exercise, music_option, note_record_steps, setting_option
 
 
 @click.command()
@@ -17,12 +17,14 @@ from voiceguide.cli.common import length_option, load_exercise, note_record_step
 @click.option("--captions", type=click.Path(dir_okay=False), metavar="FILE.vtt",
               help="Also write WebVTT captions of every spoken step.")
 @click.option("--force", is_flag=True, help="Overwrite FILE (and the captions) if they exist.")
-def render(exercise, output, no_ambient, length, captions, force):
+@music_option()
+def render(exercise, output, no_ambient, length, captions, force, music):
     """Mix an exercise into an audio file.
 
     An existing file is replaced only with --force. The captions never
     replace the audio file or an exercise script, with or without --force.
     """
+    from voiceguide.player.music import check_request
     from voiceguide.player.render import check_outputs, render_exercise
     from voiceguide.player.session import Options
     from voiceguide.script.units import format_duration
@@ -30,7 +32,9 @@ def render(exercise, output, no_ambient, length, captions, force):
     output_path, captions_path = Path(output), Path(captions) if captions else None
     check_outputs(output_path, captions_path, force)  # before the script is read: a slip in -o is common
     script = load_exercise(exercise)
-    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient), output_path,
+    music = Path(music) if music else None
+    check_request(script, music, required=True)
+    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient, music=music), output_path,
                                captions_path, say=lambda line: click.echo(f"voiceguide: {line}", err=True),
                                force=force)
     note_record_steps(timeline, "in the file")
@@ -53,8 +57,9 @@ def render(exercise, output, no_ambient, length, captions, force):
 @click.option("--text", "text_only", is_flag=True,
               help="Print each step's words instead of speaking them (bells and bed kept).")
 @click.option("-v", "--verbose", is_flag=True, help="Report start-up time, latency and underruns at the end.")
+@music_option()
 def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_level, device, latency,
-         text_only, verbose):
+         text_only, verbose, music):
     """Play an exercise. You may stop at any time.
 
     On a terminal: space pauses and resumes, n or the right arrow skips to
@@ -66,5 +71,5 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
 
     play_request(PlayRequest(
         exercise, length=length, ambient=not no_ambient, start_at=start_at, text_only=text_only,
-        verbose=verbose, settings=dict(voice=voice, rate=rate, volume=volume, device=device,
+        verbose=verbose, music=music, settings=dict(voice=voice, rate=rate, volume=volume, device=device,
                                        ambient_level=ambient_level, latency=latency)))

@@ -35,6 +35,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, TextIO
 
 from voiceguide.script.model import Script, Voice
@@ -53,6 +54,7 @@ class PlayRequest:
     start_at: Optional[str] = None                  # --from
     text_only: bool = False                         # --text
     verbose: bool = False                           # -v
+    music: Optional[str] = None                     # --music FILE
 
 
 @dataclass
@@ -85,6 +87,10 @@ def prepare(request: PlayRequest, environ: Optional[Mapping[str, str]] = None) -
     script = load(resolve(request.exercise))
     if request.start_at:
         estimate(script).start_of(request.start_at)  # an unknown section is refused now, not after start-up
+    from voiceguide.player.music import check_request
+
+    options.music = Path(request.music) if request.music else None
+    check_request(script, options.music, required=True)
     return Prepared(script, options, values["device"], values["latency"], values["practice_log"])
 
 

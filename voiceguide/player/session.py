@@ -8,6 +8,7 @@ the three commands cannot drift apart: they all ask the same object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional, Tuple
 
 from voiceguide.script.model import Script, Voice
@@ -32,6 +33,7 @@ class Options:
     ambient_db: float = 0.0              # --ambient-level, relative to the script
     sample_rate: int = SAMPLE_RATE
     text_only: bool = False              # --text: print the words, speak nothing
+    music: Optional[Path] = None         # --music: the listener's piece for a music step
 
 
 class Session:
@@ -48,6 +50,7 @@ class Session:
         self._synth = synthesizer
         self._own_synth = synthesizer is None
         self._prefetched = False
+        self._music_seconds: Optional[float] = None
         self._synth_lock = __import__("threading").Lock()
 
     # -- speech ------------------------------------------------------------------
@@ -117,20 +120,40 @@ class Session:
         """The whole timeline (synthesises every clip not yet cached)."""
         self.prefetch()
         return compile_timeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
-                                length=self.options.length, voice=self.options.voice)
+                                length=self.options.length, voice=self.options.voice,
+                                music_seconds=self.music_seconds())
 
     def lazy_timeline(self) -> LazyTimeline:
         """The timeline placed lazily, for playing while synthesis runs ahead."""
         self.prefetch()
         return LazyTimeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
-                            length=self.options.length, voice=self.options.voice)
+                            length=self.options.length, voice=self.options.voice,
+                            music_seconds=self.music_seconds())
 
     def mixer(self, timeline=None) -> "Mixer":
         from voiceguide.audio.mixer import Mixer
 
         return Mixer(timeline if timeline is not None else self.timeline(), self.script,
                      self.clip_for, ambient=self.options.ambient,
-                     ambient_db=self.options.ambient_db)
+                     ambient_db=self.options.ambient_db,
+                     music_for=self._music_for if self.options.music is not None else None)
+
+    # -- the listener's music (--music) ----------------------------------------------
+
+    def music_seconds(self) -> Optional[float]:
+        """The length of the ``--music`` piece (from its header), or None without one."""
+        if self.options.music is None:
+            return None
+        if self._music_seconds is None:
+            from voiceguide.player.music import piece_seconds
+
+            self._music_seconds = piece_seconds(self.options.music)
+        return self._music_seconds
+
+    def _music_for(self, samples: int) -> "np.ndarray":
+        from voiceguide.player.music import load_piece
+
+        return load_piece(self.options.music, self.options.sample_rate, samples)
 
     def close(self, grace: float = 1.0) -> None:
         """End the speech workers (idempotent); a busy one is killed after *grace* seconds.

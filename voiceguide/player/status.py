@@ -33,6 +33,8 @@ def describe(event: Event) -> str:
         return (f"(breathing: in {b.inhale:g} s, out {b.exhale:g} s, {b.cycles} times)")
     if event.kind == "walk":
         return f"(walking, {event.cadence:g} steps a minute)"
+    if event.kind == "music":
+        return "(your music, faded in and out)"
     if event.kind == "record":
         return f"(after the tone, your answer is recorded: {event.capture:g} s)"
     return "(silence)"

@@ -47,6 +47,9 @@ MAX_CYCLES = 200
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 5.0
 MIN_CADENCE, MAX_CADENCE = 10.0, 180.0
 MIN_RECORD, MAX_RECORD = 3.0, 120.0
+#: A music step lasts at most this long (the piece is decoded into memory once, then cached).
+MIN_MUSIC, MAX_MUSIC = 10.0, 8 * 60.0
+MIN_FADE, MAX_FADE, DEFAULT_FADE = 0.5, 10.0, 3.0
 DEFAULT_CADENCE = 40.0
 DEFAULT_LEVELS = {"drone": -30.0, "noise": -36.0, "sound": -30.0}
 DEFAULT_BELL_DB = -12.0
@@ -285,6 +288,11 @@ STEPS: Dict[str, StepKind] = {k.name: k for k in (
     StepKind("record", RECORD, "ask for the day's cue: a soft tone, then the spoken answer is recorded"
              " (by play; a silence in render and preview)",
              example="record: {prompt: Name one small thing you felt today, seconds: 20}"),
+    StepKind("music", Duration("music", positive=True, low=MIN_MUSIC, high=MAX_MUSIC),
+             "the listener's own music, given as play --music FILE: the whole piece, or up to this long",
+             options=(Key("fade", Duration("fade", low=MIN_FADE, high=MAX_FADE),
+                          f"fade in at the start and out at the end (default {DEFAULT_FADE:g}s)"),),
+             example="music: 5m"),
     StepKind("include", ScriptRef("include"),
              "the steps of another script (an id or a relative path), inlined here",
              example="include: opening"),

@@ -196,9 +196,25 @@ class Record:
 #: A record step's soft tone and the short gap before recording begins, seconds.
 RECORD_LEAD_SECONDS = 1.0
 
-Step = Union[Say, Pause, Bell, Section, Repeat, Count, Breathe, Walk, Record]
 
-STEP_KINDS = ("say", "pause", "bell", "section", "repeat", "count", "breathe", "walk", "record")
+@dataclass(frozen=True)
+class Music:
+    """Play the listener's own piece of music (``--music FILE``), faded in and out.
+
+    ``seconds`` is the longest the step lasts: a longer piece fades out
+    there, a shorter one ends the step sooner. The file is given when the
+    session is played or rendered, never written in the script (it is the
+    listener's choice). An extension of format v1.
+    """
+
+    seconds: float
+    source: Source
+    fade: float = 3.0
+
+
+Step = Union[Say, Pause, Bell, Section, Repeat, Count, Breathe, Walk, Record, Music]
+
+STEP_KINDS = ("say", "pause", "bell", "section", "repeat", "count", "breathe", "walk", "record", "music")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from voiceguide.errors import ScriptError, did_you_mean
 from voiceguide.script import grammar as g
 from voiceguide.script.compose import is_bad
 from voiceguide.script.grammar import DEFAULT_BELL_DB, DEFAULT_CADENCE, STEP_NAMES
-from voiceguide.script.model import Bell, Breathe, Count, Pause, Record, Repeat, Say, Section, Voice, Walk
+from voiceguide.script.model import (Bell, Breathe, Count, Music, Pause, Record, Repeat, Say, Section, Voice,
+                                     Walk)
 from voiceguide.script.paths import include_target
 from voiceguide.script.problems import Bad, short
 from voiceguide.script.values import found
@@ -234,6 +235,10 @@ def _record(b: "ScriptBuilder", node: Node, value_node: Node, record: Dict[str, 
     return Record(seconds=record["seconds"], source=b.source(node), prompt=record.get("prompt"))
 
 
+def _music(b: "ScriptBuilder", node: Node, value_node: Node, seconds: float, opts: Dict[str, Any]) -> Music:
+    return Music(seconds=seconds, source=b.source(node), fade=opts.get("fade", g.DEFAULT_FADE))
+
+
 def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opts: Dict[str, Any]) -> Included:
     """The steps of another script, loaded now and inlined where the include stands.
 
@@ -281,5 +286,6 @@ STEP_BUILDERS: Dict[str, StepBuilder] = {
     "breathe": _breathe,
     "walk": _walk,
     "record": _record,
+    "music": _music,
     "include": _include,
 }

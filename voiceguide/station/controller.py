@@ -321,6 +321,9 @@ class Controller:
         except VoiceguideError as exc:
             self._fail_before_start(run, exc)
             raise
+        from voiceguide.player.music import check_request
+
+        check_request(run.script, None, required=True)  # a music step needs a file the station has not got
         with self._lock:
             if self._closing:
                 raise VoiceguideError("the station is stopping")

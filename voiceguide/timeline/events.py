@@ -49,9 +49,10 @@ __all__ = ["Event", "PlacedEvents", "Timeline"]
 class Event:
     """One sound (or silence) of the session, in samples at the timeline rate.
 
-    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe``, ``walk`` or ``record``
+    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe``, ``walk``, ``record``
     (a soft tone, then ``capture`` seconds in which ``play`` records the
-    listener's answer; ``RECORD_LEAD_SECONDS`` from its start).
+    listener's answer; ``RECORD_LEAD_SECONDS`` from its start) or ``music``
+    (the listener's own piece, faded in and out over ``fade`` seconds).
     ``step`` numbers the top-level step the event comes from (1-based, as
     ``preview`` shows it), the target of ``--from`` with a number.
     """
@@ -69,6 +70,7 @@ class Event:
     breathe: Optional[Breathe] = None
     cadence: Optional[float] = None
     capture: Optional[float] = None
+    fade: Optional[float] = None
 
     @property
     def end(self) -> int:

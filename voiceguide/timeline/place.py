@@ -39,6 +39,7 @@ from voiceguide.script.model import (
     Bell,
     Breathe,
     Count,
+    Music,
     Pause,
     Record,
     Repeat,
@@ -83,6 +84,7 @@ class _Item:
     breathe: Optional[Breathe] = None
     cadence: Optional[float] = None
     capture: Optional[float] = None
+    fade: Optional[float] = None
 
 
 def resolve_voice(script: Script) -> Voice:
@@ -96,11 +98,15 @@ def _number_word(n: int, language: str) -> str:
     return str(n)  # the engine reads digits in its own language
 
 
-def flatten(script: Script, override: Optional[Voice] = None) -> List[_Item]:
+def flatten(script: Script, override: Optional[Voice] = None,
+            music_seconds: Optional[float] = None) -> List[_Item]:
     """Expand repeats and counts into a flat list of items, sections attached.
 
     Voice precedence, strongest first: *override* (command-line options), the
     step's own settings, the script's ``voice:``, the program defaults.
+    *music_seconds* is the length of the listener's piece (``--music``); a
+    music step lasts that long, or its own ``seconds`` if that is shorter
+    (or if no piece is given: ``preview`` without ``--music``).
     """
     session = resolve_voice(script)
     top = override or Voice()
@@ -146,6 +152,9 @@ def flatten(script: Script, override: Optional[Voice] = None) -> List[_Item]:
                                        voice=top.over(step.voice.over(session))))
                 items.append(_Item("record", step.source, section[0], number,
                                    seconds=RECORD_LEAD_SECONDS + step.seconds, capture=step.seconds))
+            elif isinstance(step, Music):
+                seconds = step.seconds if music_seconds is None else min(step.seconds, music_seconds)
+                items.append(_Item("music", step.source, section[0], number, seconds=seconds, fade=step.fade))
             elif isinstance(step, Repeat):
                 for _ in range(step.times):
                     walk(step.steps, number)
@@ -229,12 +238,12 @@ class LazyTimeline(PlacedEvents):
 
     def __init__(self, script: Script, clip_length: ClipLength, *,
                  sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
-                 voice: Optional[Voice] = None):
+                 voice: Optional[Voice] = None, music_seconds: Optional[float] = None):
         self.script = script
         self.sample_rate = sample_rate
         self._clip_length = clip_length
         self._target = length
-        self._items = flatten(script, voice)
+        self._items = flatten(script, voice, music_seconds)
         self._index_init()
         self._finished = False
         self._pending = self._place()
@@ -298,6 +307,8 @@ class LazyTimeline(PlacedEvents):
                 event = Event("breathe", at, n, breathe=it.breathe, **common)
             elif it.kind == "record":
                 event = Event("record", at, n, capture=it.capture, **common)
+            elif it.kind == "music":
+                event = Event("music", at, n, fade=it.fade, **common)
             else:
                 event = Event("walk", at, n, cadence=it.cadence, **common)
             self._frontier = at + n
@@ -306,9 +317,10 @@ class LazyTimeline(PlacedEvents):
 
 def compile_timeline(script: Script, clip_length: ClipLength, *,
                      sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
-                     voice: Optional[Voice] = None) -> Timeline:
+                     voice: Optional[Voice] = None, music_seconds: Optional[float] = None) -> Timeline:
     """The whole timeline at once (``preview``, ``render``, ``list``)."""
-    lazy = LazyTimeline(script, clip_length, sample_rate=sample_rate, length=length, voice=voice)
+    lazy = LazyTimeline(script, clip_length, sample_rate=sample_rate, length=length, voice=voice,
+                        music_seconds=music_seconds)
     events = tuple(lazy)
     return Timeline(script.title, sample_rate, events, lazy.length, script.language)
 

@@ -56,13 +56,15 @@ Traps
   session different seeds or they will be identical and sum coherently.
 - Buffers are returned fresh; the mixer may cache them, but should not write
   into a cached array shared between layers.
-- Nothing here touches an audio device; only :func:`sound_loop` does I/O (it
-  reads one file, streamed, and refuses one longer than
-  :data:`MAX_SOUND_SECONDS`).
+- Nothing here touches an audio device; only :func:`sound_loop` and
+  :func:`music_piece` do I/O (each reads one file, streamed; a loop's file
+  may last at most :data:`MAX_SOUND_SECONDS`, and of a piece of music only
+  what will be played is decoded).
 """
 
 from voiceguide.audio.generators._common import LOOP_RMS
 from voiceguide.audio.generators.loops import NOISE_HIGHPASS_HZ, drone_loop, noise_loop
+from voiceguide.audio.generators.music import MUSIC_RMS_DB, music_piece, music_seconds
 from voiceguide.audio.generators.oneshots import (CUE_TONE_SECONDS, PACER_HIGH_HZ, PACER_LOW_HZ,
                                                   TICK_SECONDS, bell, cue_tone, pacer_cycle, tick)
 from voiceguide.audio.generators.sound_file import (MAX_SOUND_RATE, MAX_SOUND_SECONDS,
@@ -70,7 +72,8 @@ from voiceguide.audio.generators.sound_file import (MAX_SOUND_RATE, MAX_SOUND_SE
                                                     sound_loop)
 
 __all__ = [
-    "CUE_TONE_SECONDS", "LOOP_RMS", "MAX_SOUND_RATE", "MAX_SOUND_SECONDS", "NOISE_HIGHPASS_HZ",
+    "CUE_TONE_SECONDS", "LOOP_RMS", "MAX_SOUND_RATE", "MAX_SOUND_SECONDS", "MUSIC_RMS_DB", "NOISE_HIGHPASS_HZ",
     "PACER_HIGH_HZ", "PACER_LOW_HZ", "SOUND_CROSSFADE_SECONDS", "SoundLoopError", "TICK_SECONDS",
-    "bell", "cue_tone", "drone_loop", "noise_loop", "pacer_cycle", "sound_loop", "tick",
+    "bell", "cue_tone", "drone_loop", "music_piece", "music_seconds", "noise_loop", "pacer_cycle",
+    "sound_loop", "tick",
 ]

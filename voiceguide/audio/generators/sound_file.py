@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -58,28 +59,9 @@ def sound_loop(path: Path, sr: int) -> np.ndarray:
     buffer (never the whole file as float64 or as all its channels), then
     resampled into another: five minutes at 48 kHz is about 58 MB each.
     """
-    import soundfile
-
     sr = _check_sr(sr)
     path = Path(path)
-    try:
-        with soundfile.SoundFile(str(path)) as f:
-            file_sr, frames, channels = int(f.samplerate), int(f.frames), int(f.channels)
-            _check_sound_size(path, file_sr, frames)
-            x = np.empty(frames, dtype=np.float32)
-            block = np.empty((min(frames, _READ_FRAMES), channels), dtype=np.float32)
-            done = 0
-            while done < frames:
-                got = len(f.read(min(_READ_FRAMES, frames - done), dtype="float32", out=block))
-                if got == 0:
-                    break  # the header promised more than the file holds
-                np.mean(block[:got], axis=1, out=x[done:done + got])
-                done += got
-    except SoundLoopError:
-        raise
-    except Exception as exc:  # LibsndfileError, RuntimeError, OSError ...
-        raise SoundLoopError(f"cannot read sound loop {str(path)!r}: {exc}") from exc
-    x = x[:done]
+    x, file_sr = read_mono(path, "sound loop", lambda file_sr, frames: _check_sound_size(path, file_sr, frames))
     if len(x) < 0.1 * file_sr:
         raise SoundLoopError(f"sound loop {str(path)!r} is too short to loop (under 0.1 s)")
     if file_sr != sr:
@@ -121,3 +103,35 @@ def _check_sound_size(path: Path, file_sr: int, frames: int) -> None:
         raise SoundLoopError(f"sound loop {str(path)!r} lasts {format_duration(frames / file_sr)}; "
                              f"a sound loop may last at most {limit} (it is held in memory "
                              f"whole): cut a shorter one, a minute or two loops well")
+
+
+def read_mono(path: Path, what: str, check: Callable[[int, int], None],
+              max_frames: Optional[Callable[[int], int]] = None) -> Tuple[np.ndarray, int]:
+    """(float32 mono samples, the file's rate), decoded block by block into one buffer.
+
+    *check(file_sr, frames)* may refuse the file from its header before
+    anything is decoded; *max_frames(file_sr)* decodes only the start of a
+    longer file. Errors are :class:`SoundLoopError` naming *what* and the file.
+    """
+    import soundfile
+
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            file_sr, frames, channels = int(f.samplerate), int(f.frames), int(f.channels)
+            check(file_sr, frames)
+            if max_frames is not None:
+                frames = min(frames, max_frames(file_sr))
+            x = np.empty(frames, dtype=np.float32)
+            block = np.empty((max(1, min(frames, _READ_FRAMES)), channels), dtype=np.float32)
+            done = 0
+            while done < frames:
+                got = len(f.read(min(_READ_FRAMES, frames - done), dtype="float32", out=block))
+                if got == 0:
+                    break  # the header promised more than the file holds
+                np.mean(block[:got], axis=1, out=x[done:done + got])
+                done += got
+    except SoundLoopError:
+        raise
+    except Exception as exc:  # LibsndfileError, RuntimeError, OSError ...
+        raise SoundLoopError(f"cannot read {what} {str(path)!r}: {exc}") from exc
+    return x[:done], file_sr

@@ -1,0 +1,76 @@
+"""The listener's own music for a ``music`` step: checked early, decoded once, cached.
+
+``play --music FILE`` and ``render --music FILE`` give the piece; the script
+only says where it goes (``music: 5m``: the whole piece, or up to five
+minutes, faded in and out). What this module adds to
+:func:`voiceguide.audio.generators.music_piece`:
+
+* :func:`check_request` -- before any sound: a script with a music step
+  needs ``--music`` (in ``play`` and ``render``), a script without one
+  refuses it, and the file must be readable audio. One clear line each.
+* :func:`load_piece` -- the decoded, resampled, levelled piece is kept in
+  the loop cache (memory-mapped, keyed by the file's path, size and
+  modification time), so a second session starts at once and a Raspberry
+  Pi does not hold two copies in memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from voiceguide.errors import UsageError
+from voiceguide.script.model import Music, Repeat, Script
+
+
+def music_steps(script: Script) -> list:
+    found = []
+
+    def walk(steps) -> None:
+        for step in steps:
+            if isinstance(step, Music):
+                found.append(step)
+            elif isinstance(step, Repeat):
+                walk(step.steps)
+
+    walk(script.steps)
+    return found
+
+
+def check_request(script: Script, music: Optional[Path], *, required: bool) -> None:
+    """Refuse, in one line, a ``--music`` that does not fit *script* (before anything sounds)."""
+    steps = music_steps(script)
+    if music is None:
+        if steps and required:
+            raise UsageError(f'"{script.title}" plays a piece of music you choose: add --music FILE '
+                             f"(a WAV, FLAC or OGG file), e.g. voiceguide play {script.id} --music song.flac")
+        return
+    if not steps:
+        raise UsageError(f'--music {music}: "{script.title}" has no music step; --music is for exercises '
+                         f"that play your own piece, such as music-listening")
+    piece_seconds(music)
+
+
+def piece_seconds(music: Path) -> float:
+    """The piece's length from its header (:class:`UsageError` if it is not readable audio)."""
+    from voiceguide.audio.generators import SoundLoopError, music_seconds
+
+    path = Path(music)
+    if not path.is_file():
+        raise UsageError(f"--music {music}: no such file; give the path of a WAV, FLAC or OGG file")
+    try:
+        return music_seconds(path)
+    except SoundLoopError as exc:
+        raise UsageError(f"--music {music}: {exc}; use a WAV, FLAC or OGG file") from None
+
+
+def load_piece(music: Path, sample_rate: int, samples: int):
+    """The first *samples* of the piece at *sample_rate*, levelled (see the module docs)."""
+    from voiceguide.audio.generators import music_piece
+    from voiceguide.audio.loopcache import cached_loop
+
+    path = Path(music).resolve()
+    stat = path.stat()
+    seconds = samples / sample_rate
+    key = f"music|{path}|{stat.st_size}|{stat.st_mtime_ns}|{sample_rate}|{samples}"
+    return cached_loop(key, lambda: music_piece(path, sample_rate, seconds))
