@@ -120,11 +120,17 @@ def test_a_wrong_pairing_address_sets_no_cookie_and_says_how_to_pair(idle):
     assert b"voiceguide station --pairing" in body
 
 
-def test_the_page_shell_needs_no_token_but_its_data_does(idle):
-    status, headers, body = get(idle, "/")
+def test_the_page_needs_the_token_too_and_says_how_to_pair(idle):
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        status, headers, body = get(idle, path)
+        assert status == 401, path
+        assert b"voiceguide station --pairing" in body and "set-cookie" not in headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+    status, _, body = get(idle, "/", headers={"Authorization": f"Bearer {idle.token}"})
     assert status == 200 and b"<main>" in body
-    assert "script-src 'self'" in headers["content-security-policy"]
-    assert headers["x-frame-options"] == "DENY"
+    status, _, body = get(idle, "/static/app.js", headers={"Cookie": f"voiceguide_token={idle.token}"})
+    assert status == 200 and b"EventSource" in body
     for path in ("/api/state", "/api/exercises", "/api/events", "/api/schedules", "/api/log",
                  f"/api/state?token={idle.token}"):       # a token in the query opens nothing but /
         assert get(idle, path)[0] == 401, path
@@ -221,8 +227,8 @@ def test_an_exercise_is_an_id_from_the_catalog_never_a_path(idle, tmp_path):
                                   "/static/..%2fsecurity.py", "/static/__init__.py", "/static/",
                                   "/static/index.html/..", "/security.py", "/static/app.js%00.txt"])
 def test_only_the_page_files_are_served(idle, path):
-    status, body = raw_http(idle.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                            .encode())
+    status, body = raw_http(idle.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            f"Authorization: Bearer {idle.token}\r\nConnection: close\r\n\r\n".encode())
     assert status in (400, 404), (path, status)
     assert b"import" not in body and b"root:" not in body
 
@@ -230,7 +236,7 @@ def test_only_the_page_files_are_served(idle, path):
 def test_the_page_files_are_served_with_their_types(idle):
     for path, kind in (("/", "text/html"), ("/static/app.js", "text/javascript"),
                        ("/static/style.css", "text/css")):
-        status, headers, body = get(idle, path)
+        status, headers, body = get(idle, path, {"Cookie": f"voiceguide_token={idle.token}"})
         assert status == 200 and headers["content-type"].startswith(kind) and body
         assert headers["x-content-type-options"] == "nosniff"
 

@@ -16,11 +16,11 @@ they are applied:
    leaves the address bar (and history, and any Referer) at once. The
    cookie has no ``Secure`` flag: the station speaks plain HTTP on the home
    network, and a ``Secure`` cookie would never be sent back.
-3. **Token.** Everything under ``/api/`` needs ``Authorization: Bearer T`` or
-   the cookie, compared in constant time (:func:`~voiceguide.station.token.matches`). The
-   page shell (``/`` and ``/static/...``) carries no data and is served
-   without it, so a phone whose cookie has gone stale sees a page that says
-   how to pair again rather than a bare 401.
+3. **Token.** Every request needs ``Authorization: Bearer T`` or the cookie,
+   compared in constant time (:func:`~voiceguide.station.token.matches`), as
+   DESIGN.md pins: the page and its static files too. Without it the API
+   answers a JSON 401; a browser opening a page gets a 401 page that says how
+   to pair (so a phone whose cookie has gone stale is told what to do).
 4. **Slowing bad tokens.** After a few bad tokens from one address every
    further bad one waits, a little longer each time, one after another (a
    flood of parallel guesses queues up instead of going faster); a queue
@@ -234,11 +234,10 @@ class Guard:
         if path == "/" and method in ("GET", "HEAD") and "token" in query:
             return await self._pair(send, address, query["token"][-1])
 
-        public = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
-        if not public:
-            if not self.token_ok(self.presented(headers)):
-                return await self._refuse(send, address)
-            self.throttle.clear(address)
+        if not self.token_ok(self.presented(headers)):
+            page = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
+            return await self._refuse(send, address, page=page)
+        self.throttle.clear(address)
 
         if method in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
@@ -329,13 +328,15 @@ class Guard:
             (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _refuse(self, send, address: str):
+    async def _refuse(self, send, address: str, page: bool = False):
         wait = self.throttle.delay(address)
         if wait is None:
             return await self._json(send, 429, "too many wrong tokens from this address; wait a minute",
                                     extra=[(b"retry-after", b"60")])
         if wait:
             await asyncio.sleep(wait)
+        if page:  # a browser opening the page without the cookie: say how to pair, as a page
+            return await self._html(send, 401, PAIRING_NEEDED_PAGE)
         await self._json(send, 401, UNAUTHORIZED, extra=[(b"www-authenticate", b'Bearer realm="voiceguide"')])
 
     async def _too_big(self, send):
@@ -357,6 +358,16 @@ class Guard:
             (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": body})
 
+
+PAIRING_NEEDED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>voiceguide: pair this device</title></head>
+<body><main><h1>Open the pairing address first</h1>
+<p>This station answers only to devices that have its token. On the
+station, run <code>voiceguide station --pairing</code> and open the address
+it prints (or scan its QR code).</p></main></body></html>
+"""
 
 STALE_PAIRING_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
