@@ -5,6 +5,10 @@ How the parts fit (each module has one job):
 * :mod:`.controller` -- the one :class:`Controller` that owns at most one
   session; everything below calls it. Listeners hear state changes and the
   start and end of each session (the event stream, the LED, a practice log).
+  Beside it: :mod:`.runner` (the thread that owns the sound device),
+  :mod:`.status` (a session's state object), :mod:`.model` (the shared names:
+  ``Playback``, ``SessionStart``, ``StationListener``...), :mod:`.volume`,
+  :mod:`.prepare`, :mod:`.memory`.
 * :mod:`.app` -- the HTTP API and the web page (Starlette), behind
   :mod:`.security` (the token); :mod:`.events` -- the server-sent events.
 * :mod:`.service` -- ``voiceguide station``: settings, socket, uvicorn,
@@ -20,5 +24,6 @@ Importing this package imports nothing heavy: each command imports the
 modules it needs (``ctl`` never loads Starlette or numpy).
 """
 
-__all__ = ["address", "app", "client", "controller", "events", "feedback", "gpio", "schedules",
-           "security", "service", "settings", "systemd", "token"]
+__all__ = ["address", "app", "client", "controller", "events", "feedback", "gpio", "memory", "model",
+           "prepare", "runner", "schedules", "security", "service", "settings", "status", "systemd", "token",
+           "volume"]

@@ -68,9 +68,9 @@ def add(exercise: str, at: str, days: Optional[str] = None, *, length: Optional[
     hour, minute = systemd.parse_time(at)
     day_set = systemd.parse_days(days)
     if length:
-        from voiceguide.station.controller import _parse_length
+        from voiceguide.station.model import parse_length
 
-        _parse_length(length)
+        parse_length(length)
     name = systemd.check_name(name or systemd.default_name(exercise, hour, minute))
     schedule = Schedule(name=name, exercise=exercise, hour=hour, minute=minute, days=day_set,
                         length=length or None, catch_up=catch_up)
