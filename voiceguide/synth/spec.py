@@ -20,7 +20,9 @@ PEAK_DBFS = -3.0
 #: Bump whenever trimming, fading, normalising or resampling changes what a
 #: cache entry holds: every old entry then misses and is synthesised again.
 #: 2: espeak-ng speaks every utterance from the same state (engines/espeak.py).
-FORMAT = 2
+#: 3: espeak-ng's rate is calibrated so the words per minute asked for are heard
+#:    (engines/espeak.py RATE_TABLE); every engine's parameters are in the key.
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice) -> str:
     """SHA-256 hex digest naming one cache entry.
 
     Covers everything that changes the samples: the engine and its version
-    (for Piper also the model's and config's SHA-256 and every synthesis
-    parameter), the voice, rate, volume, language, (normalised) text, sample
+    (for Piper also the model's and config's SHA-256), every parameter the
+    engine is given (espeak-ng's calibrated rate, Piper's length scale), the voice, rate, volume, language, (normalised) text, sample
     rate and :data:`FORMAT`. *choice* is the resolved
     :class:`~voiceguide.synth.voices.Choice`. The samples are a function of
     this key alone: engines speak every utterance from the same state.
@@ -78,7 +80,6 @@ def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice) -> str:
         "sample_rate": int(sample_rate),
     }
     payload.update(choice.identity())
-    if choice.engine != "espeak":
-        payload["params"] = choice.params(int(voice.rate))
+    payload["params"] = choice.params(int(voice.rate))  # what the engine is told: a re-calibration misses
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
