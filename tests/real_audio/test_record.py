@@ -172,3 +172,50 @@ def test_render_and_preview_hold_a_silence_and_say_so(script, tmp_path):
     quiet = data[int((record["start"] + 1.0) * SR):int(record["end"] * SR)]
     assert 0.05 < np.abs(tone).max() < 0.2     # a soft tone, then
     assert np.abs(quiet).max() == 0.0          # nothing at all while the answer would be recorded
+
+
+def test_with_text_on_a_terminal_the_cue_is_typed_instead(script, pulse):
+    import pexpect
+
+    add_microphone(pulse)  # there is a microphone, but --text asks for typing instead
+    child = pexpect.spawn(sys.executable, ["-m", "voiceguide", "play", str(script), "--text"], env=pulse.env,
+                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+    child.expect("Say a word if you like.")
+    child.expect("Type it in a few words and press Enter")
+    child.sendline("a flicker of warmth at lunch")
+    child.expect("kept as today's cue: a flicker of warmth at lunch")
+    child.expect("Thank you.", timeout=10)     # the rest of the listening time is skipped
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 0
+    (cue,) = cues(pulse.env)
+    assert (cue["text"], cue["recording"], cue["exercise"]) == ("a flicker of warmth at lunch", None,
+                                                                "record-check")
+    # Enter alone: nothing is noted, and the session goes on
+    child = pexpect.spawn(sys.executable, ["-m", "voiceguide", "play", str(script), "--text"], env=pulse.env,
+                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+    child.expect("Type it in a few words")
+    child.sendline("")
+    child.expect("nothing noted, and that is fine")
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 0 and len(cues(pulse.env)) == 1
+
+
+def test_a_stop_while_typing_ends_the_session_at_once(script, pulse):
+    import signal
+    import time
+
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "voiceguide", "play", str(script), "--text"], env=pulse.env,
+                          encoding="utf-8", timeout=60, dimensions=(24, 100))
+    child.expect("Type it in a few words")
+    sent = time.monotonic()
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF, timeout=10)
+    child.close()
+    assert time.monotonic() - sent < 3.0
+    assert child.exitstatus == 0 and cues(pulse.env) == []
+    (row,) = json.loads(voiceguide("log", "--json", env=pulse.env).stdout)
+    assert row["ended"] == "stopped" and row["step"] == 2

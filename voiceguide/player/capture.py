@@ -15,10 +15,18 @@ the log) and the session goes on; the timeline is the same either way
 listener chose not to speak, which is always fine) is not kept.
 
 With ``practice_log = false`` nothing is ever recorded.
+
+With ``play --text`` on a terminal (*typed*), nothing is recorded either:
+the session pauses, the listener may type a line (Enter alone skips), and
+the line is kept as the cue; then the session goes on with the next step.
+This runs in the player's own thread (``on_record`` is called from it), so
+the status line waits while the line is typed; a stop (Ctrl-C, SIGTERM)
+still ends the session at once.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Callable, List, Optional
@@ -44,9 +52,13 @@ class CueCapture:
     """Records the answers to a session's ``record`` steps (call it with each record event)."""
 
     def __init__(self, exercise: str, *, note: Callable[[str], None], sample_rate: int = 48000,
-                 enabled: bool = True, log_path=None):
+                 enabled: bool = True, log_path=None, typed: Optional[Callable[[], object]] = None,
+                 player=None, say: Optional[Callable[[str], None]] = None):
         self.exercise = exercise
         self.note = note
+        self.typed = typed      # -> the KeyReader while keys are read (play --text on a terminal)
+        self.player = player
+        self.say = say or note  # a line shown at once (the player's thread)
         self.sample_rate = sample_rate
         self.enabled = enabled
         self.log_path = log_path
@@ -58,6 +70,10 @@ class CueCapture:
         """A record event is being heard now: record its answer (returns at once)."""
         if not self.enabled:
             self.note(f"the practice log is off; nothing is recorded ({event.capture:g} s of quiet)")
+            return
+        keys = self.typed() if self.typed is not None else None
+        if keys is not None and self.player is not None:
+            self._type_a_line(keys)
             return
         heard_at = time.monotonic()
         thread = threading.Thread(target=self._capture, args=(event, heard_at), name="voiceguide-record",
@@ -95,6 +111,38 @@ class CueCapture:
             self.saved.append(line)  # the session has ended: shown after it
         else:
             self.note(line)
+
+    def _type_a_line(self, keys) -> None:
+        """Pause, read one typed line from the terminal, keep it as the cue, go on with the next step."""
+        import select
+        import sys
+
+        player = self.player
+        player.pause()
+        line = ""
+        with keys.line_mode():  # first: keys typed after the prompt must not reach the player
+            self.say("Type it in a few words and press Enter, or press Enter alone to skip:")
+            while not player.stopping:
+                ready, _, _ = select.select([keys.fd], [], [], 0.1)
+                if ready:
+                    line = sys.stdin.readline().strip() if keys.fd == sys.stdin.fileno() else \
+                        os.read(keys.fd, 4096).decode("utf-8", "replace").strip()
+                    break
+        if player.stopping:
+            return
+        if line:
+            try:
+                from voiceguide.practice.store import PracticeLog
+
+                with PracticeLog(self.log_path) as log:
+                    cue = log.add_cue(line, exercise=self.exercise)
+                self.say(f"kept as today's cue: {cue.text}")
+            except Exception as exc:
+                self.say(f"the cue could not be kept ({exc}); the session goes on")
+        else:
+            self.say("nothing noted, and that is fine")
+        player.resume()
+        player.next()  # the rest of the listening time is not needed
 
     def _save(self, samples: np.ndarray, started: float):
         import soundfile

@@ -185,8 +185,10 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
         if _has_record_steps(ready.script):
             from voiceguide.player.capture import CueCapture
 
+            typed = (lambda: signals.keys) if request.text_only and interactive else None
             capture = player.on_record = CueCapture(ready.script.id, note=player.note,
-                                                    sample_rate=sample_rate, enabled=ready.practice_log)
+                                                    sample_rate=sample_rate, enabled=ready.practice_log,
+                                                    typed=typed, player=player, say=status.message)
         status.start(ready.script.title, None)
         with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
                            warn=lambda line: print(line, file=stderr)) as logged:

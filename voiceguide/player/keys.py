@@ -18,7 +18,8 @@ import os
 import select
 import sys
 import threading
-from typing import Callable, List, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional
 
 SEQUENCES = {
     b"\x1b[C": "right", b"\x1bOC": "right",
@@ -65,6 +66,8 @@ class KeyReader:
         self._saved = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._hold = threading.Event()   # line_mode: the reader leaves stdin alone
+        self._idle = threading.Event()   # ... and says so
 
     @staticmethod
     def available(fd: Optional[int] = None) -> bool:
@@ -86,6 +89,10 @@ class KeyReader:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._hold.is_set():
+                self._idle.set()
+                self._stop.wait(0.05)
+                continue
             try:
                 ready, _, _ = select.select([self.fd], [], [], 0.1)
                 if not ready:
@@ -121,6 +128,25 @@ class KeyReader:
                 tty.setcbreak(self.fd, termios.TCSANOW)
             except (OSError, termios.error):
                 pass
+
+    @contextmanager
+    def line_mode(self) -> Iterator[None]:
+        """Let this thread read a typed line: keys stop being read, the terminal echoes whole lines.
+
+        For the ``record`` step in ``play --text``. Trap: the reader thread
+        may be inside its 0.1 s ``select`` when the hold begins; waiting for it
+        to say it is idle keeps it from taking the first typed characters.
+        """
+        self._idle.clear()
+        self._hold.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._idle.wait(0.5)
+        self.suspend()
+        try:
+            yield
+        finally:
+            self.resume()
+            self._hold.clear()
 
     def restore(self) -> None:
         """Put the terminal back as it was (idempotent)."""
