@@ -43,6 +43,23 @@ def usual_mode() -> int:
     return 0o666 & ~umask()
 
 
+def make_folder(folder: Path, mode: int = 0o777) -> None:
+    """``mkdir -p`` that says what is in the way instead of "File exists".
+
+    A file where the folder should be raises :class:`NotADirectoryError`; a
+    symbolic link that loops or leads nowhere raises the error of following
+    it (ELOOP, ENOENT), each naming *folder*.
+    """
+    import errno
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=mode)
+    except FileExistsError:
+        os.stat(folder)  # a loop of links or a dangling one raises here, with the folder's name
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
+
+
 def place(temp: Path, path: Path, replace: bool = True) -> None:
     """Move the finished *temp* to *path*; without *replace*, never over an existing file.
 
@@ -84,21 +101,40 @@ def atomic_file(path: Path, mode: str = "wb", temp: Optional[Path] = None, publi
     *path* is kept and :class:`FileExistsError` raised (see :func:`place`).
     """
     path = Path(path)
-    if temp is None:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-        handle = os.fdopen(fd, mode, **open_args)
-        temp = Path(name)
-    else:
-        handle = open(temp, mode, **open_args)
+    try:
+        if temp is None:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+            handle = os.fdopen(fd, mode, **open_args)
+            temp = Path(name)
+        else:
+            handle = open(temp, mode, **open_args)
+    except OSError as exc:  # making the temporary file is writing the target, as the person sees it
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with handle:
             yield handle
         if public:
             os.chmod(temp, usual_mode())
         place(temp, path, replace)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
+            raise _as_target(exc, path, temp) from None
         raise
+
+
+def _as_target(exc: OSError, path: Path, temp: Optional[Path]) -> OSError:
+    """*exc* naming *path* where it named the temporary file (or nothing): what the person knows.
+
+    A full disk or a folder that cannot be written is reported as a failure
+    to write ``config.toml``, not ``.config.toml.k2j4x9.tmp``. An error about
+    another file (raised by the caller's own code) is left as it is.
+    """
+    if exc.errno is None or exc.filename not in (None, str(temp), str(path.parent)):
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path))

@@ -43,6 +43,10 @@ DEFAULT_LATENCY = 0.2                        # seconds of output buffer (more on
 LATENCY_RANGE = (0.02, 2.0)
 
 
+#: A config file is a few lines; anything near this is not one (and is not read whole).
+MAX_CONFIG_BYTES = 64 * 1024
+
+
 class ConfigError(ScriptError):
     """The config file is invalid; every problem is located like a script's."""
 
@@ -153,13 +157,22 @@ def read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
     except ImportError:  # Python < 3.11
         import tomli as tomllib  # type: ignore[no-redef]
 
+    from voiceguide.errors import file_error
+    from voiceguide.readfile import NotRegularFile, TooBig, read_regular
+
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return "", {}
-    except OSError as exc:
-        raise ConfigError([Problem(name, 1, 1, f"cannot read the config file: {exc.strerror}")]) from None
+    except NotRegularFile as exc:
+        raise ConfigError([Problem(name, 1, 1, f"the config file is {exc.kind}, not a regular file; "
+                                               f"remove it, or put a TOML text file there")]) from None
+    except TooBig as exc:
+        raise ConfigError([Problem(name, 1, 1, f"the config file is larger than {MAX_CONFIG_BYTES // 1024} KB; "
+                                               f"a config file is a few lines of TOML: is it the right file?")]) from None
+    except OSError as exc:  # a folder on the way that cannot be read, a loop of links
+        raise file_error(path, exc, "read the config file", elsewhere="") from None
     try:
         text = raw.decode("utf-8")
         return text, tomllib.loads(text)

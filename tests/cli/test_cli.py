@@ -203,8 +203,10 @@ def failing_command():
     (DeviceError("no audio output device found"), 1, "voiceguide: no audio output device found"),
     (ScriptError([Problem("x.yaml", 3, 5, "unknown key")]), 2, "x.yaml:3:5: unknown key"),
     (KeyboardInterrupt(), 130, "voiceguide: stopped"),
-    (PermissionError(13, "Permission denied", "/srv/out"), 1,
-     "voiceguide: /srv/out: Permission denied; check the permissions of the path, or choose another"),
+    (OSError(30, "Read-only file system", "/srv/out"), 1,
+     "voiceguide: /srv/out: cannot use it: the file system is read-only; make it writable"),
+    (OSError(28, "No space left on device"), 1, "voiceguide: No space left on device; free some space, or write "
+                                                 "somewhere else"),
     (EOFError("stdin closed"), 1, "voiceguide: internal error (EOFError: stdin closed); run again with "
                                   "--debug for the details, and please report it"),
 ])

@@ -57,6 +57,7 @@ def main(argv: Optional[list] = None) -> None:
     hold the process at exit: :func:`voiceguide.player.leftovers.exit_if_left`
     ends it at once in that case.
     """
+    _standard_descriptors()
     try:
         cli.main(args=argv, prog_name="voiceguide", standalone_mode=True)
     except SystemExit as done:
@@ -65,6 +66,35 @@ def main(argv: Optional[list] = None) -> None:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
             leftovers.exit_if_left(code)
         raise
+
+
+def _standard_descriptors() -> None:
+    """Open /dev/null on any of descriptors 0, 1 and 2 that was closed (``voiceguide render ... 2>&-``).
+
+    Trap: the next file opened takes the lowest free number. With 2 closed,
+    that may be the rendered file, the practice log or a cache entry, and
+    whatever a C library (ALSA, PortAudio, espeak-ng) or a worker process
+    writes to "stderr" would land inside it. Python itself leaves
+    ``sys.stderr`` as None then and writes nothing; this keeps the numbers
+    taken so no one else can, and gives Python a stream on each again
+    (``sys.stdin`` None would make ``sys.stdin.isatty()`` a crash in
+    ``voiceguide cue <&-``): reading gets an end of file, writing goes nowhere.
+    """
+    import os
+
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                return
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False, encoding="utf-8", errors="replace"))
 
 
 if __name__ == "__main__":  # pragma: no cover

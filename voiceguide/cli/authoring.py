@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -23,11 +24,11 @@ def validate(exercises, lint):
     out of a text) and, with --lint, advice (file:line:col: advice: ...)
     never make the exit code non-zero.
     """
-    from voiceguide.errors import EXIT_USAGE, NotFoundError, ScriptError, VoiceguideError
+    from voiceguide.errors import EXIT_RUNTIME, EXIT_USAGE, FileAccessError, NotFoundError, ScriptError, VoiceguideError
     from voiceguide.script.catalog import resolve
     from voiceguide.script.loader import load
 
-    failed = False
+    invalid = runtime = False
     advised = 0
     for name in exercises:
         path = name
@@ -43,17 +44,20 @@ def validate(exercises, lint):
                     advised += 1
                     click.echo(str(advice))
         except ScriptError as exc:
-            failed = True
+            invalid = True
             for line in exc.lines():
                 click.echo(line, err=True)
-        except NotFoundError as exc:
-            failed = True
+        except (NotFoundError, FileAccessError) as exc:  # the message names the file or folder itself
+            if isinstance(exc, FileAccessError):
+                runtime = True
+            else:
+                invalid = True
             click.echo(f"voiceguide: {exc}", err=True)
         except VoiceguideError as exc:
-            failed = True
+            invalid = True
             click.echo(f"{path}: {exc}", err=True)
-    if failed:
-        raise click.exceptions.Exit(EXIT_USAGE)
+    if invalid or runtime:  # an invalid script is the person's to fix (2); an unreadable folder is not (1)
+        raise click.exceptions.Exit(EXIT_USAGE if invalid else EXIT_RUNTIME)
     note = f", {advised} piece{'s' if advised != 1 else ''} of advice" if lint else ""
     click.echo(f"{len(exercises)} file{'s' if len(exercises) != 1 else ''} ok{note}")
 
@@ -86,7 +90,7 @@ def new(name, template, output, force):
 
     name, given = scaffold.split_name(name, Path(output) if output else None)
     target = scaffold.target_for(name, given)
-    if target.exists() and not force:
+    if os.path.lexists(target) and not force:  # (a folder that cannot be read: write_new says so)
         raise OutputExists(target)
     text = scaffold.copy_of(template, name, target) if template else scaffold.starting_script(name, target)
     try:

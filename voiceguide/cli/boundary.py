@@ -9,8 +9,13 @@ decorator to turn errors into messages, and a new command cannot forget one:
   same words as ``q``'s) and its own exit code;
 * Ctrl-C that reaches here becomes ``voiceguide: stopped`` and exit 130;
 * a closed pipe on stdout (``voiceguide preview x | head``) ends quietly;
-* an operating-system error (a folder that cannot be written, a full disk)
-  names the path and what failed, exit 1, and is not called a bug;
+* an operating-system error that escaped its command (a folder that cannot
+  be written, a full disk) names the path and what to do
+  (:func:`~voiceguide.errors.file_error`), exit 1, and is not called a bug;
+  commands raise :class:`~voiceguide.errors.FileAccessError` themselves
+  where they know which path the person gave;
+* standard output that cannot be written (``> /dev/full``) says so, exit 1
+  (:mod:`voiceguide.cli.stdout` guards it for the length of a command);
 * anything else is a bug: one line that says so, exit 1.
 
 ``--debug`` prints the traceback first, for every kind of error (Click's
@@ -31,8 +36,9 @@ from typing import TextIO
 
 import click
 
+from voiceguide.cli import stdout
 from voiceguide.errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, Interrupted, ScriptError,
-                               VoiceguideError)
+                               VoiceguideError, file_error)
 
 #: Click's own control flow and usage errors: Click reports them (exit 2 for usage).
 _CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
@@ -65,17 +71,15 @@ def report(exc: BaseException, debug: bool = False, err: TextIO = None) -> int:
 
 
 def os_error_line(exc: OSError) -> str:
-    """One line for an operating-system error: which path, what failed, what to do."""
-    what = exc.strerror or str(exc)
-    if exc.errno == errno.ENOSPC:
-        hint = "free some space, or write somewhere else"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        hint = "check the permissions of the path, or choose another"
-    else:
-        hint = "check the path"
+    """One line for an operating-system error that no command caught: which path, what to do."""
     if exc.filename is not None:
-        return f"{exc.filename}: {what}; {hint}"
-    return f"{what} (writing the output); {hint}" if exc.errno == errno.ENOSPC else f"{what}; {hint}"
+        return str(file_error(exc.filename, exc, "use it", elsewhere=""))
+    what = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what}; free some space, or write somewhere else"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what}; check the permissions of the files and folders involved"
+    return f"{what}; run again with --debug to see which file"
 
 
 def _quiet_stdout() -> None:
@@ -102,14 +106,20 @@ class Boundary(click.Group):
         ``voiceguide --help | head -1`` is a normal end, so it is 0 here.
         """
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            with stdout.guarded():
+                return super().make_context(info_name, args, parent=parent, **extra)
         except BrokenPipeError:
             _quiet_stdout()
             raise click.exceptions.Exit(EXIT_OK) from None
+        except VoiceguideError as exc:  # --help into a full disk
+            raise click.exceptions.Exit(report(exc, debug="--debug" in args)) from None
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with stdout.guarded():
+                result = super().invoke(ctx)
+                stdout.finish()  # a buffered print fails here, not after the boundary
+                return result
         except _CLICK_OWN:
             raise
         except BaseException as exc:  # noqa: B902 -- the boundary: everything becomes a message

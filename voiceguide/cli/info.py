@@ -31,9 +31,11 @@ def config():
     """
     from voiceguide.config import SETTINGS, config_path, effective
 
+    import os
+
     path = config_path()
-    click.echo(f"config file: {path}{'' if path.exists() else ' (not there; defaults apply)'}")
-    values = effective()
+    values = effective()  # before the first line: a file that cannot be read is an error, not "not there"
+    click.echo(f"config file: {path}{'' if os.path.lexists(path) else ' (not there; defaults apply)'}")
     width = max(len(s.name) for s in SETTINGS)
     for setting in SETTINGS:
         v = values[setting.name]

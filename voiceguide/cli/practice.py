@@ -21,10 +21,19 @@ WEEK_SECONDS = 8 * 24 * 3600
 
 def _open(create: bool = False):
     """The log, or None if there is none yet and *create* is false."""
-    from voiceguide.practice.store import PracticeLog, default_path
+    import os
 
-    if not create and not default_path().exists():
-        return None
+    from voiceguide.errors import file_error
+    from voiceguide.practice.store import PracticeLog, PracticeLogError, default_path
+
+    if not create:
+        try:
+            os.stat(default_path())
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # there may be a log, behind a folder that cannot be entered
+            raise PracticeLogError(str(file_error(default_path(), exc, "read the practice log",
+                                                  elsewhere=""))) from None
     return PracticeLog()
 
 

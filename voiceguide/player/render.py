@@ -48,7 +48,7 @@ def check_outputs(output: Path, captions: Optional[Path] = None, force: bool = F
     """
     from voiceguide.errors import UsageError
     from voiceguide.sinks.overwrite import check_output
-    from voiceguide.sinks.file import check_target
+    from voiceguide.sinks.file import check_target, check_writable
 
     output = Path(output)
     check_target(output)
@@ -61,8 +61,10 @@ def check_outputs(output: Path, captions: Optional[Path] = None, force: bool = F
                              f"{captions / output.with_suffix('.vtt').name}")
         check_output(captions, True, "--captions", other=output, other_option="-o")
     check_output(output, force, "-o", script=script)
+    check_writable(output)
     if captions is not None:
         check_output(captions, force, "--captions", script=script)
+        check_writable(captions)
 
 
 def render_exercise(script, options, output: Path, captions: Optional[Path] = None,
@@ -74,7 +76,7 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
     :class:`~voiceguide.errors.Interrupted` (exit 128 + the signal; 130 for
     Ctrl-C) when stopped, after the temporary file is removed.
     """
-    from voiceguide.errors import Interrupted, OutputExists
+    from voiceguide.errors import Interrupted, OutputExists, file_error
     from voiceguide.player.signals import interrupting
     from voiceguide.sinks.file import remove_stale
 
@@ -103,4 +105,6 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
             write_vtt(timeline, Path(captions), replace=force)
         except FileExistsError:
             raise OutputExists(captions) from None
+        except OSError as exc:  # the audio is written; the captions name their own path
+            raise file_error(captions, exc, "write the captions") from None
     return timeline

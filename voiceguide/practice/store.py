@@ -185,9 +185,11 @@ class PracticeLog:
             if "not a database" in text or "malformed" in text:
                 text += "; move the file away and a new log will be started"
             raise PracticeLogError(f"cannot {doing} the practice log {self.path}: {text}") from None
-        except OSError as exc:
-            raise PracticeLogError(f"cannot {doing} the practice log {self.path}: "
-                                   f"{exc.strerror or exc}") from None
+        except OSError as exc:  # a folder that cannot be read or written, a full disk: what to do
+            from voiceguide.errors import file_error
+
+            raise PracticeLogError(str(file_error(self.path, exc, f"{doing} the practice log",
+                                                  elsewhere="", writing=True))) from None
 
     @contextmanager
     def _write(self) -> Iterator[object]:

@@ -13,6 +13,9 @@ of that id.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -53,10 +56,49 @@ def _scan(folder: Path) -> Dict[str, Path]:
     return found
 
 
+def _scan_user() -> Dict[str, Path]:
+    """The user's scripts by id; a folder that is missing is empty, one that cannot be read an error.
+
+    An unreadable folder, one that is a file or a loop of symbolic links
+    is a :class:`~voiceguide.errors.FileAccessError` naming the folder and
+    what to do: quietly skipping it would hide the person's own exercises
+    (and one of them may replace a built-in of the same id).
+    """
+    folder = user_dir()
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise _folder_error(folder, exc) from None
+    found: Dict[str, Path] = {}
+    for name in names:
+        path = folder / name
+        if path.suffix not in SUFFIXES or name.startswith("."):
+            continue
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except FileNotFoundError:
+            continue  # a dangling link, or gone since the listing
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                continue  # one broken link is that file's problem, not the folder's
+            raise _folder_error(folder, exc) from None
+        if regular:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _folder_error(folder: Path, exc: OSError):
+    from voiceguide.errors import file_error
+
+    return file_error(folder, exc, "read your scripts folder", elsewhere="")
+
+
 def entries() -> List[Entry]:
     """Every exercise by id: the user's first, then built-ins they do not shadow."""
     builtin = _scan(builtin_dir())
-    user = _scan(user_dir())
+    user = _scan_user()
     result = [Entry(i, p, False, i in builtin) for i, p in user.items()]
     result += [Entry(i, p, True) for i, p in builtin.items() if i not in user]
     return sorted(result, key=lambda e: e.id)
@@ -92,9 +134,13 @@ def _by_id(ident: str):
     """The user's or the built-in file for the id *ident*, or None."""
     if not ident or ident.startswith(".") or "/" in ident or "\\" in ident:
         return None
-    for folder in (user_dir(), builtin_dir()):
-        for suffix in SUFFIXES:
-            path = folder / f"{ident}{suffix}"
-            if path.is_file():
-                return path
+    mine = _scan_user()
+    for suffix in SUFFIXES:
+        path = user_dir() / f"{ident}{suffix}"
+        if mine.get(ident) == path:
+            return path
+    for suffix in SUFFIXES:
+        path = builtin_dir() / f"{ident}{suffix}"
+        if path.is_file():
+            return path
     return None

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from voiceguide.errors import OutputExists, UsageError
+from voiceguide.errors import FileAccessError, OutputExists, UsageError, file_error
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -164,6 +164,8 @@ def provide_schema(target: Path) -> Optional[str]:
         write_schema(schema)
     except UsageError as exc:
         return str(exc)
+    except FileAccessError as exc:
+        return f"{exc} (the editor schema: editors will not check the new script without it)"
     except OSError as exc:
         return (f"cannot write the editor schema {schema} ({exc.strerror or exc});"
                 " editors will not check the new script")
@@ -288,14 +290,23 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
     links are not supported an exclusive create is used instead. The file
     gets the usual permissions (0666 less the umask), not mkstemp's 0600.
     """
-    from voiceguide.atomic import usual_mode
-
     path = Path(path)
+    try:
+        _write_new(path, text, force)
+    except FileExistsError:
+        raise OutputExists(path) from None
+    except OSError as exc:  # a folder that cannot be written, a full disk: named as the person gave it
+        raise file_error(path, exc, "write it") from None
+
+
+def _write_new(path: Path, text: str, force: bool) -> None:
+    from voiceguide.atomic import make_folder, usual_mode
+
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a file name ending in .yaml")
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:
         raise OutputExists(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         os.chmod(tmp, usual_mode())  # mkstemp makes 0600; a file a person asked for is not private
@@ -309,12 +320,10 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise OutputExists(path)
+            raise
         except OSError:
             with open(path, "x", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-    except FileExistsError:
-        raise OutputExists(path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

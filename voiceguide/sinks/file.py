@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import List
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import FileAccessError, UsageError, file_error
 
 #: Extension -> (libsndfile format, subtype). WAV and FLAC keep 24 bits so a
 #: quiet ambient bed keeps its detail; OGG is Vorbis.
@@ -70,14 +70,74 @@ def remove_stale(folder: Path) -> List[Path]:
 
 def check_target(path: Path) -> None:
     """Refuse a target we cannot write without harming anything."""
+    import stat
+
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise UsageError(f"{path}: unknown audio format {suffix or '(none)'}; "
                          f"use a file ending in {', '.join(FORMATS)}")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name such as {path / 'session.wav'}")
-    if not path.parent.exists():
-        raise UsageError(f"{path.parent}: no such folder; create it first or choose another path")
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise UsageError(f"{path} is a folder; give a file name such as {path / 'session.wav'}")
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise file_error(path, exc, "write it") from None
+    try:
+        folder = os.stat(path.parent or ".")
+    except FileNotFoundError:
+        raise UsageError(f"{path.parent}: no such folder; create it first or choose another path") from None
+    except OSError as exc:
+        raise file_error(path, exc, "write it") from None
+    if not stat.S_ISDIR(folder.st_mode):
+        raise UsageError(f"{path.parent} is not a folder; choose another path")
+
+
+def check_writable(path: Path) -> None:
+    """Make and remove a file beside *path*: a folder that refuses it is reported before a long mix.
+
+    The error names *path* (what the person gave), never the probe.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                     dir=str(path.parent))
+    except OSError as exc:
+        raise file_error(path, exc, "write it") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _libsndfile_error(path: Path, exc: Exception, handle=None, ask: bool = True):
+    """The :class:`~voiceguide.errors.FileAccessError` for a failed libsndfile call on *path*.
+
+    Trap: libsndfile reports every operating-system failure as "System
+    error"; the reason (a full disk, a file size limit) is only in the text
+    of ``sf_strerror``, which python-soundfile does not pass on, so it is
+    read here and matched back to its errno.
+    """
+    import errno as E
+
+    import soundfile
+
+    detail = ""
+    try:
+        if not ask:  # the handle is closed: its words are gone, and the global ones may be stale
+            raise LookupError
+        ptr = soundfile._snd.sf_strerror(handle if handle is not None else soundfile._ffi.NULL)
+        detail = soundfile._ffi.string(ptr).decode("utf-8", "replace")
+    except Exception:  # an older or newer soundfile without these names: the generic words
+        pass
+    for code in (E.ENOSPC, E.EDQUOT, E.EFBIG, E.EACCES, E.EPERM, E.EROFS, E.EIO):
+        if os.strerror(code) in detail:
+            return file_error(path, OSError(code, os.strerror(code)), "write it")
+    try:  # no words to go by (the file was closed): is the disk full?
+        room = os.statvfs(path.parent or ".")
+        if room.f_bavail == 0 or room.f_bfree == 0:
+            return file_error(path, OSError(E.ENOSPC, os.strerror(E.ENOSPC)), "write it")
+    except (OSError, AttributeError):
+        pass
+    return FileAccessError(f"{path}: cannot write it: {detail.strip() or exc}; check the disk, or choose "
+                           f"another place", path)
 
 
 class FileSink:
@@ -95,34 +155,65 @@ class FileSink:
         self.replace = replace
         check_target(self.path)
         fmt, subtype = FORMATS[self.path.suffix.lower()]
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
-                                   dir=str(self.path.parent))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                       dir=str(self.path.parent))
+        except OSError as exc:
+            raise file_error(self.path, exc, "write it") from None
         os.close(fd)
         self._tmp = Path(tmp)
-        self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
-                                         format=fmt, subtype=subtype)
+        try:
+            self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
+                                             format=fmt, subtype=subtype)
+        except BaseException as exc:
+            self._tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise file_error(self.path, exc, "write it") from None
+            if isinstance(exc, soundfile.LibsndfileError):
+                raise _libsndfile_error(self.path, exc) from None
+            raise
         self.frames = 0
 
     def write(self, block) -> None:
-        self._file.write(block)
+        try:
+            self._file.write(block)
+        except OSError as exc:
+            raise file_error(self.path, exc, "write it") from None
+        except RuntimeError as exc:  # soundfile.LibsndfileError: the disk is full, a size limit
+            raise _libsndfile_error(self.path, exc, self._file._file) from None
         self.frames += len(block)
 
     def close(self) -> None:
-        """Finish the file and move it into place, with the usual mode (mkstemp's is 0600)."""
+        """Finish the file and move it into place, with the usual mode (mkstemp's is 0600).
+
+        On any failure the partial file is removed and the target left as it was.
+        """
         from voiceguide.atomic import place, usual_mode
 
-        self._file.close()
-        os.chmod(self._tmp, usual_mode())
         try:
-            place(self._tmp, self.path, self.replace)
+            try:
+                self._file.close()  # writes the rest and the header: a full disk may show only now
+            except OSError as exc:
+                raise file_error(self.path, exc, "write it") from None
+            except RuntimeError as exc:  # the handle is gone: the reason is guessed from the disk
+                raise _libsndfile_error(self.path, exc, ask=False) from None
+            os.chmod(self._tmp, usual_mode())
+            try:
+                place(self._tmp, self.path, self.replace)
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                raise file_error(self.path, exc, "write it") from None
         except BaseException:
             self._tmp.unlink(missing_ok=True)
             raise
 
     def abort(self) -> None:
-        """Drop the partial file; the target is left as it was."""
+        """Drop the partial file; the target is left as it was (errors closing it are beside the point)."""
         try:
             self._file.close()
+        except Exception:
+            pass
         finally:
             self._tmp.unlink(missing_ok=True)
 

@@ -234,9 +234,15 @@ class Controller:
         """Synthesise *exercises* ahead, in the background, so a press sounds at once."""
         from voiceguide.station.prepare import prepare
 
-        thread = threading.Thread(target=lambda: prepare(list(exercises), self._catalog(), self.playback,
-                                                         stopping=lambda: self._runner.closing),
-                                  name="voiceguide-station-prepare", daemon=True)
+        def run() -> None:
+            try:
+                catalog = self._catalog()
+            except VoiceguideError as exc:  # the scripts folder cannot be read: said once, nothing prepared
+                log.warning("nothing prepared: %s", exc)
+                return
+            prepare(list(exercises), catalog, self.playback, stopping=lambda: self._runner.closing)
+
+        thread = threading.Thread(target=run, name="voiceguide-station-prepare", daemon=True)
         thread.start()
         return thread
 
