@@ -174,3 +174,15 @@ def test_render_with_a_fifo_in_the_cache_finishes_with_one_warning_line(tmp_path
     lines = [line for line in done.stderr.splitlines() if "warning" in line]
     assert len(lines) == 1 and "speech cache entry" in lines[0] and "pipe" in lines[0], done.stderr
     assert cache.entry_path(folder, key).is_file()
+
+
+def test_the_speech_cache_is_readable_by_its_owner_only(tmp_path, good):
+    """The clips say what a person listens to: the README promises they stay private."""
+    import stat
+
+    folder = tmp_path / "new" / "speech"
+    with Synthesizer(sample_rate=48000, cache_dir=folder, workers=1) as s:
+        s.clip(TEXT, Espeak())
+        path = s.entry_path(TEXT, Espeak())
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

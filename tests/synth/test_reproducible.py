@@ -134,6 +134,26 @@ def test_a_clip_read_once_stays_the_same_whatever_happens_to_the_cache(tmp_path)
         assert s.length(LONG, Espeak()) == n
 
 
+def test_a_pinned_file_damaged_in_place_is_spoken_again_at_the_same_length(tmp_path, caplog):
+    """Nothing of ours writes into an entry; if something else does, the session still goes on."""
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="voiceguide.synth")
+    with Synthesizer(sample_rate=48000, cache_dir=tmp_path, workers=1) as s:
+        n = s.length(LONG, Espeak())
+        path = s.entry_path(LONG, Espeak())
+        original = np.array(cache.load_entry(path, path.stem))
+        with open(path, "r+b") as f:                     # the same file, changed where it lies
+            f.seek(cache.HEADER_SIZE + 4000)
+            f.write(b"\x7f" * 4000)
+        again = s.clip(LONG, Espeak())
+        assert again.size == n and s.length(LONG, Espeak()) == n
+        assert np.array_equal(again, original)           # spoken again: the same samples
+        assert np.array_equal(s.clip(LONG, Espeak()), original)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "voiceguide.synth"]
+    assert len(warnings) == 1 and "while in use" in warnings[0]
+
+
 def test_render_uses_the_clips_its_timeline_measured(tmp_path):
     """Timeline first, then every entry replaced by a clip of another length, then the mix:
     once "internal error (ValueError: clip ... has N samples, timeline expects M)"."""
@@ -176,7 +196,8 @@ SCRIPTS = {
 
 @pytest.mark.slow
 def test_concurrent_cold_renders_all_succeed_with_identical_files(tmp_path):
-    """Four renders of one exercise and two of another at once, on one empty cache."""
+    """Four renders of one exercise and two of another at once, on one empty cache:
+    each file is the one a render alone, on a cache of its own, makes."""
     import os
 
     for name, text in SCRIPTS.items():
@@ -190,7 +211,11 @@ def test_concurrent_cold_renders_all_succeed_with_identical_files(tmp_path):
     for (name, i), proc in zip(jobs, procs):
         out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, f"render {name} #{i}: {err}"
-    for name in SCRIPTS:
-        files = sorted(tmp_path.glob(f"{name}-*.wav"))
-        first = files[0].read_bytes()
-        assert all(f.read_bytes() == first for f in files[1:]), f"renders of {name} differ"
+    for name in SCRIPTS:  # each as it comes out alone, on a cache of its own
+        alone = tmp_path / f"{name}-alone.wav"
+        subprocess.run([sys.executable, "-m", "voiceguide", "render", str(tmp_path / f"{name}.yaml"),
+                        "--no-ambient", "-o", str(alone)], check=True, capture_output=True, cwd=tmp_path,
+                       env=dict(env, XDG_CACHE_HOME=str(tmp_path / f"alone-{name}")), timeout=120)
+        files = sorted(tmp_path.glob(f"{name}-[0-9].wav"))
+        assert len(files) == sum(1 for n, _ in jobs if n == name)
+        assert all(f.read_bytes() == alone.read_bytes() for f in files), f"renders of {name} differ"

@@ -254,8 +254,9 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
     payload = memoryview(data).cast("B")
     header = _HEADER.pack(MAGIC, VERSION, _key_bytes(key), data.size, zlib.crc32(payload))
     path = temp_path(directory, SUFFIX)
+    # 0600: what a person listens to is theirs (the texts can be read from the clips).
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-                 | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                 | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(header.ljust(HEADER_SIZE, b"\0"))

@@ -114,7 +114,7 @@ def check_cache_folder(folder: Path) -> None:
 
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)   # private, like the entries
         if not folder.is_dir():
             raise FileExistsError(_errno.EEXIST, "not a folder")
         probe = cache.temp_path(folder, ".probe")
@@ -736,7 +736,11 @@ class Synthesizer:
             samples = fresh.samples if fresh.samples is not None else fresh.entry.samples()
             fitted = _fit(samples, pin.count)
             with self._lock:
-                self._pins[key] = _Pin(pin.count, samples=fitted)
+                if self._pins.get(key) is fresh:
+                    self._pins[key] = _Pin(pin.count, samples=fitted)
+                    if fresh.entry is not None:
+                        self._pinned_files -= 1
+            fresh.close()
             return fitted
 
     def _adopt(self, job: _Job, temp: Path) -> int:
