@@ -47,6 +47,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..atomic import place as atomic_place
 from .spec import PEAK_DBFS
 
 #: Entry format. Part of every header; bump it when the layout changes.
@@ -273,24 +274,16 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
 def place(temp: Path, path: Path) -> bool:
     """Give the entry in *temp* the name *path* unless that name exists; True if placed.
 
-    The caller removes the temporary name afterwards (it may already be
-    gone). ``os.link`` never replaces: when two processes write the same
-    key, the first one's entry stays and both read it. Where hard links are
-    not supported, the temporary file is renamed to *path* only if nothing
-    has that name yet (a small race, and only there).
+    ``os.link`` never replaces (:func:`voiceguide.atomic.place`): when two
+    processes write the same key, the first one's entry stays and both read
+    it. On a refusal *temp* stays (the caller may free the name of a damaged
+    entry and try again); the caller removes it at the end either way.
     """
     try:
-        os.link(temp, path, follow_symlinks=False)
+        atomic_place(temp, path, replace=False)
         return True
     except FileExistsError:
         return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-    if os.path.lexists(path):
-        return False
-    os.replace(temp, path)
-    return True
 
 
 def discard(path: Path, ident: Optional[Tuple[int, int]] = None) -> None:
