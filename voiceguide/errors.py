@@ -81,6 +81,17 @@ class EngineError(VoiceguideError):
     exit_code = EXIT_RUNTIME
 
 
+class UnknownVoice(EngineError):
+    """No installed voice has the name asked for (an option, the config, the environment or a script).
+
+    A usage error, not an engine failure: the message names the voice and
+    ``voiceguide voices``; :class:`~voiceguide.player.session.Session` adds
+    where the name came from.
+    """
+
+    exit_code = EXIT_USAGE
+
+
 class CacheError(VoiceguideError):
     """A cache folder cannot be used (unwritable, full, not a folder); the message names it."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def test_list_shows_the_built_ins_with_lengths():
     ids = [line.split()[0] for line in result.output.splitlines()]
     assert ids == BUILTIN_IDS
     body = next(line for line in result.output.splitlines() if line.startswith("body-scan"))
-    assert "~" in body and "Body scan" in body
+    assert re.fullmatch(r"~?\d+:\d\d", body.split()[1]) and "Body scan" in body
     # the summary the docs, the template and the schema promise (issue 13)
     assert "Body scan \N{EM DASH} A slow ten-minute journey of attention from the head down to the feet." in body
 
@@ -111,9 +112,32 @@ def test_quick_commands_import_no_audio_stack(tmp_path):
             "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('numpy', 'sounddevice', 'pyttsx3', 'soundfile') if m in sys.modules]\n"
             "print('HEAVY', heavy, file=sys.stderr)\n")
-    for args in (["list"], ["validate", str(ROOT / "scripts" / "body-scan.yaml")], ["about"]):
+    for args in (["validate", str(ROOT / "scripts" / "body-scan.yaml")], ["about"]):
         result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         assert "HEAVY []" in result.stderr, (args, result.stderr)
+    # list reads the speech cache's headers for real lengths: numpy and the engine's version, no more
+    result = subprocess.run([sys.executable, "-c", code, "list"], capture_output=True, text=True)
+    assert "HEAVY ['numpy', 'pyttsx3']" in result.stderr, result.stderr
+
+
+@pytest.mark.audio
+def test_list_shows_the_real_length_once_the_speech_is_cached_and_about_until_then(tmp_path, monkeypatch):
+    """Issue 13: list estimated from words per minute, 20 to 50 s off; real once every clip is made."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing cached yet
+
+    def row(ident):
+        return next(line.split() for line in run("list").stdout.splitlines() if line.startswith(ident + " "))
+
+    assert row("palm-pressure")[1].startswith("~")
+    previewed = json.loads(run("preview", "palm-pressure", "--json").stdout)
+    minutes, seconds = divmod(int(round(previewed["duration"])), 60)
+    assert row("palm-pressure")[1] == f"{minutes}:{seconds:02d}"  # exact: no ~
+    assert row("body-scan")[1].startswith("~")                    # not made yet
+    # other settings, other clips: an estimate again, for that rate
+    config = user_dir().parent
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text("rate = 200\n")
+    assert row("palm-pressure")[1].startswith("~")
 
 
 def test_play_refuses_a_bad_setting_before_touching_the_audio_stack():

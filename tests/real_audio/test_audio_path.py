@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -273,3 +274,52 @@ def test_render_writes_compressed_formats_of_the_same_length(short_script, tmp_p
     data = render(short_script, tmp_path / f"session{suffix}", env)
     assert len(data) / SR == pytest.approx(timeline["duration"], abs=0.01)
     assert np.max(np.abs(data)) > 0.1
+
+
+def test_render_is_the_mix_play_plays_with_settings_from_the_config_and_environment(short_script, tmp_path, env):
+    """Issue 13: with `rate = 200` in config.toml, render and play gave different sessions."""
+    home, wav = alsa_file_home(tmp_path)
+    config = home / ".config" / "voiceguide"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text("rate = 200\nambient_level = -6\n")
+    play_env = base_env(home)
+    play_env["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
+    play_env["VOICEGUIDE_VOLUME"] = "0.5"
+    plain = render(short_script, tmp_path / "plain.wav", env)
+    rendered = render(short_script, tmp_path / "rendered.wav", play_env)
+    assert len(rendered) < len(plain) - SR // 2, "the config's rate reached render"
+    assert preview(short_script, play_env)["duration"] == pytest.approx(len(rendered) / SR, abs=0.01)
+    result = voiceguide("play", str(short_script), env=play_env)
+    assert result.returncode == 0, result.stderr
+    played, _ = sf.read(str(wav), dtype="float64")
+    played = played[:, 0] if played.ndim == 2 else played
+    lead = int(np.flatnonzero(played)[0] - np.flatnonzero(rendered)[0])
+    assert 0 <= lead <= SR // 10
+    np.testing.assert_allclose(played[lead:lead + len(rendered)], rendered, atol=2.0 ** -22)
+    # the options beat the environment and the file, for render as for play
+    slower = render(short_script, tmp_path / "slower.wav", play_env, "--rate", "120", "--ambient-level", "-20")
+    assert len(slower) > len(rendered) + SR // 2
+
+
+@pytest.mark.parametrize("where", ["option", "environment", "config", "script"])
+def test_an_unknown_voice_is_a_clear_error_naming_where_and_how_to_list_voices(short_script, tmp_path, env, where):
+    args, run_env, script = [], dict(env), short_script
+    if where == "option":
+        args = ["--voice", "vulcan"]
+    elif where == "environment":
+        run_env["VOICEGUIDE_VOICE"] = "vulcan"
+    elif where == "config":
+        config = Path(run_env["XDG_CONFIG_HOME"]) / "voiceguide"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "config.toml").write_text('voice = "vulcan"\n')
+    else:
+        script = tmp_path / "vulcan.yaml"
+        script.write_text(SHORT.replace("voice: {rate: 150}", "voice: {rate: 150, name: vulcan}"))
+    for command in (["preview", str(script)], ["render", str(script), "-o", str(tmp_path / "v.wav")]):
+        result = voiceguide(*command, *args, env=run_env)
+        assert result.returncode == 2, result.stderr
+        line = result.stderr.strip().splitlines()[-1]
+        origin = {"option": "--voice vulcan", "environment": "VOICEGUIDE_VOICE=vulcan",
+                  "config": 'config.toml: voice = "vulcan"', "script": "vulcan.yaml"}[where]
+        assert origin in line and "no voice 'vulcan'" in line and "`voiceguide voices`" in line, line
+        assert "Traceback" not in result.stderr and not (tmp_path / "v.wav").exists()

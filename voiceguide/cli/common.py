@@ -71,3 +71,27 @@ def note_record_steps(timeline, doing: str) -> None:
 def music_option():
     return click.option("--music", metavar="FILE", type=click.Path(dir_okay=False),
                         help="Your own piece of music (WAV, FLAC, OGG) for an exercise with a music step.")
+
+
+def session_options(settings: dict, **fields):
+    """Session options from the settings of every origin: *settings* are a command's values of
+    ``voice``, ``rate``, ``volume`` and ``ambient_level`` (None: not given), then ``VOICEGUIDE_*``,
+    then config.toml. The same for ``play``, ``render``, ``preview`` and ``list``.
+    """
+    from voiceguide.config import effective
+    from voiceguide.player.session import Options
+
+    return Options.from_settings(effective(settings), **fields)
+
+
+def speech_options(ambient_level: bool = True):
+    """``--voice``, ``--rate``, ``--volume`` (and ``--ambient-level``) as ``play`` has them."""
+    def apply(command):
+        options = [setting_option("voice", metavar="ID"), setting_option("rate", type=int, metavar="WPM"),
+                   setting_option("volume", type=float, metavar="V")]
+        if ambient_level:
+            options.append(setting_option("ambient_level", type=float, metavar="DB"))
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return apply

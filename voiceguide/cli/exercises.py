@@ -7,35 +7,36 @@ from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise, music_option, note_record_steps
+from voiceguide.cli.common import (length_option, load_exercise, music_option, note_record_steps, session_options,
+                                   speech_options)
 
 
 @click.command("list")
 def list_cmd():
     """List the exercises: id, length, title and summary.
 
-    A length marked ~ is estimated from the words; it is exact once the
-    exercise's speech has been made (after a first play, preview or render).
+    The length is the real one once the exercise's speech has been made (by
+    a play, a preview or a render), with the voice and rate `play` would
+    use; until then it is estimated from the words and marked ~.
     """
     from voiceguide.errors import ScriptError
     from voiceguide.script.catalog import entries
     from voiceguide.script.loader import load
-    from voiceguide.script.units import format_duration
-    from voiceguide.timeline import estimate
 
+    options = session_options({})
     rows = []
-    for entry in entries():
-        try:
-            script = load(entry.path)
-            if script.part:  # written to be included (an opening, a closing), not an exercise
-                continue
-            title, length = script.title, "~" + format_duration(estimate(script).duration)
-            summary = script.summary
-        except ScriptError as exc:
-            title, length, summary = f"(invalid: {exc.problems[0].message})", "-", None
-        mark = " (yours, shadows the built-in)" if entry.shadows_builtin else (
-            "" if entry.builtin else " (yours)")
-        rows.append((entry.id, title + mark + (f" \N{EM DASH} {summary}" if summary else ""), length))
+    with _Lengths(options) as lengths:
+        for entry in entries():
+            try:
+                script = load(entry.path)
+                if script.part:  # written to be included (an opening, a closing), not an exercise
+                    continue
+                title, length, summary = script.title, lengths.of(script), script.summary
+            except ScriptError as exc:
+                title, length, summary = f"(invalid: {exc.problems[0].message})", "-", None
+            mark = " (yours, shadows the built-in)" if entry.shadows_builtin else (
+                "" if entry.builtin else " (yours)")
+            rows.append((entry.id, title + mark + (f" \N{EM DASH} {summary}" if summary else ""), length))
     if not rows:
         click.echo("no exercises found")
         return
@@ -47,6 +48,42 @@ def list_cmd():
         if columns and len(line) > columns:  # on a terminal, one row per exercise; a pipe gets it whole
             line = line[:columns - 1] + "\N{HORIZONTAL ELLIPSIS}"
         click.echo(line)
+
+
+class _Lengths:
+    """An exercise's length for ``list``: real when its speech is all cached, else ``~`` an estimate.
+
+    The cache is read through a :class:`~voiceguide.synth.Synthesizer`
+    (entry headers only; no worker is started). Whatever stops that (no
+    engine, an unknown voice) leaves the estimate.
+    """
+
+    def __init__(self, options):
+        self.options = options
+        self.synth = None
+
+    def __enter__(self):
+        from voiceguide.synth import Synthesizer
+
+        self.synth = Synthesizer(sample_rate=self.options.sample_rate)
+        return self
+
+    def __exit__(self, *exc):
+        self.synth.close()
+
+    def of(self, script) -> str:
+        from voiceguide.errors import VoiceguideError
+        from voiceguide.player.session import Session
+        from voiceguide.script.units import format_duration
+        from voiceguide.timeline import estimate
+
+        try:
+            timeline = Session(script, self.options, synthesizer=self.synth).cached_timeline()
+        except VoiceguideError:
+            timeline = None
+        if timeline is not None:
+            return format_duration(timeline.duration)
+        return "~" + format_duration(estimate(script, self.options.sample_rate, self.options.voice).duration)
 
 
 def _terminal_columns():
@@ -68,16 +105,23 @@ def _terminal_columns():
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as one JSON object.")
 @length_option()
 @music_option()
-def preview(exercise, as_json, length, music):
-    """Show the timeline of an exercise without playing it."""
-    from voiceguide.player.session import Options, Session
+@speech_options(ambient_level=False)
+def preview(exercise, as_json, length, music, voice, rate, volume):
+    """Show the timeline of an exercise without playing it.
 
+    The clips are synthesised (and cached) with the voice, rate and volume
+    `play` would use: these options, VOICEGUIDE_* variables, the config file.
+    """
+    from voiceguide.player.session import Session
+
+    options = session_options(dict(voice=voice, rate=rate, volume=volume), length=length)
     script = load_exercise(exercise)
     from voiceguide.player.music import check_request, music_steps
 
     music = Path(music) if music else None
     check_request(script, music, required=False)
-    with Session(script, Options(length=length, music=music)) as session:
+    options.music = music
+    with Session(script, options) as session:
         timeline = session.timeline()
     note_record_steps(timeline, "in the preview")
     if music is None and music_steps(script):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import length_option, load_exercise, music_option, note_record_steps, setting_option
+from voiceguide.cli.common import (length_option, load_exercise, music_option, note_record_steps, session_options,
+                                   setting_option, speech_options)
 
 
 @click.command()
@@ -18,23 +19,28 @@ from voiceguide.cli.common import length_option, load_exercise, music_option, no
               help="Also write WebVTT captions of every spoken step.")
 @click.option("--force", is_flag=True, help="Overwrite FILE (and the captions) if they exist.")
 @music_option()
-def render(exercise, output, no_ambient, length, captions, force, music):
-    """Mix an exercise into an audio file.
+@speech_options()
+def render(exercise, output, no_ambient, length, captions, force, music, voice, rate, volume, ambient_level):
+    """Mix an exercise into an audio file: the same mix `play` plays.
 
-    An existing file is replaced only with --force. The captions never
-    replace the audio file or an exercise script, with or without --force.
+    The voice, rate, volume and ambient level come from the same places as
+    for `play` (these options, VOICEGUIDE_* variables, the config file). An
+    existing file is replaced only with --force. The captions never replace
+    the audio file or an exercise script, with or without --force.
     """
     from voiceguide.player.music import check_request
     from voiceguide.player.render import check_outputs, render_exercise
-    from voiceguide.player.session import Options
     from voiceguide.script.units import format_duration
 
+    options = session_options(dict(voice=voice, rate=rate, volume=volume, ambient_level=ambient_level),
+                              length=length, ambient=not no_ambient)  # a bad setting: refused before anything
     output_path, captions_path = Path(output), Path(captions) if captions else None
     check_outputs(output_path, captions_path, force)  # before the script is read: a slip in -o is common
     script = load_exercise(exercise)
     music = Path(music) if music else None
     check_request(script, music, required=True)
-    timeline = render_exercise(script, Options(length=length, ambient=not no_ambient, music=music), output_path,
+    options.music = music
+    timeline = render_exercise(script, options, output_path,
                                captions_path, say=lambda line: click.echo(f"voiceguide: {line}", err=True),
                                force=force)
     note_record_steps(timeline, "in the file")

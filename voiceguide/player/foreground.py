@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, TextIO
 
-from voiceguide.script.model import Script, Voice
+from voiceguide.script.model import Script
 
 
 @dataclass
@@ -80,10 +80,10 @@ def prepare(request: PlayRequest, environ: Optional[Mapping[str, str]] = None) -
     from voiceguide.script.loader import load
     from voiceguide.timeline import estimate
 
-    values = {name: v.value for name, v in effective(request.settings, environ=environ).items()}
-    options = Options(length=request.length, ambient=request.ambient,
-                      ambient_db=float(values["ambient_level"] or 0.0), text_only=request.text_only,
-                      voice=Voice(rate=values["rate"], volume=values["volume"], name=values["voice"]))
+    settings = effective(request.settings, environ=environ)
+    values = {name: v.value for name, v in settings.items()}
+    options = Options.from_settings(settings, length=request.length, ambient=request.ambient,
+                                    text_only=request.text_only)
     script = load(resolve(request.exercise))
     if request.start_at:
         estimate(script).start_of(request.start_at)  # an unknown section is refused now, not after start-up

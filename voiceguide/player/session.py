@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Tuple
 
+from voiceguide.errors import UnknownVoice
 from voiceguide.script.model import Script, Voice
 from voiceguide.timeline import (SAMPLE_RATE, LazyTimeline, Timeline, compile_timeline,
                                  estimate_speech_samples, flatten)
@@ -34,6 +35,33 @@ class Options:
     sample_rate: int = SAMPLE_RATE
     text_only: bool = False              # --text: print the words, speak nothing
     music: Optional[Path] = None         # --music: the listener's piece for a music step
+    #: Where ``voice.name`` was set, for messages (``--voice x``, ``VOICEGUIDE_VOICE=x``, the config file).
+    voice_origin: Optional[str] = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], **fields) -> "Options":
+        """The session part of the player settings, as :func:`voiceguide.config.effective` gives them.
+
+        ``play``, ``render``, ``preview`` and ``list`` all make their options
+        here, so the voice, rate, volume and ambient level come from the same
+        places (option, ``VOICEGUIDE_*``, config.toml, default) for each:
+        what ``render`` writes is what ``play`` plays. *fields* are the
+        command's own (``length``, ``ambient``, ``text_only``, ...).
+        """
+        voice = settings["voice"]
+        origin = None
+        if voice.value is not None:
+            from voiceguide.config import BY_NAME, config_path
+
+            origin = {"option": f"{BY_NAME['voice'].option} {voice.value}",
+                      "environment": f"{BY_NAME['voice'].env}={voice.value}",
+                      "file": f'{config_path()}: voice = "{voice.value}"'}.get(voice.origin)
+        return cls(voice=Voice(rate=settings["rate"].value, volume=settings["volume"].value, name=voice.value),
+                   ambient_db=float(settings["ambient_level"].value or 0.0), voice_origin=origin, **fields)
+
+
+class _NotCached(Exception):
+    """Internal: a clip is not in the cache (see :meth:`Session.cached_timeline`)."""
 
 
 class Session:
@@ -105,14 +133,28 @@ class Session:
         if self.options.text_only:
             # No engine: each step lasts about as long as it would take to say.
             return estimate_speech_samples(text, voice, self.options.sample_rate)
-        return self.synth.length(text, self._spec(voice))
+        try:
+            return self.synth.length(text, self._spec(voice))
+        except UnknownVoice as exc:
+            raise self._unknown_voice(exc, voice) from None
 
     def clip_for(self, event: "Event") -> "np.ndarray":
         if self.options.text_only:
             import numpy as np
 
             return np.zeros(event.length, dtype=np.float32)
-        return self.synth.clip(event.text, self._spec(event.voice))
+        try:
+            return self.synth.clip(event.text, self._spec(event.voice))
+        except UnknownVoice as exc:
+            raise self._unknown_voice(exc, event.voice) from None
+
+    def _unknown_voice(self, exc: "UnknownVoice", voice: Voice) -> "UnknownVoice":
+        """*exc* with where the voice's name was written: an option, the environment, the config or the script."""
+        if voice.name is not None and voice.name == self.options.voice.name and self.options.voice_origin:
+            where = self.options.voice_origin
+        else:
+            where = str(self.script.path)  # the script's voice: (its message names the voice)
+        return UnknownVoice(f"{where}: {exc}")
 
     # -- timeline and mix -----------------------------------------------------------
 
@@ -122,6 +164,29 @@ class Session:
         return compile_timeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
                                 length=self.options.length, voice=self.options.voice,
                                 music_seconds=self.music_seconds())
+
+    def cached_timeline(self) -> Optional[Timeline]:
+        """The whole timeline if every clip is already in the speech cache, else None.
+
+        Reads only the cache entries' headers: no synthesis, no worker
+        process. ``list`` shows this real length, and an estimate ("~") only
+        when a clip is missing.
+        """
+        if self.options.text_only:
+            return None
+
+        def cached(text: str, voice: Voice) -> int:
+            n = self.synth.cached_length(text, self._spec(voice))
+            if n is None:
+                raise _NotCached
+            return n
+
+        try:
+            return compile_timeline(self.script, cached, sample_rate=self.options.sample_rate,
+                                    length=self.options.length, voice=self.options.voice,
+                                    music_seconds=self.music_seconds())
+        except _NotCached:
+            return None
 
     def lazy_timeline(self) -> LazyTimeline:
         """The timeline placed lazily, for playing while synthesis runs ahead."""

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from ..errors import CacheError, EngineError
+from ..errors import CacheError, EngineError, UnknownVoice
 from . import cache
 from .spec import VoiceSpec, cache_key, normalise_text
 
@@ -548,6 +548,19 @@ class Synthesizer:
                 return True
         return cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None
 
+    def cached_length(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Optional[int]:
+        """The clip's length from its cache entry's header, or None when it is not cached.
+
+        Never synthesises and never starts a worker: ``list`` asks this to
+        show a session's real length when every clip is already made.
+        """
+        key = self._key(text, voice)
+        with self._lock:
+            pin = self._pins.get(key)
+        if pin is not None:
+            return pin.count
+        return cache.entry_length(cache.entry_path(self.cache_dir, key), key)
+
     def entry_path(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Path:
         """Where the clip's cache entry lives (whether or not it exists yet)."""
         return cache.entry_path(self.cache_dir, self._key(text, voice))
@@ -828,7 +841,7 @@ class Synthesizer:
         job.done.wait()
         if job.error is not None:
             # A fresh exception per waiter: several threads may share the job.
-            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError
+            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError  # UnknownVoice too
             raise kind(str(job.error)) from None
 
     def _finish(self, job: _Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
@@ -957,6 +970,8 @@ class Synthesizer:
             if reply.get("kind") == "cache":
                 check_cache_folder(self.cache_dir)   # the precise line, naming the folder and the cure
                 raise CacheError(failure)
+            if reply.get("kind") == "voice":  # the engine knows no such voice: the asker's mistake
+                raise UnknownVoice(failure)
             if reply.get("kind") != "engine":
                 raise EngineError(f"speech engine: {failure}")
             self._discard_worker(pool, slot)     # the engine may be wedged: a fresh one

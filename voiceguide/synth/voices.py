@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from ..errors import EngineError, did_you_mean
+from ..errors import EngineError, UnknownVoice, did_you_mean
 from .engines import ENGINES, ModelError
 from .engines import espeak as espeak_engine
 from .engines import piper as piper_engine
@@ -256,7 +256,7 @@ def choose(name: Optional[str], language: str, memo_dir: Optional[Path] = None,
     match = next((v for v in voices if v.id.lower() == vid.lower()), None)
     if match is None:
         hint = did_you_mean(vid, [v.id for v in voices])
-        raise EngineError(f"no Piper voice {vid!r}{hint}; `voiceguide voices` lists the installed ones")
+        raise UnknownVoice(f"no Piper voice {vid!r}{hint}; `voiceguide voices` lists the installed ones")
     return _piper_choice(match, memo_dir)
 
 

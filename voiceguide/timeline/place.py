@@ -344,7 +344,7 @@ def estimate_speech_samples(text: str, voice: Voice, sample_rate: int = SAMPLE_R
     return int(round(seconds * sample_rate))
 
 
-def estimate(script: Script, sample_rate: int = SAMPLE_RATE) -> Timeline:
-    """The timeline with estimated speech lengths: instant, no audio stack."""
-    return compile_timeline(script, lambda text, voice: estimate_speech_samples(text, voice, sample_rate),
-                            sample_rate=sample_rate)
+def estimate(script: Script, sample_rate: int = SAMPLE_RATE, voice: Optional[Voice] = None) -> Timeline:
+    """The timeline with estimated speech lengths: instant, no audio stack (*voice*: the settings' override)."""
+    return compile_timeline(script, lambda text, v: estimate_speech_samples(text, v, sample_rate),
+                            sample_rate=sample_rate, voice=voice)
