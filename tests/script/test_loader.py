@@ -777,7 +777,7 @@ def test_unreadable_paths(tmp_path):
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)
     (found,) = check(fifo)  # must not block
-    assert found.message == "cannot read the script: it is not a regular file; check the path"
+    assert found.message == "cannot read the script: it is a named pipe (FIFO), not a regular file; check the path"
 
 
 def test_file_name_is_as_given(tmp_path, monkeypatch):

@@ -111,8 +111,8 @@ def looks_like_path(name: str) -> bool:
 def resolve(name: str) -> Path:
     """The file for an id or a path; :class:`NotFoundError` with a hint otherwise."""
     candidate = Path(name).expanduser()
-    if candidate.is_file():
-        return candidate
+    if candidate.is_file() or (os.path.lexists(candidate) and not candidate.is_dir()):
+        return candidate  # a FIFO, a device, a broken link: the loader says what it is, not "no such file"
     bare_file_name = name.endswith(SUFFIXES) and "/" not in name and "\\" not in name
     if looks_like_path(name) and not bare_file_name:
         if candidate.is_dir():

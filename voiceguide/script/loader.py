@@ -26,12 +26,12 @@ per file (:mod:`~voiceguide.script.problems`).
 
 Trap: ``load`` refuses anything but a regular file (a FIFO or a device would
 block or never end) and reads at most ``MAX_FILE_BYTES + 1`` bytes, so a file
-that grows past the limit while it is read is refused too.
+that grows past the limit while it is read is refused too; both checks are
+:func:`voiceguide.readfile.read_regular`'s, shared with the config reader.
 """
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
@@ -60,24 +60,20 @@ def load(path: Union[str, Path]) -> Script:
 
 def _load_file(path: Union[str, Path], stack: Tuple[Path, ...]) -> Script:
     """:func:`load`, inside the includes in *stack* (resolved paths, outermost first)."""
+    from voiceguide.readfile import NotRegularFile, TooBig, read_regular
+
     name = str(path)
     p = Path(path)
     try:
-        info = p.stat()
-        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
-            raise ScriptError(
-                [Problem(name, 1, 1, "cannot read the script: it is not a regular file; check the path")]
-            )
-        size = info.st_size
-        if size > MAX_FILE_BYTES:
-            raise ScriptError([too_big(name, size)])
-        with open(p, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        data = read_regular(p, MAX_FILE_BYTES)
+    except TooBig as exc:
+        raise ScriptError([too_big(name, exc.size)]) from None
+    except NotRegularFile as exc:
+        what = ("it is a folder, not a script file" if exc.kind == "a folder"
+                else f"it is {exc.kind}, not a regular file")
+        raise ScriptError([Problem(name, 1, 1, f"cannot read the script: {what}; check the path")]) from None
     except OSError as exc:
-        if p.is_dir():
-            what = "it is a folder, not a script file"
-        else:
-            what = exc.strerror or str(exc)
+        what = exc.strerror or str(exc)
         raise ScriptError([Problem(name, 1, 1, f"cannot read the script: {what}; check the path")]) from None
     return _load_text(data, name, p.parent, stack)
 
