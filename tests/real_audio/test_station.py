@@ -204,6 +204,53 @@ def test_a_failing_session_is_announced_and_the_station_goes_on(idle, pulse, tmp
     assert state["error"] is None
 
 
+def loud_runs(x, floor_db=-50.0, window=0.02, min_seconds=0.3):
+    """(start, length) in seconds of the stretches louder than *floor_db* (RMS over *window*)."""
+    n = int(window * SR)
+    frames = x[:len(x) // n * n].reshape(-1, n)
+    loud = np.sqrt(np.mean(frames ** 2, axis=1)) > 10 ** (floor_db / 20)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(np.int8), [0]))))
+    runs = [(a * window, (b - a) * window) for a, b in zip(edges[::2], edges[1::2])]
+    return [r for r in runs if r[1] >= min_seconds]
+
+
+@pytest.mark.slow
+def test_a_session_without_a_speech_engine_is_announced_and_the_station_goes_back_to_idle(tmp_path):
+    """espeak-ng's library is there but cannot load (an empty libespeak-ng.so.1 first on the
+    library path): the speech workers really fail. The words of the notice cannot be said
+    either, so the station chimes twice; it stays up and idle."""
+    pulse = PulseNullSink(tmp_path).start()
+    try:
+        broken = tmp_path / "broken-lib"
+        broken.mkdir()
+        (broken / "libespeak-ng.so.1").write_bytes(b"")
+        env = dict(pulse.env, LD_LIBRARY_PATH=str(broken), XDG_CACHE_HOME=str(tmp_path / "empty-cache"))
+        station = Station(env, tmp_path)
+        pulse.record(tmp_path / "heard.wav")
+        assert station.api("POST", "/api/play", {"id": "short-check"})["state"] == "playing"
+        state = station.wait_for(lambda s: s["state"] == "idle", timeout=60, what="the failed session's end")
+        assert "no speech engine" in state["error"] and "apt-get install espeak-ng" in state["error"]
+        assert state["exercise"] is None
+        deadline = time.monotonic() + 20
+        while "chiming instead" not in station.log():
+            assert time.monotonic() < deadline, station.log()[-3000:]
+            time.sleep(0.1)
+        time.sleep(4.0)  # two chimes of 1.1 s, and the device's buffer
+        pulse.stop_recording()
+        heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
+        chimes = loud_runs(heard)
+        assert len(chimes) == 2, chimes
+        assert all(0.5 < length < 1.3 for _, length in chimes), chimes
+        log = station.log()
+        assert "session short-check failed: no speech engine" in log
+        assert "That exercise could not be started; the log says why." in log  # what it meant to say
+        assert station.api("GET", "/api/state")["state"] == "idle"
+        assert station.stop() == 0
+        assert "Traceback" not in station.log()
+    finally:
+        pulse.stop()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_or_sigint_while_playing_fades_out_and_exits_0(tmp_path, sig):
