@@ -273,8 +273,13 @@ def test_schedule_add_list_remove_from_the_command_line(tmp_path, monkeypatch):
     assert "systemctl --user enable --now voiceguide-daily-check-in-0730.timer" in added.output
     listed = runner.invoke(cli, ["schedule", "list"])
     assert listed.exit_code == 0
-    assert re.search(r"daily-check-in-0730 +daily-check-in at 07:30 mon..fri +next: (Mon|Tue|Wed|Thu|Fri) ",
-                     listed.output), listed.output
+    found = re.search(r"daily-check-in-0730 +daily-check-in at 07:30 mon..fri +next: "
+                      r"(Mon|Tue|Wed|Thu|Fri) (\d{4}-\d\d-\d\d 07:30) \(from the calendar\)", listed.output)
+    assert found, listed.output
+    if shutil.which("systemd-analyze"):  # no systemd asked, and systemd's own calendar agrees
+        said = subprocess.run(["systemd-analyze", "calendar", "Mon..Fri *-*-* 07:30:00"], capture_output=True,
+                              text=True, timeout=30).stdout
+        assert re.search(r"Next elapse: \w+ (\S+ \d\d:\d\d)", said).group(1) == found.group(2), said
     as_json = runner.invoke(cli, ["schedule", "list", "--json"])
     assert '"days": ["mon", "tue", "wed", "thu", "fri"]' in as_json.output
     again = runner.invoke(cli, ["schedule", "add", "daily-check-in", "--at", "07:30"])
@@ -285,6 +290,50 @@ def test_schedule_add_list_remove_from_the_command_line(tmp_path, monkeypatch):
     assert gone.exit_code == 0 and not list(units.iterdir())
     missing = runner.invoke(cli, ["schedule", "remove", "daily-check-in-0730"])
     assert missing.exit_code == 2 and "no schedule named daily-check-in-0730" in missing.output
+
+
+class UserManager:
+    """Answers ``systemctl --user`` as a user manager would: a fast test of what ``listing`` does with
+    each answer (a real user manager cannot run on the build machines; the fallback without one is
+    tested for real above)."""
+
+    def __init__(self, state="running", next_elapse="Mon 2030-01-07 07:30:00 UTC", returncode=0, hangs=False):
+        self.state, self.next_elapse, self.returncode, self.hangs = state, next_elapse, returncode, hangs
+        self.asked = []
+
+    def __call__(self, argv):
+        self.asked.append(argv[2])
+        if argv[2] == "is-system-running":
+            return subprocess.CompletedProcess(argv, 0 if self.state == "running" else 1, self.state + "\n", "")
+        if self.hangs:
+            raise subprocess.TimeoutExpired(argv, 20)
+        return subprocess.CompletedProcess(argv, self.returncode, (self.next_elapse or "") + "\n",
+                                           "" if self.returncode == 0 else "Unit not loaded.")
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is missing (./run installs systemd)")
+@pytest.mark.parametrize("manager, source", [
+    (UserManager(), "systemd"),
+    (UserManager(next_elapse="n/a"), "calendar"),            # loaded, but systemd has no next run
+    (UserManager(next_elapse=""), "calendar"),
+    (UserManager(returncode=1, next_elapse=""), "calendar"),  # written by hand, never daemon-reloaded
+    (UserManager(hangs=True), "calendar"),
+    (UserManager(state="offline"), "calendar"),             # no manager: it is not asked about the timer
+])
+def test_schedule_list_asks_a_running_systemd_and_falls_back_to_the_calendar(tmp_path, manager, source):
+    from voiceguide.station import schedules
+
+    schedule = systemd.Schedule(name="morning", exercise="body-scan", hour=7, minute=30,
+                                days=systemd.parse_days("mon..fri"))
+    systemd.write_schedule(schedule, tmp_path)
+    now = dt.datetime(2030, 1, 4, 12, 0)  # a Friday
+    [item] = schedules.listing(tmp_path, run=manager, now=now)
+    assert item.source == source and item.schedule == schedule
+    if source == "systemd":
+        assert item.next == "Mon 2030-01-07 07:30:00 UTC"
+    else:
+        assert item.next == "Mon 2030-01-07 07:30"
+    assert manager.asked == (["is-system-running"] if manager.state != "running" else ["is-system-running", "show"])
 
 
 def test_station_install_writes_its_unit_and_prints_the_commands(tmp_path, monkeypatch):
