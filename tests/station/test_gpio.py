@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.audio_env import PulseNullSink
 from tests.support.station_env import BROKEN, SHORT
+from voiceguide.station.settings import Input
 
 pytestmark = pytest.mark.audio
 gpiozero = pytest.importorskip("gpiozero")
@@ -223,6 +224,28 @@ def test_holding_two_seconds_stops_with_a_fade_and_a_chime(station):
     assert set(led_levels(0.5)) == {0.0}
     time.sleep(0.6)
     assert controller.state()["state"] == "idle", "the release after a hold must not start anything"
+
+
+def test_the_next_button_skips_to_the_next_step(station):
+    """Wired to 3.3 V with the internal pull-down: pressed reads high."""
+    controller, gpio, _ = station(next_button=Input(22, pull="down"))
+
+    def press_next():
+        pin(22).drive_high()
+        time.sleep(0.1)
+        pin(22).drive_low()
+
+    press_next()                      # idle: nothing to skip, and nothing starts
+    time.sleep(0.5)
+    assert controller.state()["state"] == "idle"
+    press()
+    for now, then in (("One", "Two"), ("Two", "Three")):
+        wait_for(controller, lambda s: s["section"] == now and s["elapsed"] > 1.0)
+        pressed = time.monotonic()
+        press_next()
+        state = wait_for(controller, lambda s: s["section"] == then, timeout=3.0)
+        assert state["state"] == "playing"
+        assert time.monotonic() - pressed < 2.0, "skipped, not played through (each step is over 5 s)"
 
 
 def test_a_session_that_cannot_start_blinks_the_led_and_says_so(station):
