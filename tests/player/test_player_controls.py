@@ -93,6 +93,21 @@ def test_pause_fades_out_holds_silence_and_fades_back_in():
     assert np.array_equal(heard[-SR:], ref[-SR:])
 
 
+def test_a_player_started_paused_is_silent_until_resumed_then_fades_in_from_the_very_start():
+    output = RecordingOutput()
+    player, run = play(output)
+    player.start_paused()                     # the station: a pause pressed while the session was starting
+    assert player.paused
+    output.at(2 * SR, player.resume)
+    run()
+    heard, ref = output.recording(), reference()
+    resumed = np.flatnonzero(heard)[0] // output.blocksize * output.blocksize
+    assert resumed >= 2 * SR and not heard[:resumed].any(), "nothing at all before the resume"
+    # then the whole session from its first sample, faded in: nothing skipped, no click
+    assert np.array_equal(heard[resumed + FADE:resumed + len(ref)], ref[FADE:])
+    assert np.abs(np.diff(heard)).max() < 0.2
+
+
 def _resumes_at(heard, after, ref_start, ref, blocksize=4096):
     """True if the first seek after *after* frames continues as *ref* from *ref_start*.
 

@@ -323,6 +323,40 @@ def test_a_session_waits_for_a_sound_device_that_appears_later(tmp_path):
         pulse.stop()
 
 
+@pytest.mark.slow
+def test_a_pause_sent_while_the_session_waits_for_its_device_is_kept(tmp_path):
+    """A session that is still starting has no player yet: a pause then must not be lost.
+    The device appears later (as at boot); the session opens it paused and stays silent."""
+    pulse = PulseNullSink(tmp_path)       # not started yet: no device at all
+    try:
+        station = Station(pulse.env, tmp_path)
+        assert station.api("POST", "/api/play", {"id": "short-check"})["state"] == "playing"
+        assert station.api("POST", "/api/pause")["state"] == "paused"
+        assert station.api("POST", "/api/toggle")["state"] == "playing"
+        assert station.api("POST", "/api/toggle")["state"] == "paused"
+        deadline = time.monotonic() + 20
+        while "waiting up to 60 s for the sound device" not in station.log():
+            assert time.monotonic() < deadline, station.log()
+            time.sleep(0.1)
+        pulse.start()
+        pulse.record(tmp_path / "heard.wav")
+        deadline = time.monotonic() + 30
+        while "the sound device is there" not in station.log():
+            assert time.monotonic() < deadline, station.log()
+            time.sleep(0.1)
+        time.sleep(3.0)
+        state = station.api("GET", "/api/state")
+        assert (state["state"], state["elapsed"], state["section"]) == ("paused", 0.0, None), state
+        pulse.stop_recording()
+        heard, _ = sf.read(str(tmp_path / "heard.wav"), dtype="float64")
+        assert len(heard) > 2 * SR and np.abs(heard).max() < 10 ** (-70 / 20), "a paused session is silent"
+        assert station.api("POST", "/api/resume")["state"] == "playing"
+        station.wait_for(lambda s: s["section"] == "One" and s["elapsed"] > 0.5)
+        assert station.stop() == 0
+    finally:
+        pulse.stop()
+
+
 def test_schedules_through_the_api_write_units_and_prepare_the_exercise(idle):
     assert idle.api("GET", "/api/schedules") == []
     listed = idle.api("POST", "/api/schedules", {"id": "short-check", "at": "07:30", "days": ["mon", "tue", "wed",

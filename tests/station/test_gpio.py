@@ -73,11 +73,15 @@ class Chimes:
 
         self.real = Feedback()
         self.chimes = []
+        self.chimes_ended = []
         self.notices = []
 
     def chime(self, *args, **kw):
         self.chimes.append(time.monotonic())
-        return self.real.chime(*args, **kw)
+        try:
+            return self.real.chime(*args, **kw)
+        finally:
+            self.chimes_ended.append(time.monotonic())
 
     def notice(self, text, playback):
         self.notices.append(text)
@@ -224,6 +228,31 @@ def test_holding_two_seconds_stops_with_a_fade_and_a_chime(station):
     assert set(led_levels(0.5)) == {0.0}
     time.sleep(0.6)
     assert controller.state()["state"] == "idle", "the release after a hold must not start anything"
+
+
+def test_a_pause_pressed_while_the_session_starts_is_kept_and_it_starts_paused(station):
+    """Press to start, press again at once: the second press (a single one, acted on 0.4 s
+    after its release) comes while the acknowledging chime still plays, before the session
+    has a player. It must not be lost: the session starts paused, silent, with a steady light."""
+    controller, gpio, feedback = station()
+    press()
+    time.sleep(0.1)
+    press()
+    state = wait_for(controller, lambda s: s["state"] == "paused", timeout=2.0)
+    paused_at = time.monotonic()
+    assert state["exercise"] == "short-check" and state["elapsed"] == 0.0
+    deadline = time.monotonic() + 10
+    while not feedback.chimes_ended and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feedback.chimes_ended and paused_at < feedback.chimes_ended[0], "paused before it had started"
+    time.sleep(2.0)                   # the session has its device and its first words by now
+    state = controller.state()
+    assert state["state"] == "paused" and state["elapsed"] == 0.0 and state["section"] is None, state
+    assert set(led_levels(0.5)) == {1.0}
+    press()
+    wait_for(controller, lambda s: s["state"] == "playing", timeout=2.0)
+    state = wait_for(controller, lambda s: s["elapsed"] > 1.0, timeout=5.0)
+    assert state["section"] == "One", "from the very start"
 
 
 def test_the_next_button_skips_to_the_next_step(station):

@@ -50,6 +50,11 @@ class Fader:
         self._paused = True
         self.fade_out()
 
+    def start_paused(self) -> None:
+        """Paused and already silent, with no fade: only before the first block (nothing was heard)."""
+        self._paused = True
+        self._level = self._target = 0
+
     def resume(self) -> None:
         self._paused = False
         if not self._stopping:

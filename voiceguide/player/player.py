@@ -184,6 +184,15 @@ class Player:
             self.fader.pause()
             self._flash("paused; press space to go on")
 
+    def start_paused(self) -> None:
+        """Begin paused, in silence, until :meth:`resume` fades the session in from its start.
+
+        Only before :meth:`run`, from the thread that will call it (the
+        station: a pause asked for while the session was still starting).
+        Later, use :meth:`pause`, which fades out what is playing.
+        """
+        self.fader.start_paused()
+
     def resume(self) -> None:
         if self.fader.paused:
             self.fader.resume()

@@ -176,23 +176,32 @@ class Controller:
             log.error("the button's exercise could not start: %s", exc)
 
     def pause(self) -> Dict[str, Any]:
-        player = self._player_or_raise()
-        if player is not None and not player.paused:
-            player.toggle_pause()
-        self._changed()
-        return self.state()
+        return self._set_paused(lambda paused: True)
 
     def resume(self) -> Dict[str, Any]:
-        player = self._player_or_raise()
-        if player is not None and player.paused:
-            player.toggle_pause()
-        self._changed()
-        return self.state()
+        return self._set_paused(lambda paused: False)
 
     def toggle(self) -> Dict[str, Any]:
-        player = self._player_or_raise()
+        return self._set_paused(lambda paused: not paused)
+
+    def _set_paused(self, wanted: Callable[[bool], bool]) -> Dict[str, Any]:
+        """Pause or resume the session; one still starting keeps the wish and starts that way.
+
+        A session is "starting" from the request until its player exists:
+        queued behind one that fades out, during the acknowledging chime,
+        while the device wakes. The runner reads :attr:`Run.paused` under
+        the same lock as it hands over the player, so no pause falls between.
+        """
+        with self._lock:
+            run = self._active_or_raise()
+            player = run.player
+            if player is None:
+                run.paused = wanted(run.paused)
         if player is not None:
-            player.toggle_pause()
+            if wanted(player.paused):
+                player.pause()
+            else:
+                player.resume()
         self._changed()
         return self.state()
 
@@ -251,10 +260,13 @@ class Controller:
         self._runner.close(timeout)
         self._volume.save()
 
+    def _active_or_raise(self) -> Run:
+        """The session a control is for: the queued one, else the one playing. Call with the lock held."""
+        run = self._runner.queued() or self._runner.current
+        if run is None or run.cancel.is_set():
+            raise IdleError("nothing is playing; start an exercise first (POST /api/play)")
+        return run
+
     def _player_or_raise(self):
         with self._lock:
-            if not self._runner.busy():
-                raise IdleError("nothing is playing; start an exercise first (POST /api/play)")
-            if self._runner.queued() is not None:
-                return None  # about to start
-            return self._runner.current.player  # None while the device or the first words are awaited
+            return self._active_or_raise().player  # None while it starts (queued, chime, device)

@@ -288,6 +288,8 @@ class Runner:
                     player.output.close()
                     return None
                 run.player = player
+                if run.paused:  # asked for while it was starting
+                    player.start_paused()
             return player
 
     def _chime(self) -> Optional[float]:

@@ -15,7 +15,10 @@ Traps:
   server's threads. Call ``state_object`` with the controller's lock held,
   so it reads one snapshot.
 * A run that is queued (asked for, not yet begun) already counts as
-  playing: the last request is what the state shows.
+  playing: the last request is what the state shows. It may also be
+  paused before it has a player (:attr:`Run.paused`): a pause pressed while
+  the chime plays or the device wakes is kept, and the session starts
+  paused.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class Run:
     script: Any = None
     path: Optional[Path] = None
     chime: bool = False               # a press started it: acknowledge with a chime first
+    paused: bool = False              # paused before its player existed: it starts paused
     cancel: threading.Event = field(default_factory=threading.Event)
     player: Any = None
     status: Optional[SessionStatus] = None
@@ -120,7 +124,8 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
     if not playing:
         return state
     player, status = run.player, run.status
-    state["state"] = "paused" if player is not None and player.paused else "playing"
+    paused = player.paused if player is not None else run.paused
+    state["state"] = "paused" if paused else "playing"
     if run.script is not None:
         state["title"] = run.script.title
     if run.start is not None and run.start.planned:
