@@ -23,10 +23,11 @@ def list_cmd():
     from voiceguide.script.catalog import entries
     from voiceguide.script.loader import load
 
+    found = entries()  # the scripts folders first: their problems are what list is about
     options = session_options({})
     rows = []
     with _Lengths(options) as lengths:
-        for entry in entries():
+        for entry in found:
             try:
                 script = load(entry.path)
                 if script.part:  # written to be included (an opening, a closing), not an exercise
