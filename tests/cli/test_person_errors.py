@@ -106,8 +106,7 @@ def unwritable_data(home, tmp):
 #: (set-up, [(arguments, [what the one line must say])]); {c} config, {s} scripts, {o} out, {d} data folder.
 CASES = {
     "config folder unreadable": (unreadable_config, [
-        (["list"], ["{s}: cannot read your scripts folder: permission denied on the folder {c}",
-                    "chmod u+x {c}"]),
+        (["list"], ["permission denied on the folder {c}", "chmod u+x {c}"]),  # the config or the scripts
         (["config"], ["{c}/config.toml: cannot read the config file", "chmod u+x {c}"]),
         (["play", "mine", "--text"], ["{c}/config.toml: cannot read the config file", "chmod u+x {c}"]),
         (["new", "foo"], ["{s}/foo.yaml: cannot write it: permission denied on the folder {c}", "chmod u+"]),
@@ -134,7 +133,7 @@ CASES = {
         (["new", "foo"], ["{s}/foo.yaml: cannot write it: the symbolic link {s} goes round in a loop"]),
     ]),
     "config folder a file": (config_is_a_file, [
-        (["list"], ["{s}: cannot read your scripts folder: a part of the path is a file, not a folder"]),
+        (["list"], ["{c}/", "a part of the path is a file, not a folder"]),  # the config or the scripts
         (["config"], ["{c}/config.toml: cannot read the config file: a part of the path is a file"]),
         (["new", "foo"], ["{s}/foo.yaml: cannot write it: a part of the path is a file, not a folder"]),
     ]),
