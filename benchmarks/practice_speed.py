@@ -74,7 +74,7 @@ from voiceguide.player.practice import LoggedSession
 t1 = time.perf_counter()
 
 class Out: frames_played = 0
-class Player: total = None; heard = None; output = Out(); position = 0
+class Player: total = None; heard = None; output = Out(); position = 0; frames_played = 0
 class Opts:
     sample_rate = 48000; length = None; text_only = False
     class voice: name = None
