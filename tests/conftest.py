@@ -1,7 +1,8 @@
 """Shared fixtures: a private HOME/XDG tree per test, and the shared fakes (tests/support/).
 
 The fake synthesizer is only for fast unit tests of the timeline and mixer;
-the tests that prove a path works use the real espeak-ng engine.
+the tests that prove a path works use the real engines (espeak-ng, and Piper
+where the `neural` extra is installed: then it is the default voice).
 """
 
 from __future__ import annotations

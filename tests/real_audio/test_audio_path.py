@@ -246,6 +246,11 @@ def _align(haystack, needle, at, size, around=None, within=None):
         region = haystack[first:around + within + size]
     n = 1 << int(np.ceil(np.log2(len(region) + len(probe))))
     corr = np.fft.irfft(np.fft.rfft(region, n) * np.conj(np.fft.rfft(probe, n)), n)[:len(region) - len(probe) + 1]
+    if around is not None:
+        # Normalised: on a decaying sound (a bell's tail) the raw correlation
+        # favours a lag where the haystack is merely louder.
+        energy = np.concatenate([[0.0], np.cumsum(region ** 2)])
+        corr = corr / np.sqrt(np.maximum(energy[len(probe):] - energy[:-len(probe)], 1e-30))
     return first + int(np.argmax(corr)) - at
 
 

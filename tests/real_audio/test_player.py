@@ -113,7 +113,7 @@ def test_the_terminal_is_restored_after_playing(script, tmp_path):
     home, _ = alsa_file_home(tmp_path)
     env = base_env(home)
     child = pexpect.spawn("/bin/sh", ["-c", f"stty -a; {sys.executable} -m voiceguide play {script} "
-                                      f"--length 12s; stty -a"], env=env, encoding="utf-8", timeout=60)
+                                      f"--length 16s; stty -a"], env=env, encoding="utf-8", timeout=60)
     child.expect(pexpect.EOF)
     before, after = child.before.split("done", 1) if "done" in child.before else (child.before, "")
     assert " icanon" in before and " echo" in before

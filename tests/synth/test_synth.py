@@ -1,7 +1,7 @@
 """voiceguide.synth on the real engine (espeak-ng through pyttsx3), real processes.
 
 Every voice here names the espeak engine (``Espeak(...)``): where Piper is
-installed it would otherwise be the default (tests/test_piper.py covers it).
+installed it would otherwise be the default (tests/synth/test_piper.py covers it).
 
 Every test uses its own cache directory (tmp_path): nothing is shared, so each
 synthesis here really runs. A misbehaving worker (tests/support/synth_worker.py)
@@ -231,6 +231,10 @@ def test_prefetch_in_order_and_clip_waits_for_its_own_item(tmp_path):
         assert x.size > 0
         for t in texts:
             s.clip(t, Espeak())
+        # A clip is readable from the cache a moment before its worker's reply is counted.
+        deadline = time.monotonic() + 5
+        while s.stats["synthesised"] < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert s.stats["synthesised"] == 6
         assert all(s.cached(t, Espeak()) for t in texts)
 

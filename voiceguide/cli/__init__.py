@@ -9,7 +9,7 @@ errors or calls ``sys.exit``.
 
 The commands live in small modules by area -- :mod:`.exercises` (list,
 preview), :mod:`.authoring` (validate, schema, new), :mod:`.sound` (render,
-play), :mod:`.info` (about, config, devices), :mod:`.speech` (voices), :mod:`.cache` (cache),
+play), :mod:`.info` (about, config, devices), :mod:`.speech` (voices, prepare), :mod:`.cache` (cache),
 :mod:`.station` (station, ctl, schedule), :mod:`.practice` (log, cue, cues) --
 and are added to :data:`cli` below. Imports of the audio stack happen inside
 the commands that need it, so ``list``, ``validate`` and ``about`` start fast.
@@ -45,7 +45,7 @@ def cli(ctx, debug):
 
 for _command in (exercises.list_cmd, exercises.preview, authoring.validate, authoring.schema,
                  authoring.new, sound.render, sound.play, info.config, info.about, info.devices,
-                 speech.voices, station.station, station.ctl, station.schedule, practice.log_cmd,
+                 speech.voices, speech.prepare, station.station, station.ctl, station.schedule, practice.log_cmd,
                  practice.cue_cmd, practice.cues_cmd, cache.cache_cmd):
     cli.add_command(_command)
 

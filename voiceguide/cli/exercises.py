@@ -124,12 +124,13 @@ def preview(exercise, as_json, length, music, voice, rate, volume):
     options.music = music
     with Session(script, options) as session:
         timeline = session.timeline()
+        document = timeline.to_json(voice_of=session.voice_id) if as_json else None
     note_record_steps(timeline, "in the preview")
     if music is None and music_steps(script):
         click.echo("voiceguide: this exercise plays a piece you choose (--music FILE); the preview holds "
                    "its longest length for it", err=True)
     if as_json:
-        click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(document, ensure_ascii=False))
         return
     for line in preview_lines(timeline, script):
         click.echo(line)

@@ -62,7 +62,8 @@ def render(exercise, output, no_ambient, length, captions, force, music, voice, 
 @setting_option("latency", type=float, metavar="S")
 @click.option("--text", "text_only", is_flag=True,
               help="Print each step's words instead of speaking them (bells and bed kept).")
-@click.option("-v", "--verbose", is_flag=True, help="Report start-up time, latency and underruns at the end.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Report start-up time, latency, underruns and waits for speech at the end.")
 @music_option()
 def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_level, device, latency,
          text_only, verbose, music):

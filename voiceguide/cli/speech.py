@@ -1,23 +1,105 @@
-"""The speech engine: ``voices``."""
+"""Speech: ``voices`` (what can speak) and ``prepare`` (synthesise ahead)."""
 
 from __future__ import annotations
 
+import sys
+import time
+
 import click
+
+from voiceguide.cli.common import load_exercise, speech_options
 
 
 @click.command()
 def voices():
-    """List speech engine voices: id, language, name (the default marked *).
+    """List the voices of both speech engines, Piper and espeak-ng.
 
-    Give an id to --voice or to `voice` in the config file or a script.
+    Columns: engine, id (give it to --voice or the config's `voice`),
+    language, quality and where the voice came from. The voice marked * speaks
+    English scripts by default; every script gets the best voice installed
+    for its language (Piper where it has one, else espeak-ng). Drop any
+    Piper voice (NAME.onnx with NAME.onnx.json) into the folder named at the
+    end to add it.
     """
+    from voiceguide.errors import EngineError
     from voiceguide.synth import list_voices
+    from voiceguide.synth.engines import espeak, piper
+    from voiceguide.synth.voices import best_piper_voice, piper_voices, user_voices_dir
 
-    rows = [("*" if voice.get("default") else " ", voice["id"], ",".join(voice.get("languages") or []) or "-",
-             voice["name"]) for voice in list_voices()]
-    rows.sort(key=lambda row: row[1])
-    width = max([len("ID")] + [len(row[1]) for row in rows])
-    lwidth = max([len("LANGUAGE")] + [len(row[2]) for row in rows])
-    click.echo(f"  {'ID':<{width}}  {'LANGUAGE':<{lwidth}}  NAME")
-    for mark, ident, langs, name in rows:
-        click.echo(f"{mark} {ident:<{width}}  {langs:<{lwidth}}  {name}")
+    rows = []
+    found = piper_voices()
+    best = best_piper_voice("en", found)
+    for v in found:
+        if v.problem:
+            click.echo(f"voiceguide: warning: {v.problem}", err=True)
+            continue
+        rows.append((best is not None and v.id == best.id, "piper", f"piper:{v.id}", v.language,
+                     v.quality or "-", v.source))
+    espeak_problem = None
+    try:
+        espeak_voices = list_voices()
+    except EngineError as exc:
+        espeak_voices, espeak_problem = [], str(exc)
+    version = espeak.engine_version()[1]
+    for v in sorted(espeak_voices, key=lambda v: v["id"]):
+        langs = v.get("languages") or ["-"]
+        rows.append((best is None and bool(v.get("default")), "espeak", f"espeak:{v['id']}", langs[0],
+                     "formant", version))
+    if not rows:
+        raise EngineError(espeak_problem or "no speech engine is installed")
+    width = max(len(r[2]) for r in rows)
+    click.echo(f"  {'ENGINE':<7}{'ID':<{width + 2}}{'LANGUAGE':<10}{'QUALITY':<9}SOURCE")
+    for mark, engine, ident, lang, quality, source in rows:
+        click.echo(f"{'*' if mark else ' '} {engine:<7}{ident:<{width + 2}}{lang:<10}{quality:<9}{source}")
+    if espeak_problem:
+        click.echo(f"voiceguide: espeak-ng: {espeak_problem}", err=True)
+    if not piper.available():
+        click.echo(f"Piper (natural voices) is not installed: {piper.MISSING_HINT}", err=True)
+    else:
+        click.echo(f"\nmore Piper voices: put NAME.onnx and NAME.onnx.json in {user_voices_dir()}")
+
+
+@click.command()
+@click.argument("exercises", nargs=-1, metavar="[ID|PATH]...")
+@click.option("--all", "every", is_flag=True, help="Every built-in and user exercise.")
+@speech_options(ambient_level=False)
+def prepare(exercises, every, voice, rate, volume):
+    """Synthesise every spoken step ahead of time, so a session starts at once.
+
+    Uses the voice, rate and volume that `play` would use (the config file
+    and VOICEGUIDE_* variables included). Fills the speech cache, in the
+    order the words are heard, with a progress bar on a terminal.
+    """
+    from voiceguide.cli.common import session_options
+    from voiceguide.errors import UsageError
+    from voiceguide.player.session import Session
+    from voiceguide.synth import Synthesizer
+
+    if every:
+        from voiceguide.script.catalog import entries
+
+        exercises = tuple(exercises) + tuple(e.id for e in entries())
+    if not exercises:
+        raise UsageError("name the exercises to prepare (see `voiceguide list`), or use --all")
+    options = session_options(dict(voice=voice, rate=rate, volume=volume))
+    scripts = [load_exercise(name) for name in dict.fromkeys(exercises)]
+    with Synthesizer(sample_rate=options.sample_rate) as synth:
+        for name, script in zip(dict.fromkeys(exercises), scripts):
+            with Session(script, options, synthesizer=synth) as session:
+                items = list(dict.fromkeys((text, session.spec(v)) for text, v in session.speech()))
+                voice_ids = sorted({synth.voice_id(spec) for _, spec in items})
+                t0 = time.monotonic()
+                before = synth.stats["synthesised"]
+                synth.prefetch(items)
+                label = f"{name} ({', '.join(voice_ids)})"
+                if sys.stderr.isatty():
+                    with click.progressbar(items, label=label, file=sys.stderr,
+                                           item_show_func=lambda item: None) as bar:
+                        for text, spec in bar:
+                            synth.length(text, spec)
+                else:
+                    for text, spec in items:
+                        synth.length(text, spec)
+                made = synth.stats["synthesised"] - before
+                click.echo(f"prepared {label}: {len(items)} clips, {made} new, "
+                           f"in {time.monotonic() - t0:.1f} s", err=True)

@@ -240,6 +240,10 @@ def _report(result, request: PlayRequest, stderr: TextIO) -> None:
             print(f"first sound at {clock(result.first_audible)} "
                   f"({result.first_audible - started:.3f} s after the process started)", file=stderr)
         print(f"latency {result.latency:.3f} s, {result.underruns} underruns", file=stderr)
+        if result.waits:
+            steps = ", ".join(f"{step} ({seconds:.1f} s)" for step, seconds in result.waits)
+            print(f"waited {sum(s for _, s in result.waits):.1f} s for speech before step(s) {steps}: "
+                  f"synthesis was behind; `voiceguide prepare {request.exercise}` avoids it", file=stderr)
     if result.underruns:
         print(f"voiceguide: {result.underruns} underruns (gaps in the sound); try --latency "
               f"{max(0.3, result.latency * 2):.1f}", file=stderr)

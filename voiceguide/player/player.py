@@ -113,6 +113,7 @@ class PlayResult:
     quit: bool = False                 # the listener pressed q (or the station stopped it)
     reopened: int = 0                  # times the device was reopened
     abandoned: bool = False            # the mixer thread was blocked and left behind after a stop
+    waits: Tuple[Tuple[int, float], ...] = ()  # (step, seconds) spent waiting for synthesis
 
     def raise_if_stopped(self) -> None:
         """Raise :class:`Interrupted` with the exit code for the signal, if any."""
@@ -142,6 +143,7 @@ class Player:
         self.fader = Fader(self.sample_rate, self.blocksize)
         self._start_at = start_at
         self._error: Optional[BaseException] = None
+        self._lazy = None   # the lazily placed timeline, which records waits for speech
         self._signal: Optional[int] = None
         self._quit = False
         self._stop_at: Optional[float] = None
@@ -279,7 +281,8 @@ class Player:
         """A lazily placed timeline when possible, so sound starts before synthesis ends."""
         session = self.session
         if self._start_at is None and session.options.length is None:
-            return session.lazy_timeline()
+            self._lazy = session.lazy_timeline()
+            return self._lazy
         timeline = session.timeline()
         if self._start_at:
             self.position = self._seek_floor = timeline.start_of(self._start_at)
@@ -454,9 +457,10 @@ class Player:
             self.status.close()
         if self._error is not None and not self.stopping:
             raise self._error
+        waits = tuple((step, n / self.sample_rate) for step, n in getattr(self._lazy, "waits", ()))
         return PlayResult(self._frames, self.output.underruns, float(self.output.latency),
                           getattr(self.output, "first_audible", None), self._signal, self._quit,
-                          self._reopened, abandoned)
+                          self._reopened, abandoned, waits)
 
     def _blocked_after_stop(self) -> bool:
         """A stop was asked for and the mixer thread has had its time (see :attr:`stop_grace`).

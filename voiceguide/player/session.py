@@ -92,11 +92,20 @@ class Session:
                 self._synth = Synthesizer(sample_rate=self.options.sample_rate)
             return self._synth
 
-    def _spec(self, voice: Voice):
+    def spec(self, voice: Voice):
+        """The synthesizer's :class:`~voiceguide.synth.VoiceSpec` for a resolved voice."""
         from voiceguide.synth import VoiceSpec
 
         return VoiceSpec(name=voice.name, rate=int(voice.rate), volume=float(voice.volume),
                          language=self.script.language)
+
+    def voice_id(self, voice: Voice) -> str:
+        """The engine-qualified voice that speaks with *voice* (``piper:en_US-joe-medium``)."""
+        return self.synth.voice_id(self.spec(voice))
+
+    def clip_ready(self, text: str, voice: Voice) -> bool:
+        """True when the clip's length is known without waiting (and hurries it if not)."""
+        return self.synth.ready(text, self.spec(voice))
 
     def speech(self) -> Iterable[Tuple[str, Voice]]:
         """Every spoken text with its voice, in the order it is heard."""
@@ -115,7 +124,7 @@ class Session:
         if self.options.text_only or self._prefetched:
             return
         self._prefetched = True
-        items = [(text, self._spec(voice)) for text, voice in self.speech()]
+        items = [(text, self.spec(voice)) for text, voice in self.speech()]
         if not background:
             self.synth.prefetch(items)
             return
@@ -134,7 +143,7 @@ class Session:
             # No engine: each step lasts about as long as it would take to say.
             return estimate_speech_samples(text, voice, self.options.sample_rate)
         try:
-            return self.synth.length(text, self._spec(voice))
+            return self.synth.length(text, self.spec(voice))
         except UnknownVoice as exc:
             raise self._unknown_voice(exc, voice) from None
 
@@ -144,7 +153,7 @@ class Session:
 
             return np.zeros(event.length, dtype=np.float32)
         try:
-            return self.synth.clip(event.text, self._spec(event.voice))
+            return self.synth.clip(event.text, self.spec(event.voice))
         except UnknownVoice as exc:
             raise self._unknown_voice(exc, event.voice) from None
 
@@ -176,7 +185,7 @@ class Session:
             return None
 
         def cached(text: str, voice: Voice) -> int:
-            n = self.synth.cached_length(text, self._spec(voice))
+            n = self.synth.cached_length(text, self.spec(voice))
             if n is None:
                 raise _NotCached
             return n
@@ -189,11 +198,16 @@ class Session:
             return None
 
     def lazy_timeline(self) -> LazyTimeline:
-        """The timeline placed lazily, for playing while synthesis runs ahead."""
+        """The timeline placed lazily, for playing while synthesis runs ahead.
+
+        A clip not synthesised when it is due is waited for in silence (the
+        pause before it grows; see :class:`LazyTimeline`), never by stalling.
+        """
         self.prefetch()
+        ready = None if self.options.text_only else self.clip_ready
         return LazyTimeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
                             length=self.options.length, voice=self.options.voice,
-                            music_seconds=self.music_seconds())
+                            music_seconds=self.music_seconds(), ready=ready)
 
     def mixer(self, timeline=None) -> "Mixer":
         from voiceguide.audio.mixer import Mixer

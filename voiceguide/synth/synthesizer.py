@@ -69,8 +69,9 @@ log = logging.getLogger("voiceguide.synth")
 
 #: A worker with nothing to do for this long exits (its engine's memory with it).
 IDLE_TIMEOUT_S = 60.0
-#: Resident memory one Piper worker needs (measured: ~250 MB for a medium voice).
-PIPER_WORKER_BYTES = 300 * 1024 * 1024
+#: Resident memory one Piper worker may need: ~250 MB after a short sentence, up to
+#: ~500 MB after a long one at a slow rate (onnxruntime keeps its arena).
+PIPER_WORKER_BYTES = 500 * 1024 * 1024
 
 #: Clips kept in memory after loading, by total size (a session repeats clips).
 MEMORY_CACHE_BYTES = 8 * 1024 * 1024
@@ -487,6 +488,7 @@ class Synthesizer:
         self._pin_file_limit = _pin_file_limit()
         self._warned: set = set()
         self._added = 0
+        self._failed: Dict[str, BaseException] = {}
         self._memory: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
         self._memory_bytes = 0
         self._closed = False
@@ -539,6 +541,23 @@ class Synthesizer:
                     continue
             if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is None:
                 self._submit(key, text, voice, _PRIORITY_LATER, wait=False)
+
+    def ready(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
+        """True when :meth:`clip` and :meth:`length` would not wait for synthesis.
+
+        When the clip is not ready, its synthesis is made to happen next
+        (queued, or moved to the front of its queue): the player asks this
+        of the next clip it needs, so synthesis runs in order of need. A clip
+        whose synthesis failed counts as ready: :meth:`length` then raises.
+        """
+        key = self._key(text, voice)
+        with self._lock:
+            if key in self._pins or key in self._failed:
+                return True
+        if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None:
+            return True
+        job = self._submit(key, text, voice, _PRIORITY_NOW)
+        return job.done.is_set()
 
     def cached(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
         """True when the clip is pinned or has a cache entry (header checked): no synthesis needed."""
@@ -852,6 +871,10 @@ class Synthesizer:
             job.length, job.error = length, error
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]
+            if length is not None:
+                self._failed.pop(job.key, None)
+            elif error is not None:
+                self._failed[job.key] = error
         job.done.set()
 
     def _pool(self, choice: "Choice") -> _Pool:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import Breathe, Source, Voice
@@ -226,8 +226,12 @@ class Timeline(PlacedEvents):
         names = ", ".join(f'"{name}"' for name, _ in sections) or "none"
         raise UsageError(f'--from "{target}": no such section; sections are {names}, or give a step number')
 
-    def to_json(self) -> dict:
-        """The pinned ``preview --json`` shape (see DESIGN.md)."""
+    def to_json(self, voice_of: Optional[Callable[[Voice], str]] = None) -> dict:
+        """The pinned ``preview --json`` shape (see DESIGN.md).
+
+        With *voice_of* (a resolved voice -> its engine-qualified id), say
+        events also carry the ``voice`` they are spoken with.
+        """
         sr = self.sample_rate
         events = []
         for e in self.events:
@@ -241,6 +245,8 @@ class Timeline(PlacedEvents):
             }
             if e.kind == "say":
                 item["text"] = e.text
+                if voice_of is not None and e.voice is not None:
+                    item["voice"] = voice_of(e.voice)
             elif e.kind == "bell":
                 item["bell"] = e.bell
             events.append(item)

@@ -26,7 +26,7 @@ Nothing here imports numpy: integer sample arithmetic only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import (
@@ -234,13 +234,25 @@ class LazyTimeline(PlacedEvents):
     *clip_length* is called in order, once per spoken clip, only when that
     event is placed -- unless *length* (``--length``) is given, which needs
     every clip's length first.
+
+    With *ready* (``play`` only; ``ready(text, voice) -> bool``), a spoken
+    clip that is not synthesised yet when it is due is waited for with
+    silent ``pause`` events of *wait* seconds (belonging to the spoken
+    step), so the pause before it grows instead of the sound stalling or
+    words being cut. :attr:`waits` records ``(step, samples)`` per step
+    that waited. With a warm cache nothing ever waits, and the events are
+    exactly those of the whole timeline.
     """
 
     def __init__(self, script: Script, clip_length: ClipLength, *,
                  sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
-                 voice: Optional[Voice] = None, music_seconds: Optional[float] = None):
+                 voice: Optional[Voice] = None, music_seconds: Optional[float] = None,
+                 ready: Optional[Callable[[str, Voice], bool]] = None, wait: float = 0.1):
         self.script = script
         self.sample_rate = sample_rate
+        self.waits: List[Tuple[int, int]] = []
+        self._ready = ready
+        self._wait = max(1, _seconds_to_samples(wait, sample_rate))
         self._clip_length = clip_length
         self._target = length
         self._items = flatten(script, voice, music_seconds)
@@ -292,6 +304,14 @@ class LazyTimeline(PlacedEvents):
             common = dict(source=it.source, section=it.section, step=it.step)
             at = self._frontier
             if it.kind == "say":
+                if self._ready is not None and self._target is None:
+                    waited = 0
+                    while not self._ready(it.text, it.voice):
+                        self._frontier = at + self._wait
+                        yield Event("pause", at, self._wait, **common)
+                        at, waited = self._frontier, waited + self._wait
+                    if waited:
+                        self.waits.append((it.step, waited))
                 clip = clip_length(it.text, it.voice)
                 self._frontier = at + max(clip, _seconds_to_samples(it.slot, sr))
                 yield Event("say", at, clip, text=it.text, voice=it.voice, **common)

@@ -49,10 +49,10 @@ MISSING_HINT = (
 #: over every spoken sentence of the built-in scripts with our sentence
 #: pauses (``benchmarks/piper_rate.py``). A rate of R wpm then uses
 #: ``length_scale = natural / R``, so 140 wpm measures about 140 wpm.
-NATURAL_WPM = {"en_US-joe-medium": 200.0}
+NATURAL_WPM = {"en_US-joe-medium": 230.0}
 #: For a voice we have not measured (one dropped into the voices folder):
 #: Piper voices trained on read speech mostly speak at about this rate.
-DEFAULT_NATURAL_WPM = 200.0
+DEFAULT_NATURAL_WPM = 230.0
 #: Pause between sentences: this many seconds at 1 wpm, i.e. 65/rate s
 #: (espeak-ng's own, measured: 0.46 s at 140 wpm).
 SENTENCE_PAUSE_WPM_S = 65.0
