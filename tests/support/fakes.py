@@ -31,6 +31,12 @@ class FakeSynth:
     def prefetch(self, items):
         list(items)
 
+    def ready(self, text, voice) -> bool:
+        return True   # made on demand, instantly: play never waits for it
+
+    def voice_id(self, voice) -> str:
+        return "fake:tone"
+
     def close(self):
         pass
 
