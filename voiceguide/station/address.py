@@ -30,6 +30,8 @@ from voiceguide.errors import UsageError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 FILE_NAME = "station.json"
+#: The file holds one short JSON object; anything larger is not ours.
+MAX_FILE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,17 @@ def remove(path: Optional[Path] = None) -> None:
     """Remove the file if this process wrote it (a newer station may have replaced it)."""
     path = path or listen_file()
     try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
+        if json.loads(_text(path)).get("pid") == os.getpid():
             path.unlink()
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _text(path: Path) -> str:
+    """The file's text; a FIFO or a device in its place (it must never hang ``ctl``) is an OSError."""
+    from voiceguide.readfile import read_regular
+
+    return read_regular(path, MAX_FILE_BYTES).decode("utf-8")
 
 
 def _alive(pid: object) -> bool:
@@ -128,7 +137,7 @@ def read(path: Optional[Path] = None) -> Optional[Tuple[Address, int]]:
     """(address, pid) of the running station, or None when the file is missing or stale."""
     path = path or listen_file()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_text(path))
         address = Address(str(data["host"]), int(data["port"]))
         pid = data.get("pid")
     except (OSError, ValueError, KeyError, TypeError):

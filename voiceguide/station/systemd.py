@@ -267,8 +267,10 @@ def check_name(name: str) -> str:
 
 def read_schedule(path: Path) -> Optional[Schedule]:
     """The schedule described by a timer file we wrote, or None for any other file."""
-    try:
-        text = path.read_text(encoding="utf-8")
+    from voiceguide.readfile import read_regular
+
+    try:  # a FIFO or a huge file among the units must not hang or swamp `schedule list`
+        text = read_regular(path, 64 * 1024).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     for line in text.splitlines():
@@ -310,7 +312,9 @@ def write_schedule(schedule: Schedule, folder: Optional[Path] = None, replace: b
         with atomic_file(timer, "w", encoding="utf-8") as f:
             f.write(schedule.timer_text())
     except OSError as exc:
-        raise VoiceguideError(f"{folder}: cannot write the schedule ({exc.strerror})") from None
+        from voiceguide.errors import file_error
+
+        raise file_error(exc.filename or folder, exc, "write the schedule", elsewhere="") from None
     return [timer, service]
 
 
@@ -374,7 +378,9 @@ def write_station_unit(listen: Optional[str] = None, folder: Optional[Path] = No
         with atomic_file(path, "w", encoding="utf-8") as f:
             f.write(station_unit_text(listen))
     except OSError as exc:
-        raise VoiceguideError(f"{folder}: cannot write {STATION_UNIT} ({exc.strerror})") from None
+        from voiceguide.errors import file_error
+
+        raise file_error(exc.filename or folder, exc, f"write {STATION_UNIT}", elsewhere="") from None
     return path
 
 

@@ -32,6 +32,8 @@ from voiceguide.errors import VoiceguideError
 
 ENV = "VOICEGUIDE_STATION_TOKEN"
 FILE_NAME = "station-token"
+#: A token is a line of 43 characters; a file much larger is not one (and is not read whole).
+MAX_TOKEN_FILE = 4096
 #: 32 random bytes, URL-safe: fits in a header, a cookie and a pairing address.
 TOKEN_BYTES = 32
 
@@ -65,11 +67,19 @@ def read_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]]
         return None
     except OSError as exc:
         raise TokenError(f"{path}: cannot read the station token ({exc.strerror})") from None
+    from voiceguide.readfile import NotRegularFile, kind_of, read_regular
+
+    if not stat.S_ISREG(info.st_mode):  # a FIFO here would hang every request that checks the token
+        raise TokenError(f"{path}: the station token is {kind_of(info.st_mode)}, not a file; "
+                         f"delete it to make a new one")
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise TokenError(f"{path}: the station token is readable by other users; "
                          f"run `chmod 600 {path}` (or delete it to make a new one)")
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        value = read_regular(path, MAX_TOKEN_FILE).decode("utf-8").strip()
+    except NotRegularFile as exc:
+        raise TokenError(f"{path}: the station token is {exc.kind}, not a file; delete it to make a new one") \
+            from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TokenError(f"{path}: cannot read the station token ({exc}); delete it to make a new one") from None
     if not value:

@@ -45,8 +45,10 @@ class Volume:
     def _load(self) -> float:
         if self._state_file is None:
             return 0.0
-        try:
-            value = float(json.loads(self._state_file.read_text())["volume_db"])
+        from voiceguide.readfile import read_regular
+
+        try:  # a FIFO in its place must not hang the station's start
+            value = float(json.loads(read_regular(self._state_file, 4096).decode("utf-8"))["volume_db"])
         except (OSError, ValueError, KeyError, TypeError):
             return 0.0
         return _clamp(value)
