@@ -126,12 +126,18 @@ def test_the_q_key_records_a_stop(script, pulse):
     assert (row["ended"], row["section"], row["step"]) == ("stopped", "Three", 6)
 
 
-def test_a_failed_session_records_the_error(script, alsa_env):
-    result = voiceguide("play", str(script), "--voice", "no-such-voice", env=alsa_env)
-    assert result.returncode == 1
-    (row,) = sessions(alsa_env)
+def test_a_failed_session_records_the_error(script, alsa_env, tmp_path):
+    # The speech engine really fails mid-start: espeak-ng's library is there but
+    # cannot load (an empty libespeak-ng.so.1 first on the library path).
+    broken = tmp_path / "broken-lib"
+    broken.mkdir()
+    (broken / "libespeak-ng.so.1").write_bytes(b"")
+    env = dict(alsa_env, LD_LIBRARY_PATH=str(broken), XDG_CACHE_HOME=str(tmp_path / "empty-cache"))
+    result = voiceguide("play", str(script), "--voice", "espeak:gmw/en-us", env=env)
+    assert result.returncode == 1, result.stderr
+    (row,) = sessions(env)
     assert row["ended"] == "error"
-    assert "no voice 'no-such-voice'" in row["message"]
+    assert "no speech engine" in row["message"]
     assert "\n" not in row["message"]
 
 
