@@ -54,23 +54,23 @@ def list_cmd():
 class _Lengths:
     """An exercise's length for ``list``: real when its speech is all cached, else ``~`` an estimate.
 
-    The cache is read through a :class:`~voiceguide.synth.Synthesizer`
-    (entry headers only; no worker is started). Whatever stops that (no
-    engine, an unknown voice) leaves the estimate.
+    The cache's entry headers are read through one
+    :class:`~voiceguide.synth.lookup.CacheLookup` (no worker, no numpy).
+    Whatever stops that (no engine, an unknown voice) leaves the estimate.
     """
 
     def __init__(self, options):
         self.options = options
-        self.synth = None
+        self.lookup = None
 
     def __enter__(self):
-        from voiceguide.synth import Synthesizer
+        from voiceguide.synth.lookup import CacheLookup
 
-        self.synth = Synthesizer(sample_rate=self.options.sample_rate)
+        self.lookup = CacheLookup(self.options.sample_rate)
         return self
 
     def __exit__(self, *exc):
-        self.synth.close()
+        pass
 
     def of(self, script) -> str:
         from voiceguide.errors import VoiceguideError
@@ -79,7 +79,7 @@ class _Lengths:
         from voiceguide.timeline import estimate
 
         try:
-            timeline = Session(script, self.options, synthesizer=self.synth).cached_timeline()
+            timeline = Session(script, self.options).cached_timeline(self.lookup)
         except VoiceguideError:
             timeline = None
         if timeline is not None:

@@ -174,18 +174,23 @@ class Session:
                                 length=self.options.length, voice=self.options.voice,
                                 music_seconds=self.music_seconds())
 
-    def cached_timeline(self) -> Optional[Timeline]:
+    def cached_timeline(self, lookup=None) -> Optional[Timeline]:
         """The whole timeline if every clip is already in the speech cache, else None.
 
-        Reads only the cache entries' headers: no synthesis, no worker
-        process. ``list`` shows this real length, and an estimate ("~") only
-        when a clip is missing.
+        Reads only the cache entries' headers through a
+        :class:`~voiceguide.synth.lookup.CacheLookup` (pass one to share it):
+        no synthesis, no worker process, no numpy. ``list`` shows this real
+        length, and an estimate ("~") only when a clip is missing.
         """
         if self.options.text_only:
             return None
+        if lookup is None:
+            from voiceguide.synth.lookup import CacheLookup
+
+            lookup = CacheLookup(self.options.sample_rate)
 
         def cached(text: str, voice: Voice) -> int:
-            n = self.synth.cached_length(text, self.spec(voice))
+            n = lookup.length(text, self.spec(voice))
             if n is None:
                 raise _NotCached
             return n

@@ -15,6 +15,18 @@ See :mod:`voiceguide.synth.synthesizer` (threads, processes, retries),
 """
 
 from .spec import FORMAT, VoiceSpec
-from .synthesizer import Synthesizer, list_voices
 
 __all__ = ["Synthesizer", "VoiceSpec", "list_voices", "FORMAT"]
+
+
+def __getattr__(name: str):
+    """``Synthesizer`` and ``list_voices`` load on first use (numpy, threads, processes).
+
+    So :mod:`voiceguide.synth.lookup` (``list``'s real lengths) and the
+    cache keys can be used without them.
+    """
+    if name in ("Synthesizer", "list_voices"):
+        from . import synthesizer
+
+        return getattr(synthesizer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

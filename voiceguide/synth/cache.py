@@ -45,7 +45,10 @@ import zlib
 from pathlib import Path
 from typing import Optional, Tuple
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 from ..atomic import place as atomic_place
 from .spec import PEAK_DBFS
@@ -67,7 +70,10 @@ MAX_PEAK = 10 ** (PEAK_DBFS / 20) * 1.01
 STALE_SECONDS = 3600.0
 TEMP_PREFIX = ".tmp-"
 
-_DTYPE = np.dtype("<f4")
+#: Samples are little-endian float32; numpy is imported only where samples are read or written, so
+#: checking an entry's header (``list``'s real lengths) needs none.
+_DTYPE = "<f4"
+_ITEMSIZE = 4
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
                | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
 
@@ -129,7 +135,9 @@ class OpenEntry:
 
     def samples(self) -> np.ndarray:
         """Read and check the samples (float32, read-only); :class:`Damaged` if wrong."""
-        nbytes = self.count * _DTYPE.itemsize
+        import numpy as np
+
+        nbytes = self.count * _ITEMSIZE
         raw = bytearray(nbytes)
         view = memoryview(raw)
         done = 0
@@ -198,7 +206,7 @@ def open_entry(path: Path, key: str) -> OpenEntry:
         if info.st_size < HEADER_SIZE:
             raise Damaged("is truncated")
         count, crc = _check_header(os.pread(fd, _HEADER.size, 0), key)
-        expected = HEADER_SIZE + count * _DTYPE.itemsize
+        expected = HEADER_SIZE + count * _ITEMSIZE
         if info.st_size != expected:
             raise Damaged("is truncated" if info.st_size < expected else "has bytes after its samples")
     except BaseException as exc:
@@ -249,6 +257,8 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
     The caller then :func:`place`\\ s it (or reads it and removes it). On any
     failure the temporary file is removed and the OSError raised.
     """
+    import numpy as np
+
     data = np.ascontiguousarray(samples, dtype=_DTYPE)
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         raise ValueError("a cache entry holds a non-empty 1-D array of at most MAX_SAMPLES samples")

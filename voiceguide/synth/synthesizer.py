@@ -567,19 +567,6 @@ class Synthesizer:
                 return True
         return cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None
 
-    def cached_length(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Optional[int]:
-        """The clip's length from its cache entry's header, or None when it is not cached.
-
-        Never synthesises and never starts a worker: ``list`` asks this to
-        show a session's real length when every clip is already made.
-        """
-        key = self._key(text, voice)
-        with self._lock:
-            pin = self._pins.get(key)
-        if pin is not None:
-            return pin.count
-        return cache.entry_length(cache.entry_path(self.cache_dir, key), key)
-
     def entry_path(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Path:
         """Where the clip's cache entry lives (whether or not it exists yet)."""
         return cache.entry_path(self.cache_dir, self._key(text, voice))

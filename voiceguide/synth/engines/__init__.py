@@ -29,7 +29,10 @@ import importlib
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: choosing a voice needs no numpy
+    import numpy as np
 
 #: Engine names, in order of preference for a language both can speak.
 ENGINES: Tuple[str, ...] = ("piper", "espeak")

@@ -34,9 +34,8 @@ import json
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-import numpy as np
 
-from . import Engine, EngineMissing, ModelError
+from . import Engine, EngineMissing, ModelError  # numpy only worker-side: the parent's voice lookup stays light
 
 NAME = "piper"
 
@@ -183,6 +182,8 @@ class PiperEngine(Engine):
 
     def _probe(self) -> None:
         """Speak one word now: a model that does not fit its config fails here, named."""
+        import numpy as np
+
         try:
             audio = self._sentences("Hello.", {"length_scale": 1.0, "noise_scale": 0.667,
                                                "noise_w": 0.8, "speaker": 0})
@@ -197,7 +198,8 @@ class PiperEngine(Engine):
         language = str(getattr(self.voice.config, "espeak_voice", "") or "")
         return [{"id": self.id, "name": self.id, "languages": [language], "default": True}]
 
-    def _sentences(self, text: str, params: dict) -> List[np.ndarray]:
+    def _sentences(self, text: str, params: dict) -> List["np.ndarray"]:
+        import numpy as np
         from piper import SynthesisConfig  # noqa: F401  (documents the parameters used)
 
         out = []
@@ -216,6 +218,8 @@ class PiperEngine(Engine):
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
                    scratch: Path) -> Tuple[np.ndarray, int]:
         """Each sentence trimmed to its sound, joined by ``params["sentence_pause"]``."""
+        import numpy as np
+
         sentences = self._sentences(text, params)
         if not sentences:
             return np.zeros(0, np.float32), self.sample_rate
