@@ -8,17 +8,11 @@ where the `neural` extra is installed: then it is the default voice).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.fakes import SRC, FakeSynth  # noqa: F401  (shared with the tests)
-
-# Transitional: test files written before tests/ became a package import the
-# helpers by bare name (`from audio_env import ...`). Prefer
-# `from tests.support.audio_env import ...`; this line goes once none is left.
-sys.path.insert(1, str(Path(__file__).resolve().parent / "support"))
 
 
 @pytest.fixture(autouse=True)
