@@ -57,10 +57,11 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: Union[str, Path], limit: int) -> bytes:
+def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> bytes:
     """The bytes of the regular file at *path*, at most *limit* of them.
 
-    Raises :class:`NotRegularFile`, :class:`TooBig`, or the
+    Raises :class:`NotRegularFile`, :class:`TooBig` (unless *head*: then
+    the first *limit* bytes of a larger file are returned), or the
     :class:`OSError` of opening or reading (FileNotFoundError,
     PermissionError, ...).
     """
@@ -73,7 +74,7 @@ def read_regular(path: Union[str, Path], limit: int) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(path, kind_of(info.st_mode))
-        if info.st_size > limit:
+        if info.st_size > limit and not head:
             raise TooBig(path, info.st_size, limit)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
@@ -87,6 +88,8 @@ def read_regular(path: Union[str, Path], limit: int) -> bytes:
             left -= len(chunk)
         data = b"".join(chunks)
         if len(data) > limit:
+            if head:
+                return data[:limit]
             raise TooBig(path, len(data), limit)
         return data
     finally:

@@ -153,6 +153,7 @@ class FileSink:
 
         self.path = Path(path)
         self.replace = replace
+        self._sf_error = soundfile.LibsndfileError
         check_target(self.path)
         fmt, subtype = FORMATS[self.path.suffix.lower()]
         try:
@@ -179,7 +180,7 @@ class FileSink:
             self._file.write(block)
         except OSError as exc:
             raise file_error(self.path, exc, "write it") from None
-        except RuntimeError as exc:  # soundfile.LibsndfileError: the disk is full, a size limit
+        except self._sf_error as exc:  # the disk is full, a file size limit
             raise _libsndfile_error(self.path, exc, self._file._file) from None
         self.frames += len(block)
 
@@ -195,7 +196,7 @@ class FileSink:
                 self._file.close()  # writes the rest and the header: a full disk may show only now
             except OSError as exc:
                 raise file_error(self.path, exc, "write it") from None
-            except RuntimeError as exc:  # the handle is gone: the reason is guessed from the disk
+            except self._sf_error as exc:  # the handle is gone: the reason is guessed from the disk
                 raise _libsndfile_error(self.path, exc, ask=False) from None
             os.chmod(self._tmp, usual_mode())
             try:

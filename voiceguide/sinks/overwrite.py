@@ -64,15 +64,14 @@ def looks_like_script(path: PathLike) -> bool:
     (a script written in flow style). Never blocks on a FIFO: only regular
     files are opened.
     """
+    from voiceguide.readfile import read_regular
+
     p = Path(path)
     if p.suffix.lower() in (".yaml", ".yml"):
         return True
     try:
-        if not p.is_file():
-            return False
-        with open(p, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    except OSError:
+        head = read_regular(p, _SNIFF_BYTES, head=True)
+    except OSError:  # missing, not a regular file, unreadable: not a script we could harm by reading
         return False
     if b"\0" in head:
         return False  # audio, or another binary file
