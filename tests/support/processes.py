@@ -46,6 +46,24 @@ def workers(pid: int) -> List[int]:
     return [kid for kid in children(pid) if WORKER in cmdline(kid)]
 
 
+def pids_with(marker: str) -> List[int]:
+    """Live (not zombie) processes with *marker* as one of their arguments."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in args and state != b"Z":
+            found.append(int(pid))
+    return found
+
+
 def alive(pid: int) -> bool:
     """True while *pid* exists and is not a zombie."""
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.processes import pids_with
 from voiceguide.errors import EngineError
 from voiceguide.synth import Synthesizer, VoiceSpec, list_voices
 from voiceguide.synth import resample as rs
@@ -41,24 +42,6 @@ def helper_argv(*args: str) -> list:
 
 def db(x: float) -> float:
     return 20 * np.log10(max(x, 1e-20))
-
-
-def processes_with(marker: str) -> int:
-    """How many live processes have ``marker`` among their arguments (Linux /proc)."""
-    n = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in args and state != b"Z":
-            n += 1
-    return n
 
 
 @pytest.fixture
@@ -266,14 +249,14 @@ def test_hung_worker_is_killed_restarted_and_next_request_served(tmp_path):
         assert 2 * timeout <= elapsed < 2 * timeout + 3.0
         assert s.stats["restarts"] == 2
         if os.path.isdir("/proc"):
-            assert processes_with(hang) == 0           # both hung workers killed and reaped
+            assert len(pids_with(hang)) == 0           # both hung workers killed and reaped
         x = s.clip("Still here, still speaking.", Espeak())
         assert x.size > SR // 2
         assert s.stats["synthesised"] == 1
         if os.path.isdir("/proc"):
-            assert processes_with(hang) == 1
+            assert len(pids_with(hang)) == 1
     if os.path.isdir("/proc"):
-        assert processes_with(hang) == 0
+        assert len(pids_with(hang)) == 0
     assert not list(Path(tmp_path).glob(".tmp-*"))
 
 

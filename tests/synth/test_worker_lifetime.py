@@ -16,28 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import pids_with
+
 pytestmark = pytest.mark.audio
 
 HELPER = Path(__file__).resolve().parents[1] / "support" / "synth_worker.py"
 EXE = shutil.which("voiceguide", path=str(Path(sys.executable).parent))
-
-
-def pids_with(marker: str):
-    """Live (not zombie) processes with *marker* among their arguments."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in args and state != b"Z":
-            found.append(int(pid))
-    return found
 
 
 def short_script(folder: Path) -> Path:
