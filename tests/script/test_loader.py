@@ -28,39 +28,10 @@ from voiceguide.script.model import (
     Walk,
 )
 
+from tests.support.scripts import DESIGN_EXAMPLE
 from tests.support.sounds import write_wav
 
-VALID = """\
-title: Palm-pressure grounding
-summary: Press, hold and release.
-language: en
-voice:
-  rate: 140
-  volume: 0.9
-ambient:
-  - drone: A2
-    level: -28 dB
-  - noise: brown
-    level: -34 dB
-duck: 8 dB
-steps:
-  - bell: bowl
-  - section: Settling
-  - say: Find a comfortable position, sitting or standing.
-    pause: 4s
-  - Let your hands rest in your lap.
-  - pause: 10s
-    stretch: 2
-  - repeat: 3
-    steps:
-      - say: Press your palms together firmly.
-      - count: 5
-      - say: And release.
-        pause: 5s
-  - breathe: {inhale: 4s, hold: 1s, exhale: 6s, cycles: 5}
-  - walk: {duration: 2m, cadence: 40}
-  - bell: bowl
-"""
+VALID = DESIGN_EXAMPLE
 
 
 def dedent(text: str) -> str:

@@ -26,6 +26,7 @@ from voiceguide.cli import cli
 from voiceguide.errors import ScriptError
 from voiceguide.script.schema import dumps, schema
 
+from tests.support.scripts import DESIGN_EXAMPLE
 from tests.support.sounds import write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,26 +98,8 @@ def test_every_builtin_validates_against_the_schema(validator, path):
 # --- the corpus: schema and loader agree ----------------------------------------------
 
 VALID = {
-    "design_example": s("""
-        - bell: bowl
-        - section: Settling
-        - say: Find a comfortable position, sitting or standing.
-          pause: 4s
-        - Let your hands rest in your lap.
-        - pause: 10s
-          stretch: 2
-        - repeat: 3
-          steps:
-            - say: Press your palms together firmly.
-            - count: 5
-            - say: And release.
-              pause: 5s
-        - breathe: {inhale: 4s, hold: 1s, exhale: 6s, cycles: 5}
-        - walk: {duration: 2m, cadence: 40}
-        - bell: bowl
-    """, head="title: Palm\nsummary: Press.\nlanguage: en\nvoice:\n  rate: 140\n  volume: 0.9\n"
-              "  name: en\nambient:\n  - drone: A2\n    level: -28 dB\n  - noise: brown\n"
-              "    level: -34 dB\nduck: 8 dB\n"),
+    "design_example": DESIGN_EXAMPLE,
+    "voice_all_keys": "title: T\nvoice: {rate: 140, volume: 0.9, name: en}\nsteps: [hi]\n",
     "minimal": "title: T\nsteps: [hi]\n",
     "a_part": "title: Opening\npart: true\nsteps: [hi]\n",
     "record": s("- record: {prompt: Name one small thing you felt today, seconds: 20}\n"
