@@ -17,7 +17,7 @@ import pexpect
 import pytest
 import soundfile as sf
 
-from tests.support.audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+from tests.support.audio_env import alsa_file_home, base_env, voiceguide
 
 pytestmark = pytest.mark.audio
 SR = 48000
@@ -46,13 +46,6 @@ def script(tmp_path):
     path = tmp_path / "player-check.yaml"
     path.write_text(SESSION)
     return path
-
-
-@pytest.fixture()
-def pulse(tmp_path):
-    sink = PulseNullSink(tmp_path).start()
-    yield sink
-    sink.stop()
 
 
 def spawn(args, env, **kw):

@@ -20,7 +20,7 @@ import time
 import pexpect
 import pytest
 
-from tests.support.audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+from tests.support.audio_env import alsa_file_home, base_env, voiceguide
 
 pytestmark = pytest.mark.audio
 
@@ -45,19 +45,6 @@ def script(tmp_path):
     path = tmp_path / "log-check.yaml"
     path.write_text(SESSION)
     return path
-
-
-@pytest.fixture()
-def alsa_env(tmp_path):
-    home, _ = alsa_file_home(tmp_path)
-    return base_env(home)
-
-
-@pytest.fixture()
-def pulse(tmp_path):
-    sink = PulseNullSink(tmp_path).start()
-    yield sink
-    sink.stop()
 
 
 def sessions(env):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.support.audio_env import PulseNullSink, voiceguide
+from tests.support.audio_env import voiceguide
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 SR = 48000
@@ -54,13 +54,6 @@ def script(tmp_path):
     path = tmp_path / "record-check.yaml"
     path.write_text(SCRIPT)
     return path
-
-
-@pytest.fixture()
-def pulse(tmp_path):
-    sink = PulseNullSink(tmp_path).start()
-    yield sink
-    sink.stop()
 
 
 def add_microphone(pulse):

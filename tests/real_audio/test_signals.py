@@ -20,7 +20,7 @@ import uuid
 import pexpect
 import pytest
 
-from tests.support.audio_env import PulseNullSink, alsa_file_home, base_env, voiceguide
+from tests.support.audio_env import alsa_file_home, base_env, voiceguide
 from tests.support.processes import alive, freeze_workers_as_they_start, thaw, wait_for, workers
 
 pytestmark = pytest.mark.audio
@@ -42,13 +42,6 @@ def long_script(tmp_path, words=None):
 
 def unique_words():
     return "Notice the word " + " ".join(uuid.uuid4().hex[:8]) + " and let it go."
-
-
-@pytest.fixture()
-def pulse(tmp_path):
-    sink = PulseNullSink(tmp_path).start()
-    yield sink
-    sink.stop()
 
 
 def popen_play(script, env, *extra):

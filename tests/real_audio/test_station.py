@@ -32,24 +32,20 @@ ENDPOINTS = [("GET", "/api/state"), ("GET", "/api/exercises"), ("GET", "/api/eve
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    sink = PulseNullSink(tmp_path_factory.mktemp("station-pulse")).start()
-    yield sink
-    sink.stop()
+    with PulseNullSink(tmp_path_factory.mktemp("station-pulse")) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
 def station(pulse, tmp_path_factory):
-    s = Station(pulse.env, tmp_path_factory.mktemp("station"))
-    yield s
-    s.stop()
+    with Station(pulse.env, tmp_path_factory.mktemp("station")) as s:
+        yield s
 
 
 @pytest.fixture()
 def idle(station):
     """The shared station, idle before and after the test."""
-    station.request("POST", "/api/stop")
-    station.wait_for(lambda s: s["state"] == "idle")
-    yield station
+    yield station.idle()
     station.request("POST", "/api/stop")
 
 

@@ -42,25 +42,21 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
     require_chromium()
-    sink = PulseNullSink(tmp_path_factory.mktemp("page-pulse")).start()
-    yield sink
-    sink.stop()
+    with PulseNullSink(tmp_path_factory.mktemp("page-pulse")) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
 def station(pulse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("page-station")
-    s = Station(dict(pulse.env, XDG_CONFIG_HOME=str(tmp / "config")), tmp,
-                "--listen", f"127.0.0.1:{free_port()}")
-    yield s
-    s.stop()
+    with Station(dict(pulse.env, XDG_CONFIG_HOME=str(tmp / "config")), tmp,
+                 "--listen", f"127.0.0.1:{free_port()}") as s:
+        yield s
 
 
 @pytest.fixture()
 def idle(station):
-    station.request("POST", "/api/stop")
-    station.wait_for(lambda s: s["state"] == "idle")
-    yield station
+    yield station.idle()
     station.request("POST", "/api/stop")
 
 

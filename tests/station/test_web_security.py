@@ -31,9 +31,8 @@ pytestmark = pytest.mark.audio
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    sink = PulseNullSink(tmp_path_factory.mktemp("web-pulse")).start()
-    yield sink
-    sink.stop()
+    with PulseNullSink(tmp_path_factory.mktemp("web-pulse")) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +41,13 @@ def station(pulse, tmp_path_factory):
     config = tmp / "config" / "voiceguide"
     config.mkdir(parents=True)
     (config / "config.toml").write_text('[station]\nhosts = ["pi.home.arpa"]\n')
-    s = Station(dict(pulse.env, XDG_CONFIG_HOME=str(tmp / "config")), tmp)
-    yield s
-    s.stop()
+    with Station(dict(pulse.env, XDG_CONFIG_HOME=str(tmp / "config")), tmp) as s:
+        yield s
 
 
 @pytest.fixture()
 def idle(station):
-    station.request("POST", "/api/stop")
-    station.wait_for(lambda s: s["state"] == "idle")
-    yield station
+    yield station.idle()
     station.request("POST", "/api/stop")
 
 

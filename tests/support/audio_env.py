@@ -111,6 +111,12 @@ class PulseNullSink:
         self.stop()
         raise RuntimeError("PulseAudio did not start")
 
+    def __enter__(self) -> "PulseNullSink":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def record(self, wav: Path) -> None:
         """Start recording the sink's monitor into *wav* (float32, 48 kHz, mono)."""
         self.recorder = subprocess.Popen(

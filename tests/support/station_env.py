@@ -84,6 +84,18 @@ class Station:
         self.port = info["port"]
         self.token = (self.config_home / "voiceguide" / "station-token").read_text().strip()
 
+    def __enter__(self) -> "Station":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def idle(self) -> "Station":
+        """Stop whatever plays and wait until the station says so (a shared station between tests)."""
+        self.request("POST", "/api/stop")
+        self.wait_for(lambda s: s["state"] == "idle")
+        return self
+
     def log(self) -> str:
         if not self._log.closed:
             self._log.flush()
