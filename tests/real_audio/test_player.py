@@ -204,16 +204,18 @@ def test_devices_lists_outputs_with_their_rates(tmp_path):
 def test_voices_lists_the_engine_voices_with_the_default_marked(tmp_path):
     result = voiceguide("voices", env=base_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    header, *lines = result.stdout.splitlines()
+    table = result.stdout.split("\n\n")[0]   # a hint about the voices folder may follow
+    header, *lines = table.splitlines()
     assert len(lines) > 10
     assert sum(line.startswith("*") for line in lines) == 1
     assert any(" en" in line for line in lines)
     # a header, and columns that line up under it (issue 13): each starts where its heading does
-    assert header.split() == ["ID", "LANGUAGE", "NAME"]
-    lang_at, name_at = header.index("LANGUAGE"), header.index("NAME")
-    for line in lines:
-        assert line[lang_at - 1] == " " and line[lang_at] != " ", line
-        assert line[name_at - 1] == " " and line[name_at] != " ", line
+    headings = ["ENGINE", "ID", "LANGUAGE", "QUALITY", "SOURCE"]
+    assert header.split() == headings
+    for name in headings:
+        at = header.index(name)
+        for line in lines:
+            assert line[at - 1] == " " and line[at] != " ", (name, line)
 
 
 def test_no_output_device_points_to_devices_and_render(script, tmp_path):

@@ -47,10 +47,15 @@ def voices():
                      "formant", version))
     if not rows:
         raise EngineError(espeak_problem or "no speech engine is installed")
-    width = max(len(r[2]) for r in rows)
-    click.echo(f"  {'ENGINE':<7}{'ID':<{width + 2}}{'LANGUAGE':<10}{'QUALITY':<9}SOURCE")
-    for mark, engine, ident, lang, quality, source in rows:
-        click.echo(f"{'*' if mark else ' '} {engine:<7}{ident:<{width + 2}}{lang:<10}{quality:<9}{source}")
+    heading = ("ENGINE", "ID", "LANGUAGE", "QUALITY", "SOURCE")
+    widths = [max(len(str(r[i + 1])) for r in rows + [(False, *heading)]) for i in range(4)]
+
+    def line(mark: str, cells) -> str:
+        return mark + " " + "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths)) + "  " + cells[-1]
+
+    click.echo(line(" ", heading))
+    for mark, *cells in rows:
+        click.echo(line("*" if mark else " ", cells))
     if espeak_problem:
         click.echo(f"voiceguide: espeak-ng: {espeak_problem}", err=True)
     if not piper.available():
