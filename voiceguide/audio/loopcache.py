@@ -38,15 +38,14 @@ import hashlib
 import mmap
 import os
 import stat
-import struct
 import time
-import zlib
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
 import numpy as np
 
 from voiceguide.atomic import atomic_file
+from voiceguide.cacheentry import HEADER_SIZE, MAX_SAMPLES, OPEN_FLAGS, EntryFormat
 
 
 def warn(message: str) -> None:
@@ -64,13 +63,6 @@ def warn(message: str) -> None:
 VERSION = 3
 SUFFIX = ".loop"
 MAGIC = b"VGLOOP\x00\x00"
-#: magic, version, key digest (16 bytes), sample count, CRC-32 of the samples.
-_HEADER = struct.Struct("<8sI16sQI")
-#: The samples start here (a multiple of 16, for aligned float32 access).
-HEADER_SIZE = 64
-#: No entry holds more samples than this (about 11.6 minutes at 48 kHz): a
-#: sparse multi-gigabyte file with a header to match is refused, not mapped.
-MAX_SAMPLES = 1 << 25
 #: Temporary files (ours, in the cache folder) older than this are left-overs
 #: of a process that was killed while writing; they are removed.
 STALE_SECONDS = 3600.0
@@ -80,6 +72,12 @@ _DTYPE = np.dtype("<f4")
 
 class BadEntry(Exception):
     """A cache entry that must not be used; the message says why (for the warning)."""
+
+
+#: The header (its key is a 16-byte digest, :func:`_digest`) and the checks, shared with the
+#: speech cache (:mod:`voiceguide.cacheentry`; HEADER_SIZE and MAX_SAMPLES are its own).
+FORMAT = EntryFormat(MAGIC, VERSION, 16, BadEntry, what="loop", other="sound",
+                     folder="is a folder, not a regular file (remove it)")
 
 
 def cache_dir() -> Path:
@@ -118,9 +116,8 @@ def load(path: Path, digest: bytes) -> np.ndarray:
     Raises FileNotFoundError when there is no entry, :class:`BadEntry` when
     there is one that must not be used, OSError when it cannot be read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, OPEN_FLAGS)
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -130,25 +127,13 @@ def load(path: Path, digest: bytes) -> np.ndarray:
             raise BadEntry("is a folder, not a regular file (remove it)") from None
         raise
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise BadEntry("is a folder, not a regular file (remove it)" if stat.S_ISDIR(info.st_mode)
-                           else "is not a regular file (a pipe or a device)")
-        if info.st_size == 0:
-            raise BadEntry("is empty")
-        if info.st_size < HEADER_SIZE:
-            raise BadEntry("is truncated")
-        count, crc = _check_header(os.pread(fd, _HEADER.size, 0), digest)
-        if info.st_size != HEADER_SIZE + count * _DTYPE.itemsize:
-            raise BadEntry("is truncated" if info.st_size < HEADER_SIZE + count * _DTYPE.itemsize
-                           else "has bytes after its samples")
+        count, crc = FORMAT.check_file(fd, os.fstat(fd), digest)
         mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     finally:
         os.close(fd)  # the map keeps its own reference to the file
     payload = memoryview(mapped)[HEADER_SIZE:]
     try:
-        if zlib.crc32(payload) != crc:
-            raise BadEntry("does not match its checksum (damaged)")
+        FORMAT.check_crc(payload, crc)
     finally:
         payload.release()
     loop = np.frombuffer(mapped, dtype=_DTYPE, count=count, offset=HEADER_SIZE)
@@ -164,12 +149,12 @@ def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
     data = np.ascontiguousarray(loop, dtype=_DTYPE)
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         return
-    header = _HEADER.pack(MAGIC, VERSION, digest, data.size, zlib.crc32(memoryview(data).cast("B")))
+    header = FORMAT.pack(digest, memoryview(data).cast("B"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(path.parent)
         with atomic_file(path) as handle:
-            handle.write(header.ljust(HEADER_SIZE, b"\0"))
+            handle.write(header)
             handle.write(memoryview(data).cast("B"))
     except OSError:
         pass  # a read-only cache, a folder in the entry's place, a full disk: only speed is lost
@@ -177,21 +162,6 @@ def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(f"v{VERSION}|{key}".encode()).digest()[:16]
-
-
-def _check_header(raw: bytes, digest: bytes) -> Tuple[int, int]:
-    if len(raw) < _HEADER.size:
-        raise BadEntry("is truncated")
-    magic, version, key, count, crc = _HEADER.unpack(raw)
-    if magic != MAGIC:
-        raise BadEntry("is not a voiceguide loop (wrong header)")
-    if version != VERSION:
-        raise BadEntry(f"was written in format {version}, not {VERSION}")
-    if key != digest:
-        raise BadEntry("belongs to another sound (its key does not match)")
-    if not 0 < count <= MAX_SAMPLES:
-        raise BadEntry(f"claims {count} samples (at most {MAX_SAMPLES} are allowed)")
-    return count, crc
 
 
 def _remove_stale(folder: Path) -> None:

@@ -39,9 +39,7 @@ import errno
 import os
 import shutil
 import stat
-import struct
 import uuid
-import zlib
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -51,18 +49,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 from ..atomic import place as atomic_place
+from ..cacheentry import HEADER_SIZE, MAX_SAMPLES, EntryFormat
+from ..cacheentry import ITEMSIZE as _ITEMSIZE, OPEN_FLAGS as _OPEN_FLAGS
 from .spec import PEAK_DBFS
 
 #: Entry format. Part of every header; bump it when the layout changes.
 VERSION = 1
 SUFFIX = ".clip"
 MAGIC = b"VGSPEECH"
-#: magic, version, the key (32 bytes: its SHA-256 hex digest as bytes), sample count, CRC-32.
-_HEADER = struct.Struct("<8sI32sQI")
-#: The samples start here (a multiple of 16).
-HEADER_SIZE = 64
-#: No entry holds more samples than this (about 11.6 minutes at 48 kHz).
-MAX_SAMPLES = 1 << 25
 #: The worker normalises every clip to :data:`~voiceguide.synth.spec.PEAK_DBFS`
 #: times a volume of at most 1: an entry louder than this is not one of ours.
 MAX_PEAK = 10 ** (PEAK_DBFS / 20) * 1.01
@@ -73,9 +67,6 @@ TEMP_PREFIX = ".tmp-"
 #: Samples are little-endian float32; numpy is imported only where samples are read or written, so
 #: checking an entry's header (``list``'s real lengths) needs none.
 _DTYPE = "<f4"
-_ITEMSIZE = 4
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
 
 
 class Damaged(Exception):
@@ -85,6 +76,12 @@ class Damaged(Exception):
     """
 
     ident: Optional[Tuple[int, int]] = None
+
+
+#: The header (its key is the SHA-256 digest, 32 bytes, :func:`_key_bytes`) and the checks, shared
+#: with the ambient loop cache (:mod:`voiceguide.cacheentry`; HEADER_SIZE and MAX_SAMPLES are its own).
+FORMAT = EntryFormat(MAGIC, VERSION, 32, Damaged, what="speech clip", other="clip",
+                     folder="is a folder, not a file")
 
 
 def entry_path(cache_dir: Path, key: str) -> Path:
@@ -147,8 +144,7 @@ class OpenEntry:
             if got <= 0:
                 raise Damaged("is truncated")
             done += got
-        if zlib.crc32(raw) != self.crc:
-            raise Damaged("does not match its checksum (damaged)")
+        FORMAT.check_crc(raw, self.crc)
         data = np.frombuffer(raw, dtype=_DTYPE).astype(np.float32, copy=False)
         if not np.isfinite(data).all():
             raise Damaged("holds samples that are not numbers")
@@ -198,38 +194,13 @@ def open_entry(path: Path, key: str) -> OpenEntry:
     info = None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Damaged("is a folder, not a file" if stat.S_ISDIR(info.st_mode)
-                          else "is not a regular file (a pipe or a device)")
-        if info.st_size == 0:
-            raise Damaged("is empty")
-        if info.st_size < HEADER_SIZE:
-            raise Damaged("is truncated")
-        count, crc = _check_header(os.pread(fd, _HEADER.size, 0), key)
-        expected = HEADER_SIZE + count * _ITEMSIZE
-        if info.st_size != expected:
-            raise Damaged("is truncated" if info.st_size < expected else "has bytes after its samples")
+        count, crc = FORMAT.check_file(fd, info, _key_bytes(key))
     except BaseException as exc:
         os.close(fd)
         if isinstance(exc, Damaged) and info is not None:
             exc.ident = (info.st_dev, info.st_ino)  # so that only this very file is discarded
         raise
     return OpenEntry(fd, count, crc, Path(path), (info.st_dev, info.st_ino))
-
-
-def _check_header(raw: bytes, key: str) -> Tuple[int, int]:
-    if len(raw) < _HEADER.size:
-        raise Damaged("is truncated")
-    magic, version, for_key, count, crc = _HEADER.unpack(raw)
-    if magic != MAGIC:
-        raise Damaged("is not a voiceguide speech clip (wrong header)")
-    if version != VERSION:
-        raise Damaged(f"was written in format {version}, not {VERSION}")
-    if for_key != _key_bytes(key):
-        raise Damaged("belongs to another clip (its key does not match)")
-    if not 0 < count <= MAX_SAMPLES:
-        raise Damaged(f"claims {count} samples (at most {MAX_SAMPLES} are allowed)")
-    return count, crc
 
 
 def entry_length(path: Path, key: str) -> Optional[int]:
@@ -263,14 +234,14 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         raise ValueError("a cache entry holds a non-empty 1-D array of at most MAX_SAMPLES samples")
     payload = memoryview(data).cast("B")
-    header = _HEADER.pack(MAGIC, VERSION, _key_bytes(key), data.size, zlib.crc32(payload))
+    header = FORMAT.pack(_key_bytes(key), payload)
     path = temp_path(directory, SUFFIX)
     # 0600: what a person listens to is theirs (the texts can be read from the clips).
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
                  | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(header.ljust(HEADER_SIZE, b"\0"))
+            f.write(header)
             f.write(payload)
     except BaseException:
         try:
