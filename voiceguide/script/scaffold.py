@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -286,9 +285,10 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
 
     Trap: a plain ``exists()`` check then ``replace`` could still clobber a
     file created in between; without *force* the finished temporary file is
-    hard-linked into place, which fails if the name is taken. Where hard
-    links are not supported an exclusive create is used instead. The file
-    gets the usual permissions (0666 less the umask), not mkstemp's 0600.
+    hard-linked into place, which fails if the name is taken (where hard
+    links are not supported, :func:`voiceguide.atomic.place` checks, then
+    renames). The file gets the usual permissions (0666 less the umask),
+    not mkstemp's 0600.
     """
     path = Path(path)
     try:
@@ -300,30 +300,16 @@ def write_new(path: Path, text: str, force: bool = False) -> None:
 
 
 def _write_new(path: Path, text: str, force: bool) -> None:
-    from voiceguide.atomic import make_folder, usual_mode
+    from voiceguide.atomic import atomic_file, make_folder
 
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a file name ending in .yaml")
     if os.path.lexists(path) and not force:
         raise OutputExists(path)
     make_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        os.chmod(tmp, usual_mode())  # mkstemp makes 0600; a file a person asked for is not private
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, path)
-            return
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError:
-            with open(path, "x", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # public: mkstemp makes 0600, and a file a person asked for is not private;
+    # without force the finished file is linked into place (atomic.place), never over another
+    with atomic_file(path, "w", public=True, replace=force, encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
