@@ -18,27 +18,12 @@ import pytest
 import soundfile as sf
 
 from tests.support.audio_env import alsa_file_home, base_env, voiceguide
+from tests.support.scripts import THREE_STEPS
 
 pytestmark = pytest.mark.audio
 SR = 48000
 
-SESSION = """\
-title: Player check
-ambient:
-  - drone: A2
-    level: -30 dB
-steps:
-  - section: One
-  - say: This is the first step. You may stop at any time.
-    pause: 3s
-  - section: Two
-  - say: This is the second step.
-    pause: 3s
-  - section: Three
-  - say: This is the third step.
-    pause: 3s
-  - bell: chime
-"""
+SESSION = "title: Player check\n" + THREE_STEPS + "  - bell: chime\n"
 
 
 @pytest.fixture()

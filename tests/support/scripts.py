@@ -36,3 +36,22 @@ steps:
   - walk: {duration: 2m, cadence: 40}
   - bell: bowl
 """
+
+
+#: Three sections of one sentence and a 3 s pause each, under a quiet drone: a session
+#: of about 20 s whose pauses can be heard (the player and station tests listen for them).
+THREE_STEPS = """\
+ambient:
+  - drone: A2
+    level: -30 dB
+steps:
+  - section: One
+  - say: This is the first step. You may stop at any time.
+    pause: 3s
+  - section: Two
+  - say: This is the second step.
+    pause: 3s
+  - section: Three
+  - say: This is the third step.
+    pause: 3s
+"""

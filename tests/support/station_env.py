@@ -19,23 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-SHORT = """\
-title: Short check
-summary: Three short steps for the station tests.
-ambient:
-  - drone: A2
-    level: -30 dB
-steps:
-  - section: One
-  - say: This is the first step. You may stop at any time.
-    pause: 3s
-  - section: Two
-  - say: This is the second step.
-    pause: 3s
-  - section: Three
-  - say: This is the third step.
-    pause: 3s
-"""
+from tests.support.scripts import THREE_STEPS
+
+SHORT = "title: Short check\nsummary: Three short steps for the station tests.\n" + THREE_STEPS
 
 BROKEN = """\
 title: Broken
