@@ -243,10 +243,10 @@ def button_figures(args, tmp: Path, pulse, results):
     os.environ["GPIOZERO_MOCK_PIN_CLASS"] = "mockpwmpin"
     os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
     sys.path.insert(0, str(benchlib.ROOT))
-    import sounddevice as sd
+    from voiceguide.sinks.live import start_portaudio, stop_portaudio
 
-    sd._terminate()
-    sd._initialize()
+    stop_portaudio()   # started again with PULSE_SERVER set (the station's runner
+    start_portaudio()  # stops it when idle and starts it for each press)
     from gpiozero import Device
 
     from voiceguide.station.controller import Controller, Playback

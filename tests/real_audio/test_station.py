@@ -251,6 +251,27 @@ def test_a_session_without_a_speech_engine_is_announced_and_the_station_goes_bac
         pulse.stop()
 
 
+def test_an_idle_station_lets_go_of_portaudio_and_the_alsa_plugins_it_loaded(idle):
+    """PortAudio runs only while there is something to play: idle for hours, the station does
+    not keep ALSA's pulse plugin (and libavcodec, jack...) mapped (benchmarks/station.py: memory)."""
+    from pathlib import Path
+
+    def mapped():
+        return Path(f"/proc/{idle.proc.pid}/maps").read_text()
+
+    idle.api("POST", "/api/play", {"id": "short-check"})
+    idle.wait_for(lambda s: s["section"] == "One")
+    assert "libasound_module_pcm_pulse" in mapped(), "the session plays through ALSA's pulse plugin"
+    idle.api("POST", "/api/stop")
+    idle.wait_for(lambda s: s["state"] == "idle")
+    deadline = time.monotonic() + 15
+    while "libasound_module_pcm_pulse" in mapped():
+        assert time.monotonic() < deadline, "PortAudio was not stopped when idle\n" + idle.log()[-1500:]
+        time.sleep(0.1)
+    assert idle.api("POST", "/api/play", {"id": "short-check"})["state"] == "playing"  # and it starts again
+    idle.wait_for(lambda s: s["section"] == "One" and s["elapsed"] > 0.5)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_or_sigint_while_playing_fades_out_and_exits_0(tmp_path, sig):

@@ -33,22 +33,26 @@ steps:
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    """A null sink reached as PortAudio's ``pulse`` device (PULSE_SERVER is read at each open)."""
-    import sounddevice as sd
+    """A null sink reached as PortAudio's ``pulse`` device (PULSE_SERVER is read at each open).
+
+    The station's runner stops PortAudio when it goes idle and starts it for
+    each job; it may be running or not when this fixture restarts it.
+    """
+    from voiceguide.sinks.live import start_portaudio, stop_portaudio
 
     sink = PulseNullSink(tmp_path_factory.mktemp("gpio-pulse")).start()
     before = os.environ.get("PULSE_SERVER")
     os.environ["PULSE_SERVER"] = f"unix:{sink.socket}"
-    sd._terminate()
-    sd._initialize()
+    stop_portaudio()
+    start_portaudio()
     yield sink
     if before is None:
         os.environ.pop("PULSE_SERVER", None)
     else:
         os.environ["PULSE_SERVER"] = before
     sink.stop()
-    sd._terminate()
-    sd._initialize()
+    stop_portaudio()
+    start_portaudio()
 
 
 @pytest.fixture()

@@ -72,6 +72,32 @@ def load_portaudio() -> None:
         pass
 
 
+def start_portaudio() -> None:
+    """Start PortAudio if it is not running (the first call imports sounddevice, which starts it).
+
+    For a long-running process that stops it when idle (:func:`stop_portaudio`).
+    Trap: like every start, it points stderr at /dev/null for a moment.
+    """
+    import sounddevice as sd
+
+    if not sd._initialized:
+        sd._initialize()
+
+
+def stop_portaudio() -> None:
+    """Terminate PortAudio when it runs; no stream of this process may be open.
+
+    ALSA then unloads the plugins PortAudio's device probe loaded (on a
+    desktop with libasound2-plugins: pulse, jack, a52 and libavcodec, about
+    11 MB), which a station idle for hours has no use for.
+    """
+    import sys
+
+    sd = sys.modules.get("sounddevice")
+    if sd is not None and sd._initialized:
+        sd._terminate()
+
+
 def rescan_devices() -> None:
     """Re-initialise PortAudio so that it sees devices that came (back) since it started.
 

@@ -4,10 +4,57 @@ A station idles for hours between sessions. A session (and preparing
 exercises ahead) borrows tens of MB for a moment -- ambient loops, mixed
 blocks, decoded clips -- and glibc keeps freed heap for reuse unless asked
 with ``malloc_trim``, which would leave the idle station as large as it was
-mid-session.
+mid-session (:func:`give_back`).
+
+PortAudio runs only while the runner has something to play
+(:func:`start_audio`, :func:`stop_audio`): its start probes every ALSA
+device, and on a machine with ALSA's plugin packages that loads libpulse,
+libjack, libavcodec and friends into the process, which stay until
+PortAudio is terminated. Starting it again costs about 25 ms here (before
+the chime or the first words, well inside the 300 ms a press may take).
+
+Trap: while PortAudio starts, it points stderr (fd 2) at /dev/null. The
+station's log handler writes to its own copy of stderr
+(:func:`voiceguide.station.service.own_stderr`), so no line of the log is
+lost then; Python's last-resort output (a library's warning) would be.
 """
 
 from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("voiceguide.station")
+
+
+def start_audio() -> None:
+    """Start PortAudio before a job that sounds (a no-op while it runs)."""
+    from voiceguide.sinks.live import start_portaudio
+
+    try:
+        start_portaudio()
+    except Exception as exc:  # no PortAudio: the job's device error says so to a person
+        log.warning("PortAudio could not start (%s: %s)", type(exc).__name__, exc)
+
+
+def stop_audio() -> None:
+    """Terminate PortAudio (no stream open: the runner is between jobs), so ALSA unloads its plugins.
+
+    Not while a mixer thread that a stop left behind is alive
+    (:mod:`voiceguide.player.leftovers`): a thread judged blocked may still
+    be inside PortAudio's write on a slow or loaded machine, and terminating
+    PortAudio frees its stream under it (glibc aborts the process). The next
+    idle moment tries again.
+    """
+    from voiceguide.player import leftovers
+    from voiceguide.sinks.live import stop_portaudio
+
+    if leftovers.stuck():
+        log.info("PortAudio kept running: %s", "; ".join(leftovers.stuck()))
+        return
+    try:
+        stop_portaudio()
+    except Exception as exc:
+        log.warning("PortAudio could not stop (%s: %s)", type(exc).__name__, exc)
 
 
 def give_back() -> None:

@@ -3,7 +3,7 @@
 It takes jobs off a queue -- a session, an acknowledging chime, a spoken
 notice -- and does them one after the other, so nothing in the station
 ever opens the device twice. While idle it sleeps on a condition variable:
-no device open, no polling, no wake-ups.
+no device open, PortAudio stopped, no polling, no wake-ups.
 
 A session runs the ordinary :class:`~voiceguide.player.player.Player` in
 this thread (the player handles no signals; the main thread belongs to
@@ -41,13 +41,16 @@ import time
 from typing import Any, Callable, Deque, Optional, Tuple
 
 from voiceguide.errors import VoiceguideError
-from voiceguide.station.memory import give_back
+from voiceguide.station.memory import give_back, start_audio, stop_audio
 from voiceguide.station.model import (FAILED_DURING, FAILED_TO_START, Listeners, Playback, SessionEnd,
                                       SessionStart)
 from voiceguide.station.status import Run, SessionStatus
 from voiceguide.station.volume import Volume
 
 log = logging.getLogger("voiceguide.station")
+
+#: Seconds the runner waits, going idle, for a mixer thread a stop left behind to end.
+LEFT_BEHIND_WAIT = 10.0
 
 
 class Runner:
@@ -148,6 +151,7 @@ class Runner:
                 if kind == "session":
                     self.current = item
             try:
+                start_audio()
                 if kind == "session":
                     self._session(item)
                 elif kind == "chime":
@@ -159,12 +163,31 @@ class Runner:
             finally:
                 if kind == "session":
                     self._after_session()
+                self._idle_when_done()
 
     def _after_session(self) -> None:
         with self.lock:
             self.current = None
         self._volume.save()
         self._changed()
+
+    def _idle_when_done(self) -> None:
+        """Nothing more to do: stop PortAudio and hand freed memory back (see :mod:`.memory`).
+
+        A stop may have left a mixer thread behind (judged blocked when no
+        block reached the device for a moment: a loaded machine, a slow sound
+        server); PortAudio cannot stop under it. Wait a little for it to end,
+        as long as no new job comes.
+        """
+        from voiceguide.player import leftovers
+
+        deadline = time.monotonic() + LEFT_BEHIND_WAIT
+        with self.lock:
+            while not self._jobs and not self.closing and leftovers.stuck() and time.monotonic() < deadline:
+                self._wake.wait(0.1)
+            if self._jobs or self.closing:
+                return
+        stop_audio()
         give_back()
 
     def _begin(self, run: Run) -> SessionStart:

@@ -23,6 +23,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ log = logging.getLogger("voiceguide.station")
 def _configure_logging() -> None:
     root = logging.getLogger("voiceguide")
     if not root.handlers:
-        handler = logging.StreamHandler()
+        handler = logging.StreamHandler(own_stderr())
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
@@ -44,6 +45,21 @@ def _configure_logging() -> None:
     from voiceguide.station import redact
 
     redact.install()
+
+
+def own_stderr():
+    """A text stream on a copy of stderr's file descriptor, for the station's log.
+
+    PortAudio points fd 2 at /dev/null for a moment each time it starts,
+    which the station does before each session (see :mod:`.memory`); a line
+    logged then by another thread would be lost. The copy keeps pointing
+    where stderr pointed (a terminal, the journal).
+    """
+    try:
+        return open(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+                    errors="backslashreplace")
+    except (OSError, ValueError, AttributeError):
+        return sys.stderr
 
 
 def bind(address: Address) -> socket.socket:
@@ -161,7 +177,6 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _configure_logging()
     settings = station_settings(settings_path)
-    _start_portaudio()
     values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}
     playback = Playback(device=values["device"], latency=values["latency"], rate=values["rate"],
                         volume=values["volume"], voice=values["voice"],
@@ -207,14 +222,6 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
     return Station(controller, app, hub, sock, address, gpio, token_now)
-
-
-def _start_portaudio() -> None:
-    """Start PortAudio now, before any thread logs: while it starts it points stderr at /dev/null."""
-    try:
-        import sounddevice  # noqa: F401
-    except Exception as exc:  # no PortAudio: each session will say so
-        log.warning("PortAudio could not start (%s); sessions will fail until it can", exc)
 
 
 def _token_from_env() -> bool:
