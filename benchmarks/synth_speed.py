@@ -72,7 +72,7 @@ def main() -> int:
 
 
 def bench_engine(engine: str, rounds: int, Synthesizer, VoiceSpec) -> None:
-    from voiceguide.synth.synthesizer import _Worker, default_worker_argv
+    from voiceguide.synth.workers import Worker as _Worker, default_worker_argv
 
     voice = VoiceSpec(name=engine)
     with tempfile.TemporaryDirectory() as d:

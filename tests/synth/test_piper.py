@@ -99,7 +99,7 @@ def test_cache_key_covers_engine_model_and_every_parameter(tmp_path, monkeypatch
 
 
 def test_piper_workers_at_most_one_per_core():
-    from voiceguide.synth.synthesizer import piper_workers
+    from voiceguide.synth.workers import piper_workers
 
     assert 1 <= piper_workers() <= (os.cpu_count() or 1)
     assert piper_workers(1) == 1

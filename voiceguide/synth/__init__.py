@@ -9,7 +9,7 @@ Public API::
         n = synth.length("Breathe in.", VoiceSpec(rate=140))     # samples
         x = synth.clip("Breathe in.", VoiceSpec(rate=140))       # float32 mono
 
-See :mod:`voiceguide.synth.synthesizer` (threads, processes, retries),
+See :mod:`voiceguide.synth.synthesizer` (threads, pins, retries), :mod:`voiceguide.synth.workers` (processes),
 :mod:`voiceguide.synth.worker` (pyttsx3 and its traps),
 :mod:`voiceguide.synth.cache` and :mod:`voiceguide.synth.resample`.
 """
@@ -25,8 +25,12 @@ def __getattr__(name: str):
     So :mod:`voiceguide.synth.lookup` (``list``'s real lengths) and the
     cache keys can be used without them.
     """
-    if name in ("Synthesizer", "list_voices"):
+    if name == "Synthesizer":
         from . import synthesizer
 
-        return getattr(synthesizer, name)
+        return synthesizer.Synthesizer
+    if name == "list_voices":
+        from . import workers
+
+        return workers.list_voices
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

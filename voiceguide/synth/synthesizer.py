@@ -40,15 +40,10 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import logging
 import os
 import queue
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -57,21 +52,21 @@ import numpy as np
 
 from ..errors import CacheError, EngineError, UnknownVoice
 from . import cache
+from .cachefolder import check_cache_folder, default_cache_dir
+from .workers import (NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, default_worker_argv,
+                      list_voices, missing_engine_error, piper_workers)
 from .spec import VoiceSpec, cache_key, normalise_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cachesize import Limits
     from .voices import Choice
 
-__all__ = ["Synthesizer", "list_voices"]
+__all__ = ["Synthesizer"]
 
 log = logging.getLogger("voiceguide.synth")
 
 #: A worker with nothing to do for this long exits (its engine's memory with it).
 IDLE_TIMEOUT_S = 60.0
-#: Resident memory one Piper worker may need: ~250 MB after a short sentence, up to
-#: ~500 MB after a long one at a slow rate (onnxruntime keeps its arena).
-PIPER_WORKER_BYTES = 500 * 1024 * 1024
 
 #: Clips kept in memory after loading, by total size (a session repeats clips).
 MEMORY_CACHE_BYTES = 8 * 1024 * 1024
@@ -84,19 +79,6 @@ _PRIORITY_NOW = 0      # clip()/length() is waiting for it
 _PRIORITY_LATER = 1    # prefetch()
 
 
-def default_cache_dir() -> Path:
-    from voiceguide.paths import speech_cache_dir
-
-    return speech_cache_dir()
-
-
-def default_worker_argv() -> List[str]:
-    """``python -c`` importing only this package (see :mod:`voiceguide.synth.lifetime`)."""
-    from .lifetime import boot_code
-
-    return [sys.executable, "-c", boot_code()]
-
-
 def _pin_file_limit() -> int:
     try:
         import resource
@@ -107,71 +89,6 @@ def _pin_file_limit() -> int:
     except (ImportError, OSError, ValueError):
         pass
     return MAX_PINNED_FILES // 4
-
-
-def check_cache_folder(folder: Path) -> None:
-    """Make sure speech can be stored in *folder*; :class:`CacheError` naming it and the cure if not."""
-    import errno as _errno
-
-    folder = Path(folder)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)   # private, like the entries
-        if not folder.is_dir():
-            raise FileExistsError(_errno.EEXIST, "not a folder")
-        probe = cache.temp_path(folder, ".probe")
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise cache_folder_error(folder, e) from None
-
-
-def cache_folder_error(folder: Path, e: OSError) -> CacheError:
-    """The one line for a speech cache folder that cannot be written, by cause."""
-    import errno as _errno
-
-    if e.errno == _errno.ENOSPC or e.errno == getattr(_errno, "EDQUOT", -1):
-        return CacheError(f"the disk holding the speech cache folder {folder} is full: free some space "
-                          "(`voiceguide cache --clear` empties this cache)")
-    if isinstance(e, (FileExistsError, NotADirectoryError)):
-        return CacheError(f"the speech cache folder {folder} is not a folder (or sits inside a file): "
-                          "move that file away; voiceguide makes the folder again")
-    if e.errno in (_errno.EACCES, _errno.EPERM, _errno.EROFS):
-        return CacheError(f"cannot write the speech cache folder {folder} ({e.strerror}): make it writable "
-                          f"(chmod u+w '{folder}') or remove it; voiceguide makes it again")
-    return CacheError(f"cannot write the speech cache folder {folder} ({e.strerror or e}): "
-                      "check it, or remove it; voiceguide makes it again")
-
-
-def _missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
-    from .engines import module
-
-    if engine == "piper":
-        return EngineError(f"the Piper voice engine cannot load ({detail}); {module(engine).MISSING_HINT}")
-    return EngineError(f"no speech engine (espeak-ng via pyttsx3: {detail}); {module(engine).MISSING_HINT}")
-
-
-def _available_memory() -> Optional[int]:
-    """MemAvailable in bytes (Linux), else None."""
-    try:
-        with open("/proc/meminfo", "r") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def piper_workers(limit: Optional[int] = None) -> int:
-    """How many Piper workers this machine allows: one per core, as memory permits."""
-    n = os.cpu_count() or 1
-    if limit is not None:
-        n = min(n, int(limit))
-    free = _available_memory()
-    if free is not None:
-        n = min(n, max(1, free // PIPER_WORKER_BYTES))
-    return max(1, n)
 
 
 def _fit(samples: np.ndarray, count: int) -> np.ndarray:
@@ -205,208 +122,7 @@ class _Pin:
             self.entry.close()
 
 
-class _WorkerFailed(Exception):
-    """The worker hung, died or spoke nonsense: kill it, maybe retry."""
-
-
-class _Worker:
-    """One worker process, its pipes and a reader thread.
-
-    The reader thread turns stdout lines into a queue so that every wait has
-    a timeout (a pipe read has none). stderr goes to an anonymous temporary
-    file, quoted when the worker fails: it never reaches the user's terminal
-    and can never fill a pipe and block the worker.
-    """
-
-    def __init__(self, argv: Sequence[str], startup_timeout: float, starting: Optional[set] = None):
-        """*starting*, if given, holds the process while it starts (the pool's close kills those too)."""
-        self._stderr = tempfile.TemporaryFile()
-        env = os.environ.copy()
-        # The worker must import this very package, even from a source tree
-        # (the default command also puts it first itself, see lifetime.py).
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
-        # One thread is all a worker needs; idle BLAS threads would only cost
-        # memory (and the espeak worker forks per utterance).
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        try:
-            self.proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as e:
-            self._stderr.close()
-            raise _WorkerFailed(f"cannot start the speech worker {argv[0]!r}: {e}") from e
-        self.pid = self.proc.pid
-        self._lines: "queue.Queue[Optional[bytes]]" = queue.Queue()
-        self._reader = threading.Thread(
-            target=self._read, name=f"voiceguide-synth-reader-{self.pid}", daemon=True
-        )
-        self._reader.start()
-        self._ids = itertools.count(1)
-        if starting is not None:
-            starting.add(self.proc)
-        try:
-            hello = self._next_message(startup_timeout, "start")
-        except _WorkerFailed:
-            self.kill()
-            raise
-        finally:
-            if starting is not None:
-                starting.discard(self.proc)
-        if hello.get("ready") is True:
-            return
-        self.kill()
-        if hello.get("kind") == "missing":
-            raise _EngineMissingError(str(hello.get("error", "")))
-        if hello.get("kind") == "model":
-            raise _ModelBrokenError(str(hello.get("error", "")))
-        raise _WorkerFailed(f"the speech worker did not start: {hello!r}")
-
-    def _read(self) -> None:
-        out = self.proc.stdout
-        try:
-            for line in out:
-                self._lines.put(line)
-        except (OSError, ValueError):
-            pass
-        self._lines.put(None)
-
-    def stderr_tail(self, limit: int = 400) -> str:
-        try:
-            self._stderr.seek(0)
-            text = self._stderr.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
-        return text[-limit:]
-
-    def _next_message(self, timeout: float, what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _WorkerFailed(f"the speech worker did not answer within {timeout:g} s ({what})")
-            try:
-                line = self._lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                try:
-                    code = self.proc.wait(timeout=1.0)
-                except subprocess.TimeoutExpired:
-                    code = None
-                tail = self.stderr_tail()
-                raise _WorkerFailed(
-                    f"the speech worker exited (code {code}) during {what}" + (f": {tail}" if tail else "")
-                )
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue  # not ours; the protocol lines are JSON objects
-            if isinstance(msg, dict):
-                return msg
-
-    def request(self, message: dict, timeout: float) -> dict:
-        rid = next(self._ids)
-        line = (json.dumps(dict(message, id=rid)) + "\n").encode("ascii")
-        try:
-            self.proc.stdin.write(line)
-            self.proc.stdin.flush()
-        except (OSError, ValueError) as e:
-            raise _WorkerFailed(f"the speech worker is gone: {e}") from e
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._next_message(max(0.0, deadline - time.monotonic()), "synthesis")
-            if reply.get("id") == rid:
-                return reply
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        """Kill the process and reap it (a hung pyttsx3 ignores politeness)."""
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
-        self._reap()
-
-    def close(self, grace: float = 1.0) -> None:
-        """Ask the worker to exit (end of input), kill it if it does not."""
-        try:
-            self.proc.stdin.close()
-        except (OSError, ValueError):
-            pass
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._reap()
-
-    def _reap(self) -> None:
-        try:
-            self.proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                if f is not None:
-                    f.close()
-            except (OSError, ValueError):
-                pass
-        try:
-            self._stderr.close()
-        except (OSError, ValueError):
-            pass
-
-
-class _EngineMissingError(Exception):
-    pass
-
-
-class _ModelBrokenError(Exception):
-    pass
-
-
-class _Pool:
-    """The workers of one engine (and model): their queue, slots and threads.
-
-    Holds no reference to the :class:`Synthesizer`, so that its finalizer
-    can end the workers when the synthesizer is garbage-collected.
-    """
-
-    def __init__(self, engine: str, argv: List[str], size: int):
-        self.engine = engine
-        self.argv = argv
-        self.size = size
-        self.queue: "queue.PriorityQueue" = queue.PriorityQueue()
-        self.slots: List[Optional[_Worker]] = [None] * size
-        #: Worker processes still starting (not in a slot yet): close kills them too.
-        self.starting: set = set()
-        self.threads: List[threading.Thread] = []
-        self.fatal: Optional[EngineError] = None
-
-
-class _Job:
-    __slots__ = ("key", "request", "priority", "state", "done", "length", "error", "pool")
-
-    def __init__(self, key: str, request: dict, priority: int, pool: _Pool):
-        self.key = key
-        self.request = request
-        self.priority = priority
-        self.pool = pool
-        self.state = "pending"          # pending -> running -> done
-        self.done = threading.Event()
-        self.length: Optional[int] = None
-        self.error: Optional[BaseException] = None
-
-
-def _shutdown(pools: Dict[str, _Pool], pins: Dict[str, "_Pin"]) -> None:
+def _shutdown(pools: Dict[str, Pool], pins: Dict[str, "_Pin"]) -> None:
     for pool in list(pools.values()):
         for _ in pool.threads:
             pool.queue.put((-1, -1, None))
@@ -479,9 +195,9 @@ class Synthesizer:
                                       "workers_started": 0, "idle_exits": 0}
 
         self._lock = threading.Lock()
-        self._jobs: Dict[str, _Job] = {}
+        self._jobs: Dict[str, Job] = {}
         self._seq = itertools.count()
-        self._pools: Dict[str, _Pool] = {}
+        self._pools: Dict[str, Pool] = {}
         self._choices: Dict[Tuple[Optional[str], str], "Choice"] = {}
         self._pins: Dict[str, _Pin] = {}
         self._pinned_files = 0
@@ -762,7 +478,7 @@ class Synthesizer:
             fresh.close()
             return fitted
 
-    def _adopt(self, job: _Job, temp: Path) -> int:
+    def _adopt(self, job: Job, temp: Path) -> int:
         """Name the worker's new entry (unless the key has one: the first writer wins) and pin it."""
         key = job.key
         temp = Path(temp)
@@ -773,7 +489,7 @@ class Synthesizer:
             samples = own.samples()
         except (OSError, cache.Damaged) as e:
             cache.discard(temp)
-            raise _WorkerFailed(f"the speech worker wrote an unreadable clip ({e})") from None
+            raise WorkerFailed(f"the speech worker wrote an unreadable clip ({e})") from None
         path = cache.entry_path(self.cache_dir, key)
         try:
             pin = None
@@ -808,7 +524,7 @@ class Synthesizer:
 
     # -- jobs and workers ------------------------------------------------------
 
-    def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int, wait: bool = True) -> _Job:
+    def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int, wait: bool = True) -> Job:
         choice = self.choice(voice)
         with self._lock:
             if self._closed:
@@ -822,7 +538,7 @@ class Synthesizer:
                     job.priority = priority       # jump the queue: queue it again, sooner
                     job.pool.queue.put((priority, next(self._seq), job))
                 return job
-            job = _Job(
+            job = Job(
                 key,
                 {
                     "op": "synth",
@@ -843,14 +559,14 @@ class Synthesizer:
             pool.queue.put((priority, next(self._seq), job))
             return job
 
-    def _wait(self, job: _Job) -> None:
+    def _wait(self, job: Job) -> None:
         job.done.wait()
         if job.error is not None:
             # A fresh exception per waiter: several threads may share the job.
             kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError  # UnknownVoice too
             raise kind(str(job.error)) from None
 
-    def _finish(self, job: _Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
+    def _finish(self, job: Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
         with self._lock:
             if job.state == "done":
                 return
@@ -864,7 +580,7 @@ class Synthesizer:
                 self._failed[job.key] = error
         job.done.set()
 
-    def _pool(self, choice: "Choice") -> _Pool:
+    def _pool(self, choice: "Choice") -> Pool:
         """The pool for the choice's engine and model; started on first use (lock held)."""
         name = choice.engine if choice.model is None else f"{choice.engine}:{choice.model}"
         pool = self._pools.get(name)
@@ -877,7 +593,7 @@ class Synthesizer:
             size = piper_workers(self._workers_given)
             threads = max(1, (os.cpu_count() or 1) // size)
             argv += ["--model", str(choice.model), "--threads", str(threads)]
-        pool = _Pool(choice.engine, argv, size)
+        pool = Pool(choice.engine, argv, size)
         self._pools[name] = pool
         for i in range(size):
             t = threading.Thread(target=self._dispatch, args=(pool, i),
@@ -886,7 +602,7 @@ class Synthesizer:
             t.start()
         return pool
 
-    def _dispatch(self, pool: _Pool, slot: int) -> None:
+    def _dispatch(self, pool: Pool, slot: int) -> None:
         while True:
             try:
                 _, _, job = pool.queue.get(timeout=self.idle_timeout)
@@ -919,14 +635,14 @@ class Synthesizer:
                 self._count("synthesised")
                 self._finish(job, length=length)
 
-    def _worker(self, pool: _Pool, slot: int) -> _Worker:
+    def _worker(self, pool: Pool, slot: int) -> Worker:
         w = pool.slots[slot]
         if w is not None and w.alive():
             return w
         if w is not None:
             self._discard_worker(pool, slot)
         startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
-        w = _Worker(pool.argv, startup, starting=pool.starting)
+        w = Worker(pool.argv, startup, starting=pool.starting)
         with self._lock:
             pool.slots[slot] = w
             self.stats["workers_started"] += 1
@@ -936,14 +652,14 @@ class Synthesizer:
             raise EngineError("the synthesizer was closed")
         return w
 
-    def _discard_worker(self, pool: _Pool, slot: int) -> None:
+    def _discard_worker(self, pool: Pool, slot: int) -> None:
         w = pool.slots[slot]
         pool.slots[slot] = None
         if w is not None:
             w.kill()
             cache.remove_temp_files(self.cache_dir, w.pid)
 
-    def _fail_pool(self, pool: _Pool, err: EngineError) -> None:
+    def _fail_pool(self, pool: Pool, err: EngineError) -> None:
         """The engine cannot run at all: fail this pool's every waiting request at once."""
         with self._lock:
             pool.fatal = err
@@ -951,7 +667,7 @@ class Synthesizer:
         for other in doomed:
             self._finish(other, error=err)
 
-    def _run(self, pool: _Pool, slot: int, job: _Job) -> int:
+    def _run(self, pool: Pool, slot: int, job: Job) -> int:
         """Synthesise one job: retry once on a hang, death or engine error."""
         failure = ""
         for attempt in (1, 2):
@@ -960,15 +676,15 @@ class Synthesizer:
                 reply = worker.request(job.request, self.timeout)
                 if reply.get("ok"):
                     return self._adopt(job, Path(str(reply.get("temp"))))
-            except _EngineMissingError as e:
-                err = _missing_engine_error(str(e), pool.engine)
+            except NoEngine as e:
+                err = missing_engine_error(str(e), pool.engine)
                 self._fail_pool(pool, err)
                 raise err
-            except _ModelBrokenError as e:
+            except ModelBroken as e:
                 err = EngineError(str(e))
                 self._fail_pool(pool, err)
                 raise err
-            except _WorkerFailed as e:
+            except WorkerFailed as e:
                 failure = str(e)
                 if pool.slots[slot] is not None:
                     self._discard_worker(pool, slot)
@@ -990,31 +706,3 @@ class Synthesizer:
             f"the speech engine failed twice on {job.request['text'][:60]!r}: {failure}"
         )
 
-
-def list_voices(timeout: float = 15.0, worker_argv: Optional[Sequence[str]] = None) -> List[dict]:
-    """espeak-ng's voices: ``[{"id", "name", "languages", "default"}]``.
-
-    Asked of a short-lived worker process, so the caller's process never
-    initialises espeak (which it could never re-initialise or unload).
-    Raises :class:`EngineError` when there is no engine. Piper voices are
-    files: :func:`voiceguide.synth.voices.piper_voices` lists them.
-    """
-    argv = (list(worker_argv) if worker_argv else default_worker_argv()) + ["--engine", "espeak"]
-    try:
-        w = _Worker(argv, max(timeout, 5.0))
-    except _EngineMissingError as e:
-        raise _missing_engine_error(str(e)) from None
-    except _WorkerFailed as e:
-        raise EngineError(f"cannot list voices: {e}") from None
-    try:
-        reply = w.request({"op": "voices"}, timeout)
-    except _WorkerFailed as e:
-        w.kill()
-        raise EngineError(f"cannot list voices: {e}") from None
-    w.close(grace=1.0)
-    if not reply.get("ok"):
-        raise EngineError(f"cannot list voices: {reply.get('error')}")
-    return [
-        {"id": v["id"], "name": v["name"], "languages": list(v["languages"]), "default": bool(v["default"])}
-        for v in reply["voices"]
-    ]

@@ -1,0 +1,306 @@
+"""Speech worker processes as the synthesizer sees them: start, ask, time out, kill.
+
+A :class:`Worker` is one ``voiceguide.synth.worker`` process (one engine, for
+Piper one model) spoken to over a pipe of JSON lines; a :class:`Pool` is a
+voice's set of worker slots with its priority queue; a :class:`Job` is one
+clip asked for. :func:`list_voices` asks a short-lived worker for espeak-ng's
+voices, so the caller's process never initialises espeak.
+
+Traps: a worker that does not answer within its timeout is killed, never
+waited for (pyttsx3 hangs on some platforms); a worker's stderr is read in a
+thread so a chatty engine can never fill the pipe and block it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from ..errors import EngineError
+
+__all__ = ["NoEngine", "Job", "ModelBroken", "Pool", "Worker", "WorkerFailed", "default_worker_argv",
+           "list_voices", "missing_engine_error", "piper_workers"]
+
+log = logging.getLogger("voiceguide.synth")
+
+#: Resident memory one Piper worker may need: ~250 MB after a short sentence, up to
+#: ~500 MB after a long one at a slow rate (onnxruntime keeps its arena).
+PIPER_WORKER_BYTES = 500 * 1024 * 1024
+
+
+def default_worker_argv() -> List[str]:
+    """``python -c`` importing only this package (see :mod:`voiceguide.synth.lifetime`)."""
+    from .lifetime import boot_code
+
+    return [sys.executable, "-c", boot_code()]
+
+
+def missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
+    from .engines import module
+
+    if engine == "piper":
+        return EngineError(f"the Piper voice engine cannot load ({detail}); {module(engine).MISSING_HINT}")
+    return EngineError(f"no speech engine (espeak-ng via pyttsx3: {detail}); {module(engine).MISSING_HINT}")
+
+
+def available_memory() -> Optional[int]:
+    """MemAvailable in bytes (Linux), else None."""
+    try:
+        with open("/proc/meminfo", "r") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def piper_workers(limit: Optional[int] = None) -> int:
+    """How many Piper workers this machine allows: one per core, as memory permits."""
+    n = os.cpu_count() or 1
+    if limit is not None:
+        n = min(n, int(limit))
+    free = available_memory()
+    if free is not None:
+        n = min(n, max(1, free // PIPER_WORKER_BYTES))
+    return max(1, n)
+
+
+class WorkerFailed(Exception):
+    """The worker hung, died or spoke nonsense: kill it, maybe retry."""
+
+
+class Worker:
+    """One worker process, its pipes and a reader thread.
+
+    The reader thread turns stdout lines into a queue so that every wait has
+    a timeout (a pipe read has none). stderr goes to an anonymous temporary
+    file, quoted when the worker fails: it never reaches the user's terminal
+    and can never fill a pipe and block the worker.
+    """
+
+    def __init__(self, argv: Sequence[str], startup_timeout: float, starting: Optional[set] = None):
+        """*starting*, if given, holds the process while it starts (the pool's close kills those too)."""
+        self._stderr = tempfile.TemporaryFile()
+        env = os.environ.copy()
+        # The worker must import this very package, even from a source tree
+        # (the default command also puts it first itself, see lifetime.py).
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
+        # One thread is all a worker needs; idle BLAS threads would only cost
+        # memory (and the espeak worker forks per utterance).
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        try:
+            self.proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                close_fds=True,
+            )
+        except OSError as e:
+            self._stderr.close()
+            raise WorkerFailed(f"cannot start the speech worker {argv[0]!r}: {e}") from e
+        self.pid = self.proc.pid
+        self._lines: "queue.Queue[Optional[bytes]]" = queue.Queue()
+        self._reader = threading.Thread(
+            target=self._read, name=f"voiceguide-synth-reader-{self.pid}", daemon=True
+        )
+        self._reader.start()
+        self._ids = itertools.count(1)
+        if starting is not None:
+            starting.add(self.proc)
+        try:
+            hello = self._next_message(startup_timeout, "start")
+        except WorkerFailed:
+            self.kill()
+            raise
+        finally:
+            if starting is not None:
+                starting.discard(self.proc)
+        if hello.get("ready") is True:
+            return
+        self.kill()
+        if hello.get("kind") == "missing":
+            raise NoEngine(str(hello.get("error", "")))
+        if hello.get("kind") == "model":
+            raise ModelBroken(str(hello.get("error", "")))
+        raise WorkerFailed(f"the speech worker did not start: {hello!r}")
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        try:
+            for line in out:
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass
+        self._lines.put(None)
+
+    def stderr_tail(self, limit: int = 400) -> str:
+        try:
+            self._stderr.seek(0)
+            text = self._stderr.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return text[-limit:]
+
+    def _next_message(self, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerFailed(f"the speech worker did not answer within {timeout:g} s ({what})")
+            try:
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                try:
+                    code = self.proc.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    code = None
+                tail = self.stderr_tail()
+                raise WorkerFailed(
+                    f"the speech worker exited (code {code}) during {what}" + (f": {tail}" if tail else "")
+                )
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue  # not ours; the protocol lines are JSON objects
+            if isinstance(msg, dict):
+                return msg
+
+    def request(self, message: dict, timeout: float) -> dict:
+        rid = next(self._ids)
+        line = (json.dumps(dict(message, id=rid)) + "\n").encode("ascii")
+        try:
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+        except (OSError, ValueError) as e:
+            raise WorkerFailed(f"the speech worker is gone: {e}") from e
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._next_message(max(0.0, deadline - time.monotonic()), "synthesis")
+            if reply.get("id") == rid:
+                return reply
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Kill the process and reap it (a hung pyttsx3 ignores politeness)."""
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self._reap()
+
+    def close(self, grace: float = 1.0) -> None:
+        """Ask the worker to exit (end of input), kill it if it does not."""
+        try:
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._reap()
+
+    def _reap(self) -> None:
+        try:
+            self.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                if f is not None:
+                    f.close()
+            except (OSError, ValueError):
+                pass
+        try:
+            self._stderr.close()
+        except (OSError, ValueError):
+            pass
+
+
+class NoEngine(Exception):
+    """The worker started but its engine cannot load (not installed): say which package to install."""
+
+
+class ModelBroken(Exception):
+    pass
+
+
+class Pool:
+    """The workers of one engine (and model): their queue, slots and threads.
+
+    Holds no reference to the :class:`Synthesizer`, so that its finalizer
+    can end the workers when the synthesizer is garbage-collected.
+    """
+
+    def __init__(self, engine: str, argv: List[str], size: int):
+        self.engine = engine
+        self.argv = argv
+        self.size = size
+        self.queue: "queue.PriorityQueue" = queue.PriorityQueue()
+        self.slots: List[Optional[Worker]] = [None] * size
+        #: Worker processes still starting (not in a slot yet): close kills them too.
+        self.starting: set = set()
+        self.threads: List[threading.Thread] = []
+        self.fatal: Optional[EngineError] = None
+
+
+class Job:
+    __slots__ = ("key", "request", "priority", "state", "done", "length", "error", "pool")
+
+    def __init__(self, key: str, request: dict, priority: int, pool: Pool):
+        self.key = key
+        self.request = request
+        self.priority = priority
+        self.pool = pool
+        self.state = "pending"          # pending -> running -> done
+        self.done = threading.Event()
+        self.length: Optional[int] = None
+        self.error: Optional[BaseException] = None
+
+
+def list_voices(timeout: float = 15.0, worker_argv: Optional[Sequence[str]] = None) -> List[dict]:
+    """espeak-ng's voices: ``[{"id", "name", "languages", "default"}]``.
+
+    Asked of a short-lived worker process, so the caller's process never
+    initialises espeak (which it could never re-initialise or unload).
+    Raises :class:`EngineError` when there is no engine. Piper voices are
+    files: :func:`voiceguide.synth.voices.piper_voices` lists them.
+    """
+    argv = (list(worker_argv) if worker_argv else default_worker_argv()) + ["--engine", "espeak"]
+    try:
+        w = Worker(argv, max(timeout, 5.0))
+    except NoEngine as e:
+        raise missing_engine_error(str(e)) from None
+    except WorkerFailed as e:
+        raise EngineError(f"cannot list voices: {e}") from None
+    try:
+        reply = w.request({"op": "voices"}, timeout)
+    except WorkerFailed as e:
+        w.kill()
+        raise EngineError(f"cannot list voices: {e}") from None
+    w.close(grace=1.0)
+    if not reply.get("ok"):
+        raise EngineError(f"cannot list voices: {reply.get('error')}")
+    return [
+        {"id": v["id"], "name": v["name"], "languages": list(v["languages"]), "default": bool(v["default"])}
+        for v in reply["voices"]
+    ]
