@@ -75,17 +75,22 @@ def play(script, env):
                           capture_output=True, text=True, timeout=120)
 
 
+def play_hearing_a_tone(script, pulse, tmp_path):
+    """``play`` the script while the steady tone sounds into the microphone."""
+    tone = speak_into_microphone(pulse, tmp_path)
+    try:
+        return play(script, pulse.env)
+    finally:
+        tone.terminate()
+
+
 def cues(env):
     return json.loads(voiceguide("cues", "--json", env=env).stdout)
 
 
 def test_the_answer_is_recorded_from_the_input_device_and_kept_as_todays_cue(script, pulse, tmp_path):
     add_microphone(pulse)
-    tone = speak_into_microphone(pulse, tmp_path)
-    try:
-        result = play(script, pulse.env)
-    finally:
-        tone.terminate()
+    result = play_hearing_a_tone(script, pulse, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "your answer is kept as today's cue" in result.stderr
     (cue,) = cues(pulse.env)
@@ -137,11 +142,7 @@ def test_with_the_practice_log_off_nothing_is_recorded(script, pulse, tmp_path):
     os.makedirs(config, exist_ok=True)
     with open(os.path.join(config, "config.toml"), "w") as f:
         f.write("practice_log = false\n")
-    tone = speak_into_microphone(pulse, tmp_path)
-    try:
-        result = play(script, pulse.env)
-    finally:
-        tone.terminate()
+    result = play_hearing_a_tone(script, pulse, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "the practice log is off; nothing is recorded" in result.stderr
     data = os.path.join(pulse.env["XDG_DATA_HOME"], "voiceguide")
