@@ -93,3 +93,16 @@ def test_cold_play_waits_for_speech_instead_of_stalling(tmp_path):
     n = x.size // frame
     loud = np.sqrt((x[: n * frame].reshape(n, frame) ** 2).mean(axis=1)) > 1e-3
     assert loud.sum() / 100 >= 0.8 * speech
+
+
+def test_only_what_is_about_to_sound_waits_not_what_is_asked_far_ahead():
+    """The mixer asks length_by seconds ahead (for the fade-out): no silence may be placed for that."""
+    lazy = LazyTimeline(S, words_len, sample_rate=SR, ready=lambda text, voice: False, wait=0.1)
+    assert lazy.length_by(60 * SR) is None                      # not the end: a clip is still coming
+    (bell,) = lazy.events_until(60 * SR)
+    assert bell.kind == "bell" and lazy.waits == []
+    assert lazy.length_by(60 * SR) is None and len(lazy.events_until(60 * SR)) == 1   # asking again: still nothing
+    block_end = bell.end + SR // 4
+    sounding = lazy.sounding(bell.end, block_end)               # the block that reaches the clip
+    assert {e.kind for e in sounding} == {"pause"}              # silence, while the clip is made
+    assert block_end <= lazy._frontier <= block_end + SR // 10    # waits only up to the block's end

@@ -25,6 +25,7 @@ Nothing here imports numpy: integer sample arithmetic only.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -242,6 +243,14 @@ class LazyTimeline(PlacedEvents):
     words being cut. :attr:`waits` records ``(step, samples)`` per step
     that waited. With a warm cache nothing ever waits, and the events are
     exactly those of the whole timeline.
+
+    Trap: "due" must mean *about to sound*. The mixer also asks far ahead
+    (``length_by`` several seconds on, to start the ambient fade-out in
+    time); a wait placed for such a question would be silence the clip did
+    not need. So only :meth:`sounding` (and iteration) fills with waits;
+    the other questions stop at a clip that is not ready (``length_by``
+    then answers "not before"), and looking for the next step (a skip)
+    waits for the clip itself, as it always did.
     """
 
     def __init__(self, script: Script, clip_length: ClipLength, *,
@@ -258,6 +267,7 @@ class LazyTimeline(PlacedEvents):
         self._items = flatten(script, voice, music_seconds)
         self._index_init()
         self._finished = False
+        self._mode = "stop"    # at a clip not ready: "stop", "fill" (with waits) or "block"
         self._pending = self._place()
 
     @property
@@ -271,8 +281,25 @@ class LazyTimeline(PlacedEvents):
             while index < len(self._placed):
                 yield self._placed[index]
                 index += 1
-            if not self._place_next():
-                return
+            with self._placing("fill"):
+                if not self._place_next():
+                    return
+
+    def sounding(self, start: int, end: int) -> List[Event]:
+        with self._placing("fill"):
+            return super().sounding(start, end)
+
+    def _first_of_step(self, step: int) -> Optional[Event]:
+        with self._placing("block"):
+            return super()._first_of_step(step)
+
+    @contextmanager
+    def _placing(self, mode: str) -> Iterator[None]:
+        before, self._mode = self._mode, mode
+        try:
+            yield
+        finally:
+            self._mode = before
 
     def _place_next(self) -> bool:
         if self._finished:
@@ -280,6 +307,8 @@ class LazyTimeline(PlacedEvents):
         event = next(self._pending, None)
         if event is None:
             self._finished = True
+            return False
+        if event is _NOT_READY:
             return False
         self._index_add(event)
         return True
@@ -306,7 +335,10 @@ class LazyTimeline(PlacedEvents):
             if it.kind == "say":
                 if self._ready is not None and self._target is None:
                     waited = 0
-                    while not self._ready(it.text, it.voice):
+                    while self._mode != "block" and not self._ready(it.text, it.voice):
+                        if self._mode == "stop":
+                            yield _NOT_READY    # asked again later, from here
+                            continue
                         self._frontier = at + self._wait
                         yield Event("pause", at, self._wait, **common)
                         at, waited = self._frontier, waited + self._wait
@@ -333,6 +365,10 @@ class LazyTimeline(PlacedEvents):
                 event = Event("walk", at, n, cadence=it.cadence, **common)
             self._frontier = at + n
             yield event
+
+
+#: Yielded by :meth:`LazyTimeline._place` for "a clip is not ready; ask again later".
+_NOT_READY = object()
 
 
 def compile_timeline(script: Script, clip_length: ClipLength, *,
