@@ -18,13 +18,13 @@ def voices():
     language, quality and where the voice came from. The voice marked * speaks
     English scripts by default; every script gets the best voice installed
     for its language (Piper where it has one, else espeak-ng). Drop any
-    Piper voice (NAME.onnx with NAME.onnx.json) into the folder named at the
-    end to add it.
+    Piper voice (NAME.onnx with NAME.onnx.json) into
+    ~/.local/share/voiceguide/voices/ (the XDG data folder) to add it.
     """
     from voiceguide.errors import EngineError
     from voiceguide.synth import list_voices
     from voiceguide.synth.engines import espeak, piper
-    from voiceguide.synth.voices import best_piper_voice, piper_voices, user_voices_dir
+    from voiceguide.synth.voices import best_piper_voice, piper_voices
 
     rows = []
     found = piper_voices()
@@ -59,9 +59,7 @@ def voices():
     if espeak_problem:
         click.echo(f"voiceguide: espeak-ng: {espeak_problem}", err=True)
     if not piper.available():
-        click.echo(f"Piper (natural voices) is not installed: {piper.MISSING_HINT}", err=True)
-    else:
-        click.echo(f"\nmore Piper voices: put NAME.onnx and NAME.onnx.json in {user_voices_dir()}")
+        click.echo(f"voiceguide: Piper (natural voices) is not installed: {piper.MISSING_HINT}", err=True)
 
 
 @click.command()

@@ -351,6 +351,11 @@ class Player:
             block = np.zeros(self.blocksize, dtype=np.float32)
             silence = np.zeros(self.blocksize, dtype=np.float32)
             announced = 0
+            if self._lazy is not None:
+                # A session that begins with speech: its first clip is waited
+                # for before the device starts (nothing to stall yet), not
+                # with silence the device would be slow to play through.
+                self._lazy.place_first()
             output.start()
             while not fader.finished:
                 self._handle_requests(mixer)

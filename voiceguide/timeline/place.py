@@ -293,6 +293,17 @@ class LazyTimeline(PlacedEvents):
         with self._placing("block"):
             return super()._first_of_step(step)
 
+    def place_first(self) -> None:
+        """Place the first event, waiting for its clip if the session begins with speech.
+
+        ``play`` calls this before its device starts: a wait there costs no
+        sound, while silent waits would be played through by a device that
+        is still starting (slowly, on PulseAudio).
+        """
+        if not self._placed:
+            with self._placing("block"):
+                self._place_next()
+
     @contextmanager
     def _placing(self, mode: str) -> Iterator[None]:
         before, self._mode = self._mode, mode
