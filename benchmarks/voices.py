@@ -21,7 +21,7 @@ session is the same and only the voice differs):
     are synthesising the whole time.
 
 Synthesis speed inside one worker is ``benchmarks/synth_speed.py``; speaking
-rates are ``benchmarks/speech_rate.py``. Exits 0 whatever the figures are.
+rates are ``benchmarks/pacing.py``. Exits 0 whatever the figures are.
 """
 
 from __future__ import annotations

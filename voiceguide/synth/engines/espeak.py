@@ -135,7 +135,7 @@ def identity(choice) -> dict:
 #: built-in scripts (189 sentences, 3782 words) with espeak-ng 1.51's English
 #: voice: (rate given to espeak-ng, words per minute measured in the clips).
 #: :func:`params` inverts it, so the rate a script asks for is the rate heard;
-#: ``benchmarks/speech_rate.py`` measures it again (re-measure after an
+#: ``benchmarks/pacing.py`` measures it again (re-measure after an
 #: espeak-ng upgrade; the cache key holds the parameters, so a new table
 #: re-synthesises by itself).
 RATE_TABLE = ((80, 98.4), (90, 105.0), (100, 117.0), (115, 135.0), (130, 153.8), (150, 177.6),

@@ -46,7 +46,7 @@ MISSING_HINT = (
 
 #: Words per minute each known voice speaks at ``length_scale`` 1, measured
 #: over every spoken sentence of the built-in scripts with our sentence
-#: pauses (``benchmarks/piper_rate.py``). A rate of R wpm then uses
+#: pauses (``benchmarks/pacing.py``). A rate of R wpm then uses
 #: ``length_scale = natural / R``, so 140 wpm measures about 140 wpm.
 NATURAL_WPM = {"en_US-joe-medium": 230.0}
 #: For a voice we have not measured (one dropped into the voices folder):
