@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +33,28 @@ def voiceguide_cmd() -> List[str]:
     """The installed console script next to this Python (what a user runs)."""
     exe = shutil.which("voiceguide", path=str(Path(sys.executable).parent))
     return [exe] if exe else [sys.executable, "-m", "voiceguide"]
+
+
+def play_stderr(target: str, env: Dict[str, str], extra: Sequence[str] = (),
+                stop_after: Optional[float] = None, timeout: float = 60.0) -> Tuple[str, int]:
+    """``voiceguide play TARGET -v EXTRA``: its stderr and exit code.
+
+    With *stop_after*, SIGTERM after that many seconds (it fades and exits);
+    a run that outlives *timeout* is killed.
+    """
+    proc = subprocess.Popen(voiceguide_cmd() + ["play", target, "-v", *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    if stop_after is not None:
+        try:
+            proc.wait(stop_after)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err, proc.returncode
 
 
 def env_with_cache(cache: Optional[Path], base: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,24 +61,12 @@ steps:
 
 def play_once(target: str, env, stop_after: Optional[float]) -> Tuple[Optional[Tuple[float, float]], str, int]:
     """((bench, self) seconds or None, stderr, exit code) of one play run."""
-    cmd = benchlib.voiceguide_cmd() + ["play", target, "-v"]
     t0 = time.time()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            cwd=benchlib.ROOT)
-    if stop_after is not None:
-        try:
-            proc.wait(stop_after)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
+    err, code = benchlib.play_stderr(target, env, stop_after=stop_after, timeout=30)
     match = FIRST_SOUND.search(err)
     if not match:
-        return None, err, proc.returncode
-    return (since(t0, *match.group(1, 2, 3)), float(match.group(4))), err, proc.returncode
+        return None, err, code
+    return (since(t0, *match.group(1, 2, 3)), float(match.group(4))), err, code
 
 
 def main() -> None:

@@ -67,18 +67,7 @@ def render_cold(env: Dict[str, str], cache: Path, out: Path) -> float:
 
 
 def first_sound(target: str, env: Dict[str, str], extra=(), stop_after: Optional[float] = 3.0) -> Optional[float]:
-    proc = subprocess.Popen(benchlib.voiceguide_cmd() + ["play", target, "-v", *extra], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=benchlib.ROOT)
-    if stop_after is not None:
-        try:
-            proc.wait(stop_after)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
+    err, _ = benchlib.play_stderr(target, env, extra, stop_after)
     match = FIRST_SOUND.search(err)
     return float(match.group(1)) if match else None
 
