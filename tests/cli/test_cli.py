@@ -19,7 +19,8 @@ from voiceguide.errors import DeviceError, Problem, ScriptError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_IDS = ["acknowledge", "barefoot-walk", "body-scan", "breathing", "creative-outlet", "daily-check-in",
-               "journal-prompts", "music-listening", "palm-pressure", "pause-before-habit", "reach-out"]
+               "journal-prompts", "music-listening", "palm-pressure", "pause-before-habit", "reach-out",
+               "small-contact"]
 
 
 def run(*args):

@@ -16,7 +16,7 @@ from voiceguide.script.lint import lint
 from voiceguide.script.loader import load
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-NEW_IDS = ("reach-out", "pause-before-habit", "creative-outlet", "music-listening")
+NEW_IDS = ("reach-out", "pause-before-habit", "creative-outlet", "music-listening", "small-contact")
 
 
 @pytest.mark.parametrize("sid", NEW_IDS)

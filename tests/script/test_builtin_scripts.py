@@ -28,6 +28,7 @@ BUILTIN_IDS = (
     "journal-prompts",
     "acknowledge",
     "reach-out",
+    "small-contact",
     "pause-before-habit",
     "creative-outlet",
     "music-listening",

@@ -30,3 +30,19 @@ def test_acknowledge_closes_by_saying_when_to_look_for_help():
     closing = " ".join(text for _, section, text in _says("acknowledge") if section == "Closing").lower()
     for words in ("four to six weeks", "doctor", "trauma", "substances", "detached", "daily life"):
         assert words in closing, words
+
+
+def test_small_contact_notices_the_body_before_and_after_the_moment():
+    says = _says("small-contact")
+    for section in ("Before", "After"):
+        words = " ".join(text for _, s, text in says if s == section).lower()
+        assert "notice your body" in words, section
+
+
+def test_small_contact_says_the_moment_may_stay_very_small_or_be_skipped():
+    says = _says("small-contact")
+    small = " ".join(text for _, section, text in says if section == "Keeping it small").lower()
+    assert "very small" in small and "skip" in small and "not a failure" in small
+    # said before the listener is asked about afterwards, so it frames the whole plan
+    first_after = next(i for i, (_, section, _) in enumerate(says) if section == "After")
+    assert max(i for i, (_, section, _) in enumerate(says) if section == "Keeping it small") < first_after
