@@ -73,18 +73,10 @@ class _Lengths:
         pass
 
     def of(self, script) -> str:
-        from voiceguide.errors import VoiceguideError
-        from voiceguide.player.session import Session
-        from voiceguide.script.units import format_duration
-        from voiceguide.timeline import estimate
+        """The length as every surface shows it (:func:`voiceguide.player.lengths.exercise_length`)."""
+        from voiceguide.player.lengths import exercise_length
 
-        try:
-            timeline = Session(script, self.options).cached_timeline(self.lookup)
-        except VoiceguideError:
-            timeline = None
-        if timeline is not None:
-            return format_duration(timeline.duration)
-        return "~" + format_duration(estimate(script, self.options.sample_rate, self.options.voice).duration)
+        return exercise_length(script, self.options, self.lookup).text()
 
 
 def _terminal_columns():

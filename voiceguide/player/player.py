@@ -75,6 +75,8 @@ VOLUME_STEP_DB = 2.0
 VOLUME_RANGE_DB = (-30.0, 12.0)
 #: "back" within this long of a step's start goes to the step before it.
 BACK_GRACE = 2.0
+#: How often, before the first sound, the speech's progress is looked at (cache headers).
+PREPARING_EVERY = 0.25
 #: How often the calling thread wakes to update the status.
 TICK = 0.1
 #: After a stop, if no block has reached the output for this long, no sound is
@@ -161,6 +163,8 @@ class Player:
         self._seek_floor = 0
         self._reopened = 0
         self._frames = 0
+        self._preparing_shown = False    # the status was told "preparing speech (n of m)"
+        self._preparing_next = 0.0       # when to look at the speech's progress again
         self.position = 0
         self.total: Optional[int] = None
         #: The last event the listener has heard begin (the step a stop happened in).
@@ -449,6 +453,7 @@ class Player:
             while producer.is_alive():
                 producer.join(TICK)
                 self._drain_due()
+                self._show_preparing()
                 total = self.total / self.sample_rate if self.total else None
                 self.status.tick(self.elapsed(), total, self.fader.paused, self._volume_db)
                 if self._stop_at is not None and self._blocked_after_stop():
@@ -466,6 +471,37 @@ class Player:
         return PlayResult(self._frames, self.output.underruns, float(self.output.latency),
                           getattr(self.output, "first_audible", None), self._signal, self._quit,
                           self._reopened, abandoned, waits)
+
+    def _show_preparing(self) -> None:
+        """Until the first sound, tell the status how far the speech is made ("preparing speech (3 of 40)").
+
+        A cold start synthesises for some seconds before anything sounds;
+        without a word the listener sees ``0:00 / ?`` and wonders. Looked at
+        every :data:`PREPARING_EVERY` seconds (cache headers only); once sound
+        flows, or a stop is asked for, the status is told it is over (None).
+        """
+        show = getattr(self.status, "preparing", None)  # duck-typed statuses may not have it
+        if show is None:
+            return
+        if self._frames or self.stopping:
+            if self._preparing_shown:
+                self._preparing_shown = False
+                show(None)
+            return
+        now = time.monotonic()
+        if now < self._preparing_next:
+            return
+        self._preparing_next = now + PREPARING_EVERY
+        try:
+            progress = self.session.speech_progress()
+        except Exception:  # the mixer thread meets (and reports) the same problem
+            progress = None
+        if progress is not None and progress[0] < progress[1]:
+            self._preparing_shown = True
+            show(progress)
+        elif self._preparing_shown:
+            self._preparing_shown = False
+            show(None)
 
     def _blocked_after_stop(self) -> bool:
         """A stop was asked for and the mixer thread has had its time (see :attr:`stop_grace`).

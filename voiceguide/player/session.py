@@ -80,6 +80,8 @@ class Session:
         self._prefetched = False
         self._music_seconds: Optional[float] = None
         self._synth_lock = __import__("threading").Lock()
+        self._progress_items: Optional[list] = None   # see speech_progress
+        self._progress_done: set = set()
 
     # -- speech ------------------------------------------------------------------
 
@@ -137,6 +139,29 @@ class Session:
                 pass
 
         threading.Thread(target=queue_quietly, daemon=True).start()
+
+    def speech_progress(self) -> Optional[Tuple[int, int]]:
+        """(distinct clips ready, distinct clips in all), or None when nothing is to be synthesised.
+
+        Asked while nothing sounds yet (a cold start makes speech for some
+        seconds first), so every surface can say "preparing speech (3 of 40)"
+        instead of a silent ``0:00 / ?``. It only looks: the synthesizer's
+        pins and the cache entries' headers, never hurrying a clip; a clip
+        found ready is not looked at again.
+        """
+        if self.options.text_only:
+            return None
+        if self._progress_items is None:
+            unique = dict.fromkeys((text, self.spec(voice)) for text, voice in self.speech())
+            self._progress_items = list(unique)
+        items, done = self._progress_items, self._progress_done
+        if not items:
+            return None
+        synth = self.synth
+        for index, (text, spec) in enumerate(items):
+            if index not in done and synth.cached(text, spec):
+                done.add(index)
+        return len(done), len(items)
 
     def clip_length(self, text: str, voice: Voice) -> int:
         if self.options.text_only:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from typing import Optional, TextIO
+from typing import Optional, TextIO, Tuple
 
 from voiceguide.timeline import Event
 from voiceguide.script.units import format_duration
@@ -70,6 +70,9 @@ class Status:
 
     def message(self, text: str) -> None: ...
 
+    def preparing(self, progress: Optional[Tuple[int, int]]) -> None:
+        """Before the first sound: (clips ready, clips in all) of the speech being made; None once it sounds."""
+
     def flash(self, text: str) -> None:
         """A short-lived word about a key press (paused, resumed, volume): a message unless shown in place."""
         self.message(text)
@@ -81,12 +84,18 @@ def _clock(elapsed: float, total: Optional[float]) -> str:
     return f"{format_duration(elapsed)} / {format_duration(total) if total else '?'}"
 
 
+def preparing_words(progress: Tuple[int, int]) -> str:
+    """``preparing speech (3 of 40)``: why nothing sounds yet, in the same words on every surface."""
+    return f"preparing speech ({progress[0]} of {progress[1]})"
+
+
 class LogStatus(Status):
     """Plain timestamped lines, one per step: for services, pipes and logs."""
 
     def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None):
         self.out = out or sys.stderr
         self.words_out = words_out
+        self._said_preparing = False
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -106,6 +115,11 @@ class LogStatus(Status):
 
     def message(self, text: str) -> None:
         self._line(text)
+
+    def preparing(self, progress: Optional[Tuple[int, int]]) -> None:
+        if progress is not None and not self._said_preparing:
+            self._said_preparing = True  # one line: a log is not a progress bar
+            self._line(preparing_words(progress))
 
 
 #: How long a flashed word (resumed, volume +2 dB) stays in the status line.
@@ -147,6 +161,7 @@ class TerminalStatus(Status):
         self._flash_until = 0.0
         self._last = ""
         self._shown = False
+        self._preparing: Optional[Tuple[int, int]] = None
 
     def start(self, title: str, total: Optional[float]) -> None:
         print(f"{title}. You may stop at any time.", file=self.out, flush=True)
@@ -169,6 +184,9 @@ class TerminalStatus(Status):
     def flash(self, text: str) -> None:
         self._flash, self._flash_until = text, self._clock() + FLASH_SECONDS
 
+    def preparing(self, progress: Optional[Tuple[int, int]]) -> None:
+        self._preparing = progress
+
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
         parts = [_clock(elapsed, total)]
         flashing = self._flash if self._clock() < self._flash_until else ""
@@ -178,6 +196,8 @@ class TerminalStatus(Status):
             parts.append(flashing)
         elif abs(volume_db) > 0.01:
             parts.append(f"vol {volume_db:+.0f} dB")
+        if self._preparing is not None:
+            parts.append(preparing_words(self._preparing))
         if self._section:
             parts.append(f"[{self._section}]")
         words = self._words
