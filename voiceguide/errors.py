@@ -151,6 +151,14 @@ def file_error(path, exc: OSError, doing: str = "write it", *,
     code = exc.errno
     why = exc.strerror or str(exc)
     other = f", {elsewhere}" if elsewhere else ""
+    link = getattr(exc, "link", None)  # voiceguide.ownfiles.PlantedLink (layer 0: no import)
+    if link is not None and isinstance(getattr(exc, "reason", None), str):
+        same = os.path.abspath(os.fspath(link)) == os.path.abspath(os.fspath(path))
+        return FileAccessError(exc.reason if same else f"{path}: cannot {doing}: {exc.reason}", path, code)
+    kind = getattr(exc, "kind", None)  # voiceguide.readfile.NotRegularFile: a FIFO, a device, a folder
+    if code is None and isinstance(kind, str):
+        return FileAccessError(f"{path}: cannot {doing}: it is {kind}, not a regular file; check the path",
+                               path, code)
     if code in (E.ENOSPC, E.EDQUOT):
         what = "the disk is full" if code == E.ENOSPC else "your disk quota is used up"
         return DiskFullError(f"{path}: cannot {doing}: {what} ({why}); free some space{other}",

@@ -28,13 +28,13 @@ def _open(create: bool = False):
 
     if not create:
         try:
-            os.stat(default_path())
+            os.lstat(default_path())  # a link there is refused by PracticeLog, never followed
         except FileNotFoundError:
             return None
         except OSError as exc:  # there may be a log, behind a folder that cannot be entered
             raise PracticeLogError(str(file_error(default_path(), exc, "read the practice log",
                                                   elsewhere=""))) from None
-    return PracticeLog()
+    return PracticeLog(create=create)
 
 
 def _streaks_on() -> bool:

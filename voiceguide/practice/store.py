@@ -12,7 +12,16 @@ Why these choices, and the traps they avoid:
 * **Private file**: the file is created with mode 0600 before SQLite opens
   it (SQLite gives its ``-wal`` and ``-shm`` files the database file's
   mode), in a folder created with mode 0700. An existing file that is
-  readable by others is tightened.
+  readable by others is tightened when the log is opened to write.
+* **Never through a link, never replaced** (:mod:`voiceguide.ownfiles`):
+  the file is opened with ``O_NOFOLLOW`` before SQLite sees it, the data
+  folder, the ``recordings`` folder and the ``-wal``/``-shm``/``-journal``
+  files beside the log must not be links, and only a regular file of this
+  user's with one name is ever ``chmod``-ed. A file that does not start
+  with SQLite's header is not ours: it is refused, never turned into an
+  empty log (SQLite would). Reading (``create=False``) never creates nor
+  ``chmod``-s anything, and falls back to a read-only connection when the
+  log cannot be written (a read-only file, a full disk).
 * **Autocommit connection** (``isolation_level=None``): Python's sqlite3
   otherwise opens transactions implicitly and ``executescript`` commits
   them behind your back; here every transaction is explicit.
@@ -25,6 +34,7 @@ Why these choices, and the traps they avoid:
 from __future__ import annotations
 
 import os
+import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,12 +43,19 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from voiceguide.errors import VoiceguideError
+from voiceguide.ownfiles import (PlantedLink, count_files, open_own, own_folder, refuse_link, remove_files,
+                                  same_file, tighten)
+from voiceguide.readfile import NotRegularFile, kind_of
 
 DB_NAME = "practice.sqlite3"
 #: Spoken cues (the record step), beside the database.
 RECORDINGS = "recordings"
 #: Seconds a write waits for another writer before giving up.
 BUSY_TIMEOUT = 2.0
+#: The first bytes of every SQLite database; a non-empty file without them is not a log of ours.
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: The files SQLite keeps beside the database: checked for planted links before it opens them.
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 ENDINGS = ("completed", "stopped", "error", "interrupted")
 #: What ``log --json`` and ``--csv`` give for each session, in this order.
@@ -62,12 +79,17 @@ def local_time(at: float) -> str:
 
 
 def private_dir(folder: Path) -> None:
-    """Create *folder* (and parents) readable only by the user; leave an existing one alone."""
-    if not folder.is_dir():
-        for parent in (folder, *folder.parents):
+    """Create *folder* (and parents) readable only by the user; leave an existing one alone.
+
+    *folder* is voiceguide's own (the data folder, ``recordings``): a
+    symbolic link in its place is refused (:class:`~voiceguide.ownfiles.PlantedLink`),
+    never followed.
+    """
+    if refuse_link(folder, "folder") is None:
+        for parent in folder.parents:
             if parent.exists() and not parent.is_dir():
                 raise NotADirectoryError(20, f"{parent} is a file, not a folder")
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    own_folder(folder, create=True, mode=0o700)
 
 
 @dataclass
@@ -148,27 +170,81 @@ class PracticeLog:
     # -- opening --------------------------------------------------------------------
 
     def _open(self, create: bool, busy_timeout: float) -> None:
+        import errno
         import sqlite3
 
         from voiceguide.practice.migrations import migrate
 
-        if not create and not self.path.exists():
+        if create:
+            private_dir(self.path.parent)
+        elif not own_folder(self.path.parent, create=False) or refuse_link(self.path, "practice log") is None:
             raise PracticeLogError(f"there is no practice log yet ({self.path})")
-        private_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        flags = os.O_RDWR | (os.O_CREAT if create else 0)
         try:
-            if os.fstat(fd).st_mode & 0o077:
-                os.fchmod(fd, 0o600)
+            fd = open_own(self.path, flags, 0o600, what="practice log")
+            writable = True
+        except OSError as exc:  # reading: a log that cannot be written can still be read
+            if create or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            fd = open_own(self.path, os.O_RDONLY, what="practice log")
+            writable = False
+        try:
+            head = os.pread(fd, len(SQLITE_HEADER), 0)
+            if head and head != SQLITE_HEADER:
+                raise PracticeLogError(
+                    f"cannot open the practice log {self.path}: it is not a database (voiceguide leaves it "
+                    f"alone); move the file away and a new log will be started")
+            for side in SIDE_FILES:  # SQLite opens these itself, following links: look first
+                open_side = Path(f"{self.path}{side}")
+                info = refuse_link(open_side, "file")
+                if info is not None and not stat.S_ISREG(info.st_mode):
+                    raise NotRegularFile(open_side, kind_of(info.st_mode))
+            if create:
+                tighten(fd, 0o600)
+            self._connect(writable, busy_timeout)
+            if not same_file(fd, self.path):  # swapped while SQLite opened it
+                raise PlantedLink(self.path, "practice log") if os.path.islink(self.path) else \
+                    PracticeLogError(f"{self.path} was replaced while it was opened; try again")
         finally:
             os.close(fd)
-        self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode=rw", uri=True, timeout=busy_timeout,
+        try:
+            self._prepare(busy_timeout)
+        except sqlite3.OperationalError:
+            if create or not self._no_room():
+                raise
+            # Reading on a full disk: SQLite cannot make its shared-memory file; read the file as it is.
+            self.conn.close()
+            self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode=ro&immutable=1", uri=True,
+                                        isolation_level=None, check_same_thread=False)
+            return
+        migrate(self.conn)
+
+    def _connect(self, writable: bool, busy_timeout: float) -> None:
+        import sqlite3
+
+        mode = "rw" if writable else "ro"
+        self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode={mode}", uri=True, timeout=busy_timeout,
                                     isolation_level=None, check_same_thread=False)
+
+    def _prepare(self, busy_timeout: float) -> None:
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             self.conn.execute("PRAGMA journal_mode = WAL")
         # In WAL mode, NORMAL may lose the last commits on a power cut, never consistency.
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        migrate(self.conn)
+
+    def _no_room(self) -> bool:
+        """Whether the disk that holds the log has (next to) no space left.
+
+        SQLite reports a full disk as "database or disk is full" or, when
+        its shared-memory file cannot grow, as "disk I/O error"; it does
+        not say ENOSPC, so the disk is asked.
+        """
+        try:
+            info = os.statvfs(self.path.parent)
+        except OSError:
+            return False
+        return info.f_bavail * info.f_frsize < 64 * 1024
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -182,6 +258,9 @@ class PracticeLog:
             raise PracticeLogError(f"{self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             text = str(exc)
+            if text in ("disk I/O error", "database or disk is full") and self._no_room():
+                raise PracticeLogError(f"{self.path}: cannot {doing} the practice log: no space left on the "
+                                       f"disk that holds {self.path.parent}; free some space") from None
             if "not a database" in text or "malformed" in text:
                 text += "; move the file away and a new log will be started"
             raise PracticeLogError(f"cannot {doing} the practice log {self.path}: {text}") from None
@@ -348,27 +427,25 @@ class PracticeLog:
     def forget(self) -> dict:
         """Delete every session, cue and recording, then compact the file so the old pages are gone too.
 
-        Returns how many of each were deleted.
+        Returns how many of each were deleted. A link in place of the
+        ``recordings`` folder is refused before anything is deleted.
         """
+        with self._errors("delete the recordings of"):
+            refuse_link(self.recordings, "folder")
         with self._write() as conn:
             counts = {"sessions": conn.execute("DELETE FROM sessions").rowcount,
                       "cues": conn.execute("DELETE FROM cues").rowcount}
         with self._errors("compact"):
             self.conn.execute("VACUUM")
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        counts["recordings"] = 0
-        if self.recordings.is_dir():
-            with self._errors("delete the recordings of"):
-                for path in self.recordings.iterdir():
-                    if path.is_file():
-                        path.unlink()
-                        counts["recordings"] += 1
+        with self._errors("delete the recordings of"):  # inside the folder only: never through a link
+            counts["recordings"] = remove_files(self.recordings)
         return counts
 
     def count_recordings(self) -> int:
-        if not self.recordings.is_dir():
-            return 0
-        return sum(1 for p in self.recordings.iterdir() if p.is_file())
+        """How many recordings the ``recordings`` folder holds; a link in its place is refused."""
+        with self._errors("read the recordings of"):
+            return count_files(self.recordings)
 
 
 def _seconds(value: Optional[float]) -> Optional[float]:

@@ -16,6 +16,10 @@ Traps:
 * Compare with :func:`matches` (``hmac.compare_digest``), never ``==``: the
   time an ``==`` takes tells an attacker how many leading characters were right.
 * Never log a token, nor a request line that carries one.
+* Never through a link (:mod:`voiceguide.ownfiles`): a symbolic link in the
+  token file's place is refused with a line that names it, whether it points
+  at a file (which would then be trusted as the token, or replaced) or at
+  nothing (``O_CREAT`` would make the file wherever it points).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from voiceguide.errors import VoiceguideError
+from voiceguide.ownfiles import NOFOLLOW
 
 ENV = "VOICEGUIDE_STATION_TOKEN"
 FILE_NAME = "station-token"
@@ -61,14 +66,17 @@ def read_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]]
     if value:
         return value
     path = path or token_path()
+    from voiceguide.ownfiles import PlantedLink, read_own, refuse_link
+    from voiceguide.readfile import NotRegularFile, kind_of
+
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
+        info = refuse_link(path, "station token")
+    except PlantedLink as exc:
+        raise TokenError(str(exc)) from None
     except OSError as exc:
         raise TokenError(f"{path}: cannot read the station token ({exc.strerror})") from None
-    from voiceguide.readfile import NotRegularFile, kind_of, read_regular
-
+    if info is None:
+        return None
     if not stat.S_ISREG(info.st_mode):  # a FIFO here would hang every request that checks the token
         raise TokenError(f"{path}: the station token is {kind_of(info.st_mode)}, not a file; "
                          f"delete it to make a new one")
@@ -76,7 +84,9 @@ def read_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]]
         raise TokenError(f"{path}: the station token is readable by other users; "
                          f"run `chmod 600 {path}` (or delete it to make a new one)")
     try:
-        value = read_regular(path, MAX_TOKEN_FILE).decode("utf-8").strip()
+        value = read_own(path, MAX_TOKEN_FILE, "station token").decode("utf-8").strip()
+    except PlantedLink as exc:  # put there since the look above
+        raise TokenError(str(exc)) from None
     except NotRegularFile as exc:
         raise TokenError(f"{path}: the station token is {exc.kind}, not a file; delete it to make a new one") \
             from None
@@ -96,8 +106,8 @@ def ensure_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str
     value = secrets.token_urlsafe(TOKEN_BYTES)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
+    except FileExistsError:  # another process made it first (or put a link there): use theirs, or refuse
         return read_token(path, environ) or value
     except OSError as exc:
         raise TokenError(f"{path}: cannot make the station token ({exc.strerror}); "
@@ -126,9 +136,15 @@ def new_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] 
         raise TokenError(f"the token comes from {ENV}; change it there (the token file is not used)")
     path = path or token_path()
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    from voiceguide.ownfiles import PlantedLink, refuse_link
+
+    try:
+        refuse_link(path, "station token")  # a link is the person's to remove, not ours to replace
+    except PlantedLink as exc:
+        raise TokenError(str(exc)) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(str(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(str(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(secrets.token_urlsafe(TOKEN_BYTES) + "\n")
         os.replace(temp, path)
@@ -160,7 +176,7 @@ class TokenFile:
 
     def _stat(self):
         try:
-            info = self.path.stat()
+            info = os.lstat(self.path)  # a link planted here is refused by read_token, never followed
         except OSError:
             return None
         return (info.st_mtime_ns, info.st_ino, info.st_size)
