@@ -14,7 +14,10 @@ config reader and the script loader both read through :func:`read_regular`:
   while it is read is refused too (:class:`TooBig`).
 
 Other operating-system errors (missing, no permission) are raised as they
-are, for the caller to word.
+are, for the caller to word. :func:`open_regular` and :func:`check_regular`
+make the same checks for a large file read by someone else (a voice model,
+a piece of music), and :func:`describe` words any of these errors the
+same way wherever a file is read.
 """
 
 from __future__ import annotations
@@ -57,14 +60,25 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> bytes:
-    """The bytes of the regular file at *path*, at most *limit* of them.
+def open_regular(path: Union[str, Path]) -> int:
+    """A blocking descriptor open for reading on the regular file at *path* (the caller closes it).
 
-    Raises :class:`NotRegularFile`, :class:`TooBig` (unless *head*: then
-    the first *limit* bytes of a larger file are returned), or the
-    :class:`OSError` of opening or reading (FileNotFoundError,
+    For a file too large to read into memory (a voice model, a piece of
+    music) that is handed on to a library reading it by itself: the library
+    gets this descriptor (``os.fdopen``) or, at worst, the path once this
+    said it is a regular file. The path is ``stat``-ed first so that a
+    device is never opened at all (opening some devices does something: a
+    watchdog starts, a tape rewinds), then opened with ``O_NONBLOCK`` (a
+    FIFO swapped in meanwhile opens at once instead of waiting for a
+    writer) and checked again with ``fstat`` on the open descriptor.
+
+    Raises :class:`NotRegularFile` or the :class:`OSError` of ``stat`` or
+    ``open`` (FileNotFoundError for a missing file or a dangling link,
     PermissionError, ...).
     """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(path, kind_of(info.st_mode))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -74,10 +88,41 @@ def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> byte
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(path, kind_of(info.st_mode))
-        if info.st_size > limit and not head:
-            raise TooBig(path, info.st_size, limit)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_regular(path: Union[str, Path]) -> os.stat_result:
+    """The ``stat`` of *path* once it is known to be a regular file (see :func:`open_regular`).
+
+    For a library that only takes a path (onnxruntime's model): there is a
+    moment between this check and its own ``open``, which a person who can
+    write into that folder could use to put a FIFO there; what they would
+    hang is their own process.
+    """
+    fd = open_regular(path)
+    try:
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> bytes:
+    """The bytes of the regular file at *path*, at most *limit* of them.
+
+    Raises :class:`NotRegularFile`, :class:`TooBig` (unless *head*: then
+    the first *limit* bytes of a larger file are returned), or the
+    :class:`OSError` of opening or reading (FileNotFoundError,
+    PermissionError, ...).
+    """
+    fd = open_regular(path)
+    try:
+        if os.fstat(fd).st_size > limit and not head:
+            raise TooBig(path, os.fstat(fd).st_size, limit)
         chunks = []
         left = limit + 1
         while left > 0:
@@ -94,3 +139,29 @@ def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> byte
         return data
     finally:
         os.close(fd)
+
+
+def describe(path: Union[str, Path], exc: OSError) -> str:
+    """What is wrong with the file at *path*, as the end of a sentence that starts with its name.
+
+    ``f"{path} {describe(path, exc)}"`` reads "x is a named pipe (FIFO)",
+    "x is a symbolic link to a missing file", "x does not exist": the one
+    wording for every file read through this module, so that a FIFO is
+    never reported as "no such file" and a dangling link never as missing
+    when the link is right there.
+    """
+    import errno
+
+    if isinstance(exc, NotRegularFile):
+        return f"is {exc.kind}"
+    if isinstance(exc, TooBig):
+        return f"is larger than {exc.limit} bytes"
+    if isinstance(exc, FileNotFoundError):
+        return "is a symbolic link to a missing file" if os.path.islink(path) else "does not exist"
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link that goes round in a loop"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot be read (permission denied)"
+    if exc.errno == errno.ENOTDIR:
+        return "cannot be read (a part of its path is a file, not a folder)"
+    return f"cannot be read ({exc.strerror or exc})"

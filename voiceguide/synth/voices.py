@@ -112,15 +112,24 @@ def _package_dirs() -> Iterable[Tuple[Path, str]]:
 
 
 def _voice_from(model: Path, source: str) -> PiperVoice:
+    """The voice whose model is *model*; its ``problem`` names the file that is not what it should be.
+
+    Both files are checked here, before anything reads the model: a FIFO,
+    a device, a folder or a dangling link in the voices folder becomes a
+    voice that cannot be used (``voices`` warns of it in one line, ``--voice``
+    refuses it in one line), never a hang when it is hashed or loaded.
+    """
     vid = model.name[: -len(".onnx")]
     try:
         config = piper_engine.read_config(model)
+        piper_engine.check_model(model)
     except ModelError as e:
         return PiperVoice(vid, "", "", 0, model, source, {}, str(e))
-    lang = config.get("language") or {}
+    lang = config.get("language")
     code = lang.get("code") if isinstance(lang, dict) else None
-    code = code or (config.get("espeak") or {}).get("voice") or ""
-    audio = config.get("audio") or {}
+    espeak = config.get("espeak")
+    code = code or (espeak.get("voice") if isinstance(espeak, dict) else None) or ""
+    audio = config["audio"]  # read_config checked it holds a sample rate
     inference = config.get("inference") if isinstance(config.get("inference"), dict) else {}
     return PiperVoice(vid, str(code), str(audio.get("quality") or ""), int(audio["sample_rate"]),
                       model, source, dict(inference))
@@ -170,46 +179,63 @@ def best_piper_voice(language: str, voices: Optional[List[PiperVoice]] = None) -
 _digest_lock = threading.Lock()
 
 
+#: The largest digest memo read: one line per model, a few hundred bytes each.
+MAX_MEMO_BYTES = 1024 * 1024
+
+
+def _read_memo(memo_file: Path) -> dict:
+    """The remembered digests, or nothing when the memo is missing, damaged or not a regular file."""
+    from ..readfile import read_regular
+
+    try:
+        memo = json.loads(read_regular(memo_file, MAX_MEMO_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
 def file_digest(path: Path, memo_dir: Optional[Path] = None) -> str:
-    """SHA-256 of *path*, remembered in ``memo_dir/digests.json`` by size and mtime."""
+    """SHA-256 of *path*, remembered in ``memo_dir/digests.json`` by size and mtime.
+
+    The file is opened through :func:`voiceguide.readfile.open_regular` and
+    hashed from that descriptor, so a FIFO or a device put in place of a
+    model is refused in one line instead of hanging (or, for /dev/zero,
+    hashing for ever).
+    """
+    from ..readfile import describe, open_regular
+
     path = Path(path)
     try:
-        st = path.stat()
+        fd = open_regular(path)
     except OSError as e:
-        raise EngineError(f"{path}: cannot read the voice model ({e.strerror})") from None
-    stamp = [st.st_size, st.st_mtime_ns]
-    memo_file = Path(memo_dir) / "digests.json" if memo_dir is not None else None
-    with _digest_lock:
-        memo = {}
-        if memo_file is not None:
-            try:
-                memo = json.loads(memo_file.read_text("utf-8"))
-                if not isinstance(memo, dict):
-                    memo = {}
-            except (OSError, ValueError):
-                memo = {}
+        raise EngineError(f"{path} {describe(path, e)}; cannot read the voice model") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        stamp = [st.st_size, st.st_mtime_ns]
+        memo_file = Path(memo_dir) / "digests.json" if memo_dir is not None else None
+        with _digest_lock:
+            memo = _read_memo(memo_file) if memo_file is not None else {}
             known = memo.get(str(path))
-            if isinstance(known, list) and len(known) == 3 and known[:2] == stamp:
-                return str(known[2])
-        h = hashlib.sha256()
-        try:
-            with open(path, "rb") as f:
+            if isinstance(known, list) and len(known) == 3 and known[:2] == stamp and isinstance(known[2], str):
+                return known[2]
+            h = hashlib.sha256()
+            try:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
-        except OSError as e:
-            raise EngineError(f"{path}: cannot read the voice model ({e.strerror})") from None
-        digest = h.hexdigest()
-        if memo_file is not None:
-            memo[str(path)] = stamp + [digest]
-            try:
-                from ..atomic import atomic_file
+            except OSError as e:
+                raise EngineError(f"{path}: cannot read the voice model ({e.strerror})") from None
+            digest = h.hexdigest()
+            if memo_file is not None:
+                memo[str(path)] = stamp + [digest]
+                try:
+                    from ..atomic import atomic_file
 
-                memo_file.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_file(memo_file, "w", encoding="utf-8") as f:
-                    json.dump(memo, f)
-            except OSError:
-                pass
-        return digest
+                    memo_file.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_file(memo_file, "w", encoding="utf-8") as out:
+                        json.dump(memo, out)
+                except OSError:
+                    pass
+            return digest
 
 
 # -- choosing -----------------------------------------------------------------------

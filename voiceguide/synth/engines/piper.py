@@ -121,22 +121,57 @@ def open_engine(model: Optional[str] = None, threads: int = 1) -> "PiperEngine":
     return PiperEngine(Path(model), threads=threads)
 
 
+#: The largest ``NAME.onnx.json`` read: real ones are 5-60 KB (a many-speaker
+#: voice's speaker map included); a file past this is not a voice config.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
 def read_config(model: Path) -> dict:
-    """The model's ``NAME.onnx.json``, or :class:`ModelError` naming the file."""
+    """The model's ``NAME.onnx.json``, or :class:`ModelError` naming the file.
+
+    Read through :func:`voiceguide.readfile.read_regular`: the voices folder
+    is the person's, and a FIFO dropped there in place of a config must not
+    hang ``voices``, ``render`` or the station for ever.
+    """
+    from voiceguide.readfile import describe, read_regular
+
     config = Path(str(model) + ".json")
     try:
-        with open(config, "r", encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise ModelError(f"{config}: missing; a Piper voice needs NAME.onnx and NAME.onnx.json side by side") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
-        raise ModelError(f"{config}: not a Piper voice config ({reason}); replace it with the voice's own .onnx.json") from None
+        data = json.loads(read_regular(config, MAX_CONFIG_BYTES).decode("utf-8"))
+    except OSError as e:
+        if isinstance(e, FileNotFoundError) and not config.is_symlink():
+            raise ModelError(f"{config}: missing; a Piper voice needs NAME.onnx and NAME.onnx.json "
+                             "side by side") from None
+        raise ModelError(f"{config} {describe(config, e)}, not a Piper voice config; replace it with the "
+                         "voice's own .onnx.json or remove the voice") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelError(f"{config}: not a Piper voice config ({reason}); replace it with the voice's own "
+                         ".onnx.json") from None
+    audio = data.get("audio") if isinstance(data, dict) else None
+    rate = audio.get("sample_rate") if isinstance(audio, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("phoneme_id_map"), dict) \
-            or not isinstance((data.get("audio") or {}).get("sample_rate"), int):
+            or not isinstance(rate, int) or isinstance(rate, bool) or not 0 < rate <= 384_000:
         raise ModelError(f"{config}: not a Piper voice config (no phoneme_id_map or audio.sample_rate); "
                          "replace it with the voice's own .onnx.json")
     return data
+
+
+def check_model(model: Path) -> None:
+    """:class:`ModelError` unless *model* is a regular file (a FIFO would hang its reader).
+
+    onnxruntime opens the model by its path, in C, where nothing can stop
+    it waiting for a FIFO's writer; so the path is checked (without
+    blocking, see :func:`voiceguide.readfile.check_regular`) before anyone
+    hashes or loads it.
+    """
+    from voiceguide.readfile import check_regular, describe
+
+    try:
+        check_regular(model)
+    except OSError as e:
+        raise ModelError(f"{model} {describe(model, e)}, not a Piper model; put the voice's own .onnx "
+                         "file there or remove the voice") from None
 
 
 # -- worker side ----------------------------------------------------------------
@@ -160,8 +195,7 @@ class PiperEngine(Engine):
         except Exception as e:  # ImportError, or a broken onnxruntime build
             raise EngineMissing(f"{type(e).__name__}: {e}") from e
         self.model = Path(model)
-        if not self.model.is_file():
-            raise ModelError(f"{self.model}: no such Piper model file")
+        check_model(self.model)
         config = read_config(self.model)
         try:
             options = onnxruntime.SessionOptions()
