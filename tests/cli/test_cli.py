@@ -64,7 +64,7 @@ def test_validate_ok_and_errors(tmp_path):
     assert run("validate", str(good)).exit_code == 0
     result = run("validate", str(good), str(bad))
     assert result.exit_code == 2
-    lines = [l for l in result.output.splitlines() if l.startswith(str(bad))]
+    lines = [line for line in result.output.splitlines() if line.startswith(str(bad))]
     assert len(lines) == 2
     assert lines[0].startswith(f"{bad}:3:5:") and 'did you mean "say"' in lines[0]
     assert lines[1].startswith(f"{bad}:4:")

@@ -53,7 +53,8 @@ def test_renders_as_long_as_its_preview(sid, tmp_path):
 
         t = np.arange(90 * 44100) / 44100
         chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 4
-        sf.write(str(tmp_path / "piece.flac"), chord.astype(np.float32), 44100)  # (one big OGG write crashes libsndfile)
+        # (one big OGG write crashes libsndfile)
+        sf.write(str(tmp_path / "piece.flac"), chord.astype(np.float32), 44100)
         music = ["--music", str(tmp_path / "piece.flac")]
     shown = voiceguide("preview", sid, "--json", *music, env=env)
     assert shown.returncode == 0, shown.stderr

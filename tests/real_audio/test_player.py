@@ -104,8 +104,8 @@ def test_headless_logs_plain_timestamped_lines(script, tmp_path):
     result = voiceguide("play", str(script), env=base_env(home))
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stderr + result.stdout
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert any("[Two] This is the second step." in l for l in lines)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any("[Two] This is the second step." in line for line in lines)
     for line in lines:
         assert line[:4].isdigit() and line[10] == " " and line[13] == ":", line
 

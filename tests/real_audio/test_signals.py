@@ -57,7 +57,7 @@ def signal_and_time(proc, sig=signal.SIGTERM, timeout=15):
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
-        raise AssertionError(f"still running {timeout} s after the signal: {err[-800:]}")
+        raise AssertionError(f"still running {timeout} s after the signal: {err[-800:]}") from None
     return time.monotonic() - sent, err
 
 

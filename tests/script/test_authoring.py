@@ -470,7 +470,7 @@ def test_captions_follow_the_timeline_and_escape_text():
     cues = parse_vtt(to_vtt(timeline))
     says = timeline.says()
     assert len(cues) == len(says) == 4
-    for (start, end, text), event in zip(cues, says):
+    for (start, end, _text), event in zip(cues, says):
         assert abs(start - event.start / timeline.sample_rate) <= 0.0005
         assert abs(end - event.end / timeline.sample_rate) <= 0.0005
     assert cues[0][2] == "Rest &amp; &lt;breathe&gt; --&gt; now."
@@ -504,8 +504,8 @@ def test_authoring_doc_covers_every_key_and_step_kind():
     missing = []
     for group, names in grammar.every_key().items():
         for name in names:
-            written = re.search(rf"(?m)^\s*(?:- )?\{{?\s*{re.escape(name)}:|[{{ ,]{re.escape(name)}: |: {re.escape(name)}\b",
-                                doc)
+            key = re.escape(name)
+            written = re.search(rf"(?m)^\s*(?:- )?\{{?\s*{key}:|[{{ ,]{key}: |: {key}\b", doc)
             mentioned = f"`{name}`" in doc
             if not (written and mentioned):
                 missing.append(f"{group}: {name}")

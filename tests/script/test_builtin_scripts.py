@@ -133,7 +133,8 @@ def test_loads_with_title_and_one_line_summary(scripts, sid):
 def test_says_early_that_you_may_stop(scripts, sid):
     first = say_texts(scripts[sid])[:5]
     assert any("stop" in text.lower() for text in first), first
-    if any(w in text.lower() for text in say_texts(scripts[sid]) for w in ("close your eyes", "eyes close", "eyes closed")):
+    eyes = ("close your eyes", "eyes close", "eyes closed")
+    if any(w in text.lower() for text in say_texts(scripts[sid]) for w in eyes):
         # whoever is invited to close their eyes hears early that they may open them
         assert any("open your eyes" in text.lower() for text in first), first
 
@@ -214,9 +215,9 @@ def test_body_scan_goes_head_to_toe(scripts):
 
 def test_body_scan_silences_are_held_by_a_soft_bed(scripts):
     ambient = scripts["body-scan"].ambient
-    assert any(isinstance(l, model.Drone) for l in ambient)
-    assert any(isinstance(l, model.Noise) and l.color == "brown" for l in ambient)
-    assert all(-45.0 <= l.level_db <= -25.0 for l in ambient)
+    assert any(isinstance(layer, model.Drone) for layer in ambient)
+    assert any(isinstance(layer, model.Noise) and layer.color == "brown" for layer in ambient)
+    assert all(-45.0 <= layer.level_db <= -25.0 for layer in ambient)
 
 
 def test_palm_pressure_counts_to_five_in_several_rounds(scripts):

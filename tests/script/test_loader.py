@@ -599,7 +599,8 @@ def test_custom_and_collection_tags_rejected_but_standard_ones_fine():
 def test_merge_keys_are_rejected():
     text = "title: T\nsteps:\n  - &b {say: hi}\n  - {<<: *b, pause: 2}\n"
     found = problems(text)
-    assert "s.yaml:4:6: the tag !!merge is not allowed; scripts hold plain text, numbers, lists and mappings only, so remove the tag" in found
+    assert ("s.yaml:4:6: the tag !!merge is not allowed; scripts hold plain text, numbers, lists and mappings only,"
+            " so remove the tag") in found
 
 
 # --- limits -------------------------------------------------------------------------
@@ -776,8 +777,8 @@ def test_sound_path_leaving_the_folder(tmp_path):
         f"{name}:3:12: sound path ../x.wav leaves the script's folder; keep sound files next to"
         " the script or in a folder below it"
     )
-    assert one_problem(sound_script("sub/../../x.wav"), filename=name).endswith("leaves the script's folder;"
-                                                                               " keep sound files next to the script or in a folder below it")
+    assert one_problem(sound_script("sub/../../x.wav"), filename=name).endswith(
+        "leaves the script's folder; keep sound files next to the script or in a folder below it")
 
 
 def test_sound_path_absolute(tmp_path):
@@ -991,7 +992,8 @@ def test_validate_prints_the_warning_and_exits_0(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 0
     assert result.stderr == (f"{path}:3:10: warning: say text contains BEL (control characters or escape"
-                             " sequences that a terminal would act on); they are left out: delete them from the script\n")
+                             " sequences that a terminal would act on); they are left out:"
+                             " delete them from the script\n")
     assert "\a" not in result.output and result.stdout == "1 file ok\n"
 
 
@@ -1007,7 +1009,8 @@ def test_messages_show_control_characters_escaped_never_raw():
 
 def test_a_file_that_is_not_a_script_is_not_quoted(tmp_path):
     secrets = {
-        "key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----\n",
+        "key": ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n"
+                "-----END OPENSSH PRIVATE KEY-----\n"),
         "passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
         "json": '{"token": "s3cr3t-t0ken-value", "user": "bob"}\n',
         "number": "31415926\n",

@@ -57,7 +57,8 @@ steps:
 
 #: Characters that matter to YAML and to our own parsing of values.
 YAML_CHARS = st.sampled_from(
-    list(":-[]{},&*!|>'\"#%@`?\n\t \r\\0123456789.smhdB") + ["\x00", "\xff", "é", "\u2028", "\x85", "---", "!!python/object:os.system "]
+    list(":-[]{},&*!|>'\"#%@`?\n\t \r\\0123456789.smhdB")
+    + ["\x00", "\xff", "é", "\u2028", "\x85", "---", "!!python/object:os.system "]
 )
 
 
@@ -118,7 +119,8 @@ def mutate(data: st.DataObject, text: str) -> str:
     return text
 
 
-FUZZ = settings(max_examples=int(os.environ.get("VOICEGUIDE_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("VOICEGUIDE_FUZZ_EXAMPLES", "300")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

@@ -96,6 +96,15 @@ def cached_loop(key: str, make: Callable[[], np.ndarray], folder: Optional[Path]
     folder = folder or cache_dir()
     digest = _digest(key)
     path = folder / f"{digest.hex()}{SUFFIX}"
+    from voiceguide.ownfiles import PlantedLink, refuse_link
+
+    try:
+        refuse_link(folder, "folder")
+    except PlantedLink as exc:  # nothing is read from (or written to) where the link points
+        _warn_once(exc)
+        return np.ascontiguousarray(make(), dtype=np.float32)
+    except OSError:
+        pass
     try:
         return load(path, digest)
     except FileNotFoundError:
@@ -150,14 +159,29 @@ def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         return
     header = FORMAT.pack(digest, memoryview(data).cast("B"))
+    from voiceguide.ownfiles import PlantedLink, own_folder
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        own_folder(path.parent, mode=0o777)  # ours: a link in its place is never written through
         _remove_stale(path.parent)
         with atomic_file(path) as handle:
             handle.write(header)
             handle.write(memoryview(data).cast("B"))
+    except PlantedLink as exc:
+        _warn_once(exc)
     except OSError:
         pass  # a read-only cache, a folder in the entry's place, a full disk: only speed is lost
+
+
+#: The links already warned about (:func:`_warn_once`).
+_WARNED: set = set()
+
+
+def _warn_once(exc: OSError) -> None:
+    """One warning a process for a link in the cache folder's place, not one a loop."""
+    if str(exc) not in _WARNED:
+        _WARNED.add(str(exc))
+        warn(f"voiceguide: warning: {exc}; ambient sounds are made each time meanwhile")
 
 
 def _digest(key: str) -> bytes:

@@ -6,6 +6,10 @@ at night must not blast the morning's check-in. See :meth:`Volume.limit`.
 
 Trap: this object has no lock of its own; the controller changes and reads
 it under its lock.
+
+The state file and its folder are voiceguide's own: read and written
+without following a link (:mod:`voiceguide.ownfiles`); a link planted in
+their place is left alone and named in one warning.
 """
 
 from __future__ import annotations
@@ -45,10 +49,10 @@ class Volume:
     def _load(self) -> float:
         if self._state_file is None:
             return 0.0
-        from voiceguide.readfile import read_regular
+        from voiceguide.ownfiles import read_own
 
-        try:  # a FIFO in its place must not hang the station's start
-            value = float(json.loads(read_regular(self._state_file, 4096).decode("utf-8"))["volume_db"])
+        try:  # a FIFO in its place must not hang the station's start; a link is never followed
+            value = float(json.loads(read_own(self._state_file, 4096, "state file").decode("utf-8"))["volume_db"])
         except (OSError, ValueError, KeyError, TypeError):
             return 0.0
         return _clamp(value)
@@ -58,9 +62,11 @@ class Volume:
             return
         try:
             from voiceguide.atomic import atomic_file
+            from voiceguide.ownfiles import own_folder, refuse_link
 
-            self._state_file.parent.mkdir(parents=True, exist_ok=True)
+            own_folder(self._state_file.parent, mode=0o700)
+            refuse_link(self._state_file, "state file")  # replaced by a file of ours only if it is one
             with atomic_file(self._state_file, "w") as f:
                 json.dump({"volume_db": round(self.db, 2)}, f)
         except OSError as exc:
-            log.warning("could not remember the volume in %s: %s", self._state_file, exc.strerror)
+            log.warning("could not remember the volume in %s: %s", self._state_file, exc.strerror or exc)

@@ -25,9 +25,11 @@ def check_cache_folder(folder: Path) -> None:
     """Make sure speech can be stored in *folder*; :class:`CacheError` naming it and the cure if not."""
     import errno as _errno
 
+    from voiceguide.ownfiles import own_folder
+
     folder = Path(folder)
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)   # private, like the entries
+        own_folder(folder, mode=0o700)   # private, like the entries; never a link
         if not folder.is_dir():
             raise FileExistsError(_errno.EEXIST, "not a folder")
         probe = cache.temp_path(folder, ".probe")
@@ -42,6 +44,10 @@ def cache_folder_error(folder: Path, e: OSError) -> CacheError:
     """The one line for a speech cache folder that cannot be written, by cause."""
     import errno as _errno
 
+    from voiceguide.ownfiles import PlantedLink
+
+    if isinstance(e, PlantedLink):
+        return CacheError(f"the speech cache folder {e}")
     if e.errno == _errno.ENOSPC or e.errno == getattr(_errno, "EDQUOT", -1):
         return CacheError(f"the disk holding the speech cache folder {folder} is full: free some space "
                           "(`voiceguide cache --clear` empties this cache)")

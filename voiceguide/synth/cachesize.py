@@ -14,7 +14,9 @@ Removing a clip a running session uses is safe: the session holds the file
 open (see :class:`~voiceguide.synth.synthesizer.Synthesizer`), and only its
 name goes.
 
-Only our own names are ever touched: ``*.clip`` entries, ``*.npy`` entries of
+A symbolic link in the folder's place is refused
+(:class:`~voiceguide.ownfiles.PlantedLink`), never followed: ``--clear``
+says so, pruning leaves it. Only our own names are ever touched: ``*.clip`` entries, ``*.npy`` entries of
 the format before (never read again), and our temporary files (``.tmp-*``)
 once they are :data:`~voiceguide.synth.cache.STALE_SECONDS` old. Anything
 else in the folder (``digests.json``, a file of a person's) is left alone.
@@ -89,6 +91,9 @@ def _scan(folder: Path) -> Tuple[List[Tuple[float, int, Path]], List[Tuple[float
     """(clips as (mtime, size, path), others as (mtime, size, path, is_folder)) in *folder*."""
     clips: List[Tuple[float, int, Path]] = []
     others: List[Tuple[float, int, Path, bool]] = []
+    from voiceguide.ownfiles import refuse_link
+
+    refuse_link(folder, "folder")  # a link in the cache's place: PlantedLink, nothing deleted through it
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -136,7 +141,10 @@ def _remove(path: Path, is_folder: bool = False) -> bool:
 def prune(folder: Path, limits: Limits, now: Optional[float] = None) -> Removed:
     """Bring *folder* within *limits*; what was removed. Never raises for a file it cannot remove."""
     now = time.time() if now is None else now
-    clips, others = _scan(Path(folder))
+    try:
+        clips, others = _scan(Path(folder))
+    except OSError:  # a link in the folder's place: the next `voiceguide cache` names it
+        return Removed(0, 0)
     files = freed = 0
     for mtime, size, path, is_folder in others:
         old_format = path.name.endswith(".npy")

@@ -229,8 +229,9 @@ def file_digest(path: Path, memo_dir: Optional[Path] = None) -> str:
                 memo[str(path)] = stamp + [digest]
                 try:
                     from ..atomic import atomic_file
+                    from ..ownfiles import own_folder
 
-                    memo_file.parent.mkdir(parents=True, exist_ok=True)
+                    own_folder(memo_file.parent)  # the speech cache's: never written through a link
                     with atomic_file(memo_file, "w", encoding="utf-8") as out:
                         json.dump(memo, out)
                 except OSError:
