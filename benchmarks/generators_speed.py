@@ -41,16 +41,16 @@ def main(rates):
         soundfile.write(str(wav), 0.1 * rng.standard_normal((44100 * 60, 2)), 44100)
         for sr in rates:
             cases = [
-                ("drone_loop(110 Hz, 30 s)", lambda: generators.drone_loop(110.0, sr)),
-                ("noise_loop(white, 20 s)", lambda: generators.noise_loop("white", sr)),
-                ("noise_loop(pink, 20 s)", lambda: generators.noise_loop("pink", sr)),
-                ("noise_loop(brown, 20 s)", lambda: generators.noise_loop("brown", sr)),
-                ("sound_loop(60 s stereo 44.1k)", lambda: generators.sound_loop(wav, sr)),
-                ("bell(bowl)", lambda: generators.bell("bowl", sr)),
-                ("bell(chime)", lambda: generators.bell("chime", sr)),
-                ("bell(gong)", lambda: generators.bell("gong", sr)),
-                ("pacer_cycle(4, 1, 6, 1)", lambda: generators.pacer_cycle(4, 1, 6, 1, sr)),
-                ("tick()", lambda: generators.tick(sr)),
+                ("drone_loop(110 Hz, 30 s)", lambda sr=sr: generators.drone_loop(110.0, sr)),
+                ("noise_loop(white, 20 s)", lambda sr=sr: generators.noise_loop("white", sr)),
+                ("noise_loop(pink, 20 s)", lambda sr=sr: generators.noise_loop("pink", sr)),
+                ("noise_loop(brown, 20 s)", lambda sr=sr: generators.noise_loop("brown", sr)),
+                ("sound_loop(60 s stereo 44.1k)", lambda sr=sr: generators.sound_loop(wav, sr)),
+                ("bell(bowl)", lambda sr=sr: generators.bell("bowl", sr)),
+                ("bell(chime)", lambda sr=sr: generators.bell("chime", sr)),
+                ("bell(gong)", lambda sr=sr: generators.bell("gong", sr)),
+                ("pacer_cycle(4, 1, 6, 1)", lambda sr=sr: generators.pacer_cycle(4, 1, 6, 1, sr)),
+                ("tick()", lambda sr=sr: generators.tick(sr)),
             ]
             print(f"sample rate {sr} Hz")
             for name, fn in cases:

@@ -12,7 +12,8 @@ warm private cache (``--cold``: an empty one), then gets SIGTERM. CPU time is re
 
 each as % of one core over the wall time since ``Popen``, for the whole run
 and split into the first 5 s (start-up, synthesis running ahead) and the
-rest. With a warm cache no speech worker needs to start. The PulseAudio daemon's own CPU is shown for context (not counted).
+rest. With a warm cache no speech worker needs to start. The PulseAudio daemon's own CPU is shown
+for context (not counted).
 Target: the player process <= 2% of one core over the 60 s. Exits 0
 whatever the figures are.
 """

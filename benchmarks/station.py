@@ -15,7 +15,8 @@ one session first. Figures:
   libasound2-plugins (libpulse, libavcodec, libjack...) is not installed but
   here is loaded into every process that starts PortAudio. Target <= 60 MB.
 * **API call to first sound**: ``POST /api/play`` of a short exercise
-  (a drone bed and speech), warm cache, from an idle station; the station logs ``first sound X s after the request`` (the
+  (a drone bed and speech), warm cache, from an idle station; the station logs
+  ``first sound X s after the request`` (the
   time its first audible sample leaves the device buffer, from
   ``LiveOutput.first_audible``), 5 runs. Target <= 300 ms.
 * **button press to first sound**: in this process, a controller with its

@@ -117,7 +117,8 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("device", None, _text, "output device: index or part of its name",
             lambda s: int(s) if s.strip().isdigit() else s, unset="(the system default)"),
     Setting("ambient_level", 0.0, _number(*AMBIENT_LEVEL_RANGE),
-            f"level added to every ambient layer, in dB ({AMBIENT_LEVEL_RANGE[0]:g} to {AMBIENT_LEVEL_RANGE[1]:+g})", float),
+            f"level added to every ambient layer, in dB"
+            f" ({AMBIENT_LEVEL_RANGE[0]:g} to {AMBIENT_LEVEL_RANGE[1]:+g})", float),
     Setting("latency", DEFAULT_LATENCY, _number(*LATENCY_RANGE),
             f"output buffer in seconds (default {DEFAULT_LATENCY:g}; more on a Pi)", float),
     Setting("practice_log", True, _flag, "record each session in `voiceguide log`", _parse_flag),
@@ -168,9 +169,10 @@ def read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
     except NotRegularFile as exc:
         raise ConfigError([Problem(name, 1, 1, f"the config file is {exc.kind}, not a regular file; "
                                                f"remove it, or put a TOML text file there")]) from None
-    except TooBig as exc:
-        raise ConfigError([Problem(name, 1, 1, f"the config file is larger than {MAX_CONFIG_BYTES // 1024} KB; "
-                                               f"a config file is a few lines of TOML: is it the right file?")]) from None
+    except TooBig:
+        too_big = (f"the config file is larger than {MAX_CONFIG_BYTES // 1024} KB; "
+                   "a config file is a few lines of TOML: is it the right file?")
+        raise ConfigError([Problem(name, 1, 1, too_big)]) from None
     except OSError as exc:  # a folder on the way that cannot be read, a loop of links
         raise file_error(path, exc, "read the config file", elsewhere="") from None
     try:
@@ -182,7 +184,8 @@ def read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
-        raise ConfigError([Problem(name, line, col, f"{message}; see `voiceguide config --help` for the format")]) from None
+        advice = "see `voiceguide config --help` for the format"
+        raise ConfigError([Problem(name, line, col, f"{message}; {advice}")]) from None
 
 
 #: Tables other modules own; each is validated where it is used (``[station]``:

@@ -140,8 +140,8 @@ def file_error(path, exc: OSError, doing: str = "write it", *,
     ``"look in it"``). For a permission problem the folder or file that
     lacks the permission is found and named with the ``chmod`` that fixes
     it (*writing* says whether *path* was to be written or created; by
-    default *doing* tells: "write ...", "create ...", "save ..."). *elsewhere* ends the advice; give ``""`` where there is no other
-    place to choose (the config folder, the scripts folder).
+    default *doing* tells: "write ...", "create ...", "save ..."). *elsewhere* ends the advice; give ``""``
+    where there is no other place to choose (the config folder, the scripts folder).
 
     Trap: the culprit is found with :func:`os.access`, which answers for
     the real user id; voiceguide is not setuid, so that is the user.

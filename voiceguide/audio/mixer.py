@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
@@ -81,10 +82,10 @@ def build_beds(layers: Sequence[Layer], sample_rate: int, level_offset_db: float
     for index, layer in enumerate(layers):
         if isinstance(layer, Drone):
             loop = cached_loop(f"drone|{layer.hz!r}|{sample_rate}",
-                               lambda: generators.drone_loop(layer.hz, sample_rate))
+                               partial(generators.drone_loop, layer.hz, sample_rate))
         elif isinstance(layer, Noise):
             loop = cached_loop(f"noise|{layer.color}|{index}|{sample_rate}",
-                               lambda: generators.noise_loop(layer.color, sample_rate, seed=index))
+                               partial(generators.noise_loop, layer.color, sample_rate, seed=index))
         elif isinstance(layer, SoundLoop):
             loop = _sound_file_loop(layer, sample_rate)
         else:  # pragma: no cover

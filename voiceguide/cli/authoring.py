@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from voiceguide.errors import OutputExists, UsageError
+from voiceguide.errors import OutputExists
 
 
 @click.command()

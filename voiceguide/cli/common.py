@@ -61,7 +61,6 @@ def setting_option(name: str, type=None, metavar: str = None):
 
 def note_record_steps(timeline, doing: str) -> None:
     """One line on stderr per ``record`` step: only ``play`` records; here it is a silence."""
-    sr = timeline.sample_rate
     for event in timeline.events:
         if event.kind == "record":
             click.echo(f"voiceguide: step {event.step} ({event.source}) records the listener's answer "

@@ -80,7 +80,7 @@ def sound_path(reader: Reader, node: Node, base_dir: Path) -> Path:
             p.name for p in builtin_root.iterdir() if p.suffix.lower() in SOUND_SUFFIXES
         ) if builtin_root.is_dir() else []
     except (OSError, RuntimeError, ValueError) as exc:
-        raise reader.err(node, f"cannot use the sound path {shown!r} ({exc}); check the path")
+        raise reader.err(node, f"cannot use the sound path {shown!r} ({exc}); check the path") from exc
     raise reader.err(
         node,
         f"sound file not found: {shown}{did_you_mean(given.name, names)}; looked in the"
@@ -93,9 +93,10 @@ def _playable(reader: Reader, node: Node, path: Path, shown: str) -> Path:
     try:
         check_sound_file(path)
     except NotSound as exc:
-        raise reader.err(node, f"sound {shown} cannot be played: {exc}; use a WAV, FLAC or Ogg file")
+        raise reader.err(node, f"sound {shown} cannot be played: {exc}; use a WAV, FLAC or Ogg file") from exc
     except OSError as exc:
-        raise reader.err(node, f"cannot read the sound file {shown} ({exc.strerror or exc}); check its permissions")
+        raise reader.err(node, f"cannot read the sound file {shown} ({exc.strerror or exc});"
+                               " check its permissions") from exc
     return path
 
 
@@ -178,7 +179,7 @@ def _include_path(reader: Reader, node: Node, written: str, base_dir: Path) -> P
         base = base_dir.resolve()
         target = (base / given).resolve()
     except (OSError, RuntimeError) as exc:
-        raise reader.err(node, f"cannot include {shown} ({exc}); check the path")
+        raise reader.err(node, f"cannot include {shown} ({exc}); check the path") from exc
     if not inside(target, base):
         raise reader.err(node, f"include {shown} leaves the script's folder; keep included"
                                " scripts next to it or in a folder below it, or use an id")

@@ -255,7 +255,7 @@ def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opt
     try:
         resolved = target.resolve()
     except (OSError, RuntimeError) as exc:
-        raise b.err(value_node, f"cannot include {shown} ({exc}); check the path")
+        raise b.err(value_node, f"cannot include {shown} ({exc}); check the path") from exc
     if resolved in b.stack:
         chain = " -> ".join(p.name for p in b.stack[b.stack.index(resolved):] + (resolved,))
         raise b.err(value_node, f"include {shown} makes a cycle ({chain}); a script cannot"
@@ -266,7 +266,7 @@ def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opt
         first = exc.problems[0]
         more = len(exc.problems) - 1
         extra = f" (and {more} more)" if more else ""
-        raise b.err(value_node, f"included script {shown} has a problem{extra}: {first}")
+        raise b.err(value_node, f"included script {shown} has a problem{extra}: {first}") from exc
     b.problems.carry(included.warnings)
     for step in included.steps:
         b.included_at[id(step)] = b.source(node)

@@ -139,8 +139,9 @@ class Reader:
             return self.constructor.construct_object(node)
         except _CONSTRUCTOR_ERRORS as exc:
             raise self.err(
-                node, f"cannot read the value {short(node.value)!r} ({short(str(exc), 120)}); write it differently or quote it"
-            )
+                node, f"cannot read the value {short(node.value)!r} ({short(str(exc), 120)});"
+                      " write it differently or quote it"
+            ) from exc
 
     def text(self, node: Node, what: str, *, numbers: bool = True, limit: int = MAX_TEXT_CHARS,
              one_line: bool = False) -> str:
@@ -186,7 +187,7 @@ class Reader:
                 message = message.replace(repr(value), repr(short(value)))
             if not message.startswith(what):
                 message = f"{what}: {message}"
-            raise self.err(node, message)
+            raise self.err(node, message) from exc
 
     def duration(self, node: Node, what: str, *, positive: bool = False,
                  low: Optional[float] = None, high: Optional[float] = None) -> float:

@@ -56,5 +56,6 @@ def write_vtt(timeline: Timeline, path: Path, replace: bool = True) -> None:
     Without *replace* an existing *path* is kept: :class:`FileExistsError`.
     """
     path = Path(path)
-    with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True, replace=replace) as fh:  # not private: asked for
+    # public, not private: the person asked for this file
+    with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True, replace=replace) as fh:
         fh.write(to_vtt(timeline))

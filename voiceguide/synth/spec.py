@@ -65,8 +65,8 @@ def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice) -> str:
 
     Covers everything that changes the samples: the engine and its version
     (for Piper also the model's and config's SHA-256), every parameter the
-    engine is given (espeak-ng's calibrated rate, Piper's length scale), the voice, rate, volume, language, (normalised) text, sample
-    rate and :data:`FORMAT`. *choice* is the resolved
+    engine is given (espeak-ng's calibrated rate, Piper's length scale), the voice, rate, volume,
+    language, (normalised) text, sample rate and :data:`FORMAT`. *choice* is the resolved
     :class:`~voiceguide.synth.voices.Choice`. The samples are a function of
     this key alone: engines speak every utterance from the same state.
     """

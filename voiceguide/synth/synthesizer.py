@@ -563,7 +563,8 @@ class Synthesizer:
         job.done.wait()
         if job.error is not None:
             # A fresh exception per waiter: several threads may share the job.
-            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError  # UnknownVoice too
+            # UnknownVoice too
+            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError
             raise kind(str(job.error)) from None
 
     def _finish(self, job: Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
@@ -670,7 +671,7 @@ class Synthesizer:
     def _run(self, pool: Pool, slot: int, job: Job) -> int:
         """Synthesise one job: retry once on a hang, death or engine error."""
         failure = ""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             try:
                 worker = self._worker(pool, slot)
                 reply = worker.request(job.request, self.timeout)
@@ -679,11 +680,11 @@ class Synthesizer:
             except NoEngine as e:
                 err = missing_engine_error(str(e), pool.engine)
                 self._fail_pool(pool, err)
-                raise err
+                raise err from e
             except ModelBroken as e:
                 err = EngineError(str(e))
                 self._fail_pool(pool, err)
-                raise err
+                raise err from e
             except WorkerFailed as e:
                 failure = str(e)
                 if pool.slots[slot] is not None:

@@ -160,7 +160,7 @@ def calibrated(rate: int) -> Tuple[int, int]:
         gap = min(WORDGAP_TABLE, key=lambda row: abs(row[1] - rate))[0]
         return RATE_TABLE[0][0], gap
     pairs = list(zip(RATE_TABLE, RATE_TABLE[1:]))
-    for (lo_given, lo_heard), (hi_given, hi_heard) in pairs:
+    for (lo_given, lo_heard), (hi_given, hi_heard) in pairs:  # noqa: B007  (the pair it stops at is used below)
         if rate <= hi_heard:
             break
     given = lo_given + (rate - lo_heard) * (hi_given - lo_given) / (hi_heard - lo_heard)
