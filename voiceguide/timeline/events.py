@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import Breathe, Source, Voice
@@ -93,6 +93,10 @@ class PlacedEvents:
     _steps: List[int]
     _longest: int
     _frontier: int
+
+    if TYPE_CHECKING:  # for the type checker only: see the trap above
+        @property
+        def length(self) -> Optional[int]: ...
 
     # -- placing (overridden by the lazy timeline) ---------------------------------
 

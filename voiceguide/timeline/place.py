@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 
 from voiceguide.errors import UsageError
 from voiceguide.script.model import (
@@ -48,6 +48,7 @@ from voiceguide.script.model import (
     Script,
     Section,
     Source,
+    Step,
     Voice,
     Walk,
 )
@@ -115,7 +116,7 @@ def flatten(script: Script, override: Optional[Voice] = None,
     items: List[_Item] = []
     section: List[Optional[str]] = [None]
 
-    def walk(steps, top_index: Optional[int]) -> None:
+    def walk(steps: Sequence[Step], top_index: Optional[int]) -> None:
         for index, step in enumerate(steps, start=1):
             number = index if top_index is None else top_index
             if isinstance(step, Section):
@@ -268,7 +269,7 @@ class LazyTimeline(PlacedEvents):
         self._index_init()
         self._finished = False
         self._mode = "stop"    # at a clip not ready: "stop", "fill" (with waits) or "block"
-        self._pending = self._place()
+        self._pending: Iterator[object] = self._place()
 
     @property
     def length(self) -> Optional[int]:
@@ -321,11 +322,11 @@ class LazyTimeline(PlacedEvents):
             return False
         if event is _NOT_READY:
             return False
-        self._index_add(event)
+        self._index_add(cast(Event, event))
         return True
 
-    def _place(self) -> Iterator[Event]:
-        """Events in order; ``_frontier`` is where the next one starts (the end, after the last)."""
+    def _place(self) -> Iterator[object]:
+        """Events in order (or ``_NOT_READY``); ``_frontier`` is where the next one starts (the end, after the last)."""
         sr, items, clip_length = self.sample_rate, self._items, self._clip_length
         pause_lengths: Dict[int, int] = {}
         if self._target is not None:
@@ -333,7 +334,7 @@ class LazyTimeline(PlacedEvents):
             fixed = 0
             for it in items:
                 if it.kind == "say":
-                    fixed += max(clip_length(it.text, it.voice), _seconds_to_samples(it.slot, sr))
+                    fixed += max(clip_length(*_spoken(it)), _seconds_to_samples(it.slot, sr))
                 elif it.kind != "pause":
                     fixed += _seconds_to_samples(it.seconds, sr)
             plan = _pause_plan([it for _, it in pauses], fixed,
@@ -341,12 +342,13 @@ class LazyTimeline(PlacedEvents):
             pause_lengths = {i: n for (i, _), n in zip(pauses, plan)}
 
         for index, it in enumerate(items):
-            common = dict(source=it.source, section=it.section, step=it.step)
+            common: Dict[str, Any] = dict(source=it.source, section=it.section, step=it.step)
             at = self._frontier
             if it.kind == "say":
+                text, voice = _spoken(it)
                 if self._ready is not None and self._target is None:
                     waited = 0
-                    while self._mode != "block" and not self._ready(it.text, it.voice):
+                    while self._mode != "block" and not self._ready(text, voice):
                         if self._mode == "stop":
                             yield _NOT_READY    # asked again later, from here
                             continue
@@ -355,9 +357,9 @@ class LazyTimeline(PlacedEvents):
                         at, waited = self._frontier, waited + self._wait
                     if waited:
                         self.waits.append((it.step, waited))
-                clip = clip_length(it.text, it.voice)
+                clip = clip_length(text, voice)
                 self._frontier = at + max(clip, _seconds_to_samples(it.slot, sr))
-                yield Event("say", at, clip, text=it.text, voice=it.voice, **common)
+                yield Event("say", at, clip, text=text, voice=voice, **common)
                 continue
             n = pause_lengths.get(index, _seconds_to_samples(it.seconds, sr))
             if n <= 0:
@@ -382,6 +384,11 @@ class LazyTimeline(PlacedEvents):
 _NOT_READY = object()
 
 
+def _spoken(item: _Item) -> Tuple[str, Voice]:
+    """A ``say`` item's text and voice (:func:`flatten` always gives both)."""
+    return cast(str, item.text), cast(Voice, item.voice)
+
+
 def compile_timeline(script: Script, clip_length: ClipLength, *,
                      sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
                      voice: Optional[Voice] = None, music_seconds: Optional[float] = None) -> Timeline:
@@ -389,7 +396,7 @@ def compile_timeline(script: Script, clip_length: ClipLength, *,
     lazy = LazyTimeline(script, clip_length, sample_rate=sample_rate, length=length, voice=voice,
                         music_seconds=music_seconds)
     events = tuple(lazy)
-    return Timeline(script.title, sample_rate, events, lazy.length, script.language)
+    return Timeline(script.title, sample_rate, events, cast(int, lazy.length), script.language)  # known: all placed
 
 
 def _seconds_to_samples(seconds: float, sr: int) -> int:
