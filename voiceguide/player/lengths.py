@@ -46,8 +46,9 @@ class Length:
         return ("~" if self.estimated else "") + format_duration(self.seconds)
 
     def as_json(self) -> Dict[str, Any]:
-        """The API's fields: ``duration`` stays a number of seconds (pinned); ``estimated`` is added."""
-        return {"duration": round(self.seconds, 1), "estimated": self.estimated}
+        """The API's fields: ``duration`` stays a number of seconds (pinned); ``estimated`` and
+        ``duration_text`` (:meth:`text`, so the page and ``ctl`` need not round it themselves) are added."""
+        return {"duration": round(self.seconds, 1), "estimated": self.estimated, "duration_text": self.text()}
 
 
 def exercise_length(script: "Script", options: "Options", lookup: Any = None) -> Length:

@@ -105,7 +105,7 @@ class Client:
             if status == 401:
                 message = ("the station refused our token (it was made anew, or "
                            "VOICEGUIDE_STATION_TOKEN differs between the station and here)")
-            raise StationError(f"station: {message or f'HTTP {status}'}", status)
+            raise StationError(f"station: {in_ctl_words(message) or f'HTTP {status}'}", status)
         return data
 
     def state(self) -> dict:
@@ -125,6 +125,19 @@ class Client:
         return self.call("POST", f"/api/{name}", body)
 
 
+#: The API names its own requests in its messages; ``ctl`` says its commands instead.
+CTL_WORDS = (("GET /api/exercises lists them", "`voiceguide ctl list` lists them"),
+             ("(POST /api/play)", "(`voiceguide ctl play ID`)"))
+
+
+def in_ctl_words(message: Optional[str]) -> Optional[str]:
+    """*message* from the station with its HTTP words replaced by ``ctl``'s (each surface speaks its own)."""
+    if message:
+        for api, ctl in CTL_WORDS:
+            message = message.replace(api, ctl)
+    return message
+
+
 def describe_state(state: dict) -> str:
     """One line for ``ctl status``: what a person glancing at it wants to know."""
     from voiceguide.script.units import format_duration
@@ -138,8 +151,11 @@ def describe_state(state: dict) -> str:
         error = f"  (last session: {state['error']})" if state.get("error") else ""
         return f"idle{vol}{error}"
     elapsed = format_duration(state.get("elapsed") or 0)
-    total = format_duration(state["duration"]) if state.get("duration") else "?"
+    total = state.get("duration_text") or (format_duration(state["duration"]) if state.get("duration") else "?")
     parts = [kind, state.get("title") or state.get("exercise") or "", f"{elapsed} / {total}"]
+    preparing = state.get("preparing")
+    if isinstance(preparing, dict) and preparing.get("total"):
+        parts.append(f"preparing speech ({preparing.get('done', 0)} of {preparing['total']})")
     if state.get("section"):
         parts.append(f"[{state['section']}]")
     if state.get("text"):

@@ -104,20 +104,30 @@ class Controller:
             return state_object(runner.queued() or runner.current, self._volume.db, runner.error)
 
     def exercises(self) -> List[Dict[str, Any]]:
-        """``[{"id", "title", "summary", "duration"}]``, as ``voiceguide list`` (invalid ones left out)."""
-        from voiceguide.errors import ScriptError
-        from voiceguide.script.loader import load
-        from voiceguide.timeline import estimate
+        """``[{"id", "title", "summary", "duration", "estimated"}]``, as ``voiceguide list`` (invalid ones left out).
 
+        ``duration`` is the one length every surface shows
+        (:func:`voiceguide.player.lengths.exercise_length`, with this
+        station's voice and rate): real when the speech is cached, else an
+        estimate, and then ``estimated`` is true (shown with a ``~``).
+        """
+        from voiceguide.errors import ScriptError
+        from voiceguide.player.lengths import exercise_length
+        from voiceguide.script.loader import load
+        from voiceguide.synth.lookup import CacheLookup
+
+        options = self.playback.session_options()
+        lookup = CacheLookup(options.sample_rate)
         result = []
         for ident, path in sorted(self._catalog().items()):
             try:
                 script = load(path)
-                duration = estimate(script).duration
+                if script.part:  # written to be included, not played: list leaves it out too
+                    continue
+                length = exercise_length(script, options, lookup)
             except ScriptError:
                 continue
-            result.append({"id": ident, "title": script.title, "summary": script.summary,
-                           "duration": round(duration, 1)})
+            result.append({"id": ident, "title": script.title, "summary": script.summary, **length.as_json()})
         return result
 
     @property
@@ -159,6 +169,11 @@ class Controller:
         from voiceguide.player.music import check_request
 
         check_request(run.script, None, required=True)  # a music step needs a file the station has not got
+        from voiceguide.player.lengths import length_or_none
+
+        # The total is shown from the first answer on (real when the speech is cached, else marked an
+        # estimate), not "?" until the player has placed every clip.
+        run.planned = length_or_none(run.script, self.playback.session_options(seconds))
         with self._lock:
             if self._runner.closing:
                 raise VoiceguideError("the station is stopping")

@@ -35,9 +35,10 @@ Traps:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.station.controller import StationListener
@@ -58,12 +59,43 @@ def attach(controller, settings) -> Optional["Gpio"]:
     except ImportError:
         log.info("gpiozero is not installed (pip install 'voiceguide[pi]'); no buttons or LED")
         return None
+    fallbacks: List[str] = []
     try:
-        return Gpio(controller, settings)
+        with _pin_factory_fallbacks(fallbacks):
+            return Gpio(controller, settings)
     except Exception as exc:  # BadPinFactory, PinInvalidPin, permissions...
-        log.warning("no GPIO here (%s: %s); the station runs without buttons or LED",
-                    type(exc).__name__, exc)
+        tried = f", tried {', '.join(fallbacks)}" if fallbacks else ""
+        log.warning("no GPIO here (%s: %s%s); the station runs without buttons or LED",
+                    type(exc).__name__, exc, tried)
         return None
+
+
+@contextlib.contextmanager
+def _pin_factory_fallbacks(into: List[str]) -> Iterator[None]:
+    """Keep gpiozero's ``PinFactoryFallback`` warnings off the terminal; their reasons go into *into*.
+
+    On every machine that is not a Pi, gpiozero warns once per pin library
+    it tries (lgpio, RPi.GPIO, pigpio, native: eight lines of
+    ``warnings.warn`` output) before it gives up; the station's own one
+    line names them (*into* gets each library's name). On a Pi where a
+    fallback works, the reasons are logged at debug level only. Other
+    warnings pass through untouched.
+    """
+    import warnings
+
+    from gpiozero.exc import PinFactoryFallback
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PinFactoryFallback)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, PinFactoryFallback):
+                    into.append(str(warning.message).replace("Falling back from ", "", 1).split(":")[0])
+                    log.debug("gpiozero: %s", warning.message)
+                else:
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _safely(action, *args) -> None:

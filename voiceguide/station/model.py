@@ -65,7 +65,7 @@ class SessionStart:
     title: Optional[str]
     path: Optional[str]
     started_at: _dt.datetime          # local time, with its offset
-    planned: Optional[float]          # seconds, estimated before synthesis
+    planned: Optional[float]          # seconds: the real length (speech cached) or the --length; None if unknown
     length: Optional[float]           # the --length asked for, if any
     origin: str                       # "api", "button", "schedule", ...
     voice: Optional[str] = None

@@ -191,14 +191,11 @@ class Runner:
         give_back()
 
     def _begin(self, run: Run) -> SessionStart:
+        # The practice log's planned length is a real one or none: an estimate is not recorded as
+        # planned (the measured length replaces it at the end, as for `voiceguide play`).
         planned = run.length
-        if planned is None and run.script is not None:
-            from voiceguide.timeline import estimate
-
-            try:
-                planned = estimate(run.script).duration
-            except VoiceguideError:
-                planned = None
+        if run.planned is not None and not run.planned.estimated:
+            planned = run.planned.seconds
         start = SessionStart(exercise=run.exercise, title=run.script.title if run.script else None,
                              path=str(run.path) if run.path else None,
                              started_at=_dt.datetime.now().astimezone(), planned=planned,
@@ -233,7 +230,7 @@ class Runner:
                     return "stopped", None, heard
                 self._start_volume(player)
                 run.status.output, run.status.requested = player.output, run.requested
-                run.status.start(run.script.title, start.planned)
+                run.status.start(run.script.title, start.planned)  # None: not known yet
                 try:
                     result = player.run()
                 finally:
@@ -270,6 +267,9 @@ class Runner:
         if outcome == "error":
             with self.lock:
                 superseded = self.closing or self.queued() is not None
+                if self.current is run:  # idle, with the error, while the notice says so: no phantom session
+                    self.current = None
+            self._changed()
             if not superseded:
                 self._notice(FAILED_DURING if heard else FAILED_TO_START)
 

@@ -28,8 +28,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from voiceguide.player.lengths import Length
 from voiceguide.station.model import SessionStart
 
 log = logging.getLogger("voiceguide.station")
@@ -54,6 +55,10 @@ class SessionStatus:
         self.output = None                  # the player's LiveOutput, once open
         self.requested: Optional[float] = None
         self._first_logged = False
+        #: (clips made, clips in all) while nothing sounds yet; None once it sounds
+        self.preparing: Optional[Tuple[int, int]] = None
+        #: the breathing step being heard, and the session time it began (the page paces itself by it)
+        self.breathing: Optional[Tuple[Any, float]] = None
 
     def start(self, title: str, total: Optional[float]) -> None:
         self._log.start(title, total)
@@ -67,6 +72,7 @@ class SessionStatus:
             self.section = event.section
         if event.kind != "pause":
             self.text = describe(event)
+            self.breathing = (event, elapsed) if event.kind == "breathe" else None
         self._notify()
 
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
@@ -76,6 +82,11 @@ class SessionStatus:
                 log.info("first sound %.3f s after the request", self.output.first_audible - self.requested)
         self.elapsed = elapsed
         self.total = total
+        if self.breathing is not None:  # the live phase, as the terminal shows it: "(breathing: in · 2 of 6)"
+            from voiceguide.player.status import breath_phase
+
+            event, began = self.breathing
+            self.text = breath_phase(event, elapsed - began)
         changed = paused != self.paused or int(elapsed) != self._second
         self.paused = paused
         self._second = int(elapsed)
@@ -85,8 +96,30 @@ class SessionStatus:
     def message(self, text: str) -> None:
         self._log.message(text)
 
+    def flash(self, text: str) -> None:
+        """A word about a control (paused, resumed, volume), logged in the station's own words.
+
+        The player's words are a terminal's ("paused; press space to go on");
+        a station has a button and a page, not a space bar.
+        """
+        self._log.message(station_words(text))
+
+    def preparing(self, progress: Optional[Tuple[int, int]]) -> None:
+        """Before the first sound: how much of the speech is made (``"preparing"`` in the state)."""
+        self._log.preparing(progress)
+        if progress != self.preparing:
+            self.preparing = progress
+            self._notify()
+
     def close(self) -> None:
         pass
+
+
+def station_words(text: str) -> str:
+    """The player's key feedback in the words of a station: its controls are a button, the page and ``ctl``."""
+    if text.startswith("paused"):
+        return "paused; press the button (or Resume on the page, or `voiceguide ctl resume`) to go on"
+    return text
 
 
 @dataclass
@@ -105,10 +138,21 @@ class Run:
     status: Optional[SessionStatus] = None
     start: Optional[SessionStart] = None
     requested: float = field(default_factory=time.time)   # wall clock, for the first-sound figure
+    planned: Optional[Length] = None  # the one length every surface shows, known at the request
 
 
 def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> Dict[str, Any]:
-    """The pinned state object (plus ``error``: the last failure, until the next session)."""
+    """The pinned state object, extended (never changed) with what the surfaces need to say the same thing.
+
+    Added to the pinned fields: ``error`` (the last failure, until the next
+    session), ``estimated`` (``duration`` is an estimate: show it with a
+    ``~``), ``preparing`` (``{"done", "total"}`` clips of speech made while
+    nothing sounds yet, else null), ``duration_text`` (``7:25``, ``~7:30``:
+    the length as every surface writes it) and ``breathing`` (the breathing step
+    being heard -- ``inhale``, ``hold``, ``exhale``, ``hold_out``,
+    ``cycles`` and ``start``, the session time it began -- so the page can
+    show in / hold / out in time without a message per phase; else null).
+    """
     playing = run is not None and not run.cancel.is_set()
     state = {
         "state": "idle",
@@ -120,6 +164,10 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
         "text": None,
         "volume_db": round(volume_db, 1),
         "error": error,
+        "estimated": False,
+        "duration_text": None,
+        "preparing": None,
+        "breathing": None,
     }
     if not playing:
         return state
@@ -128,12 +176,23 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
     state["state"] = "paused" if paused else "playing"
     if run.script is not None:
         state["title"] = run.script.title
-    if run.start is not None and run.start.planned:
-        state["duration"] = round(run.start.planned, 1)
+    if run.planned is not None:
+        state["duration"] = round(run.planned.seconds, 1)
+        state["estimated"] = run.planned.estimated
     if status is not None:
         state["elapsed"] = round(status.elapsed, 1)
         if status.total:
             state["duration"] = round(status.total, 1)
+            state["estimated"] = False
         state["section"] = status.section
         state["text"] = status.text
+        if status.preparing is not None:
+            state["preparing"] = {"done": status.preparing[0], "total": status.preparing[1]}
+        if status.breathing is not None:
+            event, began = status.breathing
+            b = event.breathe
+            state["breathing"] = {"inhale": b.inhale, "hold": b.hold, "exhale": b.exhale,
+                                  "hold_out": b.hold_out, "cycles": b.cycles, "start": round(began, 2)}
+    if state["duration"]:
+        state["duration_text"] = Length(state["duration"], state["estimated"]).text()
     return state

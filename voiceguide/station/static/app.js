@@ -71,9 +71,13 @@
     if (err && err.status === 401) return;
     var text = (err && err.message) || "Something went wrong.";
     if (err instanceof TypeError) text = "The station cannot be reached. It may be restarting.";
-    var box = $("alert");
-    box.textContent = text;
-    box.hidden = false;
+    showAlert(text);
+  }
+
+  function showAlert(text) {
+    // Fixed at the top of the screen, out of the flow: a message never shifts the controls.
+    setText($("alert-text"), text);
+    $("alert").hidden = false;
   }
 
   function hideAlert() {
@@ -82,10 +86,8 @@
 
   function showUnpaired() {
     unpaired = true;
-    var box = $("alert");
-    box.textContent = "This page is not paired with the station. Open the pairing address that " +
-      "`voiceguide station` printed (it ends in ?token=...), or scan its QR code.";
-    box.hidden = false;
+    showAlert("This page is not paired with the station. Open the pairing address that " +
+      "`voiceguide station` printed (it ends in ?token=...), or scan its QR code.");
     setConn("lost", "Not paired");
     if (source) { source.close(); source = null; }
   }
@@ -107,10 +109,12 @@
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
-  function minutes(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    var m = Math.round(Number(seconds) / 60);
-    return m < 1 ? "under a minute" : "about " + m + " min";
+  function lengthText(item) {
+    // The station's own words for a length ("7:25", "~7:30" for an estimate): the same one
+    // function writes it for `voiceguide list`, `ctl list` and this page.
+    if (item.duration_text) return item.duration_text;
+    if (item.duration === null || item.duration === undefined) return "";
+    return (item.estimated ? "~" : "") + clock(Math.round(Number(item.duration)));
   }
 
   var DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
@@ -143,21 +147,76 @@
     setText($("now-title"), active ? (s.title || s.exercise || "") : "Nothing is playing");
     setText($("now-section"), active ? (s.section || "") : "");
     setText($("now-text"), active ? (s.text || "") : "");
+    setText($("now-state"), stateWords(s));
     setText($("vol"), (s.volume_db > 0 ? "+" : "") + (Math.round((s.volume_db || 0) * 10) / 10) + " dB");
     var toggle = $("btn-toggle");
     setText(toggle, s.state === "paused" ? "Resume" : "Pause");
+    toggle.setAttribute("aria-pressed", s.state === "paused" ? "true" : "false");
     ["btn-back", "btn-toggle", "btn-next", "btn-stop"].forEach(function (id) { $(id).disabled = !active; });
     var items = document.querySelectorAll("#exercise-list > li");
     for (var i = 0; i < items.length; i++) {
       items[i].classList.toggle("ex-playing", active && items[i].dataset.id === s.exercise);
     }
+    // A session that failed, told to everyone who looks (the request may have come from elsewhere).
+    var error = $("now-error");
+    setText(error, s.error ? "The last session could not go on: " + s.error : "");
+    error.hidden = !s.error;
     tick();
-    if (s.state === "playing" && !ticker) ticker = setInterval(tick, 500);
+    var every = s.breathing ? 100 : 500;   // the breathing phase is shown as it changes
+    if (ticker && every !== tickEvery) { clearInterval(ticker); ticker = 0; }
+    if (s.state === "playing" && !ticker) { ticker = setInterval(tick, every); tickEvery = every; }
     if (s.state !== "playing" && ticker) { clearInterval(ticker); ticker = 0; }
     if (s.state === "idle" && previousState && previousState !== "idle") loadLog();
     previousState = s.state;
   }
   var previousState = null;
+  var tickEvery = 0;
+
+  function stateWords(s) {
+    // Said plainly, in the line under the title: paused, or why nothing sounds yet.
+    var preparing = s.preparing && s.preparing.total ? "Preparing speech (" + s.preparing.done + " of " +
+      s.preparing.total + ")…" : "";
+    if (s.state === "paused") return "Paused" + (preparing ? " · " + preparing : "");
+    if (s.state === "playing") return preparing;
+    return "";
+  }
+
+  function breathPhase(b, into) {
+    // As the terminal shows it (player/status.py breath_phase): in, hold, out, hold; the cycle.
+    var period = b.inhale + b.hold + b.exhale + b.hold_out;
+    if (!(period > 0) || into < 0) return null;
+    var cycle = Math.floor(into / period);
+    if (cycle >= b.cycles) return { phase: "done", cycle: b.cycles, left: 0, size: "small" };
+    var t = into - cycle * period;
+    var phase, left, size;
+    if (t < b.inhale) { phase = "in"; left = b.inhale - t; size = "large"; }
+    else if (t < b.inhale + b.hold) { phase = "hold"; left = b.inhale + b.hold - t; size = "large"; }
+    else if (t < b.inhale + b.hold + b.exhale) { phase = "out"; left = b.inhale + b.hold + b.exhale - t; size = "small"; }
+    else { phase = "hold"; left = period - t; size = "small"; }
+    return { phase: phase, cycle: cycle + 1, left: left, size: size };
+  }
+
+  var PHASE_WORDS = { "in": "Breathe in", hold: "Hold", out: "Breathe out", done: "Done" };
+
+  function showBreath(s, elapsed) {
+    var box = $("breath");
+    var b = s.breathing;
+    var at = b && (s.state === "playing" || s.state === "paused") ? breathPhase(b, elapsed - b.start) : null;
+    box.hidden = !at;
+    $("now").classList.toggle("breathing", !!at);
+    if (!at) return;
+    setText($("breath-phase"), PHASE_WORDS[at.phase]);
+    setText($("breath-count"), at.phase === "done" ? "" : at.cycle + " of " + b.cycles);
+    var ring = $("breath-ring");
+    // The ring grows over the inhale and shrinks over the exhale, taking the phase's own time
+    // (a transition, so it stays smooth between ticks); style.css drops the motion for
+    // prefers-reduced-motion and while paused.
+    if (ring.dataset.size !== at.size || ring.dataset.cycle !== String(at.cycle)) {
+      ring.style.transitionDuration = Math.max(0, at.left).toFixed(2) + "s";
+      ring.dataset.size = at.size;
+      ring.dataset.cycle = String(at.cycle);
+    }
+  }
 
   function tick() {
     if (!state) return;
@@ -169,70 +228,65 @@
     var bar = $("now-progress");
     bar.max = total || 1;
     bar.value = elapsed;
-    bar.setAttribute("aria-valuetext", clock(elapsed) + " of " + clock(total));
+    var totalText = state.state === "idle" ? clock(0) : (total ? lengthText(state) : "?");
+    bar.setAttribute("aria-valuetext", clock(elapsed) + " of " + totalText);
     setText($("now-elapsed"), clock(elapsed));
-    setText($("now-total"), clock(total));
+    setText($("now-total"), totalText);
+    showBreath(state, elapsed);
   }
 
   // ---- exercises -----------------------------------------------------------
+
+  function startExercise(ex) {
+    var body = { id: ex.id, origin: "web" };   // the practice log notes who asked
+    var length = $("ex-length").value.trim();
+    if (length) body.length = length;
+    send("/api/play", body).then(function (data) {
+      // the list is long on a phone: bring the card with the controls into view
+      if (data && (data.state === "playing" || data.state === "paused")) {
+        var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+        $("now").scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
+      }
+    });
+  }
 
   function renderExercises(list) {
     exercises = list || [];
     var ul = $("exercise-list");
     ul.textContent = "";
     exercises.forEach(function (ex) {
+      // One compact row each: the title, its length and summary, and Start. The length
+      // field above the list serves them all.
       var li = document.createElement("li");
       li.dataset.id = ex.id;
+      var info = document.createElement("div");
+      info.className = "ex-info";
       var h = document.createElement("h3");
       h.textContent = ex.title || ex.id;
       var meta = document.createElement("p");
       meta.className = "ex-meta";
-      meta.textContent = minutes(ex.duration);
-      li.appendChild(h);
-      li.appendChild(meta);
+      var len = document.createElement("span");
+      len.className = "ex-length-text";
+      len.textContent = lengthText(ex);
+      if (ex.estimated) len.title = "An estimate: the speech is made when it first plays.";
+      meta.appendChild(len);
       if (ex.summary) {
-        var p = document.createElement("p");
-        p.className = "ex-summary";
-        p.textContent = ex.summary;
-        li.appendChild(p);
+        var summary = document.createElement("span");
+        summary.className = "ex-summary";
+        summary.textContent = ex.summary;
+        meta.appendChild(document.createTextNode(" · "));
+        meta.appendChild(summary);
       }
-      var row = document.createElement("div");
-      row.className = "ex-start";
-      var inputId = "len-" + ex.id;
-      var wrap = document.createElement("div");
-      var label = document.createElement("label");
-      label.htmlFor = inputId;
-      label.textContent = "Length (optional)";
-      var input = document.createElement("input");
-      input.type = "text";
-      input.id = inputId;
-      input.name = "length";
-      input.inputMode = "text";
-      input.autocomplete = "off";
-      input.placeholder = "e.g. 15m";
-      wrap.appendChild(label);
-      wrap.appendChild(input);
+      info.appendChild(h);
+      info.appendChild(meta);
       var start = document.createElement("button");
       start.type = "button";
       start.className = "primary";
       start.textContent = "Start";
       start.setAttribute("aria-label", "Start " + (ex.title || ex.id));
-      start.addEventListener("click", function () {
-        var body = { id: ex.id, origin: "web" };   // the practice log notes who asked
-        var length = input.value.trim();
-        if (length) body.length = length;
-        send("/api/play", body).then(function (data) {
-          // the list is long on a phone: bring the card with the controls into view
-          if (data && data.state === "playing") {
-            var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-            $("now").scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
-          }
-        });
-      });
-      input.addEventListener("keydown", function (e) { if (e.key === "Enter") start.click(); });
-      row.appendChild(wrap);
-      row.appendChild(start);
-      li.appendChild(row);
+      start.addEventListener("click", function () { startExercise(ex); });
+      li.appendChild(info);
+      li.appendChild(start);
       ul.appendChild(li);
     });
     $("ex-empty").hidden = exercises.length > 0;
@@ -264,14 +318,16 @@
       var li = document.createElement("li");
       li.dataset.name = sc.name;
       var text = document.createElement("div");
+      text.className = "sched-text";
       var what = document.createElement("p");
       what.className = "sched-what";
       what.textContent = (sc.at || "") + ", " + daysText(sc.days) + ": " + titleOf(sc.exercise || sc.id);
       text.appendChild(what);
-      if (sc.next) {
+      if (sc.inactive || sc.next) {
+        // A timer no systemd runs will not fire: say so rather than promise a next time.
         var next = document.createElement("p");
-        next.className = "sched-next";
-        next.textContent = "next: " + sc.next;
+        next.className = sc.inactive ? "sched-next sched-inactive" : "sched-next";
+        next.textContent = sc.inactive || ("next: " + sc.next);
         text.appendChild(next);
       }
       var remove = document.createElement("button");
@@ -422,6 +478,7 @@
     $("vol-down").addEventListener("click", function () { send("/api/volume", { db: -2 }); });
     $("vol-up").addEventListener("click", function () { send("/api/volume", { db: 2 }); });
     $("schedule-form").addEventListener("submit", addSchedule);
+    $("alert-close").addEventListener("click", function () { $("alert").hidden = true; });
     render({ state: "idle", exercise: null, title: null, elapsed: 0, duration: 0, section: null, text: null, volume_db: 0 });
     connect();
     loadExercises();
