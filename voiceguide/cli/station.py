@@ -146,6 +146,18 @@ def ctl(ctx, where, as_json):
     ctx.obj["json"] = as_json
 
 
+def _json_option(command):
+    """``--json`` after the subcommand too (``ctl status --json``), as well as before it (``ctl --json status``)."""
+
+    def remember(ctx, param, value):
+        if value:
+            ctx.ensure_object(dict)["json"] = True
+        return value
+
+    return click.option("--json", is_flag=True, expose_value=False, callback=remember,
+                        help="Print the station's JSON answer.")(command)
+
+
 def _client():
     from voiceguide.station.client import Client, find
 
@@ -162,28 +174,39 @@ def _show(state) -> None:
 
 
 @ctl.command()
+@_json_option
 def status():
     """What the station is doing."""
     _show(_client().state())
 
 
 @ctl.command("list")
+@_json_option
 def ctl_list():
-    """The exercises the station can play."""
+    """The exercises the station can play.
+
+    With their lengths as `voiceguide list` shows them (~ marks an estimate:
+    the speech is not made yet).
+    """
     items = _client().exercises()
     if click.get_current_context().obj.get("json"):
         click.echo(json.dumps(items, ensure_ascii=False))
         return
     from voiceguide.script.units import format_duration
 
-    width = max((len(e["id"]) for e in items), default=0)
-    for e in items:
-        click.echo(f"{e['id']:<{width}}  ~{format_duration(e['duration'])}  {e['title']}")
+    # the same columns as `voiceguide list`; ~ only where the station could only estimate the length
+    rows = [(str(e["id"]), e.get("duration_text") or format_duration(e["duration"]),
+             str(e["title"]) + (f" \N{EM DASH} {e['summary']}" if e.get("summary") else "")) for e in items]
+    width = max((len(r[0]) for r in rows), default=0)
+    lwidth = max((len(r[1]) for r in rows), default=0)
+    for ident, length, title in rows:
+        click.echo(f"{ident:<{width}}  {length:>{lwidth}}  {title}")
 
 
 @ctl.command()
 @click.argument("exercise")
 @click.option("--length", metavar="D", help="Stretch pauses to last D (e.g. 15m).")
+@_json_option
 def play(exercise, length):
     """Start an exercise (a playing one fades out first)."""
     _show(_client().play(exercise, length))
@@ -194,7 +217,7 @@ def _action(name: str, doc: str):
         _show(_client().action(name))
 
     command.__doc__ = doc
-    ctl.command(name)(command)
+    ctl.command(name)(_json_option(command))
 
 
 for _name, _doc in (("pause", "Pause the session."), ("resume", "Resume a paused session."),
@@ -205,8 +228,12 @@ for _name, _doc in (("pause", "Pause the session."), ("resume", "Resume a paused
 
 @ctl.command(context_settings=dict(ignore_unknown_options=True))
 @click.argument("db", type=float)
+@_json_option
 def volume(db):
-    """Change the volume by DB decibels (e.g. -2 or 3), as the + and - keys."""
+    """Louder or softer by DB decibels (3 or -2).
+
+    As the + and - keys of `voiceguide play`; the station remembers it.
+    """
     _show(_client().action("volume", {"db": db}))
 
 
@@ -266,8 +293,9 @@ def schedule_list(as_json):
     for item in items:
         s = item.schedule
         extra = (f" for {s.length}" if s.length else "") + (", catches up at boot" if s.catch_up else "")
-        click.echo(f"{s.name:<{width}}  {s.exercise} at {s.at} {systemd.days_text(s.days)}{extra}"
-                   f"  next: {item.next}" + ("" if item.source == "systemd" else " (from the calendar)"))
+        when = (item.inactive if item.inactive else
+                f"next: {item.next}" + ("" if item.source == "systemd" else " (from the calendar)"))
+        click.echo(f"{s.name:<{width}}  {s.exercise} at {s.at} {systemd.days_text(s.days)}{extra}  {when}")
 
 
 @schedule.command("remove")

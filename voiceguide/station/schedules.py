@@ -94,6 +94,12 @@ class Listed:
     schedule: Schedule
     next: str                 # when it runs next, as a person reads it
     source: str               # "systemd" or "calendar"
+    #: Why it will not run at all, or None: a timer systemd is not running has no "next" to speak of.
+    inactive: Optional[str] = None
+
+
+#: What every surface (``schedule list``, the API, the page) says of a timer no user systemd runs.
+NOT_RUNNING = "not active: systemd is not running for this user"
 
 
 def listing(folder: Optional[Path] = None, run: systemd.Runner = systemd._run,
@@ -108,18 +114,22 @@ def listing(folder: Optional[Path] = None, run: systemd.Runner = systemd._run,
             result.append(Listed(schedule, text, "systemd"))
             continue
         when = systemd.next_run(schedule.hour, schedule.minute, schedule.days, now)
-        result.append(Listed(schedule, when.strftime("%a %Y-%m-%d %H:%M"), "calendar"))
+        result.append(Listed(schedule, when.strftime("%a %Y-%m-%d %H:%M"), "calendar",
+                             None if live else NOT_RUNNING))
     return result
 
 
 def as_json(items: List[Listed]) -> list:
-    """The API's shape: ``[{"name", "id", "at", "days": ["mon", ...], "length", "catch_up", "next"}]``."""
+    """The API's shape: ``[{"name", "id", "at", "days": ["mon", ...], "length", "catch_up", "next", "inactive"}]``.
+
+    ``inactive`` is null, or why the timer will not fire (:data:`NOT_RUNNING`).
+    """
     out = []
     for item in items:
         s = item.schedule
         out.append({"name": s.name, "id": s.exercise, "at": s.at,
                     "days": [systemd.DAYS[d] for d in sorted(s.days)] if len(s.days) < 7 else [],
-                    "length": s.length, "catch_up": s.catch_up, "next": item.next})
+                    "length": s.length, "catch_up": s.catch_up, "next": item.next, "inactive": item.inactive})
     return out
 
 

@@ -55,6 +55,7 @@ import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs
 
+from voiceguide.station import pages
 from voiceguide.station.token import matches
 
 COOKIE = "voiceguide_token"
@@ -355,26 +356,10 @@ class Guard:
         body = page.encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store")]})
+            (b"cache-control", b"no-store"), (b"content-security-policy", pages.PAIRING_CSP)]})
         await send({"type": "http.response.body", "body": body})
 
 
-PAIRING_NEEDED_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>voiceguide: pair this device</title></head>
-<body><main><h1>Open the pairing address first</h1>
-<p>This station answers only to devices that have its token. On the
-station, run <code>voiceguide station --pairing</code> and open the address
-it prints (or scan its QR code).</p></main></body></html>
-"""
-
-STALE_PAIRING_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>voiceguide: pair again</title></head>
-<body><main><h1>This pairing address is out of date</h1>
-<p>The station's token has changed. On the station, run
-<code>voiceguide station --pairing</code> and open the address it prints
-(or scan its QR code).</p></main></body></html>
-"""
+# The pages for a browser without a (current) token, in the phone page's look: see pages.py.
+PAIRING_NEEDED_PAGE = pages.PAIRING_NEEDED_PAGE
+STALE_PAIRING_PAGE = pages.STALE_PAIRING_PAGE
