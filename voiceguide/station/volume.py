@@ -47,15 +47,12 @@ class Volume:
         return self.db
 
     def _load(self) -> float:
+        """The saved volume, or 0 dB: whatever is in the file (damage is set aside, see :mod:`.statefile`)."""
         if self._state_file is None:
             return 0.0
-        from voiceguide.ownfiles import read_own
+        from voiceguide.station.statefile import read_state
 
-        try:  # a FIFO in its place must not hang the station's start; a link is never followed
-            value = float(json.loads(read_own(self._state_file, 4096, "state file").decode("utf-8"))["volume_db"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0.0
-        return _clamp(value)
+        return _clamp(read_state(self._state_file).get("volume_db", 0.0))
 
     def save(self) -> None:
         if self._state_file is None:
