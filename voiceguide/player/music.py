@@ -16,6 +16,7 @@ minutes, faded in and out). What this module adds to
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -56,12 +57,39 @@ def piece_seconds(music: Path) -> float:
     from voiceguide.audio.generators import SoundLoopError, music_seconds
 
     path = Path(music)
-    if not path.is_file():
-        raise UsageError(f"--music {music}: no such file; give the path of a WAV, FLAC or OGG file")
+    refuse_unreadable(path)
     try:
         return music_seconds(path)
     except SoundLoopError as exc:
         raise UsageError(f"--music {music}: {exc}; use a WAV, FLAC or OGG file") from None
+
+
+def refuse_unreadable(music: Path) -> None:
+    """One line for a ``--music`` that is not a regular file: what it *is*, never just "no such file".
+
+    A FIFO (``<(...)``, ``/dev/stdin`` on a pipe), a device (``/dev/zero``,
+    ``/dev/stdin`` when standard input is closed and /dev/null stands in
+    for it), a folder, a dangling link or ``-``: libsndfile would wait for a
+    writer, read for ever or fail without saying why. Checked without
+    opening anything that is not a regular file
+    (:func:`voiceguide.readfile.check_regular`).
+    """
+    from voiceguide.readfile import NotRegularFile, check_regular, describe
+
+    hint = "give the path of a WAV, FLAC or OGG file"
+    try:
+        check_regular(music)
+    except NotRegularFile as exc:
+        what = "standard input" if str(music) in ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0") else "it"
+        raise UsageError(f"--music {music}: {what} is {exc.kind}, not a sound file; {hint}") from None
+    except FileNotFoundError as exc:
+        if str(music) == "-" and not os.path.islink(music):
+            raise UsageError(f"--music -: music cannot be read from standard input; {hint}") from None
+        if os.path.islink(music):
+            raise UsageError(f"--music {music}: it {describe(music, exc)}; {hint}") from None
+        raise UsageError(f"--music {music}: no such file; {hint}") from None
+    except OSError as exc:
+        raise UsageError(f"--music {music}: it {describe(music, exc)}; {hint}") from None
 
 
 def load_piece(music: Path, sample_rate: int, samples: int):

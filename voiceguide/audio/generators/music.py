@@ -14,7 +14,8 @@ import numpy as np
 
 from voiceguide.audio import dsp
 from voiceguide.audio.generators._common import _check_sr
-from voiceguide.audio.generators.sound_file import _READ_FRAMES, MAX_SOUND_RATE, SoundLoopError, read_mono
+from voiceguide.audio.generators.sound_file import (_READ_FRAMES, MAX_SOUND_RATE, SoundLoopError, open_sound,
+                                                    read_mono)
 
 #: The listener's music is brought to this RMS level (about as loud as speech, before the limiter).
 MUSIC_RMS_DB = -20.0
@@ -57,10 +58,11 @@ def music_seconds(path: Path) -> float:
     """How long the piece in *path* lasts, from its header alone (nothing decoded)."""
     import soundfile
 
-    try:
-        info = soundfile.info(str(path))
-    except Exception as exc:
-        raise SoundLoopError(f"cannot read music {str(path)!r}: {exc}") from exc
+    with open_sound(path, "music") as raw:  # never libsndfile's own open of a FIFO or a device
+        try:
+            info = soundfile.info(raw)
+        except Exception as exc:
+            raise SoundLoopError(f"cannot read music {str(path)!r}: {exc}") from exc
     if not info.samplerate > 0 or not info.frames > 0:
         raise SoundLoopError(f"music {str(path)!r} holds no sound")
     return info.frames / info.samplerate

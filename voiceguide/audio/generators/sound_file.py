@@ -7,8 +7,9 @@ bounded blocks, and refuses one longer than :data:`MAX_SOUND_SECONDS`.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import BinaryIO, Callable, Optional, Tuple
 
 import numpy as np
 
@@ -105,6 +106,28 @@ def _check_sound_size(path: Path, file_sr: int, frames: int) -> None:
                              f"whole): cut a shorter one, a minute or two loops well")
 
 
+def open_sound(path: Path, what: str) -> BinaryIO:
+    """The person's sound file at *path*, open for reading, once it is known to be a regular file.
+
+    libsndfile opens a path by itself, in C: a FIFO put there would hang it
+    for ever and ``/dev/zero`` would be decoded until the memory is gone.
+    So the file is opened here, without blocking and after a check
+    (:func:`voiceguide.readfile.open_regular`), and libsndfile reads from
+    this very descriptor (``soundfile.SoundFile`` takes a file object), so
+    nothing can be swapped in between. Raises :class:`SoundLoopError`
+    saying what the path is instead.
+    """
+    from voiceguide.readfile import NotRegularFile, describe, open_regular
+
+    try:
+        fd = open_regular(path)
+    except NotRegularFile as exc:
+        raise SoundLoopError(f"{what} {str(path)!r} is {exc.kind}, not a sound file") from None
+    except OSError as exc:
+        raise SoundLoopError(f"cannot read {what} {str(path)!r}: it {describe(path, exc)}") from None
+    return os.fdopen(fd, "rb")
+
+
 def read_mono(path: Path, what: str, check: Callable[[int, int], None],
               max_frames: Optional[Callable[[int], int]] = None) -> Tuple[np.ndarray, int]:
     """(float32 mono samples, the file's rate), decoded block by block into one buffer.
@@ -116,7 +139,7 @@ def read_mono(path: Path, what: str, check: Callable[[int, int], None],
     import soundfile
 
     try:
-        with soundfile.SoundFile(str(path)) as f:
+        with open_sound(path, what) as raw, soundfile.SoundFile(raw) as f:
             file_sr, frames, channels = int(f.samplerate), int(f.frames), int(f.channels)
             check(file_sr, frames)
             if max_frames is not None:
