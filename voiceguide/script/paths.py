@@ -26,6 +26,7 @@ from typing import List
 from yaml.nodes import Node
 
 from voiceguide.errors import did_you_mean
+from voiceguide.readfile import NotRegularFile, kind_of
 from voiceguide.script.problems import short
 from voiceguide.script.soundfiles import NotSound, check_sound_file
 from voiceguide.script.values import Reader
@@ -76,6 +77,8 @@ def sound_path(reader: Reader, node: Node, base_dir: Path) -> Path:
                 return _playable(reader, node, candidate, shown)
             if candidate.is_dir():
                 raise reader.err(node, f"sound {shown} is a folder, not a sound file")
+            if candidate.exists():  # a FIFO, a device, a socket: say what it is, never "not found"
+                raise reader.err(node, f"sound {shown} is {kind_of(candidate.stat().st_mode)}, not a sound file")
         names = sorted(
             p.name for p in builtin_root.iterdir() if p.suffix.lower() in SOUND_SUFFIXES
         ) if builtin_root.is_dir() else []
@@ -94,6 +97,8 @@ def _playable(reader: Reader, node: Node, path: Path, shown: str) -> Path:
         check_sound_file(path)
     except NotSound as exc:
         raise reader.err(node, f"sound {shown} cannot be played: {exc}; use a WAV, FLAC or Ogg file") from exc
+    except NotRegularFile as exc:
+        raise reader.err(node, f"sound {shown} is {exc.kind}, not a sound file") from None
     except OSError as exc:
         raise reader.err(node, f"cannot read the sound file {shown} ({exc.strerror or exc});"
                                " check its permissions") from exc

@@ -37,9 +37,16 @@ class NotSound(ValueError):
 
 
 def check_sound_file(path: Path) -> str:
-    """The format of the sound file at *path* ("WAV", "FLAC", ...); NotSound or OSError otherwise."""
-    with open(path, "rb") as fh:
-        head = fh.read(HEADER_BYTES)
+    """The format of the sound file at *path* ("WAV", "FLAC", ...); NotSound or OSError otherwise.
+
+    Read through :func:`voiceguide.readfile.read_regular` (its first bytes
+    only): a FIFO swapped in after the caller's check raises
+    :class:`~voiceguide.readfile.NotRegularFile` instead of hanging
+    ``validate``.
+    """
+    from voiceguide.readfile import read_regular
+
+    head = read_regular(path, HEADER_BYTES, head=True)
     if not head:
         raise NotSound("the file is empty")
     for magic, check in _CHECKS.items():
