@@ -56,7 +56,7 @@ class SessionStatus:
         self.requested: Optional[float] = None
         self._first_logged = False
         #: (clips made, clips in all) while nothing sounds yet; None once it sounds
-        self.preparing: Optional[Tuple[int, int]] = None
+        self.speech_made: Optional[Tuple[int, int]] = None
         #: the breathing step being heard, and the session time it began (the page paces itself by it)
         self.breathing: Optional[Tuple[Any, float]] = None
 
@@ -107,8 +107,8 @@ class SessionStatus:
     def preparing(self, progress: Optional[Tuple[int, int]]) -> None:
         """Before the first sound: how much of the speech is made (``"preparing"`` in the state)."""
         self._log.preparing(progress)
-        if progress != self.preparing:
-            self.preparing = progress
+        if progress != self.speech_made:
+            self.speech_made = progress
             self._notify()
 
     def close(self) -> None:
@@ -186,8 +186,8 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
             state["estimated"] = False
         state["section"] = status.section
         state["text"] = status.text
-        if status.preparing is not None:
-            state["preparing"] = {"done": status.preparing[0], "total": status.preparing[1]}
+        if status.speech_made is not None:
+            state["preparing"] = {"done": status.speech_made[0], "total": status.speech_made[1]}
         if status.breathing is not None:
             event, began = status.breathing
             b = event.breathe
