@@ -158,7 +158,7 @@ def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
     data = np.ascontiguousarray(loop, dtype=_DTYPE)
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         return
-    header = FORMAT.pack(digest, memoryview(data).cast("B"))
+    header = FORMAT.pack(digest, data.data.cast("B"))  # the array's own memoryview
     from voiceguide.ownfiles import PlantedLink, own_folder
 
     try:
@@ -166,7 +166,7 @@ def store(path: Path, digest: bytes, loop: np.ndarray) -> None:
         _remove_stale(path.parent)
         with atomic_file(path) as handle:
             handle.write(header)
-            handle.write(memoryview(data).cast("B"))
+            handle.write(data.data.cast("B"))
     except PlantedLink as exc:
         _warn_once(exc)
     except OSError:

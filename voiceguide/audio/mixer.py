@@ -26,13 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, cast
 
 import numpy as np
 
 from voiceguide.audio import generators
 from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
-from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
+from voiceguide.script.model import Breathe, Drone, Layer, Noise, Script, SoundLoop
 from voiceguide.script.units import format_duration
 from voiceguide.timeline import Event, PlacedEvents
 
@@ -169,7 +169,7 @@ class Mixer:
         return self._bells[kind]
 
     def _pacer(self, event: Event) -> np.ndarray:
-        b = event.breathe
+        b = cast(Breathe, event.breathe)  # a breathe event carries its step
         key = (b.inhale, b.hold, b.exhale, b.hold_out)
         if key not in self._pacers:
             from voiceguide.audio.loopcache import cached_loop
@@ -244,7 +244,8 @@ class Mixer:
             elif event.start >= end:
                 continue
             elif event.kind == "bell":
-                self._add(out, start, self._bell(event.bell), event.start, db_to_gain(event.level_db))
+                bell, level_db = cast(str, event.bell), cast(float, event.level_db)  # a bell event has both
+                self._add(out, start, self._bell(bell), event.start, db_to_gain(level_db))
             elif event.kind == "breathe":
                 self._mix_pacer(out, start, event)
             elif event.kind == "walk":
@@ -298,13 +299,13 @@ class Mixer:
         if hi <= lo:
             return
         t = np.arange(lo, hi, dtype=np.float64)
-        fade = max(1.0, event.fade * self.sample_rate)
+        fade = max(1.0, cast(float, event.fade) * self.sample_rate)  # a music event has its fade
         env = raised_cosine((t - event.start) / fade) * raised_cosine((event.end - t) / fade)
         out[lo - start:hi - start] += self._music[lo - event.start:hi - event.start] * env.astype(np.float32)
 
     def _mix_ticks(self, out: np.ndarray, start: int, event: Event) -> None:
         tick = self._tick_buf()
-        period = 60.0 * self.sample_rate / event.cadence
+        period = 60.0 * self.sample_rate / cast(float, event.cadence)  # a walk event has its cadence
         gain = db_to_gain(TICK_DB)
         k = max(0, int((start - event.start - len(tick)) // period))
         while True:

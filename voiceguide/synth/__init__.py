@@ -14,12 +14,14 @@ See :mod:`voiceguide.synth.synthesizer` (threads, pins, retries), :mod:`voicegui
 :mod:`voiceguide.synth.cache` and :mod:`voiceguide.synth.resample`.
 """
 
+from typing import Any
+
 from .spec import FORMAT, VoiceSpec
 
 __all__ = ["Synthesizer", "VoiceSpec", "list_voices", "FORMAT"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """``Synthesizer`` and ``list_voices`` load on first use (numpy, threads, processes).
 
     So :mod:`voiceguide.synth.lookup` (``list``'s real lengths) and the

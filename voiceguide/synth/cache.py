@@ -233,7 +233,7 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
     data = np.ascontiguousarray(samples, dtype=_DTYPE)
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         raise ValueError("a cache entry holds a non-empty 1-D array of at most MAX_SAMPLES samples")
-    payload = memoryview(data).cast("B")
+    payload = data.data.cast("B")  # the array's own memoryview
     header = FORMAT.pack(_key_bytes(key), payload)
     path = temp_path(directory, SUFFIX)
     # 0600: what a person listens to is theirs (the texts can be read from the clips).

@@ -11,10 +11,13 @@ here imports numpy or starts a process.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from . import cache
 from .spec import VoiceSpec, cache_key, normalise_text
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: choosing a voice loads on first use
+    from .voices import Choice
 
 
 class CacheLookup:
@@ -25,7 +28,7 @@ class CacheLookup:
 
         self.sample_rate = int(sample_rate)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else speech_cache_dir()
-        self._choices: Dict[Tuple[Optional[str], str], object] = {}
+        self._choices: Dict[Tuple[Optional[str], str], Choice] = {}
 
     def length(self, text: str, voice: VoiceSpec) -> Optional[int]:
         """Samples in the cached clip of *text* spoken by *voice*, or None (not cached, or damaged).

@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from voiceguide.synth.voices import Choice
 
 #: Every clip's peak, before ``volume`` scales it (the worker normalises to it;
 #: the cache refuses an entry louder than it).
@@ -60,7 +63,7 @@ def normalise_text(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice) -> str:
+def cache_key(text: str, voice: VoiceSpec, sample_rate: int, choice: Choice) -> str:
     """SHA-256 hex digest naming one cache entry.
 
     Covers everything that changes the samples: the engine and its version

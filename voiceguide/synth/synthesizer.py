@@ -121,6 +121,12 @@ class _Pin:
         if self.entry is not None:
             self.entry.close()
 
+    @property
+    def file(self) -> cache.OpenEntry:
+        """The pinned entry, for a pin that holds no samples."""
+        assert self.entry is not None, "a pin holds its entry or its samples"
+        return self.entry
+
 
 def _shutdown(pools: Dict[str, Pool], pins: Dict[str, "_Pin"]) -> None:
     for pool in list(pools.values()):
@@ -360,7 +366,7 @@ class Synthesizer:
     def __enter__(self) -> "Synthesizer":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- internals ----------------------------------------------------------
@@ -434,18 +440,19 @@ class Synthesizer:
 
     def _keep(self, key: str, entry: cache.OpenEntry, samples: np.ndarray) -> _Pin:
         """Make *entry* the key's pin (unless another thread pinned it first)."""
+        spare: Optional[cache.OpenEntry] = entry
         with self._lock:
             pin = self._pins.get(key)
             if pin is None:
                 if self._pinned_files < self._pin_file_limit:
                     pin = _Pin(entry.count, entry=entry)
                     self._pinned_files += 1
-                    entry = None
+                    spare = None
                 else:
                     pin = _Pin(int(samples.size), samples=samples)
                 self._pins[key] = pin
-        if entry is not None:
-            entry.close()
+        if spare is not None:
+            spare.close()
         self._remember(key, samples)
         return pin
 
@@ -454,21 +461,21 @@ class Synthesizer:
         if pin.samples is not None:
             return pin.samples
         try:
-            return pin.entry.samples()
+            return pin.file.samples()
         except (cache.Damaged, OSError) as e:
             # The very file we pinned was changed in place (never by us: entries
             # are written once, under a new name). Speak it again, fitted to the
             # length the timeline already has.
             reason = str(e) if isinstance(e, cache.Damaged) else f"cannot be read ({e.strerror or e})"
-            self._warn_damaged(key, pin.entry.path, reason + " while in use")
-            cache.discard(pin.entry.path, pin.entry.ident)
+            self._warn_damaged(key, pin.file.path, reason + " while in use")
+            cache.discard(pin.file.path, pin.file.ident)
             with self._lock:
                 if self._pins.get(key) is pin:
                     del self._pins[key]
                     self._pinned_files -= 1
             pin.close()
             fresh, _ = self._pin(key, text, voice)
-            samples = fresh.samples if fresh.samples is not None else fresh.entry.samples()
+            samples = fresh.samples if fresh.samples is not None else fresh.file.samples()
             fitted = _fit(samples, pin.count)
             with self._lock:
                 if self._pins.get(key) is fresh:
@@ -491,8 +498,9 @@ class Synthesizer:
             cache.discard(temp)
             raise WorkerFailed(f"the speech worker wrote an unreadable clip ({e})") from None
         path = cache.entry_path(self.cache_dir, key)
+        kept = False  # own is the pin's from then on
         try:
-            pin = None
+            pin: Optional[_Pin] = None
             for _ in range(2):
                 try:
                     if cache.place(temp, path):
@@ -505,9 +513,9 @@ class Synthesizer:
                     break
             if pin is None:
                 pin = self._keep(key, own, samples)
-                own = None
+                kept = True
         finally:
-            if own is not None:
+            if not kept:
                 own.close()
             try:
                 os.unlink(temp)
@@ -609,8 +617,9 @@ class Synthesizer:
                 _, _, job = pool.queue.get(timeout=self.idle_timeout)
             except queue.Empty:
                 # Nothing to do for a while: let the worker go (and its memory).
-                if pool.slots[slot] is not None:
-                    w, pool.slots[slot] = pool.slots[slot], None
+                w = pool.slots[slot]
+                if w is not None:
+                    pool.slots[slot] = None
                     w.close(grace=1.0)
                     self._count("idle_exits")
                 continue

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import IO, List, Optional, Sequence, cast
 
 from ..errors import EngineError
 
@@ -140,7 +140,7 @@ class Worker:
         raise WorkerFailed(f"the speech worker did not start: {hello!r}")
 
     def _read(self) -> None:
-        out = self.proc.stdout
+        out = cast(IO[bytes], self.proc.stdout)  # stdout=PIPE
         try:
             for line in out:
                 self._lines.put(line)
@@ -185,9 +185,10 @@ class Worker:
     def request(self, message: dict, timeout: float) -> dict:
         rid = next(self._ids)
         line = (json.dumps(dict(message, id=rid)) + "\n").encode("ascii")
+        stdin = cast(IO[bytes], self.proc.stdin)  # stdin=PIPE
         try:
-            self.proc.stdin.write(line)
-            self.proc.stdin.flush()
+            stdin.write(line)
+            stdin.flush()
         except (OSError, ValueError) as e:
             raise WorkerFailed(f"the speech worker is gone: {e}") from e
         deadline = time.monotonic() + timeout
@@ -210,7 +211,7 @@ class Worker:
     def close(self, grace: float = 1.0) -> None:
         """Ask the worker to exit (end of input), kill it if it does not."""
         try:
-            self.proc.stdin.close()
+            cast(IO[bytes], self.proc.stdin).close()  # stdin=PIPE
         except (OSError, ValueError):
             pass
         try:

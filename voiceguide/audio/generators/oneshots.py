@@ -6,7 +6,7 @@ exactly 1.0; the mixer scales them.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -24,7 +24,7 @@ TICK_SECONDS = 0.06
 #             beat offset Hz, beat partner amplitude relative, bloom rise s).
 _Partial = Tuple[float, float, float, float, float, float]
 
-_BELLS = {
+_BELLS: Dict[str, Dict[str, Any]] = {
     # Singing bowl: inharmonic 1 : 2.71 : 5.13 : 8.21, each mode split into a
     # slowly beating pair (the bowl's characteristic "wah"), long decay.
     "bowl": dict(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from types import ModuleType
 from typing import List, Optional, Tuple
 
 from typing import TYPE_CHECKING
@@ -81,7 +82,7 @@ class Engine:
         raise NotImplementedError
 
 
-def module(name: str):
+def module(name: str) -> ModuleType:
     """The engine module for ``espeak`` or ``piper`` (imports no engine library)."""
     if name not in ENGINES:
         raise ValueError(f"unknown speech engine {name!r}; known: {', '.join(ENGINES)}")

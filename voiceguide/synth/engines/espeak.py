@@ -54,9 +54,14 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from . import Engine, EngineMissing, RequestError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only: the parent half loads no numpy
+    import numpy as np
+
+    from voiceguide.synth.voices import Choice
 
 NAME = "espeak"
 
@@ -123,7 +128,7 @@ def available() -> bool:
     return engine_version()[1] != "missing"
 
 
-def identity(choice) -> dict:
+def identity(choice: Choice) -> dict:
     """The cache key's engine fields (unchanged since the first cache format)."""
     driver, version = engine_version()
     return {"engine": driver, "version": version}
@@ -167,7 +172,7 @@ def calibrated(rate: int) -> Tuple[int, int]:
     return int(round(given)), 0
 
 
-def params(choice, rate: int) -> dict:
+def params(choice: Choice, rate: int) -> dict:
     """The rate (and word gap) that make espeak-ng speak *rate* words per minute as heard.
 
     Only espeak-ng itself is calibrated (:data:`RATE_TABLE`); pyttsx3's other
@@ -257,6 +262,7 @@ class EspeakNgEngine(_VoiceTable, Engine):
     """libespeak-ng in synchronous mode; each utterance in a fork of the pristine process."""
 
     name = NAME
+    default_voice: str  # set by __init__
 
     def __init__(self) -> None:
         try:
@@ -281,7 +287,7 @@ class EspeakNgEngine(_VoiceTable, Engine):
         if _espeak.SetVoiceByName(self.default_voice.encode("utf-8")) != 0:
             raise EngineMissing(f"espeak-ng cannot select its default voice {self.default_voice!r}")
 
-    def _collect(self, wav, numsamples, events) -> int:
+    def _collect(self, wav: Any, numsamples: int, events: Any) -> int:
         if numsamples > 0 and wav:
             self._chunks.append(ctypes.string_at(wav, numsamples * 2))
         return 0
@@ -315,7 +321,7 @@ class EspeakNgEngine(_VoiceTable, Engine):
         return b"".join(self._chunks)
 
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
-                   scratch: Path) -> Tuple["object", int]:
+                   scratch: Path) -> Tuple[np.ndarray, int]:
         import numpy as np
 
         voice_id = self.resolve_voice(voice, language or "en") or self.default_voice
@@ -405,7 +411,7 @@ class PyttsxEngine(_VoiceTable, Engine):
         self.engine.connect("error", lambda **kw: self._on_error(kw.get("exception")))
         self.default_voice = self.engine.getProperty("voice")
 
-    def _on_error(self, exc) -> None:
+    def _on_error(self, exc: Optional[BaseException]) -> None:
         self._errors.append(exc if exc is not None else RuntimeError("speech engine error"))
         self._done.set()
 
@@ -421,7 +427,7 @@ class PyttsxEngine(_VoiceTable, Engine):
         return out
 
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
-                   scratch: Path) -> Tuple["object", int]:
+                   scratch: Path) -> Tuple[np.ndarray, int]:
         """Write the engine's output for ``text`` to ``scratch``; return (samples, rate)."""
         import soundfile
 
