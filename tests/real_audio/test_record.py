@@ -213,3 +213,72 @@ def test_a_stop_while_typing_ends_the_session_at_once(script, pulse):
     assert child.exitstatus == 0 and cues(pulse.env) == []
     (row,) = json.loads(voiceguide("log", "--json", env=pulse.env).stdout)
     assert row["ended"] == "stopped" and row["step"] == 2
+
+
+#: The default device plays into PulseAudio and records from a file plugin whose input file the test
+#: removes once PortAudio has listed it: the microphone that was there when the session started is gone
+#: by the record step (unplugged), and opening it fails inside ALSA and PortAudio.
+MICROPHONE_GONE = """\
+pcm.!default {{
+    type asym
+    playback.pcm {{ type pulse; server "unix:{socket}" }}
+    capture.pcm "gone"
+}}
+pcm.gone {{
+    type file
+    slave.pcm "null"
+    file "/dev/null"
+    infile "{mic}"
+    format "raw"
+}}
+ctl.!default {{ type pulse; server "unix:{socket}" }}
+"""
+
+#: A line of play's own log (no terminal): a timestamp first.
+LOG_LINE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+
+
+def _only_log_lines(stderr: str, about: str) -> str:
+    """The one line that mentions *about*, after checking that stderr holds play's log lines and nothing else."""
+    import re
+
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    stray = [line for line in lines if not re.match(LOG_LINE, line)]
+    assert stray == [], stderr  # no "ALSA lib ...", no "Expression '...' failed"
+    (line,) = [line for line in lines if about in line]
+    return line
+
+
+def test_without_a_microphone_stderr_holds_one_line_about_it_and_no_alsa_noise(script, pulse):
+    (pulse.home / ".asoundrc").write_text(NO_MICROPHONE.format(socket=pulse.socket))
+    env = dict(pulse.env)
+    env.pop("PULSE_SERVER")
+    result = play(script, env)
+    assert result.returncode == 0, result.stderr
+    line = _only_log_lines(result.stderr, "input device")
+    assert "no input device" in line and "nothing is recorded" in line
+
+
+def test_a_microphone_gone_since_the_start_is_one_line_not_five_of_alsa(script, pulse, tmp_path):
+    mic = tmp_path / "mic.raw"
+    mic.write_bytes(bytes(96000))
+    (pulse.home / ".asoundrc").write_text(MICROPHONE_GONE.format(socket=pulse.socket, mic=mic))
+    env = dict(pulse.env)
+    env.pop("PULSE_SERVER")
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "play", str(script)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in proc.stderr:  # "start:" comes once PortAudio has started and listed the microphone
+            lines.append(line)
+            if "start:" in line and mic.exists():
+                mic.unlink()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = "".join(lines)
+    assert proc.returncode == 0, stderr
+    line = _only_log_lines(stderr, "could not be recorded")
+    assert "the session goes on" in line and "PaErrorCode" not in line
+    assert "done" in stderr and "Traceback" not in stderr

@@ -29,6 +29,7 @@ from typing import Optional
 import numpy as np
 
 from voiceguide.errors import DeviceError
+from voiceguide.sinks.quiet import c_noise_filtered
 
 #: Frames per blocking read: about 85 ms at 48 kHz, so a stop is noticed quickly.
 BLOCK = 4096
@@ -56,6 +57,12 @@ def input_device() -> dict:
     return info
 
 
+def _first_line(exc: BaseException) -> str:
+    """PortAudio's message without its bracketed error code, on one line."""
+    text = " ".join(str(exc).split())
+    return text.split(" [PaErrorCode")[0] or type(exc).__name__
+
+
 def record(seconds: float, sample_rate: int, stop: Optional[threading.Event] = None,
            start_at: Optional[float] = None) -> np.ndarray:
     """Record *seconds* from the default input device; returns float32 mono at *sample_rate*.
@@ -76,21 +83,31 @@ def record(seconds: float, sample_rate: int, stop: Optional[threading.Event] = N
     wanted = int(round(seconds * rate))
     out = np.zeros(wanted, dtype=np.float32)
     got = 0
+    stream = None
     try:
-        with sd.InputStream(device=device["index"], samplerate=rate, channels=1, dtype="float32",
-                            blocksize=BLOCK, latency="high") as stream:
-            half_block = BLOCK / rate / 2
-            while start_at is not None and time.monotonic() < start_at - half_block:
-                if stop is not None and stop.is_set():
-                    return np.zeros(0, dtype=np.float32)
-                stream.read(BLOCK)
-            while got < wanted and not (stop is not None and stop.is_set()):
-                block, _overflowed = stream.read(min(BLOCK, wanted - got))
-                n = len(block)
-                out[got:got + n] = block[:, 0]
-                got += n
+        with c_noise_filtered():  # a microphone that has gone: one line of ours, not ALSA's five
+            stream = sd.InputStream(device=device["index"], samplerate=rate, channels=1, dtype="float32",
+                                    blocksize=BLOCK, latency="high")
+            stream.start()
+        half_block = BLOCK / rate / 2
+        while start_at is not None and time.monotonic() < start_at - half_block:
+            if stop is not None and stop.is_set():
+                return np.zeros(0, dtype=np.float32)
+            stream.read(BLOCK)
+        while got < wanted and not (stop is not None and stop.is_set()):
+            block, _overflowed = stream.read(min(BLOCK, wanted - got))
+            n = len(block)
+            out[got:got + n] = block[:, 0]
+            got += n
     except sd.PortAudioError as exc:
-        raise DeviceError(f"cannot record from {device['name']!r} ({exc})") from None
+        raise DeviceError(f"cannot record from {device['name']!r} ({_first_line(exc)})") from None
+    finally:
+        if stream is not None:
+            with c_noise_filtered():
+                try:
+                    stream.close(ignore_errors=True)
+                except Exception:
+                    pass
     out = out[:got]
     if rate != sample_rate and got:
         from voiceguide.audio.dsp import resample
