@@ -44,8 +44,21 @@ def test_the_token_is_made_once_in_a_file_only_the_user_can_read(tmp_path, monke
 def test_the_environment_overrides_the_token_file(tmp_path):
     path = tmp_path / "station-token"
     token.ensure_token(path, environ={})
-    assert token.ensure_token(path, environ={token.ENV: "from-env"}) == "from-env"
+    assert token.ensure_token(path, environ={token.ENV: "from-env-0123456789"}) == "from-env-0123456789"
     assert token.read_token(path, environ={token.ENV: "  "}) == path.read_text().strip()
+
+
+@pytest.mark.parametrize("short", ["x", "s3cret", "fifteen-chars-x"])
+def test_a_token_shorter_than_16_characters_is_refused_at_start(tmp_path, short):
+    path = tmp_path / "station-token"
+    with pytest.raises(token.TokenError, match=f"has {len(short)} characters; it needs at least 16") as caught:
+        token.ensure_token(path, environ={token.ENV: short})
+    assert "\n" not in str(caught.value) and (len(short) == 1 or short not in str(caught.value))
+    path.write_text(short + "\n")
+    path.chmod(0o600)
+    with pytest.raises(token.TokenError, match="--new-token"):
+        token.ensure_token(path, environ={})
+    assert token.ensure_token(path, environ={token.ENV: "x" * 16}) == "x" * 16
 
 
 def test_a_token_file_others_can_read_is_refused_with_the_fix(tmp_path):

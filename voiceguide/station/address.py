@@ -15,6 +15,18 @@ Traps:
 * A station listening on ``0.0.0.0`` or ``::`` is reached on loopback by
   ``ctl``: a wildcard address is not an address one can connect to.
 * The file never holds the token.
+* One station per user: :func:`hold_lock` takes an ``flock`` on
+  ``station.lock`` beside the address file for the station's whole life. A
+  second station on the same state folder says where the first one is and
+  exits 1, instead of listening on another port, overwriting the address
+  file and removing it when it stops (``ctl`` would then say that no
+  station runs while the first still plays). The kernel drops the lock
+  when the process ends, however it ends: a stale lock file is harmless.
+* The address and lock files are opened without following a link planted
+  in their place (:mod:`voiceguide.ownfiles`): the address file is written
+  into a new file and renamed over the name (a link there is replaced, its
+  target untouched), read with ``O_NOFOLLOW``, and removed only by the
+  process whose pid it holds.
 """
 
 from __future__ import annotations
@@ -25,11 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import EXIT_RUNTIME, UsageError, VoiceguideError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 FILE_NAME = "station.json"
+LOCK_NAME = "station.lock"
 #: The file holds one short JSON object; anything larger is not ours.
 MAX_FILE_BYTES = 4096
 
@@ -115,10 +128,10 @@ def remove(path: Optional[Path] = None) -> None:
 
 
 def _text(path: Path) -> str:
-    """The file's text; a FIFO or a device in its place (it must never hang ``ctl``) is an OSError."""
-    from voiceguide.readfile import read_regular
+    """The file's text; a link, a FIFO or a device in its place (it must never hang ``ctl``) is an OSError."""
+    from voiceguide.ownfiles import read_own
 
-    return read_regular(path, MAX_FILE_BYTES).decode("utf-8")
+    return read_own(path, MAX_FILE_BYTES).decode("utf-8")
 
 
 def _alive(pid: object) -> bool:
@@ -145,3 +158,68 @@ def read(path: Optional[Path] = None) -> Optional[Tuple[Address, int]]:
     if not _alive(pid):
         return None
     return address, pid
+
+
+class AlreadyRunning(VoiceguideError):
+    """Another station runs for this user (it holds the lock)."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class StationLock:
+    """The one-station-per-user lock, held while this object lives (:meth:`release` gives it up)."""
+
+    def __init__(self, fd: int, path: Path):
+        self.fd: Optional[int] = fd
+        self.path = path
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)   # closing the descriptor drops the flock
+            self.fd = None
+
+
+def lock_file() -> Path:
+    return listen_file().with_name(LOCK_NAME)
+
+
+def hold_lock(path: Optional[Path] = None) -> StationLock:
+    """Take the station lock or raise :class:`AlreadyRunning` naming the station that holds it.
+
+    The lock file holds the holder's pid (written after the lock is taken),
+    so a second station can name the first even before the first has
+    written its address file.
+    """
+    import fcntl
+
+    from voiceguide.ownfiles import open_own
+
+    path = path or lock_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = open_own(path, os.O_RDWR | os.O_CREAT, 0o600, what="lock file")
+    except OSError as exc:
+        raise VoiceguideError(f"{path}: cannot open the station's lock file "
+                              f"({getattr(exc, 'reason', None) or exc.strerror or exc})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = _holder(fd)
+        os.close(fd)
+        found = read()
+        where = f", at {found[0].url}" if found is not None else ""
+        who = f"pid {holder}" if holder else "starting"
+        raise AlreadyRunning(f"a station already runs ({who}{where}); `voiceguide ctl status` talks to it, "
+                             f"and one station at a time plays for this user") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return StationLock(fd, path)
+
+
+def _holder(fd: int) -> Optional[int]:
+    """The pid written in the lock file open as *fd*, if any."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None

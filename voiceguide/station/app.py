@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Tuple, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -59,6 +59,10 @@ class TooLarge(UsageError):
     pass
 
 
+class Unreachable(UsageError):
+    """A length the exercise cannot last (422, as an invalid script: the request was well formed)."""
+
+
 def _error(exc: Exception) -> JSONResponse:
     if isinstance(exc, HTTPException):
         status, message = exc.status_code, exc.detail
@@ -68,6 +72,8 @@ def _error(exc: Exception) -> JSONResponse:
         status, message = 409, str(exc)
     elif isinstance(exc, ScriptError):
         status, message = 422, "; ".join(exc.lines())
+    elif isinstance(exc, Unreachable):
+        status, message = 422, str(exc)
     elif isinstance(exc, TooLarge):
         status, message = 413, str(exc)
     elif isinstance(exc, UsageError):
@@ -89,15 +95,155 @@ async def _body(request: Request) -> dict:
         raw += chunk
         if len(raw) > MAX_BODY:
             raise TooLarge(f"the request body is larger than {MAX_BODY} bytes")
+    return parse_body(raw)
+
+
+#: The deepest nesting a body may have: the real ones are flat ({"days": [...]} is 2).
+MAX_DEPTH = 8
+#: The most digits an integer in a body may have (Python would parse 4,000 and then fail on them).
+MAX_DIGITS = 20
+NOT_JSON = "the body is not JSON; send an object such as {\"id\": \"body-scan\"}"
+
+
+class _Refused(ValueError):
+    """A body json.loads could parse but we will not: its message is the answer's."""
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _Refused(f"a number in the body has more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("a number in the body is too large")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a number JSON allows")
+
+
+def _unique(pairs: list) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Refused(f"the key {json.dumps(twice)[:40]} is given twice")
+    return result
+
+
+def _depth(value: Any) -> int:
+    """How deep *value* nests, without recursion (the parser has already limited it)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_body(raw: bytes) -> dict:
+    """A request body as the JSON object it must be; :class:`BadRequest` (400) for anything else.
+
+    Stricter than ``json.loads``, because every value then meets code that
+    trusts it: a 4,000-digit integer parses but ``float()`` of it raises
+    OverflowError; 5,000 nested brackets raise RecursionError; NaN and
+    Infinity are not JSON; a duplicate key would let two readers of the
+    same body disagree. Each of these is refused here, with one line.
+    """
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("the body is not JSON; send an object such as {\"id\": \"body-scan\"}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8 text; send a JSON object such as {\"db\": -2}") from None
+    try:
+        data = json.loads(text, parse_int=_integer, parse_float=_finite, parse_constant=_constant,
+                          object_pairs_hook=_unique)
+    except _Refused as exc:
+        raise BadRequest(str(exc)) from None
+    except RecursionError:
+        raise BadRequest(f"the body nests deeper than {MAX_DEPTH} levels; send a flat JSON object") from None
+    except ValueError:
+        raise BadRequest(NOT_JSON) from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object, such as {\"db\": -2}")
+    if _depth(data) > MAX_DEPTH:
+        raise BadRequest(f"the body nests deeper than {MAX_DEPTH} levels; send a flat JSON object")
     return data
+
+
+def request_length(value: Any) -> Optional[Tuple[str, float]]:
+    """A request's ``length`` as (what was sent, seconds); None when not given. :class:`BadRequest` if bad.
+
+    The one rule for ``POST /api/play`` and ``POST /api/schedules``: a
+    duration text (``"15m"``, ``"1m30s"``) or a number of seconds, as
+    ``--length`` takes it. Whether the exercise can last that long is
+    :func:`check_reach`'s question.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadRequest("length is a duration such as \"15m\" (or a number of seconds)")
+    from voiceguide.station.model import parse_length
+
+    given = value.strip() if isinstance(value, str) else repr(value)
+    seconds = parse_length(cast(str, value))   # parse_duration takes a number of seconds as well
+    if seconds is None:
+        return None
+    return given, seconds
+
+
+def check_reach(ident: Any, length: Optional[Tuple[str, float]]) -> Optional[str]:
+    """*length* as text for the controller or a schedule, once the exercise is known to reach it.
+
+    Checked against the exercise's timeline with estimated speech, as
+    ``voiceguide play --length`` refuses a length before anything sounds
+    (:class:`Unreachable`, 422, says what the exercise can last). A bare
+    number gets the hint the command line gives: 5 means 5 seconds. An
+    unknown id or an invalid script is left to the caller to report.
+    """
+    if length is None:
+        return None
+    given, seconds = length
+    from voiceguide.station.model import catalog
+
+    path = catalog().get(ident) if isinstance(ident, str) else None
+    if path is not None:
+        from voiceguide.script.loader import load
+        from voiceguide.timeline.place import compile_timeline, estimate_speech_samples
+
+        try:
+            script = load(path)
+        except VoiceguideError:
+            script = None
+        if script is not None:
+            from voiceguide.script.model import MAX_SESSION_SECONDS
+
+            try:
+                # past the longest session the timeline would overflow computing samples: any
+                # length beyond it is refused the same way
+                compile_timeline(script, estimate_speech_samples, length=min(seconds, 2 * MAX_SESSION_SECONDS))
+            except UsageError as exc:
+                reason = str(exc).split("cannot be reached: ", 1)[-1]
+                hint = (f"; {given} means {given} second{'' if seconds == 1 else 's'}: did you mean {given}m?"
+                        if _bare_number(given) and seconds < 60 else "")
+                raise Unreachable(f"length {given} cannot be reached: {reason}{hint}") from None
+    if not _bare_number(given):
+        return given
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"   # a number of seconds, said so
+
+
+def _bare_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def recent_sessions(limit: int = 10) -> list:
@@ -152,13 +298,13 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         ident = body.get("id")
         if not isinstance(ident, str) or not ident:
             raise BadRequest("say which exercise: {\"id\": \"body-scan\"} (GET /api/exercises lists them)")
-        length = body.get("length")
-        if isinstance(length, (int, float)) and not isinstance(length, bool):
-            length = str(length)
-        if length is not None and not isinstance(length, str):
-            raise BadRequest("length is a duration such as \"15m\"")
+        length = request_length(body.get("length"))
         origin = body.get("origin") if body.get("origin") in ORIGINS else "api"
-        return JSONResponse(await run_in_threadpool(controller.play, ident, length, origin=origin))
+
+        def start() -> dict:
+            return controller.play(ident, check_reach(ident, length), origin=origin)
+
+        return JSONResponse(await run_in_threadpool(start))
 
     def action(name: str) -> Callable:
         method = getattr(controller, name)
@@ -197,8 +343,12 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         for key in ("id", "at"):
             if not isinstance(body.get(key), str):
                 raise BadRequest(f"{key} is needed: {{\"id\": \"daily-check-in\", \"at\": \"07:30\"}}")
-        await run_in_threadpool(lambda: schedules.add(body["id"], body["at"], days, length=body.get("length")
-                                                      if isinstance(body.get("length"), str) else None))
+        length = request_length(body.get("length"))   # the rule of /api/play: a number is seconds there too
+
+        def add() -> None:
+            schedules.add(body["id"], body["at"], days, length=check_reach(body["id"], length))
+
+        await run_in_threadpool(add)
         if on_schedules_changed is not None:
             on_schedules_changed([body["id"]])
         return JSONResponse(schedules.as_json(await run_in_threadpool(schedules.listing)))

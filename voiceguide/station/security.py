@@ -36,7 +36,10 @@ they are applied:
 
 Every answer also carries headers that keep the page to itself (a strict
 Content-Security-Policy: scripts, styles and connections from this station
-only; no framing; no referrer; no MIME sniffing).
+only; no framing; no referrer; no MIME sniffing), and every answer but the
+page's static files says ``Cache-Control: no-store``: the state, the log,
+the schedules and the page itself are private and must not stay in a
+browser's or a proxy's cache.
 
 Traps: never log ``scope["query_string"]`` or a raw path here (the pairing
 address carries the token; :mod:`voiceguide.station.redact` scrubs uvicorn's
@@ -56,6 +59,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs
 
 from voiceguide.station import pages
+from voiceguide.station.connections import REFUSED
 from voiceguide.station.token import matches
 
 COOKIE = "voiceguide_token"
@@ -223,7 +227,7 @@ class Guard:
             if key in headers:
                 value = headers[key] + (b"; " if key == b"cookie" else b", ") + value
             headers[key] = value
-        send = self._with_headers(send)
+        send = self._with_headers(send, private=not scope["path"].startswith("/static/"))
         if not self.host_allowed(headers.get(b"host", b"").decode("latin-1")):
             return await self._json(send, 400, "this station answers only to its own names and addresses "
                                                "(the Host header names another machine); add a name of "
@@ -233,11 +237,11 @@ class Guard:
         address = (scope.get("client") or ("?", 0))[0]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/" and method in ("GET", "HEAD") and "token" in query:
-            return await self._pair(send, address, query["token"][-1])
+            return await self._pair(scope, send, address, query["token"][-1])
 
         if not self.token_ok(self.presented(headers)):
             page = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
-            return await self._refuse(send, address, page=page)
+            return await self._refuse(scope, send, address, page=page)
         self.throttle.clear(address)
 
         if method in ("GET", "HEAD"):
@@ -305,20 +309,28 @@ class Guard:
 
     # -- answers ----------------------------------------------------------------
 
-    def _with_headers(self, send):
+    def _with_headers(self, send, private: bool = True):
+        """*send* adding :data:`SECURITY_HEADERS` to every answer; when *private*, ``no-store`` too.
+
+        ``no-store`` replaces whatever cache rule a route chose (the page's
+        own ``no-cache`` would still let a browser keep a copy on disk).
+        """
         async def wrapped(message):
             if message["type"] == "http.response.start":
                 message = dict(message)
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in present]
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if not (private and k.lower() == b"cache-control")]
+                present = {k.lower() for k, _ in headers}
+                message["headers"] = headers + [(k, v) for k, v in SECURITY_HEADERS if k not in present] + (
+                    [(b"cache-control", b"no-store")] if private else [])
             await send(message)
         return wrapped
 
-    async def _pair(self, send, address: str, given: str):
+    async def _pair(self, scope, send, address: str, given: str):
         if not self.token_ok(given):
             wait = self.throttle.delay(address)
             if wait:
+                scope[REFUSED] = True   # waiting out a refusal: the connection may be closed for room
                 await asyncio.sleep(wait)
             return await self._html(send, 401, STALE_PAIRING_PAGE)
         self.throttle.clear(address)
@@ -329,12 +341,13 @@ class Guard:
             (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _refuse(self, send, address: str, page: bool = False):
+    async def _refuse(self, scope, send, address: str, page: bool = False):
         wait = self.throttle.delay(address)
         if wait is None:
             return await self._json(send, 429, "too many wrong tokens from this address; wait a minute",
                                     extra=[(b"retry-after", b"60")])
         if wait:
+            scope[REFUSED] = True   # waiting out a refusal: the connection may be closed for room
             await asyncio.sleep(wait)
         if page:  # a browser opening the page without the cookie: say how to pair, as a page
             return await self._html(send, 401, PAIRING_NEEDED_PAGE)

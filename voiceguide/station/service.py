@@ -43,7 +43,10 @@ def _configure_logging() -> None:
         root.setLevel(logging.INFO)
         root.propagate = False
     from voiceguide.station import redact
+    from voiceguide.station.connections import quiet_noisy_loggers
 
+    # asyncio's accept errors and uvicorn's warnings go to the same place, one line a minute each
+    quiet_noisy_loggers(root.handlers[0] if root.handlers else None)
     redact.install()
 
 
@@ -79,7 +82,9 @@ def bind(address: Address) -> socket.socket:
         hint = ("another station may be running (`voiceguide ctl status`), or choose another port "
                 "with --listen 127.0.0.1:8766") if exc.errno == 98 else "check the address"
         raise VoiceguideError(f"cannot listen on {address}: {exc.strerror}; {hint}") from None
-    sock.listen(64)
+    from voiceguide.station.connections import BACKLOG
+
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -108,8 +113,16 @@ def _make_server(app, sock: socket.socket, on_exit: Callable[[], None]):
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=3, timeout_keep_alive=30, server_header=False)
+    from voiceguide.station import connections
+
+    # uvicorn's own limits are not enough (measured: 300 silent sockets under `ulimit -n 256` still
+    # locked the owner out): the protocol adds the request deadline, the cap and eviction.
+    protocol = connections.protocol_class()
+    log.debug("at most %d connections at once", protocol.cap)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", http=protocol,
+                            timeout_graceful_shutdown=3, timeout_keep_alive=connections.KEEP_ALIVE,
+                            h11_max_incomplete_event_size=connections.MAX_HEAD, backlog=connections.BACKLOG,
+                            server_header=False)
     return _Server(config)
 
 
@@ -124,6 +137,7 @@ class Station:
     address: Address
     gpio: Any = None
     token: Optional[Callable[[], str]] = None   # the token now (re-read when --new-token replaces it)
+    lock: Any = None                            # the one-station-per-user lock (address.StationLock)
 
     def serve(self) -> None:
         """Serve until a signal (main thread) or :meth:`stop` (any thread)."""
@@ -136,6 +150,8 @@ class Station:
         finally:
             self.close()
             where.remove()
+            if self.lock is not None:
+                self.lock.release()   # last: a new station may start from here on
 
     def begin_shutdown(self) -> None:
         """End the event streams and fade out the session; uvicorn then stops by itself."""
@@ -183,12 +199,17 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
                         ambient_db=float(values["ambient_level"] or 0.0))
     address = where.parse_listen(listen or settings.listen or str(where.default_address()))
     token = ensure_token()
+    lock = where.hold_lock()   # before the socket: a second station names the first, not "port in use"
     from voiceguide.paths import state_dir
 
-    controller = Controller(playback, default_exercise=exercise or settings.exercise,
-                            start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
-                            state_file=state_dir() / "station-state.json",
-                            feedback=Feedback() if feedback == "default" else feedback)
+    try:
+        controller = Controller(playback, default_exercise=exercise or settings.exercise,
+                                start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
+                                state_file=state_dir() / "station-state.json",
+                                feedback=Feedback() if feedback == "default" else feedback)
+    except BaseException:
+        lock.release()
+        raise
     if values["practice_log"]:
         from voiceguide.station.practice import PracticeListener
 
@@ -215,13 +236,14 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
         if sock is not None:
             sock.close()
         controller.close()
+        lock.release()
         raise
     from voiceguide.station.schedules import exercises_to_prepare
 
     log.info("station listening on %s (token in %s); press the button or `voiceguide ctl play ID`",
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
-    return Station(controller, app, hub, sock, address, gpio, token_now)
+    return Station(controller, app, hub, sock, address, gpio, token_now, lock)
 
 
 def _token_from_env() -> bool:

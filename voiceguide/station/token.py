@@ -41,6 +41,9 @@ FILE_NAME = "station-token"
 MAX_TOKEN_FILE = 4096
 #: 32 random bytes, URL-safe: fits in a header, a cookie and a pairing address.
 TOKEN_BYTES = 32
+#: The shortest token a station accepts (from the environment or a hand-written file): a
+#: short one could be guessed, slow-down or not, by a station left running for weeks.
+MIN_TOKEN_CHARS = 16
 
 
 class TokenError(VoiceguideError):
@@ -98,9 +101,14 @@ def read_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]]
 
 
 def ensure_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> str:
-    """The token, making the file (mode 0600) on first use."""
+    """The token, making the file (mode 0600) on first use; one shorter than 16 characters is refused."""
     existing = read_token(path, environ)
     if existing:
+        if len(existing) < MIN_TOKEN_CHARS:
+            fix = (f"set {ENV} to a longer one, or unset it to use the token file" if _from_env(environ)
+                   else "`voiceguide station --new-token` makes a good one")
+            raise TokenError(f"the station token ({ENV if _from_env(environ) else path or token_path()}) has "
+                             f"{len(existing)} characters; it needs at least {MIN_TOKEN_CHARS}: {fix}")
         return existing
     path = path or token_path()
     value = secrets.token_urlsafe(TOKEN_BYTES)
