@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -153,10 +154,10 @@ def _key_position(text: str, key: str) -> Tuple[int, int]:
 
 def read_toml(path: Path) -> Tuple[str, Dict[str, Any]]:
     """(text, data) of the TOML file at *path* (``("", {})`` if it does not exist)."""
-    try:
-        import tomllib  # type: ignore[import-not-found]
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
 
     from voiceguide.errors import file_error
     from voiceguide.readfile import NotRegularFile, TooBig, read_regular

@@ -152,9 +152,10 @@ def file_error(path, exc: OSError, doing: str = "write it", *,
     why = exc.strerror or str(exc)
     other = f", {elsewhere}" if elsewhere else ""
     link = getattr(exc, "link", None)  # voiceguide.ownfiles.PlantedLink (layer 0: no import)
-    if link is not None and isinstance(getattr(exc, "reason", None), str):
+    reason = getattr(exc, "reason", None)
+    if link is not None and isinstance(reason, str):
         same = os.path.abspath(os.fspath(link)) == os.path.abspath(os.fspath(path))
-        return FileAccessError(exc.reason if same else f"{path}: cannot {doing}: {exc.reason}", path, code)
+        return FileAccessError(reason if same else f"{path}: cannot {doing}: {reason}", path, code)
     kind = getattr(exc, "kind", None)  # voiceguide.readfile.NotRegularFile: a FIFO, a device, a folder
     if code is None and isinstance(kind, str):
         return FileAccessError(f"{path}: cannot {doing}: it is {kind}, not a regular file; check the path",

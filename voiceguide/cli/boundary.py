@@ -32,7 +32,7 @@ import errno
 import os
 import sys
 import traceback
-from typing import TextIO
+from typing import Optional, TextIO
 
 import click
 
@@ -44,7 +44,7 @@ from voiceguide.errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, Interrup
 _CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
 
 
-def report(exc: BaseException, debug: bool = False, err: TextIO = None) -> int:
+def report(exc: BaseException, debug: bool = False, err: Optional[TextIO] = None) -> int:
     """Write *exc* for a person on *err* (stderr); return the exit code to use."""
     err = err or sys.stderr
     if debug and not isinstance(exc, KeyboardInterrupt):

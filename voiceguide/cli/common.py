@@ -5,7 +5,7 @@ Nothing here imports the audio stack, so every command can use it.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -46,7 +46,7 @@ def length_option(help_text: str = "Stretch pauses to last D (e.g. 15m)."):
     return click.option("--length", callback=duration, metavar="D", help=help_text)
 
 
-def setting_option(name: str, type=None, metavar: str = None):
+def setting_option(name: str, type: Any = None, metavar: Optional[str] = None):
     """A ``play`` option for the config setting *name*: its flag and help come from :mod:`voiceguide.config`.
 
     The value is checked there too (the same check as for the file and the

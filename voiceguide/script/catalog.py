@@ -18,9 +18,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
-from voiceguide.errors import NotFoundError, did_you_mean
+from voiceguide.errors import FileAccessError, NotFoundError, did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -89,7 +89,7 @@ def _scan_user() -> Dict[str, Path]:
     return found
 
 
-def _folder_error(folder: Path, exc: OSError):
+def _folder_error(folder: Path, exc: OSError) -> FileAccessError:
     from voiceguide.errors import file_error
 
     return file_error(folder, exc, "read your scripts folder", elsewhere="")
@@ -130,7 +130,7 @@ def resolve(name: str) -> Path:
                         f"`voiceguide list` shows them all, or give a path to a .yaml file")
 
 
-def _by_id(ident: str):
+def _by_id(ident: str) -> Optional[Path]:
     """The user's or the built-in file for the id *ident*, or None."""
     if not ident or ident.startswith(".") or "/" in ident or "\\" in ident:
         return None

@@ -162,7 +162,7 @@ class Composer:
             event = get_event()
             cls = event.__class__
             if cls is ScalarEvent:
-                node = self._scalar(parser, event)
+                node: Node = self._scalar(parser, event)
                 if stack:
                     parent = stack[-1]
                     parent.items.append(node)
@@ -249,7 +249,7 @@ class Composer:
                     f" define &{name} earlier or write the value out"
                 )
             self.problems.at(event.start_mark, message)
-            node = ScalarNode(TAG + "null", "", event.start_mark, event.end_mark)
+            node: Node = ScalarNode(TAG + "null", "", event.start_mark, event.end_mark)
             mark_bad(node)
             self._count(event.start_mark, 1)
             return node, 1, 0

@@ -19,9 +19,9 @@ timeline does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
-from voiceguide.script.model import Breathe, Count, Pause, Record, Repeat, Say, Script, Section, Source
+from voiceguide.script.model import Breathe, Count, Pause, Record, Repeat, Say, Script, Section, Source, Step
 
 #: A listener left in total silence this long may think the session ended.
 MAX_BARE_SILENCE = 60.0
@@ -136,7 +136,7 @@ def _fast_speech(script: Script) -> Iterator[Advice]:
                                      f" guided exercise; {MAX_CALM_RATE} or less sounds calmer")
 
 
-def _written(steps, kind: type) -> Iterator:
+def _written(steps: Iterable[Step], kind: type) -> Iterator[Any]:
     """Every step of *kind* as written (a repeat's steps once), in file order."""
     for step in steps:
         if isinstance(step, kind):
@@ -146,7 +146,7 @@ def _written(steps, kind: type) -> Iterator:
             yield from _written(inner, kind)
 
 
-def _all_says(steps) -> Iterator[Say]:
+def _all_says(steps: Iterable[Step]) -> Iterator[Say]:
     return _written(steps, Say)
 
 
@@ -194,7 +194,7 @@ def _uncomfortable_breathing(script: Script) -> Iterator[Advice]:
 
 def _record_asks_gently(script: Script) -> Iterator[Advice]:
     """A record step's question: there is one, and it leaves answering up to the listener."""
-    def walk(steps) -> Iterator[Advice]:
+    def walk(steps: Iterable[Step]) -> Iterator[Advice]:
         before: Optional[Say] = None
         for step in steps:
             if isinstance(step, Repeat):

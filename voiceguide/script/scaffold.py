@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from voiceguide.errors import FileAccessError, OutputExists, UsageError, file_error
 
@@ -194,7 +194,7 @@ def exercise_id(name: str) -> str:
     return stem
 
 
-def split_name(name: str, output: Optional[Path]):
+def split_name(name: str, output: Optional[Path]) -> Tuple[str, Optional[Path]]:
     """``new``'s NAME and ``-o``: ``(exercise name, file to write or None)``.
 
     A NAME with a folder in it (``~/my-practice.yaml``, ``./x.yaml``) is the

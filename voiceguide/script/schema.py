@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from voiceguide.script import grammar as g
 from voiceguide.script import units
@@ -104,7 +104,7 @@ def _key(key: g.Key) -> Dict[str, Any]:
     return {"description": key.doc, **value_schema(key.value)}
 
 
-def _object(keys, title: str = "", description: str = "") -> Dict[str, Any]:
+def _object(keys: Sequence[g.Key], title: str = "", description: str = "") -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     if title:
         out["title"] = title
