@@ -28,7 +28,7 @@ PACKAGE = Path(voiceguide.__file__).resolve().parent
 #: Lowest first. A module may import its own layer and the layers before it.
 LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("__init__", "errors", "paths", "atomic", "readfile", "cacheentry", "about",
-     "ownfiles"),  # foundations: no voiceguide imports (ownfiles uses readfile's words)
+     "visible", "ownfiles"),  # foundations: no voiceguide imports (ownfiles uses readfile's words)
     ("script",),                # YAML -> Script model; no numpy
     ("config", "practice"),     # settings and the practice log: plain data, no audio
     ("synth",),                 # speech clips

@@ -22,6 +22,7 @@ def list_cmd():
     from voiceguide.errors import ScriptError
     from voiceguide.script.catalog import entries
     from voiceguide.script.loader import load
+    from voiceguide.visible import visible
 
     found = entries()  # the scripts folders first: their problems are what list is about
     options = session_options({})
@@ -37,7 +38,9 @@ def list_cmd():
                 title, length, summary = f"(invalid: {exc.problems[0].message})", "-", None
             mark = " (yours, shadows the built-in)" if entry.shadows_builtin else (
                 "" if entry.builtin else " (yours)")
-            rows.append((entry.id, title + mark + (f" \N{EM DASH} {summary}" if summary else ""), length))
+            # An id is a file name: a newline or an escape sequence in it is shown, never acted on.
+            rows.append((visible(entry.id), visible(title + mark + (f" \N{EM DASH} {summary}" if summary else "")),
+                         length))
     if not rows:
         click.echo("no exercises found")
         return
@@ -124,8 +127,10 @@ def preview(exercise, as_json, length, music, voice, rate, volume):
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False))
         return
+    from voiceguide.visible import visible
+
     for line in preview_lines(timeline, script):
-        click.echo(line)
+        click.echo(visible(line))  # a file:line source names a file, whatever its name holds
 
 
 def preview_lines(timeline, script):

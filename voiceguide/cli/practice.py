@@ -145,7 +145,9 @@ def cue_cmd(words):
             return
     with _open(create=True) as log:
         cue = log.add_cue(text)
-    click.echo(f"Noted for {cue.day}: {cue.text}")
+    from voiceguide.visible import visible
+
+    click.echo(f"Noted for {cue.day}: {visible(cue.text)}")
 
 
 @click.command("cues")

@@ -54,7 +54,7 @@ def station(listen, device, exercise, no_gpio, install, enable, pairing, new_tok
     if sum(map(bool, (install, pairing, new_token))) > 1:
         raise click.UsageError("choose one of --install, --pairing and --new-token")
     if install:
-        _install(listen, enable)
+        _install(listen, enable, device=device, exercise=exercise, gpio=not no_gpio)
         return
     if new_token:
         _new_token()
@@ -101,14 +101,19 @@ def _pairing(listen) -> None:
                    "config.toml) to open it to the home network.", err=True)
 
 
-def _install(listen, enable) -> None:
+def _install(listen, enable, *, device=None, exercise=None, gpio=True) -> None:
+    """Write the station's unit with every option given here (README: they are kept), then enable it."""
     from voiceguide.station import systemd
 
     if listen:
         from voiceguide.station.address import parse_listen
 
         parse_listen(listen)
-    path = systemd.write_station_unit(listen)
+    if exercise:
+        from voiceguide.station.schedules import check_exercise
+
+        check_exercise(exercise, "the station's button plays")
+    path = systemd.write_station_unit(listen, device=device, exercise=exercise, gpio=gpio)
     click.echo(f"wrote {path}")
     commands = [*systemd.enable_commands([systemd.STATION_UNIT]), systemd.linger_command()]
     if not enable:
@@ -166,11 +171,12 @@ def _client():
 
 def _show(state) -> None:
     from voiceguide.station.client import describe_state
+    from voiceguide.visible import visible
 
     if click.get_current_context().obj.get("json"):
         click.echo(json.dumps(state, ensure_ascii=False))
-    else:
-        click.echo(describe_state(state))
+    else:  # what a station says (ids, titles, spoken text) is shown, never acted on by the terminal
+        click.echo(visible(describe_state(state)))
 
 
 @ctl.command()
@@ -195,8 +201,10 @@ def ctl_list():
     from voiceguide.script.units import format_duration
 
     # the same columns as `voiceguide list`; ~ only where the station could only estimate the length
-    rows = [(str(e["id"]), e.get("duration_text") or format_duration(e["duration"]),
-             str(e["title"]) + (f" \N{EM DASH} {e['summary']}" if e.get("summary") else "")) for e in items]
+    from voiceguide.visible import visible
+
+    rows = [(visible(e["id"]), e.get("duration_text") or format_duration(e["duration"]),
+             visible(str(e["title"]) + (f" \N{EM DASH} {e['summary']}" if e.get("summary") else ""))) for e in items]
     width = max((len(r[0]) for r in rows), default=0)
     lwidth = max((len(r[1]) for r in rows), default=0)
     for ident, length, title in rows:
@@ -258,8 +266,10 @@ def schedule_add(exercise, at, days, length, name, catch_up, replace):
     from voiceguide.station import schedules, systemd
 
     outcome = schedules.add(exercise, at, days, length=length, name=name, catch_up=catch_up, replace=replace)
+    from voiceguide.visible import visible
+
     s = outcome.schedule
-    click.echo(f"{s.name}: {s.exercise} at {s.at} ({systemd.days_text(s.days)})")
+    click.echo(f"{s.name}: {visible(s.exercise)} at {s.at} ({systemd.days_text(s.days)})")
     for path in outcome.files:
         click.echo(f"wrote {path}", err=True)
     _systemd_note(outcome.notes)
@@ -289,13 +299,15 @@ def schedule_list(as_json):
     if not items:
         click.echo("no schedules; add one with `voiceguide schedule add ID --at 07:30`")
         return
+    from voiceguide.visible import visible
+
     width = max(len(i.schedule.name) for i in items)
     for item in items:
-        s = item.schedule
-        extra = (f" for {s.length}" if s.length else "") + (", catches up at boot" if s.catch_up else "")
+        s = item.schedule  # its exercise and length come from a unit file, which anyone may have edited
+        extra = (f" for {visible(s.length)}" if s.length else "") + (", catches up at boot" if s.catch_up else "")
         when = (item.inactive if item.inactive else
                 f"next: {item.next}" + ("" if item.source == "systemd" else " (from the calendar)"))
-        click.echo(f"{s.name:<{width}}  {s.exercise} at {s.at} {systemd.days_text(s.days)}{extra}  {when}")
+        click.echo(f"{s.name:<{width}}  {visible(s.exercise)} at {s.at} {systemd.days_text(s.days)}{extra}  {when}")
 
 
 @schedule.command("remove")
@@ -315,19 +327,22 @@ def schedule_remove(name):
 @click.option("--length", metavar="D")
 def schedule_run(exercise, length):
     """What a schedule's service runs: ask the station to play, or play here when none runs."""
+    from voiceguide.visible import visible
+
     from voiceguide.station.client import Client, NoStationError, find
 
     try:
         client = Client(find())
         client.play(exercise, length, origin="schedule")
-        click.echo(f"asked the station at {client.address} to play {exercise}", err=True)
+        click.echo(f"asked the station at {client.address} to play {visible(exercise)}", err=True)
         return
     except NoStationError:
         pass
-    click.echo(f"no station runs; playing {exercise} here", err=True)
-    argv = [sys.executable, "-m", "voiceguide", "play", exercise]
+    click.echo(f"no station runs; playing {visible(exercise)} here", err=True)
+    argv = [sys.executable, "-m", "voiceguide", "play"]
     if length:
         argv += ["--length", length]
+    argv += ["--", exercise]  # an id that begins with '-' is still the id
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from voiceguide.practice.store import SESSION_FIELDS, CueRow, SessionRow
+from voiceguide.visible import visible
 
 PRACTISED_SECONDS = 60.0
 WEEK = 7
@@ -132,7 +133,7 @@ def table(rows: Sequence[SessionRow]) -> List[str]:
     for row in rows:
         when = datetime.fromisoformat(row.started).strftime("%a %d %b %Y %H:%M")
         listened = clock(row.listened) + (f" of {clock(row.planned)}" if row.planned else "")
-        cells.append((when, row.title, listened, ending(row)))
+        cells.append((when, visible(row.title), listened, ending(row)))
     widths = [max(len(c[i]) for c in cells) for i in range(3)]
     return [f"{c[0]:<{widths[0]}}  {c[1]:<{widths[1]}}  {c[2]:>{widths[2]}}  {c[3]}".rstrip() for c in cells]
 
@@ -191,8 +192,8 @@ def cues_by_day(cues: Sequence[CueRow]) -> List[str]:
                 lines.append("")
             lines.append(date.fromisoformat(day).strftime("%A %d %B %Y"))
         if cue.audio:
-            spoken = f"(spoken, {clock(cue.seconds)}) {cue.recording}"
-            lines.append(f"  {cue.noted[11:16]}  {spoken}" + (f"  {cue.text}" if cue.text else ""))
+            spoken = f"(spoken, {clock(cue.seconds)}) {visible(cue.recording)}"
+            lines.append(f"  {cue.noted[11:16]}  {spoken}" + (f"  {visible(cue.text)}" if cue.text else ""))
         else:
-            lines.append(f"  {cue.noted[11:16]}  {cue.text}")
+            lines.append(f"  {cue.noted[11:16]}  {visible(cue.text)}")
     return lines

@@ -11,11 +11,14 @@ raw and reverse what a reader sees. So:
   -- whole escape sequences, not only the ESC, so no ``[31m`` is left to be
   spoken -- and names what it removed, for a ``validate`` warning;
 * :func:`escape_controls` makes any message safe to print: each such
-  character becomes a visible ``\\x1b`` or ``\\u202e``.
+  character becomes a visible ``\\x1b`` or ``\\u202e`` (it is
+  :func:`voiceguide.visible.visible` keeping tab and line feed; the
+  character class is that module's, so the loader and every printer agree).
 
 Kept: tab and line feed (ordinary text), and the bidi *marks* U+200E/U+200F
 that right-to-left text uses legitimately; only overrides, embeddings and
-isolates (U+202A-U+202E, U+2066-U+2069) are removed.
+isolates (U+202A-U+202E, U+2066-U+2069) and the line and paragraph separators
+(U+2028, U+2029) are removed.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from __future__ import annotations
 import re
 from typing import List, Tuple
 
-#: C0 controls but tab and line feed, DEL, C1 controls, bidi embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from voiceguide.visible import CONTROL_CLASS, visible
+
+#: visible()'s characters but tab and line feed: C0, DEL, C1, bidi embeddings, overrides and isolates.
+_CONTROL = re.compile(f"(?![\t\n])[{CONTROL_CLASS}]")
 
 #: ESC or CSI with what follows: CSI ... final, OSC ... BEL/ST, or a two-character sequence.
 _SEQUENCE = re.compile(
@@ -55,7 +60,5 @@ def strip_controls(text: str) -> Tuple[str, List[str]]:
 
 
 def escape_controls(text: str) -> str:
-    """*text* with each control character written as a visible escape (``\\x1b``, ``\\u202e``)."""
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    """*text* with each control character but tab and line feed written as a visible escape."""
+    return visible(text, keep="\t\n")

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Tuple
 from voiceguide.errors import Problem
 from voiceguide.script.controls import escape_controls
 from voiceguide.script.model import MAX_FILE_BYTES
+from voiceguide.visible import visible
 
 #: A script with more problems than this is reported up to here, then a note.
 MAX_PROBLEMS = 100
@@ -39,10 +40,11 @@ class Problems:
     Every message and the file name pass :func:`~voiceguide.script.controls.escape_controls`:
     whatever a script quotes back (a key, a value, PyYAML's words about it)
     is printed with its control characters made visible, never acted on.
+    The file name keeps no line feed either: ``file:line:col`` is one line.
     """
 
     def __init__(self, file: str):
-        self.file = escape_controls(file)
+        self.file = visible(file)
         self._seen: Dict[Tuple[int, int, str], None] = {}
         self._warnings: Dict[Tuple[str, int, int, str], None] = {}
 

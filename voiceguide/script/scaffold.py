@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from voiceguide.errors import FileAccessError, OutputExists, UsageError, file_error
+from voiceguide.visible import visible
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: An exercise id ``new`` makes; always ``fullmatch``-ed (``$`` would let a final newline through).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 HEADER = "# voiceguide exercise, format v1"
 
@@ -188,8 +190,8 @@ def title_of(name: str) -> str:
 def exercise_id(name: str) -> str:
     """The exercise id for *name* (a trailing .yaml is dropped), or a UsageError."""
     stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
-    if not _NAME.match(stem):
-        raise UsageError(f'"{name}" cannot be an exercise id: use letters, digits, - and _'
+    if not _NAME.fullmatch(stem):
+        raise UsageError(f'"{visible(name)}" cannot be an exercise id: use letters, digits, - and _'
                          " (e.g. my-check-in), or give a file with -o PATH")
     return stem
 
@@ -212,8 +214,8 @@ def split_name(name: str, output: Optional[Path]) -> Tuple[str, Optional[Path]]:
     path = Path(name).expanduser()
     if path.suffix not in SUFFIXES:
         path = path.with_name(path.name + ".yaml")
-    if not _NAME.match(path.stem):
-        raise UsageError(f'"{path.name}": the file name becomes the exercise\'s id; use letters, digits, '
+    if not _NAME.fullmatch(path.stem):
+        raise UsageError(f'"{visible(path.name)}": the file name becomes the exercise\'s id; use letters, digits, '
                          "- and _ before .yaml (e.g. my-check-in.yaml)")
     return path.stem, path
 

@@ -291,7 +291,7 @@ class Reader:
 
     def _language_value(self, spec: g.Language, node: Node) -> str:
         text = self.text(node, "language", limit=spec.limit)
-        if not _LANGUAGE.match(text):
+        if not _LANGUAGE.fullmatch(text):  # not match: $ allows a final newline
             raise self.err(node, f"language: {text!r} is not a language code; write e.g. en, de or en-GB")
         return text
 

@@ -34,7 +34,7 @@ FORMATS = {
 
 #: The end of our temporary files' names (see the module's docstring).
 TEMP_SUFFIX = ".vgpart"
-_OURS = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+_OURS = re.compile(r"\..+\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX))  # fullmatch-ed: no final newline
 
 
 def _running(pid: int) -> bool:
@@ -55,7 +55,7 @@ def remove_stale(folder: Path) -> List[Path]:
     except OSError:
         return removed
     for name in names:
-        match = _OURS.match(name)
+        match = _OURS.fullmatch(name)
         if not match or _running(int(match.group(1))):
             continue
         path = Path(folder) / name

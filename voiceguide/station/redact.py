@@ -1,10 +1,16 @@
-"""Keep the station's token out of every log line.
+"""Keep the station's token out of every log line, and every log line one line.
 
 The pairing address (``/?token=...``) is a request line like any other, and
 uvicorn's access log prints request lines whole: under systemd that would put
 the token in the journal, readable by anyone in the ``adm`` group. A logging
 filter rewrites ``token=...`` (and a bearer header, should one ever be
 formatted into a message) before any handler sees the record.
+
+The same filter passes what a record quotes (its string arguments, and the
+words of an exception given as one) through :func:`voiceguide.visible.visible`:
+an exercise id is a file name and a request path is anyone's, and either may
+hold a newline (a forged log line in the journal), an escape sequence or a
+bidi override. Numbers and other objects are left for the format to show.
 
 Trap: a filter on a *logger* only sees records logged on that very logger,
 not those propagated from its children, so :func:`install` puts the filter
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import re
+
+from voiceguide.visible import visible
 
 _PATTERNS = (
     (re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE), r"\1[hidden]"),
@@ -30,16 +38,23 @@ def scrub(text: str) -> str:
     return text
 
 
+def _safe(value: object) -> object:
+    """A record's argument as it may be logged: text scrubbed and made visible; numbers as they are."""
+    if isinstance(value, BaseException):
+        value = str(value)
+    return visible(scrub(value)) if isinstance(value, str) else value
+
+
 class RedactToken(logging.Filter):
-    """Rewrites a record's message and string arguments; never drops a record."""
+    """Rewrites a record's message and arguments (token hidden, controls visible); never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
+            record.msg = visible(scrub(record.msg))
         if isinstance(record.args, tuple):
-            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_safe(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: scrub(v) if isinstance(v, str) else v for k, v in record.args.items()}
+            record.args = {k: _safe(v) for k, v in record.args.items()}
         return True
 
 

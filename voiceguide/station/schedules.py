@@ -25,13 +25,16 @@ class Outcome:
     notes: List[str]          # what happened with systemd, or what to run, for a person
 
 
-def _check_exercise(exercise: str) -> None:
+def check_exercise(exercise: str, what: str = "a schedule plays") -> None:
+    """*exercise* must be an id of the catalog (:class:`NotFoundError` with a "did you mean" otherwise)."""
     from voiceguide.errors import did_you_mean
     from voiceguide.script.catalog import entries
+    from voiceguide.visible import visible
 
     ids = [e.id for e in entries()]
     if exercise not in ids:
-        raise NotFoundError(f'no exercise "{exercise}"{did_you_mean(exercise, ids)}; a schedule plays an id '
+        hint = visible(did_you_mean(exercise, ids) or "")
+        raise NotFoundError(f'no exercise "{visible(exercise)}"{hint}; {what} an id '
                             f"from `voiceguide list` (put your own file in the scripts folder to give it one)")
 
 
@@ -64,7 +67,7 @@ def _apply(units: Sequence[str], enable: bool, run: systemd.Runner) -> List[str]
 def add(exercise: str, at: str, days: Optional[str] = None, *, length: Optional[str] = None,
         name: Optional[str] = None, catch_up: bool = False, replace: bool = False,
         folder: Optional[Path] = None, run: systemd.Runner = systemd._run) -> Outcome:
-    _check_exercise(exercise)
+    check_exercise(exercise)
     hour, minute = systemd.parse_time(at)
     day_set = systemd.parse_days(days)
     if length:
@@ -80,13 +83,17 @@ def add(exercise: str, at: str, days: Optional[str] = None, *, length: Optional[
 
 
 def remove(name: str, *, folder: Optional[Path] = None, run: systemd.Runner = systemd._run) -> Outcome:
+    """Disable and delete a schedule that voiceguide wrote.
+
+    Whose the units are is settled before systemd is asked anything: a
+    timer the user wrote by hand under our prefix is neither disabled nor
+    deleted (:class:`~voiceguide.station.systemd.ScheduleError`, one line).
+    """
     bare = systemd.check_name(name)
-    if (folder or systemd.unit_dir()).joinpath(f"{systemd.PREFIX}{bare}.timer").exists():
-        notes = _apply([f"{systemd.PREFIX}{bare}.timer"], False, run)
-    else:
-        notes = []
+    _files, left = systemd.schedule_files(bare, folder)
+    notes = _apply([f"{systemd.PREFIX}{bare}.timer"], False, run)
     files = systemd.remove_schedule(bare, folder)
-    return Outcome(None, files, notes)
+    return Outcome(None, files, [*left, *notes])
 
 
 @dataclass

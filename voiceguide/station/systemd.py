@@ -21,6 +21,29 @@ the commands to run later are printed. Tests check every generated unit with
 ``systemd-analyze --user verify`` and every calendar with
 ``systemd-analyze calendar``.
 
+Every value written into a unit is made safe for systemd's parser first:
+
+* an id is a file name and may hold a newline, ``%`` or an escape sequence.
+  A value on a ``Key=`` line (``Description=``) passes :func:`unit_value`:
+  control characters become visible escapes (``\\n``, never a new line that
+  could add ``[Service]`` and ``ExecStart=``), ``%`` becomes ``%%`` (systemd
+  expands specifiers there), and no line ends in a backslash (a continuation).
+  Each ``ExecStart=`` argument is quoted by :func:`exec_quote` (``%%``,
+  ``$$``, C escapes for controls, NUL refused). The JSON comment is ASCII.
+  :func:`checked_unit` refuses any unit text with a control character left,
+  whatever wrote it; the tests run ``systemd-analyze verify`` over units
+  written from hostile ids.
+* Units are ours to replace or remove only when voiceguide wrote them: every
+  unit carries ``X-Voiceguide=`` (systemd ignores ``X-`` keys) after a
+  ``# Written by voiceguide`` comment. Units written before that marker had
+  exactly one layout, whose first comment line names the command (and the
+  schedule); that line is recognised (:func:`written_by_us`). Any other
+  file of the same name is the user's: ``schedule remove``, ``schedule add
+  --replace`` and ``station --install`` refuse it with one line.
+* The unit folder and the unit files are never followed through a symbolic
+  link: a link there is refused with one line naming it (a planted link
+  would otherwise have us write or delete a file elsewhere).
+
 Traps:
 
 * systemd expands ``%`` specifiers and ``$`` variables in ``ExecStart=``, and
@@ -29,7 +52,10 @@ Traps:
   (``loginctl enable-linger USER``): without it the station and the timers
   start at the first login, not at boot.
 * Unit names allow only ``[A-Za-z0-9:_.\\-]``; a schedule name is checked
-  before it becomes a file name (nothing a user types becomes a path).
+  before it becomes a file name (nothing a user types becomes a path), with
+  ``fullmatch``: ``re.match`` with ``$`` lets a final newline through.
+* An argument that begins with ``-`` would be read as an option: options are
+  written as ``--name=value`` and the exercise after ``--``.
 """
 
 from __future__ import annotations
@@ -46,10 +72,17 @@ from pathlib import Path
 from typing import Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from voiceguide.errors import UsageError, VoiceguideError
+from voiceguide.visible import CONTROL_CLASS, has_controls, visible
 
 PREFIX = "voiceguide-"
 STATION_UNIT = "voiceguide-station.service"
 MARK = "# voiceguide-schedule: "
+#: The key that marks a unit as written by voiceguide; its value is the kind of unit.
+OWNER_KEY = "X-Voiceguide"
+WRITTEN_BY = "# Written by voiceguide"
+#: The first line of the units written before OWNER_KEY (one layout, in one release).
+_OLD_SCHEDULE_LINE = "# Written by `voiceguide schedule add`; remove it with `voiceguide schedule remove {name}`."
+_OLD_STATION_LINE = "# Written by `voiceguide station --install`."
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SYSTEMD_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -61,7 +94,8 @@ _DAY_ALIASES = {
 _GROUPS = {"daily": range(7), "everyday": range(7), "every-day": range(7), "all": range(7),
            "weekdays": range(5), "weekends": range(5, 7), "weekend": range(5, 7)}
 DAYS_HELP = "days such as mon..fri, sat,sun, mon,wed,fri, weekdays, weekends or daily"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+#: A schedule name; always ``fullmatch``-ed (``$`` would let a final newline through).
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 class ScheduleError(UsageError):
@@ -160,12 +194,59 @@ def next_run(hour: int, minute: int, days: Iterable[int],
 # -- units ------------------------------------------------------------------------
 
 
-def exec_quote(arg: str) -> str:
-    """One ``ExecStart=`` argument, quoted so systemd passes it through unchanged."""
-    text = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+_CONTROL = re.compile(f"[{CONTROL_CLASS}]")  # visible()'s characters: each written as a C escape
+_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def exec_quote(arg: str, program: bool = False) -> str:
+    """One ``ExecStart=`` argument, quoted so systemd passes it through unchanged.
+
+    systemd splits ``ExecStart=`` on whitespace, honours double quotes,
+    expands ``%`` specifiers and ``$`` variables, and reads C escapes inside
+    quotes. So: ``%`` -> ``%%``, ``$`` -> ``$$`` (in arguments only: the
+    *program*'s path is not searched for variables, and ``$$`` stays two
+    dollars there, as ``systemd-analyze verify`` shows), ``\\`` and ``"`` escaped,
+    and a control character (a newline would end the line and start a key
+    of our caller's choosing) written as ``\\n``, ``\\x01``, ``\\u202e``,
+    which systemd turns back into the character. NUL cannot be an argument
+    at all: :class:`ScheduleError`.
+    """
+    if "\0" in arg:
+        raise ScheduleError(f"'{visible(arg)}' holds a NUL character, which no command argument can hold")
+    text = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    if not program:
+        text = text.replace("$", "$$")
+    text = _CONTROL.sub(lambda m: _C_ESCAPES.get(m.group()) or (
+        f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x80 else f"\\u{ord(m.group()):04x}"), text)
     if text and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", text) and text == arg:
         return text
     return f'"{text}"'
+
+
+def unit_value(text: str) -> str:
+    """*text* as the value of a ``Key=`` line that systemd shows as it is (``Description=``).
+
+    Control characters become visible escapes (so the value stays on its
+    line), ``%`` becomes ``%%`` (specifiers are expanded in most values),
+    and a value that would end in an odd number of backslashes gets a space
+    (systemd would join the next line to it).
+    """
+    value = visible(text).replace("%", "%%")
+    trailing = len(value) - len(value.rstrip("\\"))
+    return value + " " if trailing % 2 else value
+
+
+def checked_unit(text: str) -> str:
+    """*text* if every line of it is a plain line; a unit with a control character left is refused.
+
+    The last guard before a unit reaches the disk: whatever went into it, no
+    value can add a line, end in a carriage return or hide an escape.
+    """
+    for number, line in enumerate(text.split("\n"), 1):
+        if has_controls(line):
+            raise ScheduleError(f"refusing to write a unit whose line {number} holds a control character: "
+                                f"{visible(line)}")
+    return text
 
 
 def command_line(args: Sequence[str]) -> str:
@@ -175,7 +256,7 @@ def command_line(args: Sequence[str]) -> str:
     being activated (a service has no shell that could activate it).
     """
     python = os.path.abspath(sys.executable)
-    return " ".join(exec_quote(a) for a in (python, "-m", "voiceguide", *args))
+    return " ".join([exec_quote(python, program=True), *(exec_quote(a) for a in ("-m", "voiceguide", *args))])
 
 
 @dataclass(frozen=True)
@@ -210,12 +291,14 @@ class Schedule:
         return data
 
     def timer_text(self) -> str:
-        meta = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
-        return (
-            f"# Written by `voiceguide schedule add`; remove it with `voiceguide schedule remove {self.name}`.\n"
+        # ASCII: JSON then escapes every control character (and U+2028) of a hostile id.
+        meta = json.dumps(self.to_json(), ensure_ascii=True, sort_keys=True)
+        return checked_unit(
+            f"{WRITTEN_BY} (`voiceguide schedule add`); remove it with `voiceguide schedule remove {self.name}`.\n"
             f"{MARK}{meta}\n"
             "[Unit]\n"
-            f"Description=voiceguide: {self.exercise} at {self.at} ({days_text(self.days)})\n"
+            f"Description={unit_value(f'voiceguide: {self.exercise} at {self.at} ({days_text(self.days)})')}\n"
+            f"{OWNER_KEY}=schedule\n"
             "\n"
             "[Timer]\n"
             f"OnCalendar={self.calendar}\n"
@@ -229,13 +312,15 @@ class Schedule:
         )
 
     def service_text(self) -> str:
-        args = ["schedule", "run", self.exercise]
+        args = ["schedule", "run"]
         if self.length:
-            args += ["--length", self.length]
-        return (
-            f"# Written by `voiceguide schedule add`; remove it with `voiceguide schedule remove {self.name}`.\n"
+            args.append(f"--length={self.length}")
+        args += ["--", self.exercise]  # an id that begins with '-' is still the id
+        return checked_unit(
+            f"{WRITTEN_BY} (`voiceguide schedule add`); remove it with `voiceguide schedule remove {self.name}`.\n"
             "[Unit]\n"
-            f"Description=voiceguide: play {self.exercise} (schedule {self.name})\n"
+            f"Description={unit_value(f'voiceguide: play {self.exercise} (schedule {self.name})')}\n"
+            f"{OWNER_KEY}=schedule\n"
             "After=sound.target\n"
             "\n"
             "[Service]\n"
@@ -259,8 +344,8 @@ def check_name(name: str) -> str:
     for suffix in (".timer", ".service"):
         if bare.endswith(suffix):
             bare = bare[: -len(suffix)]
-    if not _NAME.match(bare) or bare == "station":
-        raise ScheduleError(f"schedule name {name!r}: use lower-case letters, digits, '-', '_' and '.', "
+    if not _NAME.fullmatch(bare) or bare == "station":
+        raise ScheduleError(f"schedule name '{visible(name)}': use lower-case letters, digits, '-', '_' and '.', "
                             f"such as morning-check-in (and not 'station')")
     return bare
 
@@ -270,7 +355,7 @@ def read_schedule(path: Path) -> Optional[Schedule]:
     from voiceguide.readfile import read_regular
 
     try:  # a FIFO or a huge file among the units must not hang or swamp `schedule list`
-        text = read_regular(path, 64 * 1024).decode("utf-8")
+        text = read_regular(path, _UNIT_LIMIT).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     for line in text.splitlines():
@@ -295,22 +380,105 @@ def schedules(folder: Optional[Path] = None) -> List[Schedule]:
     return [s for s in found if s is not None]
 
 
-def write_schedule(schedule: Schedule, folder: Optional[Path] = None, replace: bool = False) -> List[Path]:
-    """Write the timer and the service (atomically); refuse to overwrite unless *replace*."""
-    from voiceguide.atomic import atomic_file
+# -- whose units: ours to write and remove, or the user's -------------------------
+
+_UNIT_LIMIT = 64 * 1024
+MISSING, OURS, THEIRS = "missing", "ours", "theirs"
+
+
+def _link_refused(exc: OSError) -> ScheduleError:
+    """One line naming the link (:class:`voiceguide.ownfiles.PlantedLink`'s words), as a usage error."""
+    return ScheduleError(visible(str(exc)))
+
+
+def own_unit_folder(folder: Optional[Path] = None, create: bool = False) -> Path:
+    """The unit folder, checked: neither it nor its ``systemd`` parent may be a symbolic link.
+
+    A link planted as ``~/.config/systemd/user`` would have us write units
+    (or delete files) wherever it points. With *create* the folder is made
+    (``ownfiles.own_folder``: checked again if another process made it).
+    Files in it are then written by rename and deleted relative to a
+    descriptor of the folder, so a unit that is a link is replaced or
+    unlinked, never followed; :func:`unit_owner` refuses such a unit first.
+    """
+    from voiceguide.ownfiles import PlantedLink, own_folder, refuse_link
 
     folder = folder or unit_dir()
+    try:
+        if folder.parent.name == "systemd":
+            refuse_link(folder.parent, "folder")
+        own_folder(folder, create=create, mode=0o755)
+    except PlantedLink as exc:
+        raise _link_refused(exc) from None
+    except OSError as exc:
+        from voiceguide.errors import file_error
+
+        raise file_error(exc.filename or folder, exc, "keep systemd units there", elsewhere="") from None
+    return folder
+
+
+def written_by_us(text: str, kind: str, name: Optional[str] = None) -> bool:
+    """Whether a unit's *text* is one voiceguide wrote: a ``schedule`` (named *name*) or the ``station``.
+
+    Ours now: an ``X-Voiceguide=KIND`` line. Ours from before that marker:
+    the first line that release wrote, exactly (it names the command, and
+    for a schedule its name), so an older install can still be removed.
+    """
+    lines = text.splitlines()
+    if any(line.strip() == f"{OWNER_KEY}={kind}" for line in lines):
+        return True
+    old = _OLD_STATION_LINE if kind == "station" else _OLD_SCHEDULE_LINE.format(name=name)
+    return bool(lines) and lines[0] == old
+
+
+def unit_owner(path: Path, kind: str, name: Optional[str] = None) -> str:
+    """``missing``, ``ours`` or ``theirs`` for the unit file at *path*; a link there is refused.
+
+    Read without following a link (``ownfiles.read_own``). Anything we
+    cannot read as a small UTF-8 regular file (a FIFO, a folder, a huge
+    file) is the user's: we leave it alone rather than replace it.
+    """
+    from voiceguide.ownfiles import PlantedLink, read_own
+
+    try:
+        text = read_own(path, _UNIT_LIMIT, what="unit").decode("utf-8")
+    except FileNotFoundError:
+        return MISSING
+    except PlantedLink as exc:
+        raise _link_refused(exc) from None
+    except (OSError, UnicodeDecodeError):
+        return THEIRS
+    return OURS if written_by_us(text, kind, name) else THEIRS
+
+
+def _not_ours(path: Path, then: str) -> ScheduleError:
+    return ScheduleError(f"{visible(path)} was not written by voiceguide, so voiceguide leaves it alone; {then}")
+
+
+def write_schedule(schedule: Schedule, folder: Optional[Path] = None, replace: bool = False) -> List[Path]:
+    """Write the timer and the service (atomically); refuse to overwrite unless *replace*.
+
+    Even with *replace* only units voiceguide wrote are replaced: a unit of
+    the same name that the user wrote is refused with one line.
+    """
+    from voiceguide.atomic import atomic_file
+
+    folder = own_unit_folder(folder)
     timer = folder / f"{schedule.unit}.timer"
     service = folder / f"{schedule.unit}.service"
-    if timer.exists() and not replace:
+    for path in (timer, service):
+        if unit_owner(path, "schedule", schedule.name) == THEIRS:
+            raise _not_ours(path, "choose another --name, or rename or remove that file yourself")
+    if unit_owner(timer, "schedule", schedule.name) == OURS and not replace:
         raise ScheduleError(f"a schedule named {schedule.name} exists already; remove it first "
                             f"(`voiceguide schedule remove {schedule.name}`) or choose --name")
+    service_text, timer_text = schedule.service_text(), schedule.timer_text()  # refused before any write
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        own_unit_folder(folder, create=True)
         with atomic_file(service, "w", encoding="utf-8") as f:
-            f.write(schedule.service_text())
+            f.write(service_text)
         with atomic_file(timer, "w", encoding="utf-8") as f:
-            f.write(schedule.timer_text())
+            f.write(timer_text)
     except OSError as exc:
         from voiceguide.errors import file_error
 
@@ -318,38 +486,95 @@ def write_schedule(schedule: Schedule, folder: Optional[Path] = None, replace: b
     return [timer, service]
 
 
-def remove_schedule(name: str, folder: Optional[Path] = None) -> List[Path]:
-    """Delete a schedule's two files; :class:`ScheduleError` when there is no such schedule."""
-    folder = folder or unit_dir()
+def schedule_files(name: str, folder: Optional[Path] = None) -> Tuple[List[Path], List[str]]:
+    """The files of schedule *name* that voiceguide may remove, and a note for each it leaves.
+
+    :class:`ScheduleError` when there is no such schedule, when its timer is
+    not one voiceguide wrote (one line: remove it yourself), or when the
+    folder or a unit is a symbolic link. A service the user wrote beside our
+    timer is left, with a note.
+    """
+    folder = own_unit_folder(folder)
     bare = check_name(name)
-    files = [folder / f"{PREFIX}{bare}.timer", folder / f"{PREFIX}{bare}.service"]
-    if not files[0].exists():
+    timer, service = folder / f"{PREFIX}{bare}.timer", folder / f"{PREFIX}{bare}.service"
+    owner = unit_owner(timer, "schedule", bare)
+    if owner == MISSING:
         names = [s.name for s in schedules(folder)]
         from voiceguide.errors import did_you_mean
 
         hint = did_you_mean(bare, names) or (f"; there are: {', '.join(names)}" if names else "; there are none")
         raise ScheduleError(f"no schedule named {bare}{hint}")
+    if owner == THEIRS:
+        raise _not_ours(timer, f"remove it yourself (systemctl --user disable --now {timer.name}, "
+                               "then delete the file)")
+    files, notes = [timer], []
+    service_owner = unit_owner(service, "schedule", bare)
+    if service_owner == OURS:
+        files.append(service)
+    elif service_owner == THEIRS:
+        notes.append(f"left {visible(service)}: it was not written by voiceguide; remove it yourself")
+    return files, notes
+
+
+def remove_schedule(name: str, folder: Optional[Path] = None) -> List[Path]:
+    """Delete a schedule's files that voiceguide wrote (see :func:`schedule_files`); return them."""
+    from voiceguide.ownfiles import PlantedLink, open_folder
+
+    files, _notes = schedule_files(name, folder)
     removed = []
-    for path in files:
-        try:
-            path.unlink()
-            removed.append(path)
-        except FileNotFoundError:
-            pass
+    try:
+        fd = open_folder(own_unit_folder(folder))  # unlink by name in this very folder, never via a link
+    except PlantedLink as exc:
+        raise _link_refused(exc) from None
+    try:
+        for path in files:
+            try:
+                os.unlink(path.name, dir_fd=fd)
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                from voiceguide.errors import file_error
+
+                raise file_error(path, exc, "remove it", elsewhere="") from None
+    finally:
+        os.close(fd)
     return removed
 
 
 # -- the station's own unit ------------------------------------------------------
 
 
-def station_unit_text(listen: Optional[str] = None) -> str:
+def station_arguments(listen: Optional[str] = None, device: Optional[str] = None,
+                      exercise: Optional[str] = None, gpio: bool = True) -> List[str]:
+    """``voiceguide station``'s arguments for the options given to ``station --install``.
+
+    Every option the person gave reaches the unit (an option left out would
+    silently run a different station at boot). Each is written as
+    ``--name=value``: a value that begins with ``-`` (a device index such as
+    ``-1``) is then never read as an option.
+    """
     args = ["station"]
     if listen:
-        args += ["--listen", listen]
-    return (
-        "# Written by `voiceguide station --install`.\n"
+        args.append(f"--listen={listen}")
+    if device is not None and device != "":
+        args.append(f"--device={device}")
+    if exercise:
+        args.append(f"--exercise={exercise}")
+    if not gpio:
+        args.append("--no-gpio")
+    return args
+
+
+def station_unit_text(listen: Optional[str] = None, device: Optional[str] = None,
+                      exercise: Optional[str] = None, gpio: bool = True) -> str:
+    """The station's user unit, running ``voiceguide station`` with the options given."""
+    args = station_arguments(listen, device, exercise, gpio)
+    return checked_unit(
+        f"{WRITTEN_BY} (`voiceguide station --install`); run it again to change it.\n"
         "[Unit]\n"
         "Description=voiceguide station: voice-guided exercises, hands-free\n"
+        f"{OWNER_KEY}=station\n"
         # Start once the sound devices the user manager knows of are there; a
         # USB card or HAT that appears later is waited for by the session itself.
         "After=sound.target\n"
@@ -368,15 +593,21 @@ def station_unit_text(listen: Optional[str] = None) -> str:
     )
 
 
-def write_station_unit(listen: Optional[str] = None, folder: Optional[Path] = None) -> Path:
+def write_station_unit(listen: Optional[str] = None, folder: Optional[Path] = None, *,
+                       device: Optional[str] = None, exercise: Optional[str] = None,
+                       gpio: bool = True) -> Path:
+    """Write (or rewrite) ``voiceguide-station.service``; a unit of that name the user wrote is refused."""
     from voiceguide.atomic import atomic_file
 
-    folder = folder or unit_dir()
+    folder = own_unit_folder(folder)
     path = folder / STATION_UNIT
+    if unit_owner(path, "station") == THEIRS:
+        raise _not_ours(path, "move it away (or remove it) yourself to install voiceguide's")
+    text = station_unit_text(listen, device, exercise, gpio)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        own_unit_folder(folder, create=True)
         with atomic_file(path, "w", encoding="utf-8") as f:
-            f.write(station_unit_text(listen))
+            f.write(text)
     except OSError as exc:
         from voiceguide.errors import file_error
 
