@@ -246,7 +246,7 @@ def test_the_station_unit_passes_verify_and_restarts_after_the_sound_target(tmp_
     assert result.returncode == 0 and result.stdout + result.stderr == "", result.stdout + result.stderr
     text = path.read_text()
     assert "Restart=on-failure" in text and "After=sound.target" in text and "WantedBy=default.target" in text
-    assert f"ExecStart={sys.executable} -m voiceguide station --listen 0.0.0.0:8765" in text
+    assert f"ExecStart={sys.executable} -m voiceguide station --listen=0.0.0.0:8765\n" in text
 
 
 @needs_systemd_analyze

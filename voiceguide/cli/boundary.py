@@ -39,6 +39,7 @@ import click
 from voiceguide.cli import stdout
 from voiceguide.errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, Interrupted, ScriptError,
                                VoiceguideError, file_error)
+from voiceguide.visible import visible
 
 #: Click's own control flow and usage errors: Click reports them (exit 2 for usage).
 _CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)
@@ -53,8 +54,8 @@ def report(exc: BaseException, debug: bool = False, err: Optional[TextIO] = None
         # A script's lines carry their own file:line:col; a stop is not an error, and Ctrl-C
         # ends a session with the same calm words as `q` ("stopped; take your time").
         prefix = "" if isinstance(exc, (ScriptError, Interrupted)) else "voiceguide: "
-        for line in exc.lines():
-            click.echo(prefix + line, err=True)
+        for line in exc.lines():  # a line quotes ids and paths: their control characters are shown, not run
+            click.echo(prefix + visible(line), err=True)
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         click.echo("voiceguide: stopped", err=True)
@@ -63,9 +64,9 @@ def report(exc: BaseException, debug: bool = False, err: Optional[TextIO] = None
         _quiet_stdout()
         return EXIT_OK
     if isinstance(exc, OSError):
-        click.echo(f"voiceguide: {os_error_line(exc)}", err=True)
+        click.echo(f"voiceguide: {visible(os_error_line(exc))}", err=True)
         return EXIT_RUNTIME
-    click.echo(f"voiceguide: internal error ({type(exc).__name__}: {exc}); "
+    click.echo(f"voiceguide: internal error ({type(exc).__name__}: {visible(exc)}); "
                f"run again with --debug for the details, and please report it", err=True)
     return EXIT_RUNTIME
 
