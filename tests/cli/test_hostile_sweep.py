@@ -83,6 +83,20 @@ def _a_file(path):
     path.write_text("not a folder\n")
 
 
+def _voice(home, fifo_for):
+    """A voice in the voices folder whose *fifo_for* ("v.onnx" or "v.onnx.json") is a FIFO (issue 17)."""
+    voices = _data(home) / "voices"
+    voices.mkdir(parents=True, exist_ok=True)
+    other = voices / ("v.onnx.json" if fifo_for == "v.onnx" else "v.onnx")
+    other.write_text('{"audio": {"sample_rate": 22050}, "phoneme_id_map": {}, "language": {"code": "en_US"}}')
+    _fifo(voices / fifo_for)
+
+
+def _state_file(home, text):
+    _state(home).mkdir(parents=True, exist_ok=True)
+    (_state(home) / "station-state.json").write_text(text)
+
+
 SURROUNDINGS = {
     "config folder 000": lambda home: _chmod(_config(home), 0),
     "config folder read-only": lambda home: _chmod(_config(home), 0o555),
@@ -97,6 +111,9 @@ SURROUNDINGS = {
     "FIFO for the station's address": lambda home: _fifo(_state(home) / "station.json"),
     "FIFO for the station token": lambda home: _fifo(_config(home) / "station-token"),
     "FIFO for the station's volume": lambda home: _fifo(_state(home) / "station-state.json"),
+    "FIFO for a voice's config": lambda home: _voice(home, "v.onnx.json"),
+    "FIFO for a voice model": lambda home: _voice(home, "v.onnx"),
+    "a huge number in the station's state": lambda home: _state_file(home, '{"volume_db": 1' + "0" * 400 + "}"),
     "FIFO among the schedules": lambda home: _fifo(home / ".config" / "systemd" / "user" / "voiceguide-x.timer"),
     "full stdout": None,
     "closed stdin": None,
