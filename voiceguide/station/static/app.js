@@ -159,7 +159,7 @@
     }
     // A session that failed, told to everyone who looks (the request may have come from elsewhere).
     var error = $("now-error");
-    setText(error, s.error ? "The last session could not go on: " + s.error : "");
+    setText(error, s.error ? "The last session could not play: " + s.error : "");
     error.hidden = !s.error;
     tick();
     var every = s.breathing ? 100 : 500;   // the breathing phase is shown as it changes
@@ -302,6 +302,7 @@
     });
     if (chosen) select.value = chosen;
     if (state) render(state);
+    if (schedules) renderSchedules(schedules);   // their labels name the exercises' titles
   }
 
   // ---- schedules -----------------------------------------------------------
@@ -311,7 +312,10 @@
     return id;
   }
 
+  var schedules = null;       // the last list of schedules, drawn again once the titles are known
+
   function renderSchedules(list) {
+    schedules = list;
     var ul = $("schedule-list");
     ul.textContent = "";
     (list || []).forEach(function (sc) {
