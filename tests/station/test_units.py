@@ -338,3 +338,18 @@ def test_station_install_refuses_an_exercise_it_does_not_know():
     result = CliRunner().invoke(cli, ["station", "--install", "--exercise", "breathng"])
     assert result.exit_code == 2 and 'did you mean "breathing"' in result.output, result.output
     assert not (systemd.unit_dir() / systemd.STATION_UNIT).exists()
+
+
+def test_the_api_refuses_to_remove_a_timer_written_by_hand():
+    from voiceguide.station.app import create_app
+    from voiceguide.station.events import EventHub
+
+    from tests.station.test_hostile_requests import TOKEN, FakeController, call
+
+    units = systemd.unit_dir()
+    units.mkdir(parents=True)
+    (units / "voiceguide-mine.timer").write_text(HAND_TIMER)
+    app = create_app(FakeController(), TOKEN, hub=EventHub())
+    status, _, data = call(app, "POST", "/api/schedules/remove", b'{"name": "mine"}')
+    assert status == 400 and "not written by voiceguide" in data["error"], data
+    assert (units / "voiceguide-mine.timer").read_text() == HAND_TIMER
