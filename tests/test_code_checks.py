@@ -32,7 +32,7 @@ def run_tool(module: str, args: List[str]) -> None:
 
 
 def test_ruff() -> None:
-    run_tool("ruff", ["check", "--quiet", "--no-fix"])
+    run_tool("ruff", ["check", "--quiet", "--no-fix", "--output-format=concise"])  # one line a finding, as mypy
 
 
 def test_mypy() -> None:
