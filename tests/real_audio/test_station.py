@@ -85,7 +85,8 @@ def test_exercises_are_those_of_list(idle):
     assert [e["id"] for e in exercises] == [i for i in ids if i != "broken"]
     short = next(e for e in exercises if e["id"] == "short-check")
     assert short == {"id": "short-check", "title": "Short check", "duration": short["duration"],
-                     "summary": "Three short steps for the station tests."}
+                     "summary": "Three short steps for the station tests.",
+                     "estimated": short["estimated"], "duration_text": short["duration_text"]}
     assert 10 < short["duration"] < 20
 
 
@@ -165,6 +166,7 @@ def test_ctl_controls_the_running_station(idle):
     assert paused.returncode == 0 and paused.stdout.startswith("paused  Short check")
     as_json = idle.ctl("--json", "status")
     assert json.loads(as_json.stdout)["state"] == "paused"
+    assert json.loads(idle.ctl("status", "--json").stdout)["state"] == "paused"
     assert idle.ctl("volume", "-2").stdout.rstrip().endswith("volume -2 dB")
     assert idle.ctl("volume", "2").returncode == 0
     stopped = idle.ctl("stop")
@@ -172,7 +174,7 @@ def test_ctl_controls_the_running_station(idle):
     unknown = idle.ctl("play", "no-such-thing")
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == ('voiceguide: station: no exercise "no-such-thing"; '
-                                      "GET /api/exercises lists them")
+                                      "`voiceguide ctl list` lists them")   # ctl's words, not HTTP's
     idle_pause = idle.ctl("pause")
     assert idle_pause.returncode == 1 and "nothing is playing" in idle_pause.stderr
     wrong = idle.ctl("status", env=dict(idle.env, VOICEGUIDE_STATION_TOKEN="wrong"))

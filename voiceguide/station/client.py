@@ -150,7 +150,8 @@ class Client:
                            "VOICEGUIDE_STATION_TOKEN differs between the station and here)")
             if not isinstance(message, str):
                 message = None
-            raise StationError(f"station: {_one_line(message) if message else f'HTTP {status}'}", status)
+            raise StationError(f"station: {_one_line(in_ctl_words(message)) if message else f'HTTP {status}'}",
+                               status)
         if not 200 <= status < 300 or not isinstance(data, expect):
             raise BadAnswer(f"the station at {self.address} sent an answer that is not a voiceguide station's "
                             f"(HTTP {status}, {_what(data)}); is something else listening there?")
