@@ -111,6 +111,7 @@ SURROUNDINGS = {
     "FIFO for the station's address": lambda home: _fifo(_state(home) / "station.json"),
     "FIFO for the station token": lambda home: _fifo(_config(home) / "station-token"),
     "FIFO for the station's volume": lambda home: _fifo(_state(home) / "station-state.json"),
+    "FIFO for the scripts' schema": lambda home: _fifo(_config(home) / "scripts" / "voiceguide.schema.json"),
     "FIFO for a voice's config": lambda home: _voice(home, "v.onnx.json"),
     "FIFO for a voice model": lambda home: _voice(home, "v.onnx"),
     "a huge number in the station's state": lambda home: _state_file(home, '{"volume_db": 1' + "0" * 400 + "}"),

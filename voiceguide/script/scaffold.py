@@ -127,10 +127,11 @@ def is_our_schema(path: Path) -> bool:
     """Whether *path* is a voiceguide schema (any version): safe to refresh."""
     from voiceguide.script.schema import SCHEMA_ID
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except (OSError, UnicodeDecodeError):
+    from voiceguide.readfile import read_regular
+
+    try:  # bounded and non-blocking: a FIFO of that name is not ours, and must not hang `new`
+        head = read_regular(path, 4096, head=True).decode("utf-8", "replace")
+    except OSError:
         return False
     return f'"$id": "{SCHEMA_ID}"' in head
 
@@ -149,7 +150,10 @@ def write_schema(path: Path) -> bool:
         if not is_our_schema(path):
             raise UsageError(f"{path} exists and is not a voiceguide schema; editors will not check"
                              " the new script until you rename that file")
-        if path.read_text(encoding="utf-8") == text:
+        wanted = text.encode("utf-8")
+        from voiceguide.readfile import read_regular
+
+        if read_regular(path, len(wanted) + 1, head=True) == wanted:
             return False
     write_new(path, text, force=True)
     return True
