@@ -6,6 +6,15 @@
   the plugin's WAV header can only describe integer PCM.
 * :class:`PulseNullSink` -- a private PulseAudio server with a null sink: a
   real-time paced device whose monitor can be recorded with ``parec``.
+
+Neither may meet the sound server of the person running the tests. On a
+desktop, Debian's ``/etc/alsa/conf.d/99-pulse.conf`` hooks ALSA's ``default``
+over to PulseAudio whenever a server answers, and that hook runs after
+``~/.asoundrc`` is read, so a file device there would never capture. Two
+defences, each enough on its own: :func:`base_env` hides the user's server from
+the children (:func:`hide_user_sound_server`), and :data:`ASOUNDRC_FILE` drops
+the pending ALSA hooks (``!@hooks []``) so its ``default`` stands even when a
+server is found.
 """
 
 from __future__ import annotations
@@ -20,6 +29,9 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 ASOUNDRC_FILE = """\
+# No pending hook may take the default away: 99-pulse.conf's hook (run after
+# this file is read) would make it PulseAudio whenever a server answers.
+!@hooks [ ]
 pcm.!default {{
     type plug
     slave {{
@@ -48,10 +60,39 @@ ctl.!default {{
 """
 
 
+#: A PulseAudio client configuration that never starts a server by itself.
+NO_AUTOSPAWN = "autospawn = no\n"
+
+
+def hide_user_sound_server(env: Dict[str, str], home: Path) -> Dict[str, str]:
+    """Make *env*'s children blind to the PulseAudio (or pipewire-pulse) server of the person running the tests.
+
+    libpulse finds a server through ``PULSE_SERVER``, the client configuration
+    (``default-server``), the X11 root window's ``PULSE_SERVER`` property (with
+    ``DISPLAY``) and the socket in its runtime folder (``$XDG_RUNTIME_DIR/pulse``,
+    or ``PULSE_RUNTIME_PATH``), and may start one (autospawn). ALSA's pulse hook
+    asks the same way, so each of these is closed here: an empty private runtime
+    folder, a client configuration of our own, no display. ``XDG_RUNTIME_DIR``
+    itself is left alone (the user's systemd is found through it); a test that
+    wants a server of its own names it with ``PULSE_SERVER`` afterwards.
+    """
+    runtime = home / ".pulse-none"
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config = home / ".pulse-client.conf"
+    if not config.exists():
+        config.write_text(NO_AUTOSPAWN)
+    env.pop("PULSE_SERVER", None)
+    env.pop("DISPLAY", None)
+    env["PULSE_RUNTIME_PATH"] = str(runtime)
+    env["PULSE_CLIENTCONFIG"] = str(config)
+    return env
+
+
 def base_env(home: Path) -> Dict[str, str]:
+    """The environment of a voiceguide child: *home* as HOME and XDG folders, and no user's sound server."""
     env = dict(os.environ)
     env["HOME"] = str(home)
-    env.pop("PULSE_SERVER", None)
+    hide_user_sound_server(env, home)
     env.setdefault("XDG_CACHE_HOME", os.environ.get("XDG_CACHE_HOME", str(home / ".cache")))
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env["XDG_DATA_HOME"] = str(home / ".local" / "share")  # the practice log
