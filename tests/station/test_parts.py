@@ -51,7 +51,7 @@ def test_the_environment_overrides_the_token_file(tmp_path):
 @pytest.mark.parametrize("short", ["x", "s3cret", "fifteen-chars-x"])
 def test_a_token_shorter_than_16_characters_is_refused_at_start(tmp_path, short):
     path = tmp_path / "station-token"
-    with pytest.raises(token.TokenError, match=f"has {len(short)} characters; it needs at least 16") as caught:
+    with pytest.raises(token.TokenError, match=f"is {len(short)} characters? long; it needs at least 16") as caught:
         token.ensure_token(path, environ={token.ENV: short})
     assert "\n" not in str(caught.value) and (len(short) == 1 or short not in str(caught.value))
     path.write_text(short + "\n")

@@ -41,7 +41,7 @@ def write_scripts(config_home: Path) -> Path:
 class Station:
     """One ``voiceguide station`` process; :meth:`request` speaks HTTP to it with its token."""
 
-    def __init__(self, env: Dict[str, str], tmp: Path, *args: str):
+    def __init__(self, env: Dict[str, str], tmp: Path, *args: str, preexec_fn=None):
         self.env = dict(env)
         self.env.setdefault("XDG_STATE_HOME", str(tmp / "state"))
         self.env.setdefault("XDG_CONFIG_HOME", str(tmp / "config"))
@@ -54,7 +54,8 @@ class Station:
         self.where = Path(self.env["XDG_STATE_HOME"]) / "voiceguide" / "station.json"
         self.proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "station", "--listen", "127.0.0.1:0",
                                       "--no-gpio", *args],
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec_fn)
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:

@@ -13,8 +13,8 @@ requests that *arrive*, but it still accepts, and keeps, silent sockets.
 So the station serves HTTP through :func:`protocol_class`, h11 with three
 rules added:
 
-* **a request deadline**: from the moment a connection opens (or its last
-  answer ends, plus the keep-alive time) the client has
+* **a request deadline**: from the moment a connection opens (or, kept
+  alive, from the first byte of its next request) the client has
   :data:`REQUEST_TIMEOUT` seconds to send a whole request, head and body;
   a connection still owing us part of a request then is closed. A request
   that has arrived (an event stream, a slow ``play``) is never timed out:
@@ -57,10 +57,15 @@ MIN_CONNECTIONS = 8
 #: Descriptors kept for everything but connections (log, sound device, speech workers, sqlite, ...):
 #: an idle station holds 14, a playing one about 40.
 RESERVED_FDS = 64
-#: The listening queue, and so how many connections asyncio accepts in one go before any of them
-#: reaches :meth:`connection_made` (where the cap is applied); as many evicted ones may still wait
-#: for their descriptor to be closed on the next turn of the loop: the cap leaves room for both.
+#: How many connections asyncio accepts in one go (it takes the server's backlog for that) before
+#: any of them reaches :meth:`connection_made`, where the cap is applied; as many evicted ones may
+#: still wait for their descriptor to be closed on the next turn of the loop: the cap leaves room
+#: for both.
 BACKLOG = 32
+#: The kernel's queue of connections not yet accepted (they cost the station no descriptor). Set
+#: after uvicorn has started, since asyncio sets the queue to BACKLOG: a queue that short fills
+#: under a flood of connections and a newcomer's SYN is dropped, costing it a second's retry.
+LISTEN_QUEUE = 1024
 
 #: A key the guard sets in a request's scope while it slows a wrong token down: such a
 #: connection is as good as idle, and may be closed to make room.
@@ -174,6 +179,7 @@ def protocol_class(cap: Optional[int] = None, request_timeout: float = REQUEST_T
         def connection_made(self, transport: Any) -> None:
             self._deadline: Any = None
             self._waiting_since = self.loop.time()
+            self._next_begun = True   # a new connection's deadline runs from its opening
             super().connection_made(transport)
             self._arm(request_timeout)
             if len(self.connections) > self.cap:
@@ -185,9 +191,25 @@ def protocol_class(cap: Optional[int] = None, request_timeout: float = REQUEST_T
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                # kept alive: uvicorn closes it after keep_alive seconds of silence; from the first
+                # byte of the next request on, that request has request_timeout seconds (data_received)
                 self._waiting_since = self.loop.time()
+                self._next_begun = False
                 self._arm(keep_alive + request_timeout)
+
+        def data_received(self, data: bytes) -> None:
+            if not self._next_begun:
+                self._next_begun = True
+                self._arm(request_timeout)
+            super().data_received(data)
+
+        def shutdown(self) -> None:
+            """The station stops: a connection that only waits on its client is closed now."""
+            if self.waiting_on_client():
+                self.transport.abort()
+                return
+            super().shutdown()
 
         # -- the rules --------------------------------------------------------------
 

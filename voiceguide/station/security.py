@@ -237,11 +237,11 @@ class Guard:
         address = (scope.get("client") or ("?", 0))[0]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/" and method in ("GET", "HEAD") and "token" in query:
-            return await self._pair(scope, send, address, query["token"][-1])
+            return await self._pair(scope, receive, send, address, query["token"][-1])
 
         if not self.token_ok(self.presented(headers)):
             page = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
-            return await self._refuse(scope, send, address, page=page)
+            return await self._refuse(scope, receive, send, address, page=page)
         self.throttle.clear(address)
 
         if method in ("GET", "HEAD"):
@@ -326,12 +326,11 @@ class Guard:
             await send(message)
         return wrapped
 
-    async def _pair(self, scope, send, address: str, given: str):
+    async def _pair(self, scope, receive, send, address: str, given: str):
         if not self.token_ok(given):
             wait = self.throttle.delay(address)
-            if wait:
-                scope[REFUSED] = True   # waiting out a refusal: the connection may be closed for room
-                await asyncio.sleep(wait)
+            if wait and not await self._wait(scope, receive, wait):
+                return
             return await self._html(send, 401, STALE_PAIRING_PAGE)
         self.throttle.clear(address)
         cookie = (f"{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict; "
@@ -341,17 +340,38 @@ class Guard:
             (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _refuse(self, scope, send, address: str, page: bool = False):
+    async def _refuse(self, scope, receive, send, address: str, page: bool = False):
         wait = self.throttle.delay(address)
         if wait is None:
             return await self._json(send, 429, "too many wrong tokens from this address; wait a minute",
                                     extra=[(b"retry-after", b"60")])
-        if wait:
-            scope[REFUSED] = True   # waiting out a refusal: the connection may be closed for room
-            await asyncio.sleep(wait)
+        if wait and not await self._wait(scope, receive, wait):
+            return
         if page:  # a browser opening the page without the cookie: say how to pair, as a page
             return await self._html(send, 401, PAIRING_NEEDED_PAGE)
         await self._json(send, 401, UNAUTHORIZED, extra=[(b"www-authenticate", b'Bearer realm="voiceguide"')])
+
+    @staticmethod
+    async def _wait(scope, receive, seconds: float) -> bool:
+        """Slow a refusal down by *seconds*; False when the client went away meanwhile (answer nothing).
+
+        Ending at once on a disconnect matters: a connection closed to make
+        room (or by a stopping station) must not leave its task asleep for
+        up to a minute, holding up a shutdown. Meanwhile the connection
+        counts as idle (:data:`~voiceguide.station.connections.REFUSED`).
+        """
+        scope[REFUSED] = True
+
+        async def gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass   # a refused request's body is read and dropped
+
+        try:
+            await asyncio.wait_for(gone(), seconds)
+        except asyncio.TimeoutError:
+            scope[REFUSED] = False
+            return True
+        return False
 
     async def _too_big(self, send):
         await self._json(send, 413, f"the request body is larger than {self.max_body} bytes")

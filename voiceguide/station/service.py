@@ -82,15 +82,17 @@ def bind(address: Address) -> socket.socket:
         hint = ("another station may be running (`voiceguide ctl status`), or choose another port "
                 "with --listen 127.0.0.1:8766") if exc.errno == 98 else "check the address"
         raise VoiceguideError(f"cannot listen on {address}: {exc.strerror}; {hint}") from None
-    from voiceguide.station.connections import BACKLOG
+    from voiceguide.station.connections import LISTEN_QUEUE
 
-    sock.listen(BACKLOG)
+    sock.listen(LISTEN_QUEUE)
     sock.set_inheritable(True)
     return sock
 
 
 def _make_server(app, sock: socket.socket, on_exit: Callable[[], None]):
     import uvicorn
+
+    from voiceguide.station import connections
 
     class _Server(uvicorn.Server):
         """uvicorn, told to stop by our own signal handlers (exit 0; see the module docs)."""
@@ -99,6 +101,12 @@ def _make_server(app, sock: socket.socket, on_exit: Callable[[], None]):
             if not self.should_exit:
                 on_exit()
             super().handle_exit(sig, frame)
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            for sock in sockets or ():
+                # asyncio left the kernel's queue at its accept batch (connections.LISTEN_QUEUE says why)
+                sock.listen(connections.LISTEN_QUEUE)
 
         @contextlib.contextmanager
         def capture_signals(self):
@@ -112,8 +120,6 @@ def _make_server(app, sock: socket.socket, on_exit: Callable[[], None]):
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
-
-    from voiceguide.station import connections
 
     # uvicorn's own limits are not enough (measured: 300 silent sockets under `ulimit -n 256` still
     # locked the owner out): the protocol adds the request deadline, the cap and eviction.

@@ -107,8 +107,9 @@ def ensure_token(path: Optional[Path] = None, environ: Optional[Mapping[str, str
         if len(existing) < MIN_TOKEN_CHARS:
             fix = (f"set {ENV} to a longer one, or unset it to use the token file" if _from_env(environ)
                    else "`voiceguide station --new-token` makes a good one")
-            raise TokenError(f"the station token ({ENV if _from_env(environ) else path or token_path()}) has "
-                             f"{len(existing)} characters; it needs at least {MIN_TOKEN_CHARS}: {fix}")
+            size = f"{len(existing)} character{'' if len(existing) == 1 else 's'}"
+            raise TokenError(f"the station token ({ENV if _from_env(environ) else path or token_path()}) is "
+                             f"{size} long; it needs at least {MIN_TOKEN_CHARS}: {fix}")
         return existing
     path = path or token_path()
     value = secrets.token_urlsafe(TOKEN_BYTES)
