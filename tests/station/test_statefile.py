@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from voiceguide.station.statefile import Damaged, parse_state, read_state
+from voiceguide.station.statefile import DamagedState, parse_state, read_state
 from voiceguide.station.volume import Volume
 
 DAMAGE = {
@@ -131,5 +131,5 @@ def test_valid_states_are_read_and_out_of_range_volumes_clamped(tmp_path):
 def test_every_kind_of_damage_says_what_it_is():
     for content in DAMAGE.values():
         if len(content) <= 4096:
-            with pytest.raises(Damaged):
+            with pytest.raises(DamagedState):
                 parse_state(content)

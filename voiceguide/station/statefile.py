@@ -37,16 +37,16 @@ log = logging.getLogger("voiceguide.station")
 MAX_STATE_BYTES = 4096
 
 
-class Damaged(ValueError):
+class DamagedState(ValueError):
     """The state file's content is not a state this station wrote; the message says what is wrong."""
 
 
 def _reject_constant(name: str) -> Any:
-    raise Damaged(f"it holds {name}, which is not a number")
+    raise DamagedState(f"it holds {name}, which is not a number")
 
 
 def parse_state(data: bytes) -> Dict[str, float]:
-    """``{"volume_db": float}`` (only the keys present and valid) from the file's bytes, or :class:`Damaged`.
+    """``{"volume_db": float}`` (only the keys present and valid) from the file's bytes, or :class:`DamagedState`.
 
     Strict on purpose: a value that is not a finite number (a string, a
     boolean, NaN, Infinity, an integer too large for a float) is damage,
@@ -54,27 +54,27 @@ def parse_state(data: bytes) -> Dict[str, float]:
     """
     try:
         value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except Damaged:
+    except DamagedState:
         raise
     except UnicodeDecodeError:
-        raise Damaged("it is not UTF-8 text") from None
+        raise DamagedState("it is not UTF-8 text") from None
     except RecursionError:
-        raise Damaged("it is nested too deeply") from None
+        raise DamagedState("it is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and too many digits for an int
-        raise Damaged(f"it is not JSON ({str(exc).splitlines()[0]})" if str(exc) else "it is not JSON") from None
+        raise DamagedState(f"it is not JSON ({str(exc).splitlines()[0]})" if str(exc) else "it is not JSON") from None
     if not isinstance(value, dict):
-        raise Damaged("it is not a JSON object")
+        raise DamagedState("it is not a JSON object")
     state: Dict[str, float] = {}
     if "volume_db" in value:
         db = value["volume_db"]
         if isinstance(db, bool) or not isinstance(db, (int, float)):
-            raise Damaged(f"volume_db is {type(db).__name__}, not a number")
+            raise DamagedState(f"volume_db is {type(db).__name__}, not a number")
         try:
             db = float(db)
         except OverflowError:
-            raise Damaged("volume_db is too large a number") from None
+            raise DamagedState("volume_db is too large a number") from None
         if not math.isfinite(db):
-            raise Damaged("volume_db is not a finite number")
+            raise DamagedState("volume_db is not a finite number")
         state["volume_db"] = db
     return state
 
@@ -115,7 +115,7 @@ def read_state(path: Path) -> Dict[str, float]:
         why = f"it is {exc.kind}"
     except TooBig:
         why = f"it is larger than {MAX_STATE_BYTES} bytes"
-    except Damaged as exc:
+    except DamagedState as exc:
         why = str(exc)
     except OSError as exc:
         log.warning("cannot read the state file %s (%s); the station starts with the default volume",

@@ -31,7 +31,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import EngineError, UnknownVoice, did_you_mean
 from .engines import ENGINES, ModelError
@@ -79,7 +79,7 @@ class Choice:
         return _module(self.engine).params(self, rate)
 
 
-def _module(engine: str):
+def _module(engine: str) -> Any:
     return piper_engine if engine == "piper" else espeak_engine
 
 
@@ -130,7 +130,8 @@ def _voice_from(model: Path, source: str) -> PiperVoice:
     espeak = config.get("espeak")
     code = code or (espeak.get("voice") if isinstance(espeak, dict) else None) or ""
     audio = config["audio"]  # read_config checked it holds a sample rate
-    inference = config.get("inference") if isinstance(config.get("inference"), dict) else {}
+    found = config.get("inference")
+    inference: Dict[str, Any] = found if isinstance(found, dict) else {}
     return PiperVoice(vid, str(code), str(audio.get("quality") or ""), int(audio["sample_rate"]),
                       model, source, dict(inference))
 
@@ -262,8 +263,8 @@ def choose(name: Optional[str], language: str, memo_dir: Optional[Path] = None,
     where it is not installed. espeak-ng ids are checked by its worker.
     """
     engine, vid = split_id(name)
-    if engine != "espeak":
-        voices = voices if voices is not None else piper_voices()
+    if voices is None:
+        voices = piper_voices() if engine != "espeak" else []
     if engine is None and vid:
         match = next((v for v in voices if v.id.lower() == vid.lower()), None)
         engine = "piper" if match is not None else "espeak"

@@ -32,7 +32,10 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+if TYPE_CHECKING:  # numpy only worker-side at run time
+    import numpy as np
 
 
 from . import Engine, EngineMissing, ModelError  # numpy only worker-side: the parent's voice lookup stays light
@@ -88,7 +91,7 @@ def engine_version() -> str:
     return " ".join(parts)
 
 
-def identity(choice) -> dict:
+def identity(choice: Any) -> dict:
     """Engine, versions and the model's and config's SHA-256 for the cache key."""
     return {"engine": NAME, "version": engine_version(),
             "model": choice.model_digest, "config": choice.config_digest}
@@ -98,7 +101,7 @@ def natural_wpm(voice_id: str) -> float:
     return NATURAL_WPM.get(voice_id, DEFAULT_NATURAL_WPM)
 
 
-def params(choice, rate: int) -> dict:
+def params(choice: Any, rate: int) -> dict:
     """Every synthesis parameter for *rate* wpm: sent to the worker and keyed.
 
     ``length_scale`` stretches every phoneme (and the model's own pauses);
