@@ -264,11 +264,11 @@ def schedule():
 def schedule_add(exercise, at, days, length, name, catch_up, replace):
     """Play EXERCISE at a time of day, on some days."""
     from voiceguide.station import schedules, systemd
-
-    outcome = schedules.add(exercise, at, days, length=length, name=name, catch_up=catch_up, replace=replace)
     from voiceguide.visible import visible
 
+    outcome = schedules.add(exercise, at, days, length=length, name=name, catch_up=catch_up, replace=replace)
     s = outcome.schedule
+    assert s is not None  # add() always returns the schedule it wrote
     click.echo(f"{s.name}: {visible(s.exercise)} at {s.at} ({systemd.days_text(s.days)})")
     for path in outcome.files:
         click.echo(f"wrote {path}", err=True)

@@ -69,7 +69,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.visible import CONTROL_CLASS, has_controls, visible
@@ -123,7 +123,7 @@ def parse_days(text: Optional[str]) -> FrozenSet[int]:
     """Weekday numbers (Monday 0) from ``mon..fri``, ``sat,sun``, ``weekdays``, ``daily``..."""
     if text is None or not text.strip():
         return frozenset(range(7))
-    days = set()
+    days: Set[int] = set()
     for part in re.split(r"[,\s]+", text.strip().lower()):
         if not part:
             continue
