@@ -121,7 +121,9 @@ def test_the_page_needs_the_token_too_and_says_how_to_pair(idle):
         status, headers, body = get(idle, path)
         assert status == 401, path
         assert b"voiceguide station --pairing" in body and "set-cookie" not in headers
-        assert "script-src 'self'" in headers["content-security-policy"]
+        csp = headers["content-security-policy"]   # the pairing page: its own inline style by hash, no script
+        assert "default-src 'none'" in csp and "style-src 'sha256-" in csp and "unsafe-inline" not in csp
+        assert "script-src" not in csp
         assert headers["x-frame-options"] == "DENY"
     status, _, body = get(idle, "/", headers={"Authorization": f"Bearer {idle.token}"})
     assert status == 200 and b"<main>" in body

@@ -51,11 +51,12 @@ class PracticeListener(StationListener):
             record = self._records.pop(id(end.start), None)
         if record is None:
             return
-        planned = end.start.planned  # estimated before synthesis; the measured length is better
+        planned = end.start.planned  # the real length if the speech was cached, the asked one, or None
         if self._controller is not None:
             try:
                 state = self._controller.state()  # still this session's: called before the runner lets go
-                if state.get("exercise") == end.start.exercise and state.get("duration"):
+                if (state.get("exercise") == end.start.exercise and state.get("duration")
+                        and not state.get("estimated")):  # an estimate is never logged as the planned length
                     planned = float(state["duration"])
             except Exception:
                 pass
