@@ -203,3 +203,34 @@ def test_gpiozero_fallback_warnings_become_the_stations_one_line(monkeypatch, ca
     finally:
         controller.close()
         gpiozero.Device.pin_factory = None
+
+
+def test_a_session_that_fails_is_idle_with_its_error_while_the_notice_says_so(tmp_path):
+    """No phantom "playing" while the station says aloud that the session could not start."""
+    import time
+
+    from voiceguide.station.controller import Controller, Playback
+
+    script = tmp_path / "fine.yaml"
+    script.write_text("title: Fine\nsteps:\n  - say: Hello.\n")
+    seen = []
+
+    class Feedback:
+        def chime(self, *args, **kw):
+            return None
+
+        def notice(self, text, playback):
+            seen.append((text, controller.state()))
+
+    controller = Controller(Playback(device="no-such-sound-device-here"), device_wait=0.0, feedback=Feedback(),
+                            catalog=lambda: {"fine": script}, state_file=tmp_path / "state.json")
+    try:
+        assert controller.play("fine")["state"] == "playing"
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [(text, state)] = seen
+        assert "could not be started" in text
+        assert state["state"] == "idle" and state["exercise"] is None and "device" in state["error"]
+    finally:
+        controller.close()
