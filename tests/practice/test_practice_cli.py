@@ -109,6 +109,28 @@ def test_cue_without_words_and_without_a_terminal_is_a_usage_error():
     assert 'give the cue as words' in result.output
 
 
+def test_cue_from_a_pipe_is_one_cue():
+    """`echo text | voiceguide cue` (issue 19): what comes through the pipe is the cue, its lines joined."""
+    import subprocess
+
+    piped = subprocess.run([sys.executable, "-m", "voiceguide", "cue"], input="a flicker of warmth\nat lunch\n",
+                           env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("Noted for ") and piped.stdout.rstrip().endswith("a flicker of warmth at lunch")
+    assert [c["text"] for c in json.loads(run("cues", "--json").output)] == ["a flicker of warmth at lunch"]
+
+
+def test_cue_words_win_over_a_pipe_and_an_empty_or_endless_pipe_is_refused():
+    from voiceguide.cli.practice import CUE_INPUT_LIMIT
+
+    assert run("cue", "the words", input="not these\n").output.rstrip().endswith("the words")
+    empty = run("cue", input=" \n\n")
+    assert empty.exit_code == 2 and "give the cue as words" in empty.output
+    flood = run("cue", input="y\n" * CUE_INPUT_LIMIT)  # `yes | voiceguide cue` would never end
+    assert flood.exit_code == 2 and f"more than {CUE_INPUT_LIMIT} bytes" in flood.output
+    assert [c["text"] for c in json.loads(run("cues", "--json").output)] == ["the words"]
+
+
 def spawn(*args):
     return pexpect.spawn(sys.executable, ["-m", "voiceguide", *args], env=dict(os.environ), encoding="utf-8",
                          timeout=30)

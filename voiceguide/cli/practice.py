@@ -126,18 +126,46 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+#: The most ``cue`` reads from a pipe or file: a cue is a few words, and a pipe may not end.
+CUE_INPUT_LIMIT = 4096
+
+
+def _cue_from_input() -> str:
+    """The cue piped in (``echo text | voiceguide cue``): at most :data:`CUE_INPUT_LIMIT` bytes, lines joined.
+
+    Read once, not line by line: a cue written over two lines is still one
+    cue. More than the limit is refused rather than cut, since it is
+    probably a file given by mistake (``< notes.txt``, ``< /dev/zero``).
+    Bytes that are not UTF-8 become U+FFFD instead of an error.
+    """
+    stream = click.get_binary_stream("stdin")
+    data = b""
+    while len(data) <= CUE_INPUT_LIMIT:
+        chunk = stream.read(CUE_INPUT_LIMIT + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > CUE_INPUT_LIMIT:
+        raise UsageError(f"standard input holds more than {CUE_INPUT_LIMIT} bytes; a cue is a few words, "
+                         f'e.g. echo "a flicker of warmth at lunch" | voiceguide cue')
+    return " ".join(data.decode("utf-8", "replace").split())
+
+
 @click.command("cue")
 @click.argument("words", nargs=-1)
 def cue_cmd(words):
     """Note one small emotional cue from today.
 
     For example: voiceguide cue "a pang of envy when the parcel came".
-    Without words, on a terminal, it asks for them. Small is good.
+    Without words, on a terminal, it asks for them; from a pipe, it reads
+    them (echo "warmth at lunch" | voiceguide cue). Small is good.
     """
     text = " ".join(words).strip()
-    if not text:
-        if not sys.stdin.isatty():
+    if not text and not sys.stdin.isatty():
+        text = _cue_from_input()
+        if not text:
             raise UsageError('give the cue as words, e.g. voiceguide cue "a flicker of warmth at lunch"')
+    if not text:
         text = click.prompt("One small thing you felt today (Enter on its own to skip)", default="",
                             show_default=False).strip()
         if not text:
