@@ -154,9 +154,9 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
     show in / hold / out in time without a message per phase; else null).
     """
     playing = run is not None and not run.cancel.is_set()
-    state = {
+    state: Dict[str, Any] = {
         "state": "idle",
-        "exercise": run.exercise if playing else None,
+        "exercise": run.exercise if run is not None and playing else None,
         "title": None,
         "elapsed": 0.0,
         "duration": None,
@@ -169,7 +169,7 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
         "preparing": None,
         "breathing": None,
     }
-    if not playing:
+    if run is None or not playing:
         return state
     player, status = run.player, run.status
     paused = player.paused if player is not None else run.paused
@@ -194,5 +194,5 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
             state["breathing"] = {"inhale": b.inhale, "hold": b.hold, "exhale": b.exhale,
                                   "hold_out": b.hold_out, "cycles": b.cycles, "start": round(began, 2)}
     if state["duration"]:
-        state["duration_text"] = Length(state["duration"], state["estimated"]).text()
+        state["duration_text"] = Length(float(state["duration"]), bool(state["estimated"])).text()
     return state
