@@ -40,8 +40,9 @@ class FakeController:
     def exercises(self) -> List[Dict[str, Any]]:
         return [{"id": "body-scan", "title": "Body scan", "summary": "", "duration": 600.0}]
 
-    def play(self, ident: str, length: Optional[str] = None, *, origin: str = "api") -> Dict[str, Any]:
-        self.calls.append(("play", (ident, length, origin)))
+    def play(self, ident: str, length: Optional[str] = None, *, origin: str = "api",
+             delay: Optional[float] = None) -> Dict[str, Any]:
+        self.calls.append(("play", (ident, length, origin)) + ((delay,) if delay else ()))
         return dict(STATE)
 
     def change_volume(self, db: float) -> Dict[str, Any]:

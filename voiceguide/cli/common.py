@@ -20,10 +20,35 @@ def duration(ctx, param, value) -> Optional[float]:
         seconds = parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    if _bare_number(value) and seconds < 60:  # `--length 15`: fifteen minutes were likely meant
+    _note_seconds(param, value, seconds)
+    return seconds
+
+
+def delay(ctx, param, value) -> Optional[float]:
+    """Click callback for ``--delay``: ``30s``, ``2m`` or seconds (see :func:`~voiceguide.player.countdown.parse_delay`)."""
+    if value is None:
+        return None
+    from voiceguide.errors import UsageError
+    from voiceguide.player.countdown import parse_delay
+
+    try:
+        seconds = parse_delay(value, param.opts[0])
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"{param.opts[0]}: ")) from None
+    _note_seconds(param, value, seconds)
+    return seconds
+
+
+def delay_option():
+    return click.option("--delay", callback=delay, metavar="D",
+                        help="Wait D first (e.g. 30s, 2m): time to settle; then a chime and the session.")
+
+
+def _note_seconds(param, value: str, seconds: float) -> None:
+    """``--length 15``: fifteen minutes were likely meant; say what a bare number means."""
+    if _bare_number(value) and 0 < seconds < 60:
         click.echo(f"voiceguide: note: {param.opts[0]} {value} means {value} seconds; "
                    f"for minutes write {value}m", err=True)
-    return seconds
 
 
 def _bare_number(text: str) -> bool:

@@ -28,10 +28,33 @@ import threading
 import time
 from typing import Callable, Optional
 
-__all__ = ["Countdown"]
+__all__ = ["Countdown", "MAX_DELAY_SECONDS", "parse_delay"]
+
+#: The longest start delay: an hour (a longer wait is a schedule's job: ``voiceguide schedule add``).
+MAX_DELAY_SECONDS = 3600.0
 
 #: How often :meth:`Countdown.wait` calls its tick (seconds): often enough for a smooth count.
 TICK_SECONDS = 0.25
+
+
+def parse_delay(value: object, what: str = "delay") -> float:
+    """A start delay in seconds from ``"30s"``, ``"2m"``, ``"1m30s"`` or a number of seconds (0 = none).
+
+    The one rule for ``play --delay``, ``ctl play --delay``, ``POST
+    /api/play``'s ``delay`` and ``start_delay`` under ``[station]``. Raises
+    :class:`~voiceguide.errors.UsageError` with a line a person can act on.
+    """
+    from voiceguide.errors import UsageError
+    from voiceguide.script.units import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+    if seconds > MAX_DELAY_SECONDS:
+        raise UsageError(f"{what}: at most {MAX_DELAY_SECONDS / 60:.0f}m; for a later start, "
+                         f"`voiceguide schedule add` plays it at a set time")
+    return seconds
 
 
 class Countdown:

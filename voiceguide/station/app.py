@@ -198,6 +198,24 @@ def request_length(value: Any) -> Optional[Tuple[str, float]]:
     return given, seconds
 
 
+def request_delay(value: Any) -> Optional[float]:
+    """A request's ``delay`` ("30s", or a number of seconds) in seconds; None when not given or zero.
+
+    The rule of ``play --delay`` (:func:`~voiceguide.player.countdown.parse_delay`);
+    :class:`BadRequest` (400) for anything else.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadRequest("delay is a duration such as \"30s\" (or a number of seconds)")
+    from voiceguide.player.countdown import parse_delay
+
+    try:
+        return parse_delay(value) or None
+    except UsageError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def check_reach(ident: Any, length: Optional[Tuple[str, float]]) -> Optional[str]:
     """*length* as text for the controller or a schedule, once the exercise is known to reach it.
 
@@ -299,10 +317,11 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         if not isinstance(ident, str) or not ident:
             raise BadRequest("say which exercise: {\"id\": \"body-scan\"} (GET /api/exercises lists them)")
         length = request_length(body.get("length"))
+        delay = request_delay(body.get("delay"))
         origin = body.get("origin") if body.get("origin") in ORIGINS else "api"
 
         def start() -> dict:
-            return controller.play(ident, check_reach(ident, length), origin=origin)
+            return controller.play(ident, check_reach(ident, length), origin=origin, delay=delay)
 
         return JSONResponse(await run_in_threadpool(start))
 

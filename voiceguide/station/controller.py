@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from voiceguide.errors import NotFoundError, VoiceguideError
+from voiceguide.player.countdown import Countdown
 from voiceguide.station.model import (FAILED_DURING, FAILED_TO_START, VOLUME_RANGE_DB, IdleError, Listeners,
                                       Playback, SessionEnd, SessionStart, StationListener, parse_length)
 from voiceguide.station.model import catalog as _catalog
@@ -59,9 +60,11 @@ class Controller:
     def __init__(self, playback: Optional[Playback] = None, *, default_exercise: str = "daily-check-in",
                  start_volume_limit: float = 0.0, device_wait: float = 60.0,
                  state_file: Optional[Path] = None, feedback: Any = None,
-                 catalog: Optional[Callable[[], Dict[str, Path]]] = None):
+                 catalog: Optional[Callable[[], Dict[str, Path]]] = None, start_delay: float = 0.0):
         self.playback = playback or Playback()
         self.default_exercise = default_exercise
+        #: seconds a press of the button waits before its session (``start_delay`` under ``[station]``)
+        self.start_delay = start_delay
         self._catalog = catalog or _catalog
         self._listeners = Listeners()
         self._volume = Volume(state_file)
@@ -143,8 +146,13 @@ class Controller:
     # -- controls (any thread) -----------------------------------------------------------
 
     def play(self, exercise: str, length: Optional[str] = None, *, origin: str = "api",
-             chime: bool = False) -> Dict[str, Any]:
+             chime: bool = False, delay: Optional[float] = None) -> Dict[str, Any]:
         """Start *exercise* (an id from the catalog); a playing session fades out first.
+
+        With *delay* (seconds, see :func:`~voiceguide.player.countdown.parse_delay`)
+        the session waits that long first (the state says ``starting``),
+        then a chime, then the session; pause, next (start now) and stop act
+        on the wait.
 
         Raises :class:`NotFoundError` for an unknown id, :class:`UsageError`
         for a bad length, :class:`~voiceguide.errors.ScriptError` for an
@@ -158,7 +166,8 @@ class Controller:
             ids = list(self._catalog())
             raise NotFoundError(f'no exercise "{exercise}"{did_you_mean(str(exercise), ids)}; '
                                 f"GET /api/exercises lists them")
-        run = Run(exercise=exercise, origin=origin, length=seconds, path=path, chime=chime)
+        run = Run(exercise=exercise, origin=origin, length=seconds, path=path, chime=chime,
+                  countdown=Countdown(delay) if delay else None)
         try:
             from voiceguide.script.loader import load
 
@@ -186,7 +195,7 @@ class Controller:
             self.toggle()
             return
         try:
-            self.play(self.default_exercise, origin="button", chime=True)
+            self.play(self.default_exercise, origin="button", chime=True, delay=self.start_delay)
         except VoiceguideError as exc:
             log.error("the button's exercise could not start: %s", exc)
 
@@ -210,7 +219,10 @@ class Controller:
         with self._lock:
             run = self._active_or_raise()
             player = run.player
-            if player is None:
+            if run.countdown is not None and run.waiting():  # the start delay: its count stops and goes on
+                countdown = run.countdown
+                countdown.pause() if wanted(countdown.paused) else countdown.resume()
+            elif player is None:
                 run.paused = wanted(run.paused)
         if player is not None:
             if wanted(player.paused):
@@ -221,6 +233,12 @@ class Controller:
         return self.state()
 
     def next(self) -> Dict[str, Any]:
+        """The next step; during a start delay, start now (as space does on a terminal)."""
+        with self._lock:
+            run = self._active_or_raise()
+            if run.countdown is not None and run.waiting():
+                run.countdown.skip()
+                return self.state()
         player = self._player_or_raise()
         if player is not None:
             player.next()

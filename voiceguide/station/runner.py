@@ -110,6 +110,8 @@ class Runner:
         if run is None or run.cancel.is_set():
             return False
         run.cancel.set()
+        if run.countdown is not None:
+            run.countdown.cancel()
         if run.player is not None:
             run.player.quit()
         return True
@@ -205,17 +207,38 @@ class Runner:
         return start
 
     def _session(self, run: Run) -> None:
+        if run.chime and run.countdown is not None and not run.cancel.is_set():
+            self._chime()  # the press is acknowledged at once; the session's own chime ends the delay
+        if not self._count_down(run):
+            return
         start = self._begin(run)
         with self.lock:
             self.error = None
         if run.chime and not run.cancel.is_set():
             heard = self._chime()
-            if heard is not None:
+            if heard is not None and run.countdown is None:
                 log.info("chime %.3f s after the press", heard - run.requested)
         run.status = SessionStatus(self._changed, run.script.title)
         self._changed()
         outcome, message, heard = self._play(run, start)
         self._end(run, start, outcome, message, heard)
+
+    def _count_down(self, run: Run) -> bool:
+        """The start delay, if any: the state says ``starting`` until it ends. False: stopped during it.
+
+        Nothing has begun yet -- no session in the practice log, no device
+        open -- so a stop here leaves no trace but one log line.
+        """
+        countdown = run.countdown
+        if countdown is None:
+            return True
+        log.info("session %s starts in %.0f s", run.exercise, countdown.left())
+        started = countdown.wait(lambda left, paused: self._changed())
+        if not started or run.cancel.is_set():
+            log.info("session %s stopped before it began", run.exercise)
+            return False
+        run.chime = True  # a gentle chime, then the session
+        return True
 
     def _play(self, run: Run, start: SessionStart) -> Tuple[str, Optional[str], bool]:
         """Play *run* to its end: (outcome, the error's one line or None, whether any sound was heard)."""

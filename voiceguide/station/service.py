@@ -212,7 +212,8 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
         controller = Controller(playback, default_exercise=exercise or settings.exercise,
                                 start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
                                 state_file=state_dir() / "station-state.json",
-                                feedback=Feedback() if feedback == "default" else feedback)
+                                feedback=Feedback() if feedback == "default" else feedback,
+                                start_delay=settings.start_delay)
     except BaseException:
         lock.release()
         raise

@@ -11,6 +11,7 @@
     start_volume_limit = 0        # dB: a session never starts louder than this
     volume_step = 2               # dB per volume press or encoder click
     device_wait = 60              # seconds a session waits for a sound card that is not there yet
+    start_delay = "30s"           # a press waits this long (then a chime) before its session; default 0
     gpio = true                   # false: no buttons, encoder or LED at all
     button = 17                   # BCM pin to ground; false for none
     led = 27                      # through a resistor to ground; false for none
@@ -84,6 +85,7 @@ class StationSettings:
     start_volume_limit: float = 0.0
     volume_step: float = 2.0
     device_wait: float = 60.0
+    start_delay: float = 0.0
     gpio: bool = True
     button: Optional[Input] = Input(17)
     led: Optional[Led] = Led(27)
@@ -198,6 +200,19 @@ def _hosts(value: Any) -> Tuple[str, ...]:
     return tuple(v.lower().rstrip(".") for v in value)
 
 
+def _delay(value: Any) -> float:
+    """``"30s"``, ``"2m"`` or seconds: the rule of ``play --delay`` (:func:`~voiceguide.player.countdown.parse_delay`)."""
+    from voiceguide.errors import UsageError
+    from voiceguide.player.countdown import parse_delay
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Bad(f"expected a duration such as \"30s\" or \"2m\", got {value!r}")
+    try:
+        return parse_delay(value, "start_delay")
+    except UsageError as exc:
+        raise _Bad(str(exc).removeprefix("start_delay: ")) from None
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Bad(f"expected true or false, got {value!r}")
@@ -213,6 +228,7 @@ CHECKS = {
     "start_volume_limit": _number(-30.0, 12.0),
     "volume_step": _number(0.5, 6.0),
     "device_wait": _number(0.0, 600.0),
+    "start_delay": _delay,
     "gpio": _bool,
     "button": _input,
     "led": _led,

@@ -24,12 +24,14 @@ Traps:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from voiceguide.player.countdown import Countdown
 from voiceguide.player.lengths import Length
 from voiceguide.station.model import SessionStart
 
@@ -139,6 +141,13 @@ class Run:
     start: Optional[SessionStart] = None
     requested: float = field(default_factory=time.time)   # wall clock, for the first-sound figure
     planned: Optional[Length] = None  # the one length every surface shows, known at the request
+    #: the start delay still running (``"starting"`` in the state), else None
+    countdown: Optional[Countdown] = None
+
+    def waiting(self) -> bool:
+        """The session is in its start delay: not begun, nothing heard, not logged yet."""
+        countdown = self.countdown
+        return countdown is not None and (countdown.paused or countdown.left() > 0)
 
 
 def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> Dict[str, Any]:
@@ -152,6 +161,12 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
     being heard -- ``inhale``, ``hold``, ``exhale``, ``hold_out``,
     ``cycles`` and ``start``, the session time it began -- so the page can
     show in / hold / out in time without a message per phase; else null).
+
+    During a start delay the state is ``"starting"`` (``"paused"`` while
+    its count is paused) with ``starts_in``: whole seconds until the first
+    sound (rounded up, so the count reads 30, 29, ... 1, and the event
+    stream says so once a second, not at every tick). Otherwise
+    ``starts_in`` is null.
     """
     playing = run is not None and not run.cancel.is_set()
     state: Dict[str, Any] = {
@@ -168,12 +183,16 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
         "duration_text": None,
         "preparing": None,
         "breathing": None,
+        "starts_in": None,
     }
     if run is None or not playing:
         return state
     player, status = run.player, run.status
     paused = player.paused if player is not None else run.paused
     state["state"] = "paused" if paused else "playing"
+    if run.countdown is not None and run.waiting():  # never with a player: it is made after the count
+        state["state"] = "paused" if run.countdown.paused else "starting"
+        state["starts_in"] = math.ceil(run.countdown.left())
     if run.script is not None:
         state["title"] = run.script.title
     if run.planned is not None:
