@@ -471,3 +471,36 @@ def test_the_unpaired_page_has_the_same_calm_look(idle):
             assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
                     and "401" not in e["message"]] == []
         screenshot(driver, "phone-unpaired")
+
+
+def test_a_start_delay_chosen_on_the_page_counts_down_pauses_and_stops(idle):
+    """Issue 23: the start form's delay; the real station says starting, the page counts, pause holds it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as driver:
+        driver.get(pairing_address(idle))
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#exercise-list li[data-id="short-check"]'))
+        Select(driver.find_element(By.ID, "ex-delay")).select_by_value("30s")
+        click(driver, '[aria-label="Start Short check"]')
+        until(driver, lambda d: text(d, "now-title") == "Short check")
+        state = idle.api("GET", "/api/state")
+        assert state["state"] == "starting" and 25 <= state["starts_in"] <= 30, state
+        until(driver, lambda d: re.fullmatch(r"Starts in 0:(2\d|30)", text(d, "now-state")))
+        first = text(driver, "now-state")
+        until(driver, lambda d: text(d, "now-state") != first, timeout=5)   # the page counts down
+        assert driver.find_element(By.ID, "btn-toggle").is_enabled()
+
+        click(driver, "#btn-toggle")                                        # pause holds the count
+        until(driver, lambda d: text(d, "btn-toggle") == "Resume")
+        held = idle.api("GET", "/api/state")
+        assert held["state"] == "paused" and held["starts_in"] is not None
+        time.sleep(1.5)
+        assert idle.api("GET", "/api/state")["starts_in"] == held["starts_in"]
+        assert text(driver, "now-state").startswith("Paused · Starts in")
+        screenshot(driver, "phone-starting-paused")
+
+        click(driver, "#btn-stop")                                          # stop: it never begins
+        until(driver, lambda d: text(d, "now-title") == "Nothing is playing")
+        assert idle.api("GET", "/api/state")["state"] == "idle"
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

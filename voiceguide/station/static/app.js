@@ -142,7 +142,7 @@
     state = s;
     stateAt = performance.now();
     var now = $("now");
-    var active = s.state === "playing" || s.state === "paused";
+    var active = s.state === "playing" || s.state === "paused" || s.state === "starting";
     now.dataset.state = s.state;
     setText($("now-title"), active ? (s.title || s.exercise || "") : "Nothing is playing");
     setText($("now-section"), active ? (s.section || "") : "");
@@ -164,8 +164,9 @@
     tick();
     var every = s.breathing ? 100 : 500;   // the breathing phase is shown as it changes
     if (ticker && every !== tickEvery) { clearInterval(ticker); ticker = 0; }
-    if (s.state === "playing" && !ticker) { ticker = setInterval(tick, every); tickEvery = every; }
-    if (s.state !== "playing" && ticker) { clearInterval(ticker); ticker = 0; }
+    var moving = s.state === "playing" || s.state === "starting";   // the clock or the start delay's count
+    if (moving && !ticker) { ticker = setInterval(tick, every); tickEvery = every; }
+    if (!moving && ticker) { clearInterval(ticker); ticker = 0; }
     if (s.state === "idle" && previousState && previousState !== "idle") loadLog();
     previousState = s.state;
   }
@@ -176,9 +177,19 @@
     // Said plainly, in the line under the title: paused, or why nothing sounds yet.
     var preparing = s.preparing && s.preparing.total ? "Preparing speech (" + s.preparing.done + " of " +
       s.preparing.total + ")…" : "";
-    if (s.state === "paused") return "Paused" + (preparing ? " · " + preparing : "");
+    var startsIn = startsInText(s);
+    if (s.state === "paused") return "Paused" + (startsIn ? " · " + startsIn : preparing ? " · " + preparing : "");
+    if (s.state === "starting") return startsIn;
     if (s.state === "playing") return preparing;
     return "";
+  }
+
+  function startsInText(s) {
+    // The start delay: "Starts in 0:25", counted here between the station's once-a-second answers.
+    if (s.starts_in === null || s.starts_in === undefined) return "";
+    var left = Number(s.starts_in);
+    if (s.state === "starting") left = Math.max(0, left - (performance.now() - stateAt) / 1000);
+    return "Starts in " + clock(Math.ceil(left));
   }
 
   function breathPhase(b, into) {
@@ -232,6 +243,7 @@
     bar.setAttribute("aria-valuetext", clock(elapsed) + " of " + totalText);
     setText($("now-elapsed"), clock(elapsed));
     setText($("now-total"), totalText);
+    if (state.state === "starting") setText($("now-state"), stateWords(state));
     showBreath(state, elapsed);
   }
 
@@ -241,9 +253,11 @@
     var body = { id: ex.id, origin: "web" };   // the practice log notes who asked
     var length = $("ex-length").value.trim();
     if (length) body.length = length;
+    var delay = $("ex-delay").value;
+    if (delay) body.delay = delay;
     send("/api/play", body).then(function (data) {
       // the list is long on a phone: bring the card with the controls into view
-      if (data && (data.state === "playing" || data.state === "paused")) {
+      if (data && (data.state === "playing" || data.state === "paused" || data.state === "starting")) {
         var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
         $("now").scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
       }
