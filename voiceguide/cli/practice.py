@@ -138,7 +138,7 @@ def _cue_from_input() -> str:
     probably a file given by mistake (``< notes.txt``, ``< /dev/zero``).
     Bytes that are not UTF-8 become U+FFFD instead of an error.
     """
-    stream = click.get_binary_stream("stdin")
+    stream = sys.stdin.buffer
     data = b""
     while len(data) <= CUE_INPUT_LIMIT:
         chunk = stream.read(CUE_INPUT_LIMIT + 1 - len(data))
