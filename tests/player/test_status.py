@@ -14,7 +14,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from voiceguide.player.status import FLASH_SECONDS, KEYS_FOOTER, TerminalStatus
+from voiceguide.player.status import FLASH_SECONDS, KEYS_FOOTER, KEYS_FOOTERS, TerminalStatus, keys_footer
 from voiceguide.script.loader import load_text
 from voiceguide.timeline import compile_timeline
 
@@ -123,3 +123,48 @@ def test_a_narrow_terminal_keeps_both_lines_on_one_row_each(monkeypatch):
     status.tick(2.0, 600.0, False, 0.0)
     rows = screen.rows()
     assert len(rows) == 3 and rows[-1].startswith("space pause") and rows[-2].startswith("0:02 / 10:00")
+
+
+def narrow_screen(monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    screen = Screen()
+    screen.screen.resize(ROWS, columns)
+    return screen
+
+
+@pytest.mark.parametrize("columns", [30, 40, 45, 50, 60, 70, 80, 100])
+def test_the_keys_line_shortens_gracefully_and_always_keeps_q_quit(monkeypatch, columns):
+    """At 50 columns the keys line was cut at "q qu…" (issue 19): the way to stop must never be cut."""
+    screen = narrow_screen(monkeypatch, columns)
+    status = TerminalStatus(screen.out, clock=Clock())
+    status.start("Body scan", 600.0)
+    status.tick(1.0, 600.0, False, 0.0)
+    footer = screen.rows()[-1]
+    assert footer.endswith("q quit") and "…" not in footer, footer
+    assert footer.startswith("space pause") or columns < 21
+    assert len(footer) < columns  # one row each: a wrapped line would break the redraw
+    # the fullest that fits: a wider terminal never shows less
+    assert footer == next(f for f in KEYS_FOOTERS if len(f) <= columns - 1)
+
+
+def test_the_keys_lines_drop_words_before_keys_and_keys_in_order_of_need():
+    widths = [len(footer) for footer in KEYS_FOOTERS]
+    assert widths == sorted(widths, reverse=True) and KEYS_FOOTERS[0] == KEYS_FOOTER
+    assert all(footer.endswith("q quit") for footer in KEYS_FOOTERS)
+    assert keys_footer(49) == "space pause · n next · p back · +/- vol · q quit"  # 50 columns
+    assert keys_footer(3) == "q quit"
+
+
+def test_ctrl_z_takes_both_lines_away_and_fg_draws_them_again(screen):
+    status = TerminalStatus(screen.out, clock=Clock())
+    status.start("Body scan", 600.0)
+    status.tick(5.0, 600.0, False, 0.0)
+    status.suspend("paused in the background; `fg` carries on")
+    rows = screen.rows()
+    assert rows[-1] == "paused in the background; `fg` carries on" and KEYS_FOOTER not in rows
+    screen.out.write("[1]+  Stopped   voiceguide play body-scan\n$ fg\nvoiceguide play body-scan\n")  # the shell
+    status.resume()
+    status.tick(5.0, 600.0, True, 0.0)  # the same line as before the stop: drawn all the same
+    rows = screen.rows()
+    assert rows[-1] == KEYS_FOOTER and rows[-2].startswith("0:05 / 10:00")
+    assert rows[-3] == "voiceguide play body-scan"

@@ -116,7 +116,7 @@ def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
     with SessionSignals(headless=not interactive) as signals:
         with portaudio_loading():
             result = _run(ready, request, interactive, signals, stdout, stderr)
-    _report(result, request, stderr)
+    _report(result, request, stderr, suspensions=signals.suspensions)
     result.raise_if_stopped()
     return result
 
@@ -173,6 +173,8 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
     words_out = stdout if request.text_only else None
     status = (TerminalStatus(stderr, words_out=words_out) if interactive
               else LogStatus(stderr, words_out=words_out))
+    signals.status = status
+    signals.on_quit_now(status.close)  # Ctrl-\: the keys line must not stay under the prompt
     sample_rate = ready.options.sample_rate
     with Session(ready.script, ready.options) as session:
         signals.on_quit_now(lambda: session.close(grace=0.0))
@@ -193,7 +195,10 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
         with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
                            warn=lambda line: print(line, file=stderr)) as logged:
             if interactive:
-                with KeyReader(player.handle_key) as keys:
+                from voiceguide.sinks.alsalib import routed
+
+                # alsa-lib writes from C to fd 2, over the status line: its words go through the player
+                with KeyReader(player.handle_key) as keys, routed(player.note):
                     signals.keys = keys
                     try:
                         result = logged.result = player.run()
@@ -230,8 +235,12 @@ def clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(whole)) + f".{int((epoch - whole) * 1000):03d}"
 
 
-def _report(result, request: PlayRequest, stderr: TextIO) -> None:
-    """The figures ``-v`` asks for, and a hint when the sound had gaps."""
+def _report(result, request: PlayRequest, stderr: TextIO, suspensions: int = 0) -> None:
+    """The figures ``-v`` asks for, and a hint when the sound had gaps.
+
+    A suspension (Ctrl-Z, then ``fg``) lets the device run dry; the output
+    does not count that underrun, so it brings no hint: ``-v`` names it.
+    """
     if request.verbose:
         from voiceguide.player.player import process_start_time
 
@@ -239,7 +248,9 @@ def _report(result, request: PlayRequest, stderr: TextIO) -> None:
             started = process_start_time()
             print(f"first sound at {clock(result.first_audible)} "
                   f"({result.first_audible - started:.3f} s after the process started)", file=stderr)
-        print(f"latency {result.latency:.3f} s, {result.underruns} underruns", file=stderr)
+        away = ("" if not suspensions else " (not counting the suspension by Ctrl-Z)" if suspensions == 1
+                else f" (not counting {suspensions} suspensions by Ctrl-Z)")
+        print(f"latency {result.latency:.3f} s, {result.underruns} underruns{away}", file=stderr)
         if result.waits:
             steps = ", ".join(f"{step} ({seconds:.1f} s)" for step, seconds in result.waits)
             print(f"waited {sum(s for _, s in result.waits):.1f} s for speech before step(s) {steps}: "

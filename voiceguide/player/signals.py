@@ -12,9 +12,12 @@
   terminal is restored and the speech workers ended first, then the
   default action runs (the process ends by SIGQUIT).
 * **SIGTSTP** (Ctrl-Z) pauses with a fade, gives the terminal back in its
-  normal mode, and stops the process; **SIGCONT** (``fg``) re-enters cbreak
-  mode and resumes. SIGCONT also re-enters cbreak after a SIGSTOP, which
-  cannot be caught.
+  normal mode, takes the status and keys lines away with a line that says
+  so, and stops the process; **SIGCONT** (``fg``) re-enters cbreak mode,
+  redraws the lines and resumes. SIGCONT also re-enters cbreak after a
+  SIGSTOP, which cannot be caught. While the process is stopped the device
+  runs dry: that underrun is the suspension's, not a gap in the sound, so the
+  output is told (``suspending``/``continued``) and does not count it.
 
 SIGKILL cannot be caught: a terminal left without echo after ``kill -9``
 is put right with ``stty sane``.
@@ -43,6 +46,9 @@ from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, Interrupted
 #: How long Ctrl-Z waits for the pause fade to reach the ear before stopping the process.
 SUSPEND_FADE = 0.5
 
+#: What the terminal shows while the session waits in the background (the shell's own line follows).
+SUSPENDED_NOTE = "paused in the background; `fg` carries on"
+
 
 def _exit_code(signum: int) -> int:
     return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_OK
@@ -51,15 +57,19 @@ def _exit_code(signum: int) -> int:
 class SessionSignals:
     """Install the handlers for one ``play`` (a context manager; main thread only).
 
-    Set :attr:`player` once it exists, and :attr:`keys` (a
-    :class:`~voiceguide.player.keys.KeyReader`) while keys are read; add
-    :meth:`on_quit_now` callbacks for SIGQUIT.
+    Set :attr:`player` once it exists, :attr:`status` (the status display)
+    and :attr:`keys` (a :class:`~voiceguide.player.keys.KeyReader`) while keys
+    are read; add :meth:`on_quit_now` callbacks for SIGQUIT.
     """
 
     def __init__(self, *, headless: bool):
         self.headless = headless
         self.player: Any = None
         self.keys: Any = None
+        self.status: Any = None
+        #: Times the session was suspended (Ctrl-Z, or SIGSTOP) and continued.
+        self.suspensions = 0
+        self._stopped_for_suspend = False
         self.stopped_by: Optional[int] = None
         self._quit_now: List[Callable[[], None]] = []
         self._previous: Dict[int, Any] = {}
@@ -107,22 +117,39 @@ class SessionSignals:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
+    def _output(self) -> Any:
+        """The player's output if it takes word of a suspension (a test's fake may not)."""
+        return getattr(self.player, "output", None)
+
     def _suspend(self, signum, frame) -> None:
         player = self.player
         if player is not None and not player.paused and not player.stopping:
             player.pause()
             self._paused_for_suspend = True
             time.sleep(SUSPEND_FADE)
+        # before the stop: the mixer thread may see the underrun before this thread runs again
+        getattr(self._output(), "suspending", lambda: None)()
+        if self.status is not None:
+            self.status.suspend(SUSPENDED_NOTE)
         if self.keys is not None:
             self.keys.suspend()
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        self._stopped_for_suspend = True
         os.kill(os.getpid(), signal.SIGTSTP)   # stops here until SIGCONT
         signal.signal(signal.SIGTSTP, self._suspend)
         self._continued(signal.SIGCONT, None)
 
     def _continued(self, signum, frame) -> None:
+        # Runs twice after Ctrl-Z (the SIGCONT handler, then the end of _suspend): once is enough.
+        if frame is not None and self._stopped_for_suspend:
+            return
+        self._stopped_for_suspend = False
+        self.suspensions += 1
+        getattr(self._output(), "continued", lambda: None)()
         if self.keys is not None:
             self.keys.resume()
+        if self.status is not None:
+            self.status.resume()
         if self._paused_for_suspend:
             self._paused_for_suspend = False
             if self.player is not None:

@@ -22,6 +22,28 @@ from voiceguide.script.units import format_duration
 
 KEYS_FOOTER = "space pause/resume · n/→ next · p/← back · +/- volume · q quit"
 
+#: The keys footer from the fullest to the barest: the first that fits the terminal is shown.
+#: Words are shortened first, then the least needed keys go (volume, back, next), and
+#: "q quit" stays to the end, because how to stop is the one thing never to hide.
+KEYS_FOOTERS = (
+    KEYS_FOOTER,
+    "space pause · n/→ next · p/← back · +/- volume · q quit",
+    "space pause · n next · p back · +/- vol · q quit",
+    "space pause · n next · p back · q quit",
+    "space pause · n next · q quit",
+    "space pause · q quit",
+    "q quit",
+)
+
+
+def keys_footer(width: int) -> str:
+    """The fullest keys footer that fits in *width* columns (at the least, ``q quit``).
+
+    Cutting the one long footer at the edge lost "q quit" first, at 50
+    columns (issue 19): the keys a listener needs most are at its end.
+    """
+    return next((footer for footer in KEYS_FOOTERS if len(footer) <= width), KEYS_FOOTERS[-1])
+
 
 def describe(event: Event) -> str:
     if event.kind == "say":
@@ -76,6 +98,13 @@ class Status:
     def flash(self, text: str) -> None:
         """A short-lived word about a key press (paused, resumed, volume): a message unless shown in place."""
         self.message(text)
+
+    def suspend(self, note: str) -> None:
+        """The process is about to stop (Ctrl-Z): *note* says so."""
+        self.message(note)
+
+    def resume(self) -> None:
+        """The process goes on after a stop (``fg``)."""
 
     def close(self) -> None: ...
 
@@ -221,7 +250,7 @@ class TerminalStatus(Status):
         if self._shown:
             self.out.write("\r\x1b[2K" + line)  # the footer under it stays as it is
         else:
-            self.out.write(_ERASE_BELOW + line + "\n" + self._fit(KEYS_FOOTER, width) + _UP_TO_STATUS)
+            self.out.write(_ERASE_BELOW + line + "\n" + keys_footer(width) + _UP_TO_STATUS)
         self.out.flush()
         self._last = line
         self._shown = True
@@ -232,6 +261,20 @@ class TerminalStatus(Status):
             self.out.flush()
             self._last = ""
             self._shown = False
+
+    def suspend(self, note: str) -> None:
+        """Ctrl-Z: take both lines away and leave *note* in their place, for the shell to write under.
+
+        Left drawn, the shell's "Stopped" line lands on the footer's row and the
+        footer is not drawn again after ``fg``. :meth:`resume` redraws both.
+        """
+        self._clear()
+        print(note, file=self.out, flush=True)
+
+    def resume(self) -> None:
+        """After ``fg``: draw the status line and the footer afresh at the next tick (the cursor is on a new line)."""
+        self._shown = False
+        self._last = ""
 
     def close(self) -> None:
         """Leave the last status line (the keys no longer apply: the footer goes)."""

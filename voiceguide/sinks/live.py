@@ -22,6 +22,8 @@ ear), ``underruns``, ``first_audible``; ``start()``, ``write(block)``
 ``reopen()`` (after DeviceLost; DeviceError if it is not back), ``close()``
 (lets what was written play out) and ``abandon()`` (a thread is stuck in
 ``write`` for good: let the process end without waiting for PortAudio).
+Optional: ``suspending()`` and ``continued()`` around a stop of the whole
+process (Ctrl-Z, ``fg``), whose underrun is not counted (``excused``).
 
 Traps:
 
@@ -36,6 +38,7 @@ Traps:
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Optional, Union
 
@@ -50,6 +53,9 @@ DEFAULT_BLOCKSIZE = 4096  # 85 ms: well inside the 0.2 s latency, half the wake-
 PREROLL_FRAMES = 2048
 #: A block whose peak is above this counts as audible (for the start-up trace).
 AUDIBLE = db_to_gain(-60.0)
+#: An underrun reported this soon (seconds) after the process continued from a
+#: stop (Ctrl-Z, SIGSTOP) is the stop's: the device ran dry while nothing could write.
+SUSPENSION_GRACE = 1.0
 
 Device = Union[int, str, None]
 
@@ -200,8 +206,14 @@ class LiveOutput:
         self.latency = float(self._stream.latency)
         self._frame = np.zeros((blocksize, self.channels), dtype=np.float32)
         self.underruns = 0
+        #: Underruns the process's own stops (Ctrl-Z) caused: not gaps, not counted in ``underruns``.
+        self.excused = 0
         self.frames_played = 0
         self.first_audible: Optional[float] = None
+        self._count_lock = threading.Lock()
+        self._suspended = False
+        self._excuse_until = 0.0
+        self._recent: list = []   # monotonic times of the underruns counted in the last SUSPENSION_GRACE
 
     def _open(self):
         import sounddevice as sd
@@ -272,9 +284,41 @@ class LiveOutput:
 
         try:
             if self._stream.write(frame):
-                self.underruns += 1
+                self._underrun()
         except sd.PortAudioError as exc:
             raise DeviceLost(f"the output device stopped working ({exc})") from None
+
+    def _underrun(self) -> None:
+        """Count a gap in the sound, unless the process was stopped (it then ran dry, by design)."""
+        now = time.monotonic()
+        with self._count_lock:
+            if self._suspended or now < self._excuse_until:
+                self.excused += 1
+                return
+            self.underruns += 1
+            self._recent = [t for t in self._recent if now - t < SUSPENSION_GRACE] + [now]
+
+    def suspending(self) -> None:
+        """The process is about to stop (Ctrl-Z; any thread): the underrun that follows is not a gap."""
+        with self._count_lock:
+            self._suspended = True
+
+    def continued(self) -> None:
+        """The process goes on after a stop (``fg``; any thread).
+
+        The mixer thread may report the underrun before the thread that
+        handles SIGCONT runs (always so after a SIGSTOP, which gives no
+        warning): one counted in the last :data:`SUSPENSION_GRACE` seconds is
+        taken back, and one in the next as many seconds is not counted.
+        """
+        now = time.monotonic()
+        with self._count_lock:
+            self._suspended = False
+            self._excuse_until = now + SUSPENSION_GRACE
+            recent = [t for t in self._recent if now - t < SUSPENSION_GRACE]
+            self.underruns -= len(recent)
+            self.excused += len(recent)
+            self._recent = []
 
     def _buffer_frames(self) -> int:
         return int(round(self.latency * self.sample_rate)) + self.blocksize
