@@ -60,8 +60,8 @@ def test_wait_returns_true_when_the_time_is_over_and_ticks_meanwhile() -> None:
 def test_skip_starts_at_once_and_cancel_never_starts() -> None:
     for action, expected in (("skip", True), ("cancel", False)):
         countdown = Countdown(60)
-        outcome = []
-        waiter = threading.Thread(target=lambda: outcome.append(countdown.wait(interval=0.05)))
+        outcome: list = []
+        waiter = threading.Thread(target=lambda c=countdown, o=outcome: o.append(c.wait(interval=0.05)))
         waiter.start()
         time.sleep(0.1)
         getattr(countdown, action)()

@@ -25,7 +25,7 @@ def duration(ctx, param, value) -> Optional[float]:
 
 
 def delay(ctx, param, value) -> Optional[float]:
-    """Click callback for ``--delay``: ``30s``, ``2m`` or seconds (see :func:`~voiceguide.player.countdown.parse_delay`)."""
+    """Click callback for ``--delay``: ``30s``, ``2m`` or seconds (:func:`voiceguide.player.countdown.parse_delay`)."""
     if value is None:
         return None
     from voiceguide.errors import UsageError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from voiceguide.cli.common import (length_option, load_exercise, music_option, note_record_steps, session_options,
-                                   setting_option, speech_options)
+from voiceguide.cli.common import (delay_option, length_option, load_exercise, music_option, note_record_steps,
+                                   session_options, setting_option, speech_options)
 
 
 @click.command()
@@ -65,18 +65,21 @@ def render(exercise, output, no_ambient, length, captions, force, music, voice, 
 @click.option("-v", "--verbose", is_flag=True,
               help="Report start-up time, latency, underruns and waits for speech at the end.")
 @music_option()
+@delay_option()
 def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_level, device, latency,
-         text_only, verbose, music):
+         text_only, verbose, music, delay):
     """Play an exercise. You may stop at any time.
 
     On a terminal: space pauses and resumes, n or the right arrow skips to
     the next step, p or the left arrow goes back, + and - change the volume,
-    q quits with a fade. Without a terminal (a service, a pipe, nohup) it
-    logs one line per step; SIGTERM fades out and exits 0.
+    q quits with a fade. With --delay it waits first in silence (space starts
+    at once, p pauses the count, q quits), then a soft chime. Without a
+    terminal (a service, a pipe, nohup) it logs one line per step; SIGTERM
+    fades out and exits 0.
     """
     from voiceguide.player.foreground import PlayRequest, play as play_request
 
     play_request(PlayRequest(
         exercise, length=length, ambient=not no_ambient, start_at=start_at, text_only=text_only,
-        verbose=verbose, music=music, settings=dict(voice=voice, rate=rate, volume=volume, device=device,
+        verbose=verbose, music=music, delay=delay, settings=dict(voice=voice, rate=rate, volume=volume, device=device,
                                        ambient_level=ambient_level, latency=latency)))

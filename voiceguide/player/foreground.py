@@ -55,6 +55,7 @@ class PlayRequest:
     text_only: bool = False                         # --text
     verbose: bool = False                           # -v
     music: Optional[str] = None                     # --music FILE
+    delay: Optional[float] = None                   # --delay, seconds of settling before the session
 
 
 @dataclass
@@ -164,11 +165,12 @@ PORTAUDIO_STOP_WAIT = 1.0
 def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdout: TextIO,
          stderr: TextIO):
     from voiceguide.player.keys import KeyReader
-    from voiceguide.player.player import Player
+    from voiceguide.player.chime import play_chime
+    from voiceguide.player.player import Player, PlayResult
     from voiceguide.player.practice import LoggedSession
     from voiceguide.player.session import Session
     from voiceguide.player.status import LogStatus, TerminalStatus
-    from voiceguide.sinks.live import LiveOutput
+    from voiceguide.sinks.live import LiveOutput, resolve_device
 
     words_out = stdout if request.text_only else None
     status = (TerminalStatus(stderr, words_out=words_out) if interactive
@@ -179,6 +181,15 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
     with Session(ready.script, ready.options) as session:
         signals.on_quit_now(lambda: session.close(grace=0.0))
         session.prefetch(background=True)  # synthesis starts now, while the device opens
+        if request.delay:
+            # a device that is not there is said now, not after the wait
+            signals.call(lambda: resolve_device(ready.device), "finding the device")
+            if not _settle(request.delay, status, interactive, signals):
+                session.close(grace=0.0)
+                status.message("stopped before it began; take your time")
+                status.close()
+                return PlayResult(frames=0, underruns=0, latency=0.0, first_audible=None, quit=True)
+            signals.call(lambda: play_chime(ready.device, ready.latency), "playing the chime")
         output = signals.call(lambda: LiveOutput(sample_rate, device=ready.device, latency=ready.latency),
                               "opening the device")
         player = Player(session, output, start_at=request.start_at, status=status)
@@ -218,6 +229,40 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
 
         status.message(f"done ({format_duration(result.frames / sample_rate)}); take your time")
     return result
+
+
+def _settle(seconds: float, status: Any, interactive: bool, signals: Any) -> bool:
+    """``--delay``: wait *seconds* in silence, counting down on the status line; False if quit meanwhile.
+
+    Keys work during the wait: space starts at once, p pauses the count, q
+    quits. Nothing has begun yet (no device open, no practice-log row), so
+    a quit here leaves nothing behind; the speech is made meanwhile.
+    """
+    from voiceguide.player.countdown import Countdown
+
+    countdown = Countdown(seconds)
+
+    def key(name: str) -> None:
+        if name == "space":
+            countdown.skip()
+        elif name == "p":
+            countdown.toggle()
+        elif name in ("q", "escape"):
+            countdown.cancel()
+
+    def tick(left: float, paused: bool) -> None:
+        status.starting(left, paused)
+
+    if not interactive:
+        return countdown.wait(tick)
+    from voiceguide.player.keys import KeyReader
+
+    with KeyReader(key) as keys:
+        signals.keys = keys
+        try:
+            return countdown.wait(tick)
+        finally:
+            signals.keys = None
 
 
 def _has_record_steps(script: Script) -> bool:

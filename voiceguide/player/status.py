@@ -12,6 +12,7 @@ words (written to *words_out*, stdout) and the rest can be piped apart.
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import time
@@ -36,13 +37,27 @@ KEYS_FOOTERS = (
 )
 
 
-def keys_footer(width: int) -> str:
-    """The fullest keys footer that fits in *width* columns (at the least, ``q quit``).
+#: The keys while a start delay counts down (``play --delay``), fullest first, as above.
+COUNTDOWN_FOOTERS = (
+    "space start now · p pause the count · q quit",
+    "space start now · p pause · q quit",
+    "space start now · q quit",
+    "q quit",
+)
+
+
+def keys_footer(width: int, footers: Tuple[str, ...] = KEYS_FOOTERS) -> str:
+    """The fullest keys footer of *footers* that fits in *width* columns (at the least, ``q quit``).
 
     Cutting the one long footer at the edge lost "q quit" first, at 50
     columns (issue 19): the keys a listener needs most are at its end.
     """
-    return next((footer for footer in KEYS_FOOTERS if len(footer) <= width), KEYS_FOOTERS[-1])
+    return next((footer for footer in footers if len(footer) <= width), footers[-1])
+
+
+def starting_words(left: float, paused: bool) -> str:
+    """``starting in 1:40`` (``· paused``): the start delay, in the same words on the terminal and in logs."""
+    return f"starting in {format_duration(math.ceil(left))}" + (" · paused" if paused else "")
 
 
 def describe(event: Event) -> str:
@@ -103,6 +118,9 @@ class Status:
         """The process is about to stop (Ctrl-Z): *note* says so."""
         self.message(note)
 
+    def starting(self, left: float, paused: bool) -> None:
+        """A start delay counts down: *left* seconds until the session (see :mod:`.countdown`)."""
+
     def resume(self) -> None:
         """The process goes on after a stop (``fg``)."""
 
@@ -125,6 +143,7 @@ class LogStatus(Status):
         self.out = out or sys.stderr
         self.words_out = words_out
         self._said_preparing = False
+        self._said_starting = False
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -149,6 +168,11 @@ class LogStatus(Status):
         if progress is not None and not self._said_preparing:
             self._said_preparing = True  # one line: a log is not a progress bar
             self._line(preparing_words(progress))
+
+    def starting(self, left: float, paused: bool) -> None:
+        if not self._said_starting:   # one line: a log is not a countdown
+            self._said_starting = True
+            self._line(starting_words(left, paused))
 
 
 #: How long a flashed word (resumed, volume +2 dB) stays in the status line.
@@ -191,10 +215,20 @@ class TerminalStatus(Status):
         self._last = ""
         self._shown = False
         self._preparing: Optional[Tuple[int, int]] = None
+        self._footers = KEYS_FOOTERS
 
     def start(self, title: str, total: Optional[float]) -> None:
+        if self._footers is not KEYS_FOOTERS:   # after a start delay: the session's keys now
+            self._clear()
+            self._footers = KEYS_FOOTERS
         print(f"{title}. You may stop at any time.", file=self.out, flush=True)
         self._draw(_clock(0.0, total))
+
+    def starting(self, left: float, paused: bool) -> None:
+        if self._footers is not COUNTDOWN_FOOTERS:
+            self._clear()
+            self._footers = COUNTDOWN_FOOTERS
+        self._draw(starting_words(left, paused))
 
     def event(self, event: Event, elapsed: float) -> None:
         if event.section:
@@ -250,7 +284,7 @@ class TerminalStatus(Status):
         if self._shown:
             self.out.write("\r\x1b[2K" + line)  # the footer under it stays as it is
         else:
-            self.out.write(_ERASE_BELOW + line + "\n" + keys_footer(width) + _UP_TO_STATUS)
+            self.out.write(_ERASE_BELOW + line + "\n" + keys_footer(width, self._footers) + _UP_TO_STATUS)
         self.out.flush()
         self._last = line
         self._shown = True

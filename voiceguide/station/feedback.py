@@ -10,8 +10,8 @@ they never compete with a session for the device.
 
 Traps:
 
-* The chime is the ``chime`` bell cut to about a second with a
-  raised-cosine tail and played 14 dB down: an acknowledgement, not an alarm.
+* The chime is :mod:`voiceguide.player.chime`'s, the one that also ends a
+  start delay: an acknowledgement, not an alarm.
 * A notice goes through the ordinary session machinery (a two-step script:
   a chime, then the words), so it sounds like the rest of voiceguide. When
   the speech engine itself is missing, the words cannot be said: two chimes
@@ -23,29 +23,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
+from voiceguide.player.chime import SAMPLE_RATE
+
 log = logging.getLogger("voiceguide.station")
-
-CHIME_SECONDS = 1.1
-CHIME_DB = -14.0
-SAMPLE_RATE = 48_000
-
-
-def chime_samples(sample_rate: int = SAMPLE_RATE, repeat: int = 1):
-    """The acknowledging chime: float32 mono, starting and ending at exactly zero."""
-    import numpy as np
-
-    from voiceguide.audio.dsp import db_to_gain, fall
-    from voiceguide.audio.generators import bell
-
-    n = int(CHIME_SECONDS * sample_rate)
-    ring = bell("chime", sample_rate)[:n].astype(np.float32)
-    fade = int(0.35 * sample_rate)
-    ring[n - fade:] *= fall(fade).astype(np.float32)  # ends at exactly 0.0
-    ring *= np.float32(db_to_gain(CHIME_DB))
-    if repeat > 1:
-        gap = np.zeros(int(0.25 * sample_rate), dtype=np.float32)
-        ring = np.concatenate([part for _ in range(repeat) for part in (ring, gap)][:-1])
-    return ring
 
 
 class Feedback:
@@ -56,18 +36,9 @@ class Feedback:
 
     def chime(self, device: Any = None, latency: Optional[float] = None, repeat: int = 1) -> Optional[float]:
         """Play the chime; return, once it has been heard, the wall-clock time it was first heard."""
-        from voiceguide.sinks.live import LiveOutput
+        from voiceguide.player.chime import play_chime
 
-        samples = chime_samples(self.sample_rate, repeat)
-        output = LiveOutput(self.sample_rate, device=device, latency=latency)
-        try:
-            output.start()
-            step = output.blocksize
-            for at in range(0, len(samples), step):
-                output.write(samples[at:at + step].copy())
-        finally:
-            output.close()
-        return output.first_audible
+        return play_chime(device, latency, repeat, self.sample_rate)
 
     def notice(self, text: str, playback: Any) -> None:
         """Say *text* (after a chime); two chimes when there is no speech engine."""

@@ -201,7 +201,7 @@ def _hosts(value: Any) -> Tuple[str, ...]:
 
 
 def _delay(value: Any) -> float:
-    """``"30s"``, ``"2m"`` or seconds: the rule of ``play --delay`` (:func:`~voiceguide.player.countdown.parse_delay`)."""
+    """``"30s"``, ``"2m"`` or seconds: the rule of ``play --delay`` (see ``player.countdown.parse_delay``)."""
     from voiceguide.errors import UsageError
     from voiceguide.player.countdown import parse_delay
 
