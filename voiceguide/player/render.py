@@ -22,20 +22,38 @@ RENDER_BLOCK = 1 << 16
 
 def render(session: Session, path: Path, timeline: Optional[Timeline] = None,
            block: int = RENDER_BLOCK, replace: bool = True) -> Timeline:
-    """Mix *session* into *path* (WAV, FLAC or OGG by extension); return its timeline.
+    """Mix *session* into *path* (WAV, FLAC, OGG, MP3 or Opus by extension); return its timeline.
 
-    The file is exactly ``timeline.length`` samples long. Memory stays flat:
-    only one block and the clips that sound in it are held at a time.
-    Without *replace* an existing *path* is kept (:class:`FileExistsError`).
+    The file is exactly ``timeline.length`` samples long (an MP3 as decoded:
+    its LAME info frame tells the decoder the encoder's delay and padding).
+    An MP3 or Opus file also gets the title, the summary and one chapter per
+    section (:mod:`voiceguide.sinks.tags`). Memory stays flat: only one
+    block and the clips that sound in it are held at a time. Without
+    *replace* an existing *path* is kept (:class:`FileExistsError`).
     """
     from voiceguide.audio.mixer import render_blocks
 
     timeline = timeline or session.timeline()
     mixer = session.mixer(timeline)
-    with FileSink(Path(path), timeline.sample_rate, replace=replace) as sink:
+    with FileSink(Path(path), timeline.sample_rate, replace=replace,
+                  finish=_tagger(Path(path), session, timeline)) as sink:
         for chunk in render_blocks(mixer, block):
             sink.write(chunk)
     return timeline
+
+
+def _tagger(path: Path, session: Session, timeline: Timeline) -> Optional[Callable[[Path], None]]:
+    """What writes an MP3's or Opus file's title, summary and chapters (nothing for other formats)."""
+    kind = path.suffix.lower()[1:]
+    if kind not in ("mp3", "opus"):
+        return None
+
+    def tag(finished: Path) -> None:
+        from voiceguide.sinks.tags import tag_file, timeline_chapters
+
+        tag_file(finished, kind, session.script.title, session.script.summary, timeline_chapters(timeline))
+
+    return tag
 
 
 def check_outputs(output: Path, captions: Optional[Path] = None, force: bool = False,

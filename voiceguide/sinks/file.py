@@ -19,17 +19,37 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import List
+from typing import Any, Callable, Dict, List, Optional
 
 from voiceguide.errors import FileAccessError, UsageError, file_error
 
 #: Extension -> (libsndfile format, subtype). WAV and FLAC keep 24 bits so a
-#: quiet ambient bed keeps its detail; OGG is Vorbis.
+#: quiet ambient bed keeps its detail; OGG is Vorbis; MP3 (libsndfile >= 1.1,
+#: LAME inside) and Opus in Ogg are for phones (see :data:`ENCODING`).
 FORMATS = {
     ".wav": ("WAV", "PCM_24"),
     ".flac": ("FLAC", "PCM_24"),
     ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+    ".opus": ("OGG", "OPUS"),
 }
+
+#: Encoder settings by extension, as python-soundfile (>= 0.13) passes them to libsndfile.
+#: MP3: LAME's variable bitrate at quality 5 of 0..9 (``compression_level`` 0.5), mono: about
+#: 64 kbit/s, 0.46 MB a minute for a spoken session over an ambient bed
+#: (``benchmarks/downloads.py``); the voice stays clear and the noise beds keep their texture.
+ENCODING: Dict[str, Dict[str, Any]] = {
+    ".mp3": {"compression_level": 0.5, "bitrate_mode": "VARIABLE"},
+    ".opus": {"compression_level": 0.8},   # about 57 kbit/s mono
+}
+
+
+def encoder_available(suffix: str) -> bool:
+    """Whether this machine's libsndfile can write *suffix* (MP3 needs libsndfile >= 1.1)."""
+    import soundfile
+
+    fmt, subtype = FORMATS[suffix.lower()]
+    return fmt in soundfile.available_formats() and subtype in soundfile.available_subtypes(fmt)
 
 
 #: The end of our temporary files' names (see the module's docstring).
@@ -76,6 +96,9 @@ def check_target(path: Path) -> None:
     if suffix not in FORMATS:
         raise UsageError(f"{path}: unknown audio format {suffix or '(none)'}; "
                          f"use a file ending in {', '.join(FORMATS)}")
+    if suffix in (".mp3", ".opus") and not encoder_available(suffix):
+        raise UsageError(f"{path}: this machine's libsndfile cannot write {suffix[1:].upper()} "
+                         f"(MP3 needs libsndfile 1.1 or later); use .ogg, .flac or .wav")
     try:
         if stat.S_ISDIR(os.stat(path).st_mode):
             raise UsageError(f"{path} is a folder; give a file name such as {path / 'session.wav'}")
@@ -141,18 +164,22 @@ def _libsndfile_error(path: Path, exc: Exception, handle=None, ask: bool = True)
 
 
 class FileSink:
-    """Writes float32 blocks to WAV, FLAC or OGG, atomically.
+    """Writes float32 blocks to WAV, FLAC, OGG, MP3 or Opus, atomically.
 
     With ``replace=False`` the finished file never replaces an existing one,
     even one that appeared while the mix was written (:class:`FileExistsError`
-    from :meth:`close`; the partial file is removed).
+    from :meth:`close`; the partial file is removed). *finish*, when given,
+    is called with the finished temporary file before it takes the target's
+    name (the tags of an MP3: :mod:`voiceguide.sinks.tags`).
     """
 
-    def __init__(self, path: Path, sample_rate: int, channels: int = 1, replace: bool = True):
+    def __init__(self, path: Path, sample_rate: int, channels: int = 1, replace: bool = True,
+                 finish: Optional[Callable[[Path], None]] = None):
         import soundfile
 
         self.path = Path(path)
         self.replace = replace
+        self.finish = finish
         self._sf_error = soundfile.LibsndfileError
         check_target(self.path)
         fmt, subtype = FORMATS[self.path.suffix.lower()]
@@ -164,8 +191,13 @@ class FileSink:
         os.close(fd)
         self._tmp = Path(tmp)
         try:
-            self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
-                                             format=fmt, subtype=subtype)
+            settings = ENCODING.get(self.path.suffix.lower(), {})
+            try:
+                self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
+                                                 format=fmt, subtype=subtype, **settings)
+            except TypeError:  # python-soundfile < 0.13 has no encoder settings: libsndfile's defaults
+                self._file = soundfile.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels,
+                                                 format=fmt, subtype=subtype)
         except BaseException as exc:
             self._tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
@@ -198,6 +230,11 @@ class FileSink:
                 raise file_error(self.path, exc, "write it") from None
             except self._sf_error as exc:  # the handle is gone: the reason is guessed from the disk
                 raise _libsndfile_error(self.path, exc, ask=False) from None
+            if self.finish is not None:
+                try:
+                    self.finish(self._tmp)
+                except OSError as exc:
+                    raise file_error(self.path, exc, "write it") from None
             os.chmod(self._tmp, usual_mode())
             try:
                 place(self._tmp, self.path, self.replace)
