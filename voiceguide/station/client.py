@@ -19,7 +19,7 @@ import http.client
 import json
 import socket
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from voiceguide.errors import EXIT_RUNTIME, EXIT_USAGE, VoiceguideError
 from voiceguide.station import address as where
@@ -99,12 +99,13 @@ class Client:
             headers["Content-Type"] = "application/json"
         conn = http.client.HTTPConnection(self.address.connect_host, self.address.port, timeout=self.timeout)
         expired = threading.Event()
+        opened: list = []
 
         def cut_off() -> None:   # the socket's timeout is per read; this bounds the whole exchange
             expired.set()
-            if conn.sock is not None:
+            for sock in opened:  # not conn.sock: an answer without a length takes the socket from conn
                 try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
 
@@ -112,6 +113,8 @@ class Client:
         watchdog.daemon = True
         watchdog.start()
         try:
+            conn.connect()
+            opened.append(conn.sock)
             conn.request(method, path, body=payload, headers=headers)
             response = conn.getresponse()
             raw = _read_bounded(response)
@@ -121,13 +124,14 @@ class Client:
             raise _no_station(detail) from None
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
-                raise BadAnswer(f"the station at {self.address} did not finish its answer within "
-                                f"{max(self.timeout, DEADLINE):.0f} s; is it a voiceguide station?") from None
+                raise self._too_slow() from None
             raise NoStationError(f"the station at {self.address} did not answer ({exc}); "
                                  f"`journalctl --user -u voiceguide-station` may say why") from None
         finally:
             watchdog.cancel()
             conn.close()
+        if expired.is_set():   # cut off: what was read ends early, and is not the answer
+            raise self._too_slow()
         if raw is None:
             raise BadAnswer(f"the station at {self.address} answered with more than {MAX_ANSWER // 1024} KiB; "
                             f"a voiceguide station never does: is something else listening there?")
@@ -136,6 +140,10 @@ class Client:
         except (UnicodeDecodeError, ValueError, RecursionError):
             data = None
         return status, data
+
+    def _too_slow(self) -> BadAnswer:
+        return BadAnswer(f"the station at {self.address} did not finish its answer within "
+                         f"{max(self.timeout, DEADLINE):.0f} s; is it a voiceguide station?")
 
     def call(self, method: str, path: str, body: Any = None, expect: type = dict) -> Any:
         """The decoded answer, an *expect*; :class:`StationError` with the station's message for 4xx/5xx.
@@ -169,10 +177,13 @@ class Client:
                                 f"voiceguide station's; is something else listening there?")
         return items
 
-    def play(self, exercise: str, length: Optional[str] = None, origin: str = "ctl") -> dict:
-        body = {"id": exercise, "origin": origin}
+    def play(self, exercise: str, length: Optional[str] = None, origin: str = "ctl",
+             delay: Optional[float] = None) -> dict:
+        body: Dict[str, Any] = {"id": exercise, "origin": origin}
         if length:
             body["length"] = length
+        if delay:
+            body["delay"] = delay
         return _checked_state(self.call("POST", "/api/play", body), self.address)
 
     def action(self, name: str, body: Any = None) -> dict:
@@ -198,7 +209,8 @@ def _number(value: Any) -> bool:
 
 #: The state's fields ``describe_state`` reads, and the types each may have.
 _STATE_FIELDS = {"state": (str,), "exercise": (str, type(None)), "title": (str, type(None)),
-                 "section": (str, type(None)), "text": (str, type(None)), "error": (str, type(None))}
+                 "section": (str, type(None)), "text": (str, type(None)), "error": (str, type(None)),
+                 "duration_text": (str, type(None))}
 _STATE_NUMBERS = ("elapsed", "duration", "volume_db")
 
 
@@ -218,8 +230,10 @@ def _what(data: Any) -> str:
 
 
 def _one_line(text: str) -> str:
-    """A station's message on one line, at most 300 characters (it is printed as is)."""
-    return " ".join(text.split())[:300]
+    """A station's message on one line, at most 300 characters, control characters made visible."""
+    from voiceguide.visible import visible
+
+    return visible(" ".join(text.split())[:300])
 
 
 #: The API names its own requests in its messages; ``ctl`` says its commands instead.
@@ -239,8 +253,14 @@ def describe_state(state: dict) -> str:
     """One line for ``ctl status``: what a person glancing at it wants to know."""
     from voiceguide.script.units import format_duration
 
+    from voiceguide.visible import visible
+
     if not isinstance(state, dict):
         return "the station sent an answer that is not a state"
+    return visible(_state_line(state, format_duration))
+
+
+def _state_line(state: dict, format_duration: Callable[[float], str]) -> str:
     kind = state.get("state", "?")
     volume = state.get("volume_db") or 0.0
     vol = f"  volume {volume:+.0f} dB" if abs(volume) >= 0.5 else ""
@@ -250,6 +270,9 @@ def describe_state(state: dict) -> str:
     elapsed = format_duration(state.get("elapsed") or 0)
     total = state.get("duration_text") or (format_duration(state["duration"]) if state.get("duration") else "?")
     parts = [kind, state.get("title") or state.get("exercise") or "", f"{elapsed} / {total}"]
+    starts_in = state.get("starts_in")
+    if _number(starts_in):   # the start delay: "starting  Body scan  starts in 0:25"
+        parts[2] = f"starts in {format_duration(starts_in)}"
     preparing = state.get("preparing")
     if isinstance(preparing, dict) and preparing.get("total"):
         parts.append(f"preparing speech ({preparing.get('done', 0)} of {preparing['total']})")
