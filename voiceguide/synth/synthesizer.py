@@ -9,17 +9,23 @@ first writer of a key wins: an existing entry is never replaced, see
 (:func:`voiceguide.synth.voices.choose`): engine, model and every synthesis
 parameter go into the cache key and into the request, so they cannot drift.
 
-A clip read once is *pinned* for the synthesizer's life (:class:`_Pin`):
-``length()`` and ``clip()`` always agree, so a timeline measured early and a
-mixer that loads samples minutes later can never disagree, whatever happens
-to the cache folder in between.
+A clip read once is *pinned* for the synthesizer's life
+(:mod:`voiceguide.synth.pins`): ``length()`` and ``clip()`` always agree, so
+a timeline measured early and a mixer that loads samples minutes later can
+never disagree, whatever happens to the cache folder in between.
 
-Each engine (for Piper: each model) has its own pool of workers: espeak-ng
-and Piper never share a process, and a Piper worker loads its model once and
-keeps it. A pool has at most ``workers`` processes (Piper: at most one per
-core, and no more than the free memory holds); a worker idle for
-``idle_timeout`` seconds exits and frees its memory (a station keeps one
-player running for days), and the next request starts a fresh one.
+Each engine (for Piper: each model) has its own pool of workers
+(:mod:`voiceguide.synth.dispatch`): espeak-ng and Piper never share a
+process, and a Piper worker loads its model once and keeps it. A pool has at
+most ``workers`` processes (Piper: at most one per core, and no more than the
+free memory holds); a worker idle for ``idle_timeout`` seconds exits and
+frees its memory (a station keeps one player running for days), and the next
+request starts a fresh one.
+
+Why this module is only the joint: the pins (file handling) and the
+dispatcher (processes and threads) each have a module of their own; this one
+keys a request (voice choice, cache key), asks the pins first and the
+dispatcher on a miss, and answers the public questions.
 
 Threads: a few dispatcher threads (one per worker slot) take requests off
 their pool's priority queue and block on the worker's pipe; the caller's thread blocks
@@ -38,11 +44,7 @@ install; every later request fails at once with the same error.
 
 from __future__ import annotations
 
-import collections
-import itertools
-import logging
 import os
-import queue
 import threading
 import weakref
 from pathlib import Path
@@ -50,12 +52,13 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from ..errors import CacheError, EngineError, UnknownVoice
+from ..errors import EngineError
 from . import cache
-from .cachefolder import check_cache_folder, default_cache_dir
-from .workers import (NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, default_worker_argv,
-                      list_voices, missing_engine_error, piper_workers)
+from .cachefolder import default_cache_dir
+from .dispatch import PRIORITY_LATER, PRIORITY_NOW, Dispatcher
+from .pins import Pin, Pins
 from .spec import VoiceSpec, cache_key, normalise_text
+from .workers import Job, Pool, default_worker_argv, list_voices
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cachesize import Limits
@@ -63,72 +66,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Synthesizer"]
 
-log = logging.getLogger("voiceguide.synth")
-
 #: A worker with nothing to do for this long exits (its engine's memory with it).
 IDLE_TIMEOUT_S = 60.0
 
-#: Clips kept in memory after loading, by total size (a session repeats clips).
-MEMORY_CACHE_BYTES = 8 * 1024 * 1024
 
-#: At most this many clips are pinned by an open file descriptor; beyond it a
-#: pinned clip's samples are kept in memory instead (see :class:`_Pin`).
-MAX_PINNED_FILES = 256
-
-_PRIORITY_NOW = 0      # clip()/length() is waiting for it
-_PRIORITY_LATER = 1    # prefetch()
-
-
-def _pin_file_limit() -> int:
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft > 0:
-            return max(0, min(MAX_PINNED_FILES, soft // 4))
-    except (ImportError, OSError, ValueError):
-        pass
-    return MAX_PINNED_FILES // 4
-
-
-def _fit(samples: np.ndarray, count: int) -> np.ndarray:
-    """*samples* cut or padded with silence to exactly *count*, with a 10 ms fade-out at a cut."""
-    out = np.zeros(count, np.float32)
-    n = min(count, samples.size)
-    out[:n] = samples[:n]
-    if samples.size > count:
-        fade = min(n, 480)
-        out[n - fade:n] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    out.flags.writeable = False
-    return out
-
-
-class _Pin:
-    """One clip as this synthesizer first read it: its length can never change after that.
-
-    Either an open :class:`~voiceguide.synth.cache.OpenEntry` (the very file that
-    was read, whatever later happens to its name: eviction, another
-    process, a damaged copy removed) or, beyond :data:`MAX_PINNED_FILES`,
-    the samples themselves.
-    """
-
-    __slots__ = ("count", "entry", "samples")
-
-    def __init__(self, count: int, entry: Optional[cache.OpenEntry] = None, samples: Optional[np.ndarray] = None):
-        self.count, self.entry, self.samples = count, entry, samples
-
-    def close(self) -> None:
-        if self.entry is not None:
-            self.entry.close()
-
-    @property
-    def file(self) -> cache.OpenEntry:
-        """The pinned entry, for a pin that holds no samples."""
-        assert self.entry is not None, "a pin holds its entry or its samples"
-        return self.entry
-
-
-def _shutdown(pools: Dict[str, Pool], pins: Dict[str, "_Pin"]) -> None:
+def _shutdown(pools: Dict[str, Pool], pins: Dict[str, Pin]) -> None:
+    """The finalizer of a synthesizer never closed: end its workers and release its pins."""
     for pool in list(pools.values()):
         for _ in pool.threads:
             pool.queue.put((-1, -1, None))
@@ -149,7 +92,7 @@ class Synthesizer:
 
     **A clip never changes under a session.** The first time a clip's length
     or samples are asked for, its cache entry is read, checked and *pinned*
-    (:class:`_Pin`: the open file, or the samples): every later
+    (:class:`~voiceguide.synth.pins.Pin`: the open file, or the samples): every later
     :meth:`length` and :meth:`clip` answers from that same clip, so the
     timeline (which takes lengths) and the mixer (which takes samples, maybe
     minutes later) always agree, whatever happens to the cache meanwhile --
@@ -201,20 +144,12 @@ class Synthesizer:
                                       "workers_started": 0, "idle_exits": 0}
 
         self._lock = threading.Lock()
-        self._jobs: Dict[str, Job] = {}
-        self._seq = itertools.count()
-        self._pools: Dict[str, Pool] = {}
         self._choices: Dict[Tuple[Optional[str], str], "Choice"] = {}
-        self._pins: Dict[str, _Pin] = {}
-        self._pinned_files = 0
-        self._pin_file_limit = _pin_file_limit()
-        self._warned: set = set()
-        self._added = 0
-        self._failed: Dict[str, BaseException] = {}
-        self._memory: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
-        self._memory_bytes = 0
-        self._closed = False
-        self._finalizer = weakref.finalize(self, _shutdown, self._pools, self._pins)
+        self._pins = Pins(self.cache_dir, self._lock)
+        self._jobs = Dispatcher(self.cache_dir, self.worker_argv, self.workers, workers,
+                                self.timeout, self.startup_timeout, self.idle_timeout,
+                                self._lock, self.stats, self._pins.adopt)
+        self._finalizer = weakref.finalize(self, _shutdown, self._jobs.pools, self._pins.pins)
 
     # -- public API ---------------------------------------------------------
 
@@ -227,17 +162,15 @@ class Synthesizer:
         folder cannot be written.
         """
         key = self._key(text, voice)
-        with self._lock:
-            data = self._memory.get(key)
-            if data is not None:
-                self._memory.move_to_end(key)
-                self.stats["cache_hits"] += 1
-                return data
+        data = self._pins.remembered(key)
+        if data is not None:
+            self._count("cache_hits")
+            return data
         pin, waited = self._pin(key, text, voice)
-        data = self._pinned_samples(key, pin, text, voice)
+        data = self._pins.samples(key, pin, lambda: self._pin(key, text, voice)[0])
         if not waited:
             self._count("cache_hits")
-        self._remember(key, data)
+        self._pins.remember(key, data)
         return data
 
     def length(self, text: str, voice: VoiceSpec = VoiceSpec()) -> int:
@@ -247,6 +180,18 @@ class Synthesizer:
         :meth:`clip` returns later are these very ones.
         """
         return self._pin(self._key(text, voice), text, voice)[0].count
+
+    def words(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Tuple[List[Tuple[int, int]], str]:
+        """When each word of the clip is spoken: ``([(start, end) sample], source)``, see :mod:`.words`.
+
+        Kept with the clip when it was made (no synthesis for it); a clip
+        cached without timings gets an estimate (source ``"estimate"``).
+        """
+        from .words import pinned_timings
+
+        key = self._key(text, voice)
+        pin = self._pin(key, text, voice)[0]
+        return pinned_timings(pin.entry, pin.count, text, cache.entry_path(self.cache_dir, key), key)
 
     def prefetch(self, items: Iterable[Tuple[str, VoiceSpec]]) -> None:
         """Queue synthesis of every uncached item, in order; returns at once.
@@ -258,11 +203,10 @@ class Synthesizer:
         """
         for text, voice in items:
             key = self._key(text, voice)
-            with self._lock:
-                if key in self._pins or key in self._jobs:
-                    continue
+            if self._pins.get(key) is not None or self._jobs.has_job(key):
+                continue
             if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is None:
-                self._submit(key, text, voice, _PRIORITY_LATER, wait=False)
+                self._submit(key, text, voice, PRIORITY_LATER)
 
     def ready(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
         """True when :meth:`clip` and :meth:`length` would not wait for synthesis.
@@ -273,20 +217,18 @@ class Synthesizer:
         whose synthesis failed counts as ready: :meth:`length` then raises.
         """
         key = self._key(text, voice)
-        with self._lock:
-            if key in self._pins or key in self._failed:
-                return True
+        if self._pins.get(key) is not None or self._jobs.failed(key):
+            return True
         if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None:
             return True
-        job = self._submit(key, text, voice, _PRIORITY_NOW)
+        job = self._submit(key, text, voice, PRIORITY_NOW)
         return job.done.is_set()
 
     def cached(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
         """True when the clip is pinned or has a cache entry (header checked): no synthesis needed."""
         key = self._key(text, voice)
-        with self._lock:
-            if key in self._pins:
-                return True
+        if self._pins.get(key) is not None:
+            return True
         return cache.entry_length(cache.entry_path(self.cache_dir, key), key) is not None
 
     def entry_path(self, text: str, voice: VoiceSpec = VoiceSpec()) -> Path:
@@ -324,44 +266,17 @@ class Synthesizer:
         entries, the cache folder is then brought within its limits
         (:func:`voiceguide.synth.cachesize.prune`).
         """
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            pending = [j for j in self._jobs.values() if j.state == "pending"]
-            pools = list(self._pools.values())
-        for job in pending:
-            self._finish(job, error=EngineError("the synthesizer was closed"))
-        for pool in pools:
-            for _ in pool.threads:
-                pool.queue.put((-1, next(self._seq), None))
-        # Idle workers exit at end of input; a busy one is killed after the
-        # grace period, which fails its request at once (no retry: closed).
-        for pool in pools:
-            for proc in list(pool.starting):  # a worker hung while it starts has no slot yet
-                try:
-                    proc.kill()
-                except OSError:
-                    pass
-            for w in list(pool.slots):
-                if w is not None:
-                    w.close(grace=grace)
-        for pool in pools:
-            for t in pool.threads:
-                t.join(timeout=grace + 1.0)
-        with self._lock:
-            pins = list(self._pins.values())
-            self._pins.clear()
-        for pin in pins:
-            pin.close()
+        if not self._jobs.close(grace):
+            return
+        self._pins.close()
         self._finalizer.detach()
-        if self._added:
+        if self._pins.added:
             from .cachesize import Limits, prune
 
             try:
                 prune(self.cache_dir, self.limits or Limits.from_config())
             except OSError:
-                pass  # a bound not kept this time is kept next time
+                pass  # best effort: a bound not kept this time is kept by the next synthesizer that closes
 
     def __enter__(self) -> "Synthesizer":
         return self
@@ -382,337 +297,38 @@ class Synthesizer:
         with self._lock:
             self.stats[name] += n
 
-    def _remember(self, key: str, data: np.ndarray) -> None:
-        with self._lock:
-            if key in self._memory or data.nbytes > MEMORY_CACHE_BYTES // 4:
-                return
-            self._memory[key] = data
-            self._memory_bytes += data.nbytes
-            while self._memory_bytes > MEMORY_CACHE_BYTES:
-                _, old = self._memory.popitem(last=False)
-                self._memory_bytes -= old.nbytes
-
-    # -- pins: one clip per key for the synthesizer's life --------------------
-
-    def _pin(self, key: str, text: str, voice: VoiceSpec) -> Tuple[_Pin, bool]:
+    def _pin(self, key: str, text: str, voice: VoiceSpec) -> Tuple[Pin, bool]:
         """The clip's pin, reading the cache or synthesising; (pin, whether it waited for a worker)."""
         waited = False
         for _ in range(3):
-            with self._lock:
-                pin = self._pins.get(key)
-            if pin is not None:
-                return pin, waited
-            pin = self._pin_entry(key)
-            if pin is not None:
-                return pin, waited
-            self._wait(self._submit(key, text, voice, _PRIORITY_NOW))
-            waited = True
-        with self._lock:
             pin = self._pins.get(key)
+            if pin is not None:
+                return pin, waited
+            pin = self._pins.entry(key)
+            if pin is not None:
+                return pin, waited
+            self._jobs.wait(self._submit(key, text, voice, PRIORITY_NOW))
+            waited = True
+        pin = self._pins.get(key)
         if pin is None:  # pragma: no cover - the job pins its clip before it finishes
             raise EngineError(f"speech synthesis gave no clip for {normalise_text(text)[:60]!r}")
         return pin, waited
 
-    def _pin_entry(self, key: str) -> Optional[_Pin]:
-        """Pin the clip's cache entry if it is there and sound; None if missing or damaged (removed)."""
-        path = cache.entry_path(self.cache_dir, key)
-        try:
-            entry = cache.open_entry(path, key)
-        except FileNotFoundError:
-            return None
-        except cache.Damaged as e:
-            self._warn_damaged(key, path, str(e))
-            cache.discard(path, getattr(e, "ident", None))
-            return None
-        except OSError as e:  # unreadable: permissions, an I/O error
-            self._warn_damaged(key, path, f"cannot be read ({e.strerror or e})")
-            return None
-        try:
-            samples = entry.samples()
-        except (cache.Damaged, OSError) as e:
-            entry.close()
-            self._warn_damaged(key, path, str(e) if isinstance(e, cache.Damaged)
-                               else f"cannot be read ({e.strerror or e})")
-            cache.discard(path, entry.ident)
-            return None
-        entry.touch()
-        return self._keep(key, entry, samples)
-
-    def _keep(self, key: str, entry: cache.OpenEntry, samples: np.ndarray) -> _Pin:
-        """Make *entry* the key's pin (unless another thread pinned it first)."""
-        spare: Optional[cache.OpenEntry] = entry
-        with self._lock:
-            pin = self._pins.get(key)
-            if pin is None:
-                if self._pinned_files < self._pin_file_limit:
-                    pin = _Pin(entry.count, entry=entry)
-                    self._pinned_files += 1
-                    spare = None
-                else:
-                    pin = _Pin(int(samples.size), samples=samples)
-                self._pins[key] = pin
-        if spare is not None:
-            spare.close()
-        self._remember(key, samples)
-        return pin
-
-    def _pinned_samples(self, key: str, pin: _Pin, text: str, voice: VoiceSpec) -> np.ndarray:
-        """The pinned clip's samples; exactly ``pin.count`` of them, come what may."""
-        if pin.samples is not None:
-            return pin.samples
-        try:
-            return pin.file.samples()
-        except (cache.Damaged, OSError) as e:
-            # The very file we pinned was changed in place (never by us: entries
-            # are written once, under a new name). Speak it again, fitted to the
-            # length the timeline already has.
-            reason = str(e) if isinstance(e, cache.Damaged) else f"cannot be read ({e.strerror or e})"
-            self._warn_damaged(key, pin.file.path, reason + " while in use")
-            cache.discard(pin.file.path, pin.file.ident)
-            with self._lock:
-                if self._pins.get(key) is pin:
-                    del self._pins[key]
-                    self._pinned_files -= 1
-            pin.close()
-            fresh, _ = self._pin(key, text, voice)
-            samples = fresh.samples if fresh.samples is not None else fresh.file.samples()
-            fitted = _fit(samples, pin.count)
-            with self._lock:
-                if self._pins.get(key) is fresh:
-                    self._pins[key] = _Pin(pin.count, samples=fitted)
-                    if fresh.entry is not None:
-                        self._pinned_files -= 1
-            fresh.close()
-            return fitted
-
-    def _adopt(self, job: Job, temp: Path) -> int:
-        """Name the worker's new entry (unless the key has one: the first writer wins) and pin it."""
-        key = job.key
-        temp = Path(temp)
-        if temp.parent != self.cache_dir or not temp.name.startswith(cache.TEMP_PREFIX):
-            raise EngineError(f"the speech worker wrote its clip outside the speech cache: {temp}")
-        try:
-            own = cache.open_entry(temp, key)
-            samples = own.samples()
-        except (OSError, cache.Damaged) as e:
-            cache.discard(temp)
-            raise WorkerFailed(f"the speech worker wrote an unreadable clip ({e})") from None
-        path = cache.entry_path(self.cache_dir, key)
-        kept = False  # own is the pin's from then on
-        try:
-            pin: Optional[_Pin] = None
-            for _ in range(2):
-                try:
-                    if cache.place(temp, path):
-                        with self._lock:
-                            self._added += 1
-                except OSError:
-                    pass  # cannot name it: still spoken, from our own file
-                pin = self._pin_entry(key)   # the first writer's entry, ours or another's
-                if pin is not None:
-                    break
-            if pin is None:
-                pin = self._keep(key, own, samples)
-                kept = True
-        finally:
-            if not kept:
-                own.close()
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-        return pin.count
-
-    def _warn_damaged(self, key: str, path: Path, reason: str) -> None:
-        with self._lock:
-            if key in self._warned:
-                return
-            self._warned.add(key)
-        log.warning("voiceguide: warning: the speech cache entry %s %s; it is made again", path, reason)
-
-    # -- jobs and workers ------------------------------------------------------
-
-    def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int, wait: bool = True) -> Job:
+    def _submit(self, key: str, text: str, voice: VoiceSpec, priority: int) -> Job:
         choice = self.choice(voice)
-        with self._lock:
-            if self._closed:
-                raise EngineError("the synthesizer was closed")
-            pool = self._pool(choice)
-            if pool.fatal is not None:
-                raise EngineError(str(pool.fatal))
-            job = self._jobs.get(key)
-            if job is not None:
-                if job.state == "pending" and priority < job.priority:
-                    job.priority = priority       # jump the queue: queue it again, sooner
-                    job.pool.queue.put((priority, next(self._seq), job))
-                return job
-            job = Job(
-                key,
-                {
-                    "op": "synth",
-                    "text": normalise_text(text),
-                    "voice": choice.voice,
-                    "rate": int(voice.rate),
-                    "params": choice.params(int(voice.rate)),
-                    "volume": float(voice.volume),
-                    "language": voice.language,
-                    "sample_rate": self.sample_rate,
-                    "folder": str(self.cache_dir),
-                    "key": key,
-                },
-                priority,
-                pool,
-            )
-            self._jobs[key] = job
-            pool.queue.put((priority, next(self._seq), job))
-            return job
 
-    def _wait(self, job: Job) -> None:
-        job.done.wait()
-        if job.error is not None:
-            # A fresh exception per waiter: several threads may share the job.
-            # UnknownVoice too
-            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError
-            raise kind(str(job.error)) from None
+        def request() -> dict:
+            return {
+                "op": "synth",
+                "text": normalise_text(text),
+                "voice": choice.voice,
+                "rate": int(voice.rate),
+                "params": choice.params(int(voice.rate)),
+                "volume": float(voice.volume),
+                "language": voice.language,
+                "sample_rate": self.sample_rate,
+                "folder": str(self.cache_dir),
+                "key": key,
+            }
 
-    def _finish(self, job: Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
-        with self._lock:
-            if job.state == "done":
-                return
-            job.state = "done"
-            job.length, job.error = length, error
-            if self._jobs.get(job.key) is job:
-                del self._jobs[job.key]
-            if length is not None:
-                self._failed.pop(job.key, None)
-            elif error is not None:
-                self._failed[job.key] = error
-        job.done.set()
-
-    def _pool(self, choice: "Choice") -> Pool:
-        """The pool for the choice's engine and model; started on first use (lock held)."""
-        name = choice.engine if choice.model is None else f"{choice.engine}:{choice.model}"
-        pool = self._pools.get(name)
-        if pool is not None:
-            return pool
-        check_cache_folder(self.cache_dir)
-        argv = self.worker_argv + ["--engine", choice.engine]
-        size = self.workers
-        if choice.engine == "piper":
-            size = piper_workers(self._workers_given)
-            threads = max(1, (os.cpu_count() or 1) // size)
-            argv += ["--model", str(choice.model), "--threads", str(threads)]
-        pool = Pool(choice.engine, argv, size)
-        self._pools[name] = pool
-        for i in range(size):
-            t = threading.Thread(target=self._dispatch, args=(pool, i),
-                                 name=f"voiceguide-synth-{choice.engine}-{i}", daemon=True)
-            pool.threads.append(t)
-            t.start()
-        return pool
-
-    def _dispatch(self, pool: Pool, slot: int) -> None:
-        while True:
-            try:
-                _, _, job = pool.queue.get(timeout=self.idle_timeout)
-            except queue.Empty:
-                # Nothing to do for a while: let the worker go (and its memory).
-                w = pool.slots[slot]
-                if w is not None:
-                    pool.slots[slot] = None
-                    w.close(grace=1.0)
-                    self._count("idle_exits")
-                continue
-            if job is None:
-                return
-            with self._lock:
-                if job.state != "pending":
-                    continue              # done already, or a queue-jump duplicate
-                job.state = "running"
-                fatal = pool.fatal
-                if self._closed:
-                    fatal = EngineError("the synthesizer was closed")
-            if fatal is not None:
-                self._finish(job, error=fatal)
-                continue
-            try:
-                length = self._run(pool, slot, job)
-            except (EngineError, CacheError) as e:
-                self._finish(job, error=e)
-            except Exception as e:  # a bug here must not leave a caller waiting forever
-                self._finish(job, error=EngineError(f"speech synthesis failed: {type(e).__name__}: {e}"))
-            else:
-                self._count("synthesised")
-                self._finish(job, length=length)
-
-    def _worker(self, pool: Pool, slot: int) -> Worker:
-        w = pool.slots[slot]
-        if w is not None and w.alive():
-            return w
-        if w is not None:
-            self._discard_worker(pool, slot)
-        startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
-        w = Worker(pool.argv, startup, starting=pool.starting)
-        with self._lock:
-            pool.slots[slot] = w
-            self.stats["workers_started"] += 1
-            closed = self._closed
-        if closed:
-            self._discard_worker(pool, slot)
-            raise EngineError("the synthesizer was closed")
-        return w
-
-    def _discard_worker(self, pool: Pool, slot: int) -> None:
-        w = pool.slots[slot]
-        pool.slots[slot] = None
-        if w is not None:
-            w.kill()
-            cache.remove_temp_files(self.cache_dir, w.pid)
-
-    def _fail_pool(self, pool: Pool, err: EngineError) -> None:
-        """The engine cannot run at all: fail this pool's every waiting request at once."""
-        with self._lock:
-            pool.fatal = err
-            doomed = [j for j in self._jobs.values() if j.state == "pending" and j.pool is pool]
-        for other in doomed:
-            self._finish(other, error=err)
-
-    def _run(self, pool: Pool, slot: int, job: Job) -> int:
-        """Synthesise one job: retry once on a hang, death or engine error."""
-        failure = ""
-        for _attempt in (1, 2):
-            try:
-                worker = self._worker(pool, slot)
-                reply = worker.request(job.request, self.timeout)
-                if reply.get("ok"):
-                    return self._adopt(job, Path(str(reply.get("temp"))))
-            except NoEngine as e:
-                err = missing_engine_error(str(e), pool.engine)
-                self._fail_pool(pool, err)
-                raise err from e
-            except ModelBroken as e:
-                err = EngineError(str(e))
-                self._fail_pool(pool, err)
-                raise err from e
-            except WorkerFailed as e:
-                failure = str(e)
-                if pool.slots[slot] is not None:
-                    self._discard_worker(pool, slot)
-                    self._count("restarts")
-                if self._closed:
-                    raise EngineError("the synthesizer was closed") from None
-                continue
-            failure = str(reply.get("error", "unknown error"))
-            if reply.get("kind") == "cache":
-                check_cache_folder(self.cache_dir)   # the precise line, naming the folder and the cure
-                raise CacheError(failure)
-            if reply.get("kind") == "voice":  # the engine knows no such voice: the asker's mistake
-                raise UnknownVoice(failure)
-            if reply.get("kind") != "engine":
-                raise EngineError(f"speech engine: {failure}")
-            self._discard_worker(pool, slot)     # the engine may be wedged: a fresh one
-            self._count("restarts")
-        raise EngineError(
-            f"the speech engine failed twice on {job.request['text'][:60]!r}: {failure}"
-        )
-
+        return self._jobs.submit(key, choice, request, priority)

@@ -1,0 +1,309 @@
+"""The synthesizer's jobs: a pool of worker processes per engine, fed by dispatcher threads.
+
+Why a module of its own: everything here is about processes and threads --
+which pool a request goes to, its priority, the dispatcher thread that
+blocks on a worker's pipe, the retry after a hang or a death, the idle
+timeout that lets a worker go, and the engine that cannot run at all. It
+knows nothing of pins: a finished synthesis is handed to an *adopt*
+function (:meth:`voiceguide.synth.pins.Pins.adopt`), which names and pins
+the worker's entry and answers its length.
+
+Each engine (for Piper: each model) has its own :class:`~voiceguide.synth.workers.Pool`:
+espeak-ng and Piper never share a process, and a Piper worker loads its
+model once and keeps it. A pool has at most ``size`` processes, one per
+dispatcher thread (slot); a worker idle for ``idle_timeout`` seconds exits
+and frees its memory, and the next request starts a fresh one. Processes
+start lazily, on the first request.
+
+A request that times out or whose worker dies has its worker killed and
+replaced and is retried once; a second failure raises
+:class:`~voiceguide.errors.EngineError`. A machine without the engine is
+reported by the first worker at start-up, once, with the package to
+install; every later request of that pool fails at once with the same error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
+
+from ..errors import CacheError, EngineError, UnknownVoice
+from . import cache
+from .cachefolder import check_cache_folder
+from .workers import NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, missing_engine_error, piper_workers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .voices import Choice
+
+__all__ = ["Dispatcher", "PRIORITY_NOW", "PRIORITY_LATER"]
+
+PRIORITY_NOW = 0      # clip()/length() is waiting for it
+PRIORITY_LATER = 1    # prefetch()
+
+
+class Dispatcher:
+    """Synthesis jobs by cache key, run by worker processes; one per synthesizer.
+
+    *lock* and *stats* are the synthesizer's own (``synthesised``,
+    ``restarts``, ``workers_started`` and ``idle_exits`` are counted here).
+    *adopt(key, temp)* takes a worker's finished entry and answers its
+    length in samples. ``pools`` is the dict itself, so that a finalizer can
+    end the workers without holding this object.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        worker_argv: Sequence[str],
+        workers: int,
+        workers_given: Optional[int],
+        timeout: float,
+        startup_timeout: float,
+        idle_timeout: float,
+        lock: threading.Lock,
+        stats: Dict[str, int],
+        adopt: Callable[[str, Path], int],
+    ):
+        self.cache_dir = cache_dir
+        self.worker_argv = list(worker_argv)
+        self.workers = workers
+        self.workers_given = workers_given
+        self.timeout = timeout
+        self.startup_timeout = startup_timeout
+        self.idle_timeout = idle_timeout
+        self.pools: Dict[str, Pool] = {}
+        self.closed = False
+        self._lock = lock
+        self._stats = stats
+        self._adopt = adopt
+        self._jobs: Dict[str, Job] = {}
+        self._failed: Dict[str, BaseException] = {}
+        self._seq = itertools.count()
+
+    # -- what the synthesizer asks ---------------------------------------------
+
+    def has_job(self, key: str) -> bool:
+        with self._lock:
+            return key in self._jobs
+
+    def failed(self, key: str) -> bool:
+        """True when the key's last synthesis failed (and none succeeded since)."""
+        with self._lock:
+            return key in self._failed
+
+    def submit(self, key: str, choice: "Choice", request: Callable[[], dict], priority: int) -> Job:
+        """The key's job, queued now unless it is queued already (then maybe sooner: *priority*).
+
+        *request* makes the worker's request, for a new job only.
+        """
+        with self._lock:
+            if self.closed:
+                raise EngineError("the synthesizer was closed")
+            pool = self._pool(choice)
+            if pool.fatal is not None:
+                raise EngineError(str(pool.fatal))
+            job = self._jobs.get(key)
+            if job is not None:
+                if job.state == "pending" and priority < job.priority:
+                    job.priority = priority       # jump the queue: queue it again, sooner
+                    job.pool.queue.put((priority, next(self._seq), job))
+                return job
+            job = Job(key, request(), priority, pool)
+            self._jobs[key] = job
+            pool.queue.put((priority, next(self._seq), job))
+            return job
+
+    @staticmethod
+    def wait(job: Job) -> None:
+        """Block until *job* is done; raise its error (a fresh exception per waiter)."""
+        job.done.wait()
+        if job.error is not None:
+            # A fresh exception per waiter: several threads may share the job.
+            # UnknownVoice too
+            kind = type(job.error) if isinstance(job.error, (EngineError, CacheError)) else EngineError
+            raise kind(str(job.error)) from None
+
+    def close(self, grace: float) -> bool:
+        """Fail pending jobs, end the dispatcher threads and the workers; False if closed already.
+
+        A worker still busy after *grace* seconds is killed.
+        """
+        with self._lock:
+            if self.closed:
+                return False
+            self.closed = True
+            pending = [j for j in self._jobs.values() if j.state == "pending"]
+            pools = list(self.pools.values())
+        for job in pending:
+            self._finish(job, error=EngineError("the synthesizer was closed"))
+        for pool in pools:
+            for _ in pool.threads:
+                pool.queue.put((-1, next(self._seq), None))
+        # Idle workers exit at end of input; a busy one is killed after the
+        # grace period, which fails its request at once (no retry: closed).
+        for pool in pools:
+            for proc in list(pool.starting):  # a worker hung while it starts has no slot yet
+                try:
+                    proc.kill()
+                except OSError:
+                    pass  # it has exited meanwhile: nothing left to kill
+            for w in list(pool.slots):
+                if w is not None:
+                    w.close(grace=grace)
+        for pool in pools:
+            for t in pool.threads:
+                t.join(timeout=grace + 1.0)
+        return True
+
+    # -- jobs ----------------------------------------------------------------
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._stats[name] += n
+
+    def _finish(self, job: Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
+        with self._lock:
+            if job.state == "done":
+                return
+            job.state = "done"
+            job.length, job.error = length, error
+            if self._jobs.get(job.key) is job:
+                del self._jobs[job.key]
+            if length is not None:
+                self._failed.pop(job.key, None)
+            elif error is not None:
+                self._failed[job.key] = error
+        job.done.set()
+
+    def _pool(self, choice: "Choice") -> Pool:
+        """The pool for the choice's engine and model; started on first use (lock held)."""
+        name = choice.engine if choice.model is None else f"{choice.engine}:{choice.model}"
+        pool = self.pools.get(name)
+        if pool is not None:
+            return pool
+        check_cache_folder(self.cache_dir)
+        argv = self.worker_argv + ["--engine", choice.engine]
+        size = self.workers
+        if choice.engine == "piper":
+            size = piper_workers(self.workers_given)
+            threads = max(1, (os.cpu_count() or 1) // size)
+            argv += ["--model", str(choice.model), "--threads", str(threads)]
+        pool = Pool(choice.engine, argv, size)
+        self.pools[name] = pool
+        for i in range(size):
+            t = threading.Thread(target=self._dispatch, args=(pool, i),
+                                 name=f"voiceguide-synth-{choice.engine}-{i}", daemon=True)
+            pool.threads.append(t)
+            t.start()
+        return pool
+
+    def _dispatch(self, pool: Pool, slot: int) -> None:
+        while True:
+            try:
+                _, _, job = pool.queue.get(timeout=self.idle_timeout)
+            except queue.Empty:
+                # Nothing to do for a while: let the worker go (and its memory).
+                w = pool.slots[slot]
+                if w is not None:
+                    pool.slots[slot] = None
+                    w.close(grace=1.0)
+                    self._count("idle_exits")
+                continue
+            if job is None:
+                return
+            with self._lock:
+                if job.state != "pending":
+                    continue              # done already, or a queue-jump duplicate
+                job.state = "running"
+                fatal = pool.fatal
+                if self.closed:
+                    fatal = EngineError("the synthesizer was closed")
+            if fatal is not None:
+                self._finish(job, error=fatal)
+                continue
+            try:
+                length = self._run(pool, slot, job)
+            except (EngineError, CacheError) as e:
+                self._finish(job, error=e)
+            except Exception as e:  # a bug here must not leave a caller waiting forever
+                self._finish(job, error=EngineError(f"speech synthesis failed: {type(e).__name__}: {e}"))
+            else:
+                self._count("synthesised")
+                self._finish(job, length=length)
+
+    # -- workers ---------------------------------------------------------------
+
+    def _worker(self, pool: Pool, slot: int) -> Worker:
+        w = pool.slots[slot]
+        if w is not None and w.alive():
+            return w
+        if w is not None:
+            self._discard_worker(pool, slot)
+        startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
+        w = Worker(pool.argv, startup, starting=pool.starting)
+        with self._lock:
+            pool.slots[slot] = w
+            self._stats["workers_started"] += 1
+            closed = self.closed
+        if closed:
+            self._discard_worker(pool, slot)
+            raise EngineError("the synthesizer was closed")
+        return w
+
+    def _discard_worker(self, pool: Pool, slot: int) -> None:
+        w = pool.slots[slot]
+        pool.slots[slot] = None
+        if w is not None:
+            w.kill()
+            cache.remove_temp_files(self.cache_dir, w.pid)
+
+    def _fail_pool(self, pool: Pool, err: EngineError) -> None:
+        """The engine cannot run at all: fail this pool's every waiting request at once."""
+        with self._lock:
+            pool.fatal = err
+            doomed = [j for j in self._jobs.values() if j.state == "pending" and j.pool is pool]
+        for other in doomed:
+            self._finish(other, error=err)
+
+    def _run(self, pool: Pool, slot: int, job: Job) -> int:
+        """Synthesise one job: retry once on a hang, death or engine error."""
+        failure = ""
+        for _attempt in (1, 2):
+            try:
+                worker = self._worker(pool, slot)
+                reply = worker.request(job.request, self.timeout)
+                if reply.get("ok"):
+                    return self._adopt(job.key, Path(str(reply.get("temp"))))
+            except NoEngine as e:
+                err = missing_engine_error(str(e), pool.engine)
+                self._fail_pool(pool, err)
+                raise err from e
+            except ModelBroken as e:
+                err = EngineError(str(e))
+                self._fail_pool(pool, err)
+                raise err from e
+            except WorkerFailed as e:
+                failure = str(e)
+                if pool.slots[slot] is not None:
+                    self._discard_worker(pool, slot)
+                    self._count("restarts")
+                if self.closed:
+                    raise EngineError("the synthesizer was closed") from None
+                continue
+            failure = str(reply.get("error", "unknown error"))
+            if reply.get("kind") == "cache":
+                check_cache_folder(self.cache_dir)   # the precise line, naming the folder and the cure
+                raise CacheError(failure)
+            if reply.get("kind") == "voice":  # the engine knows no such voice: the asker's mistake
+                raise UnknownVoice(failure)
+            if reply.get("kind") != "engine":
+                raise EngineError(f"speech engine: {failure}")
+            self._discard_worker(pool, slot)     # the engine may be wedged: a fresh one
+            self._count("restarts")
+        raise EngineError(
+            f"the speech engine failed twice on {job.request['text'][:60]!r}: {failure}"
+        )
