@@ -71,6 +71,10 @@ class OutputExists(UsageError):
         super().__init__(f"{path} already exists; choose another name, or add --force to overwrite it")
 
 
+class ScheduleError(UsageError):
+    """A schedule or a unit cannot be written as asked (bad time, days, name, a unit that is not ours...)."""
+
+
 class NotFoundError(UsageError):
     """No exercise with that id or path."""
 

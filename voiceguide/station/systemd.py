@@ -14,8 +14,9 @@ The timer carries one comment line of JSON with what was asked (id, time,
 days, length, catch-up): ``schedule list`` reads it back, so the files stay
 the single source of truth and can be edited or removed by hand.
 
-Nothing here needs a running systemd: the units are text, the next run time
-is computed from the calendar (:func:`next_run`), and systemctl is called
+Nothing here needs a running systemd: the units are text (values quoted by
+:mod:`voiceguide.station.unitquote`), the next run time is computed from the
+calendar (:func:`~voiceguide.station.weekdays.next_run`), and systemctl is called
 only when a user manager answers (:func:`user_manager_running`); otherwise
 the commands to run later are printed. Tests check every generated unit with
 ``systemd-analyze --user verify`` and every calendar with
@@ -60,19 +61,23 @@ Traps:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, FrozenSet, List, Optional, Sequence, Tuple
 
-from voiceguide.errors import UsageError, VoiceguideError
-from voiceguide.visible import CONTROL_CLASS, has_controls, visible
+from voiceguide.errors import ScheduleError as ScheduleError  # re-exported: callers catch it as systemd.ScheduleError
+from voiceguide.errors import VoiceguideError
+from voiceguide.station.unitquote import checked_unit as checked_unit, command_line as command_line
+from voiceguide.station.unitquote import exec_quote as exec_quote, unit_value as unit_value
+from voiceguide.station.weekdays import DAYS as DAYS, DAYS_HELP as DAYS_HELP, calendar as calendar
+from voiceguide.station.weekdays import days_spec as days_spec, days_text as days_text
+from voiceguide.station.weekdays import next_run as next_run, parse_days as parse_days, parse_time as parse_time
+from voiceguide.visible import visible
 
 PREFIX = "voiceguide-"
 STATION_UNIT = "voiceguide-station.service"
@@ -84,179 +89,14 @@ WRITTEN_BY = "# Written by voiceguide"
 _OLD_SCHEDULE_LINE = "# Written by `voiceguide schedule add`; remove it with `voiceguide schedule remove {name}`."
 _OLD_STATION_LINE = "# Written by `voiceguide station --install`."
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SYSTEMD_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_DAY_ALIASES = {
-    **{d: i for i, d in enumerate(DAYS)},
-    **{name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
-                                         "saturday", "sunday"))},
-}
-_GROUPS = {"daily": range(7), "everyday": range(7), "every-day": range(7), "all": range(7),
-           "weekdays": range(5), "weekends": range(5, 7), "weekend": range(5, 7)}
-DAYS_HELP = "days such as mon..fri, sat,sun, mon,wed,fri, weekdays, weekends or daily"
 #: A schedule name; always ``fullmatch``-ed (``$`` would let a final newline through).
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-
-
-class ScheduleError(UsageError):
-    """A schedule cannot be written as asked (bad time, days, name...)."""
 
 
 def unit_dir() -> Path:
     """``$XDG_CONFIG_HOME/systemd/user`` (``~/.config/systemd/user``): where user units live."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "systemd" / "user"
-
-
-# -- times and days -----------------------------------------------------------------
-
-
-def parse_time(text: str) -> Tuple[int, int]:
-    """``07:30`` -> (7, 30); 24-hour clock."""
-    match = re.fullmatch(r"\s*([0-9]{1,2}):([0-9]{2})\s*", text or "")
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ScheduleError(f"--at {text}: give a time of day as HH:MM on a 24-hour clock, such as 07:30")
-    return int(match.group(1)), int(match.group(2))
-
-
-def parse_days(text: Optional[str]) -> FrozenSet[int]:
-    """Weekday numbers (Monday 0) from ``mon..fri``, ``sat,sun``, ``weekdays``, ``daily``..."""
-    if text is None or not text.strip():
-        return frozenset(range(7))
-    days: Set[int] = set()
-    for part in re.split(r"[,\s]+", text.strip().lower()):
-        if not part:
-            continue
-        if part in _GROUPS:
-            days.update(_GROUPS[part])
-            continue
-        if ".." in part or "-" in part and part not in _GROUPS:
-            first, _, last = part.partition(".." if ".." in part else "-")
-            if first not in _DAY_ALIASES or last not in _DAY_ALIASES:
-                raise ScheduleError(f"--days {text}: {part!r} is not a range of days; use {DAYS_HELP}")
-            a, b = _DAY_ALIASES[first], _DAY_ALIASES[last]
-            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-            continue
-        if part not in _DAY_ALIASES:
-            from voiceguide.errors import did_you_mean
-
-            raise ScheduleError(f"--days {text}: unknown day {part!r}{did_you_mean(part, DAYS)}; use {DAYS_HELP}")
-        days.add(_DAY_ALIASES[part])
-    if not days:
-        raise ScheduleError(f"--days {text}: no day given; use {DAYS_HELP}")
-    return frozenset(days)
-
-
-def days_spec(days: Iterable[int]) -> str:
-    """systemd's weekday list for *days*: ``Mon..Fri``, ``Sat,Sun``; ``""`` for every day."""
-    days = sorted(set(days))
-    if len(days) == 7:
-        return ""
-    runs: List[List[int]] = []
-    for d in days:
-        if runs and d == runs[-1][-1] + 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    parts = []
-    for run in runs:
-        if len(run) >= 3:
-            parts.append(f"{_SYSTEMD_DAYS[run[0]]}..{_SYSTEMD_DAYS[run[-1]]}")
-        else:
-            parts.extend(_SYSTEMD_DAYS[d] for d in run)
-    return ",".join(parts)
-
-
-def days_text(days: Iterable[int]) -> str:
-    """How ``list`` shows the days: ``mon..fri``, ``sat,sun``, ``daily``."""
-    return days_spec(days).lower() or "daily"
-
-
-def calendar(hour: int, minute: int, days: Iterable[int]) -> str:
-    """The ``OnCalendar=`` expression, in systemd's normalised form."""
-    spec = days_spec(days)
-    return f"{spec + ' ' if spec else ''}*-*-* {hour:02d}:{minute:02d}:00"
-
-
-def next_run(hour: int, minute: int, days: Iterable[int],
-             now: Optional[_dt.datetime] = None) -> _dt.datetime:
-    """The next local time the calendar elapses after *now* (what systemd would say)."""
-    now = now or _dt.datetime.now().astimezone()
-    days = set(days)
-    for ahead in range(8):
-        day = now.date() + _dt.timedelta(days=ahead)
-        when = _dt.datetime.combine(day, _dt.time(hour, minute), tzinfo=now.tzinfo)
-        if when.weekday() in days and when > now:
-            return when
-    raise AssertionError("a non-empty weekday set elapses within a week")  # pragma: no cover
-
-
-# -- units ------------------------------------------------------------------------
-
-
-_CONTROL = re.compile(f"[{CONTROL_CLASS}]")  # visible()'s characters: each written as a C escape
-_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def exec_quote(arg: str, program: bool = False) -> str:
-    """One ``ExecStart=`` argument, quoted so systemd passes it through unchanged.
-
-    systemd splits ``ExecStart=`` on whitespace, honours double quotes,
-    expands ``%`` specifiers and ``$`` variables, and reads C escapes inside
-    quotes. So: ``%`` -> ``%%``, ``$`` -> ``$$`` (in arguments only: the
-    *program*'s path is not searched for variables, and ``$$`` stays two
-    dollars there, as ``systemd-analyze verify`` shows), ``\\`` and ``"`` escaped,
-    and a control character (a newline would end the line and start a key
-    of our caller's choosing) written as ``\\n``, ``\\x01``, ``\\u202e``,
-    which systemd turns back into the character. NUL cannot be an argument
-    at all: :class:`ScheduleError`.
-    """
-    if "\0" in arg:
-        raise ScheduleError(f"'{visible(arg)}' holds a NUL character, which no command argument can hold")
-    text = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-    if not program:
-        text = text.replace("$", "$$")
-    text = _CONTROL.sub(lambda m: _C_ESCAPES.get(m.group()) or (
-        f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x80 else f"\\u{ord(m.group()):04x}"), text)
-    if text and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", text) and text == arg:
-        return text
-    return f'"{text}"'
-
-
-def unit_value(text: str) -> str:
-    """*text* as the value of a ``Key=`` line that systemd shows as it is (``Description=``).
-
-    Control characters become visible escapes (so the value stays on its
-    line), ``%`` becomes ``%%`` (specifiers are expanded in most values),
-    and a value that would end in an odd number of backslashes gets a space
-    (systemd would join the next line to it).
-    """
-    value = visible(text).replace("%", "%%")
-    trailing = len(value) - len(value.rstrip("\\"))
-    return value + " " if trailing % 2 else value
-
-
-def checked_unit(text: str) -> str:
-    """*text* if every line of it is a plain line; a unit with a control character left is refused.
-
-    The last guard before a unit reaches the disk: whatever went into it, no
-    value can add a line, end in a carriage return or hide an escape.
-    """
-    for number, line in enumerate(text.split("\n"), 1):
-        if has_controls(line):
-            raise ScheduleError(f"refusing to write a unit whose line {number} holds a control character: "
-                                f"{visible(line)}")
-    return text
-
-
-def command_line(args: Sequence[str]) -> str:
-    """``ExecStart=`` for ``voiceguide ARGS...`` with this very interpreter.
-
-    The interpreter's absolute path, so a virtual environment works without
-    being activated (a service has no shell that could activate it).
-    """
-    python = os.path.abspath(sys.executable)
-    return " ".join([exec_quote(python, program=True), *(exec_quote(a) for a in ("-m", "voiceguide", *args))])
 
 
 @dataclass(frozen=True)
