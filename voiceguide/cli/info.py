@@ -15,34 +15,45 @@ def about():
 
 @click.command()
 def config():
-    """Show each player setting, its value and where it came from.
+    """Show each setting, its value and where it came from.
 
     Settings come from, strongest first: a command-line option, an
-    environment variable (VOICEGUIDE_RATE, ...), the config file, the
-    default. The file is TOML, for example:
+    environment variable, the config file, the default. The player's
+    settings are at the top of the file (VOICEGUIDE_RATE, ...); the
+    station's under [station] (VOICEGUIDE_STATION_EXERCISE, ...) and
+    [mqtt] (VOICEGUIDE_STATION_MQTT_PASSWORD, ...); docs/station.md has
+    them all. The file is TOML, for example:
 
     \b
         rate = 130
         volume = 0.9
         device = "USB"
-        ambient_level = -3
         latency = 0.3
-        voice = "gmw/en"
+        [station]
+        exercise = "body-scan"
+        button = 17
+        [mqtt]
+        host = "broker.home.arpa"
     """
-    from voiceguide.config import SETTINGS, config_path, effective
+    from voiceguide.config import PLAYER, check_file, config_path
+    from voiceguide.station.settings import TABLES
 
     import os
 
     path = config_path()
-    values = effective()  # before the first line: a file that cannot be read is an error, not "not there"
+    tables = (PLAYER, *TABLES)
+    # before the first line: a file that cannot be read is an error, not "not there"; every problem at once
+    source = check_file(tables, path)
+    shown = [(table, table.effective(path, source=source)) for table in tables]
     click.echo(f"config file: {path}{'' if os.path.lexists(path) else ' (not there; defaults apply)'}")
-    width = max(len(s.name) for s in SETTINGS)
-    for setting in SETTINGS:
-        v = values[setting.name]
-        shown = (setting.unset if v.value is None else
-                 str(v.value).lower() if isinstance(v.value, bool) else repr(v.value))
-        origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
-        click.echo(f"  {setting.name:<{width}} {shown:<36} {origin:<12} {setting.help}")
+    width = max(len(s.name) for table in tables for s in table.rows)
+    for table, values in shown:
+        if table.name:
+            click.echo(f"[{table.name}]")
+        for setting in table.rows:
+            v = values[setting.name]
+            origin = f"{v.origin} ({setting.env})" if v.origin == "environment" else v.origin
+            click.echo(f"  {setting.name:<{width}} {setting.shown(v.value):<36} {origin:<12} {setting.help}")
 
 
 @click.command()

@@ -26,17 +26,40 @@ pull-down) or ``{ pin = 17, pull = "off", active_low = false }`` (an external
 resistor; say which level means pressed). An LED wired to 3.3 V rather than
 to ground is ``led = { pin = 27, active_low = true }``.
 
+Every key may also come from the environment, ``VOICEGUIDE_STATION_<KEY>``
+(``VOICEGUIDE_STATION_EXERCISE=body-scan``), which beats the file. A value
+there is written as in TOML (``17``, ``false``, ``{ pin = 17, pull = "down" }``)
+or in a simple form: a pin as ``GPIO17``, ``hosts`` as ``pi.home.arpa,pi.lan``,
+``encoder`` as ``5,6`` or ``5,6,13`` (a, b, button), ``start_delay`` as ``30s``.
+
+The ``[mqtt]`` table connects the station to a broker (Home Assistant, see
+:mod:`.mqtt`); its environment variables are ``VOICEGUIDE_STATION_MQTT_<KEY>``
+(``VOICEGUIDE_STATION_MQTT_PASSWORD``)::
+
+    [mqtt]
+    host = "broker.home.arpa"      # required: no host, no MQTT
+    port = 1883
+    username = "voiceguide"
+    password = "..."               # or VOICEGUIDE_STATION_MQTT_PASSWORD
+    discovery_prefix = "homeassistant"
+    tls = false                    # true: TLS to the broker (port 8883 usually)
+    ca_file = "/etc/ssl/certs/home-ca.pem"   # with tls: the broker's CA (default: the system's)
+
+Both tables are rows of the one settings scheme (:class:`voiceguide.config.Table`):
+the same checks, locations and ``voiceguide config`` as the player's settings.
 Every problem is reported as ``config.toml:line:col: message`` like the rest
-of the file; nothing here imports gpiozero.
+of the file; nothing here imports gpiozero or paho.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, List, Mapping, Optional, Tuple, Union
 
+from voiceguide.config import (PLAYER, ConfigError, Setting, Table, check_file, config_path, flag, number,
+                               parse_flag, parse_toml_value)
 from voiceguide.errors import Problem, did_you_mean
 
 Pin = Union[int, str]
@@ -95,28 +118,27 @@ class StationSettings:
     encoder: Optional[Encoder] = None
 
 
-class _Bad(ValueError):
-    pass
+@dataclass(frozen=True)
+class MqttSettings:
+    """The ``[mqtt]`` table: where the broker is and how to log in (no host: no MQTT)."""
 
-
-def _number(lo: float, hi: float):
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Bad(f"expected a number from {lo:g} to {hi:g}, got {value!r}")
-        if not lo <= value <= hi:
-            raise _Bad(f"expected {lo:g} to {hi:g}, got {value!r}")
-        return float(value)
-    return check
+    host: Optional[str] = None
+    port: int = 1883
+    username: Optional[str] = None
+    password: Optional[str] = None
+    discovery_prefix: str = "homeassistant"
+    tls: bool = False
+    ca_file: Optional[str] = None
 
 
 def _pin(value: Any) -> Pin:
     if isinstance(value, int) and not isinstance(value, bool):
         if not 0 <= value <= 53:
-            raise _Bad(f"expected a GPIO (BCM) number from 0 to 53, got {value}")
+            raise ValueError(f"expected a GPIO (BCM) number from 0 to 53, got {value}")
         return value
     if isinstance(value, str) and re.fullmatch(r"(GPIO|BCM|BOARD|WPI|J8:|P1:)?[0-9]{1,2}", value.strip(), re.I):
         return value.strip()
-    raise _Bad(f"expected a pin such as 17 or \"GPIO17\" or \"BOARD11\", got {value!r}")
+    raise ValueError(f"expected a pin such as 17 or \"GPIO17\" or \"BOARD11\", got {value!r}")
 
 
 def _input(value: Any) -> Optional[Input]:
@@ -127,20 +149,20 @@ def _input(value: Any) -> Optional[Input]:
     unknown = set(value) - {"pin", "pull", "active_low"}
     if unknown:
         key = sorted(unknown)[0]
-        raise _Bad(f"unknown key {key!r}{did_you_mean(key, ('pin', 'pull', 'active_low'))}; "
-                   f"an input has pin, pull and active_low")
+        raise ValueError(f"unknown key {key!r}{did_you_mean(key, ('pin', 'pull', 'active_low'))}; "
+                         f"an input has pin, pull and active_low")
     if "pin" not in value:
-        raise _Bad("an input table needs pin, e.g. { pin = 17, pull = \"up\" }")
+        raise ValueError("an input table needs pin, e.g. { pin = 17, pull = \"up\" }")
     pull = value.get("pull", "up")
     if pull not in PULLS:
-        raise _Bad(f"pull must be \"up\", \"down\" or \"off\", got {pull!r}")
+        raise ValueError(f"pull must be \"up\", \"down\" or \"off\", got {pull!r}")
     implied = pull == "up"
     active_low = value.get("active_low", implied)
     if not isinstance(active_low, bool):
-        raise _Bad(f"active_low must be true or false, got {active_low!r}")
+        raise ValueError(f"active_low must be true or false, got {active_low!r}")
     if pull != "off" and active_low != implied:
-        raise _Bad(f"with pull = \"{pull}\" a press reads {'low' if implied else 'high'}, so active_low "
-                   f"must be {str(implied).lower()}; use pull = \"off\" for an external resistor")
+        raise ValueError(f"with pull = \"{pull}\" a press reads {'low' if implied else 'high'}, so active_low "
+                         f"must be {str(implied).lower()}; use pull = \"off\" for an external resistor")
     return Input(_pin(value["pin"]), pull, active_low)
 
 
@@ -151,10 +173,10 @@ def _led(value: Any) -> Optional[Led]:
         return Led(_pin(value))
     unknown = set(value) - {"pin", "active_low"}
     if unknown or "pin" not in value:
-        raise _Bad("an LED table is { pin = 27 } or { pin = 27, active_low = true }")
+        raise ValueError("an LED table is { pin = 27 } or { pin = 27, active_low = true }")
     active_low = value.get("active_low", False)
     if not isinstance(active_low, bool):
-        raise _Bad(f"active_low must be true or false, got {active_low!r}")
+        raise ValueError(f"active_low must be true or false, got {active_low!r}")
     return Led(_pin(value["pin"]), active_low)
 
 
@@ -162,17 +184,33 @@ def _encoder(value: Any) -> Optional[Encoder]:
     if value is False:
         return None
     if not isinstance(value, dict) or "a" not in value or "b" not in value:
-        raise _Bad("an encoder is a table { a = 5, b = 6 } with an optional button = 13")
+        raise ValueError("an encoder is a table { a = 5, b = 6 } with an optional button = 13")
     unknown = set(value) - {"a", "b", "button"}
     if unknown:
-        raise _Bad(f"unknown key {sorted(unknown)[0]!r}; an encoder has a, b and button")
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r}; an encoder has a, b and button")
     button = _input(value["button"]) if "button" in value else None
     return Encoder(_pin(value["a"]), _pin(value["b"]), button)
 
 
+def _encoder_env(written: str) -> Any:
+    """``5,6`` or ``5,6,13`` (a, b, button), or TOML: ``{ a = 5, b = 6, button = 13 }``."""
+    parts = [p.strip() for p in written.split(",")]
+    if 2 <= len(parts) <= 3 and not written.strip().startswith("{"):
+        pins = [parse_toml_value(p) for p in parts]
+        return dict(zip(("a", "b", "button"), pins))
+    return parse_toml_value(written)
+
+
+def _hosts_env(written: str) -> Any:
+    """``pi.home.arpa,pi.lan`` (commas or spaces), or a TOML list."""
+    if written.strip().startswith("["):
+        return parse_toml_value(written)
+    return [name for name in re.split(r"[,\s]+", written.strip()) if name]
+
+
 def _exercise(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _Bad(f"expected an exercise id such as \"daily-check-in\", got {value!r}")
+        raise ValueError(f"expected an exercise id such as \"daily-check-in\", got {value!r}")
     return value.strip()
 
 
@@ -181,22 +219,25 @@ def _listen(value: Any) -> str:
     from voiceguide.station.address import parse_listen
 
     if not isinstance(value, str):
-        raise _Bad(f"expected \"HOST:PORT\" such as \"127.0.0.1:8765\", got {value!r}")
+        raise ValueError(f"expected \"HOST:PORT\" such as \"127.0.0.1:8765\", got {value!r}")
     try:
         parse_listen(value, "listen")
     except UsageError as exc:
-        raise _Bad(str(exc)) from None
+        raise ValueError(str(exc)) from None
     return value
+
+
+_HOST_NAME = r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?"
 
 
 def _hosts(value: Any) -> Tuple[str, ...]:
     """Names only (no scheme, port or path): the Host allow-list compares names."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Bad(f"expected a list of host names such as [\"pi.home.arpa\"], got {value!r}")
+        raise ValueError(f"expected a list of host names such as [\"pi.home.arpa\"], got {value!r}")
     for name in value:
-        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?", name):
-            raise _Bad(f"{name!r} is not a host name; give names only, such as \"pi.home.arpa\" "
-                       f"(no http://, port or path)")
+        if not re.fullmatch(_HOST_NAME, name):
+            raise ValueError(f"{name!r} is not a host name; give names only, such as \"pi.home.arpa\" "
+                             f"(no http://, port or path)")
     return tuple(v.lower().rstrip(".") for v in value)
 
 
@@ -206,96 +247,172 @@ def _delay(value: Any) -> float:
     from voiceguide.player.countdown import parse_delay
 
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(f"expected a duration such as \"30s\" or \"2m\", got {value!r}")
+        raise ValueError(f"expected a duration such as \"30s\" or \"2m\", got {value!r}")
     try:
         return parse_delay(value, "start_delay")
     except UsageError as exc:
-        raise _Bad(str(exc).removeprefix("start_delay: ")) from None
+        raise ValueError(str(exc).removeprefix("start_delay: ")) from None
 
 
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Bad(f"expected true or false, got {value!r}")
+def _toml(value: Any) -> str:
+    """A value as it would be written in config.toml (what ``voiceguide config`` shows)."""
+    if value is None:
+        return "false"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Input):
+        if (value.pull, value.active_low) == ("up", True):
+            return _toml(value.pin)
+        fields = [f"pin = {_toml(value.pin)}", f'pull = "{value.pull}"']
+        if value.pull == "off":
+            fields.append(f"active_low = {_toml(value.active_low)}")
+        return "{ " + ", ".join(fields) + " }"
+    if isinstance(value, Led):
+        return _toml(value.pin) if not value.active_low else f"{{ pin = {_toml(value.pin)}, active_low = true }}"
+    if isinstance(value, Encoder):
+        button = f", button = {_toml(value.button)}" if value.button is not None else ""
+        return f"{{ a = {_toml(value.a)}, b = {_toml(value.b)}{button} }}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _station(name: str, default: Any, check, help: str, parse_env=parse_toml_value, **more) -> Setting:
+    return Setting(name, default, check, help, parse_env, show=_toml, **more)
+
+
+_DEFAULTS = StationSettings()
+
+#: ``[station]``: one row per :class:`StationSettings` field (a test holds them to each other).
+STATION = Table("station", "VOICEGUIDE_STATION_", (
+    _station("exercise", _DEFAULTS.exercise, _exercise, "what a press starts when idle", str),
+    _station("listen", None, _listen, "HOST:PORT to serve on (--listen beats it)", str,
+             unset="(127.0.0.1:8765)"),
+    _station("hosts", (), _hosts, "more names of this machine the page may be opened under", _hosts_env),
+    _station("hold_time", _DEFAULTS.hold_time, number(0.5, 10.0), "seconds held: stop with a fade (0.5-10)"),
+    _station("double_press", _DEFAULTS.double_press, number(0.1, 1.5),
+             "seconds between the presses of a double press (0.1-1.5)"),
+    _station("start_volume_limit", _DEFAULTS.start_volume_limit, number(-30.0, 12.0),
+             "dB: a session never starts louder (-30..12)"),
+    _station("volume_step", _DEFAULTS.volume_step, number(0.5, 6.0), "dB per volume press or encoder click (0.5-6)"),
+    _station("device_wait", _DEFAULTS.device_wait, number(0.0, 600.0),
+             "seconds a session waits for a missing sound device (0-600)"),
+    _station("start_delay", _DEFAULTS.start_delay, _delay, "a press waits this long before its session (\"30s\")"),
+    _station("gpio", _DEFAULTS.gpio, flag, "false: no buttons, encoder or LED at all", parse_flag),
+    _station("button", _DEFAULTS.button, _input, "the main button: a BCM pin to ground, or false"),
+    _station("led", _DEFAULTS.led, _led, "the LED: a BCM pin through a resistor to ground, or false"),
+    _station("next_button", None, _input, "a button for the next step", unset="false"),
+    _station("volume_up_button", None, _input, "a button for louder", unset="false"),
+    _station("volume_down_button", None, _input, "a button for softer", unset="false"),
+    _station("encoder", None, _encoder, "a rotary encoder { a, b, button }: volume; its push pauses",
+             _encoder_env, unset="false"),
+), about="the station (VOICEGUIDE_STATION_<KEY>)")
+
+
+def _broker(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(_HOST_NAME + r"|[0-9A-Fa-f:.]+", value.strip()):
+        raise ValueError(f"expected the broker's host name or address, such as \"broker.home.arpa\", got {value!r}")
+    return value.strip()
+
+
+def _words(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 256 or any(ord(c) < 32 for c in value):
+        raise ValueError("expected a string of 1 to 256 characters on one line")
     return value
 
 
-CHECKS = {
-    "exercise": _exercise,
-    "listen": _listen,
-    "hosts": _hosts,
-    "hold_time": _number(0.5, 10.0),
-    "double_press": _number(0.1, 1.5),
-    "start_volume_limit": _number(-30.0, 12.0),
-    "volume_step": _number(0.5, 6.0),
-    "device_wait": _number(0.0, 600.0),
-    "start_delay": _delay,
-    "gpio": _bool,
-    "button": _input,
-    "led": _led,
-    "next_button": _input,
-    "volume_up_button": _input,
-    "volume_down_button": _input,
-    "encoder": _encoder,
-}
+def _prefix(value: Any) -> str:
+    if (not isinstance(value, str) or not value.strip("/") or len(value) > 100
+            or not re.fullmatch(r"[A-Za-z0-9_/.-]+", value)):
+        raise ValueError(f"expected a topic prefix such as \"homeassistant\" (letters, digits, _ - . /), got {value!r}")
+    return value.strip("/")
 
 
-def _locate(text: str, key: str) -> Tuple[int, int]:
-    """Line and column of *key* inside the ``[station]`` table (the header's when not found)."""
-    lines = text.splitlines()
-    header = None
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if header is None:
-            if re.match(r"\[\s*station\s*\]", stripped):
-                header = number
-            else:
-                match = re.match(rf"\s*station\s*\.\s*({re.escape(key)})\s*=", line)
-                if match:
-                    return number, match.start(1) + 1
-            continue
-        if stripped.startswith("["):
-            break
-        match = re.match(rf"\s*({re.escape(key)}|\"{re.escape(key)}\")\s*=", line)
-        if match:
-            return number, match.start(1) + 1
-    return (header or 1), 1
+def _ca_file(value: Any) -> str:
+    import os
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected the path of a CA certificate file (PEM), got {value!r}")
+    path = os.path.expanduser(value.strip())
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a file; give the broker's CA certificate (PEM)")
+    return path
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 1024:
+        raise ValueError("expected a string (the broker's password)")
+    return value
+
+
+#: ``[mqtt]``: the broker for Home Assistant (see :mod:`voiceguide.station.mqtt`).
+MQTT = Table("mqtt", "VOICEGUIDE_STATION_MQTT_", tuple(replace(row, show=_toml) for row in (
+    Setting("host", None, _broker, "the MQTT broker's host name or address; none: no MQTT", unset="(none: no MQTT)"),
+    Setting("port", 1883, number(1, 65535, integer=True), "the broker's port (1883; 8883 is usual with TLS)", int),
+    Setting("username", None, _words, "user name at the broker"),
+    Setting("password", None, _secret, "password at the broker (shown as stars)", secret=True),
+    Setting("discovery_prefix", "homeassistant", _prefix, "Home Assistant's discovery prefix"),
+    Setting("tls", False, flag, "TLS to the broker", parse_flag),
+    Setting("ca_file", None, _ca_file, "with tls: the broker's CA certificate (default: the system's)",
+            unset="(the system's)"),
+)), about="Home Assistant over MQTT (VOICEGUIDE_STATION_MQTT_<KEY>)")
+
+#: The tables this module declares (``voiceguide config`` shows them after the player's).
+TABLES = (STATION, MQTT)
 
 
 def parse(table: Any, text: str = "", filename: str = "config.toml") -> Tuple[StationSettings, List[Problem]]:
-    """Settings from the ``[station]`` table, and every problem found in it."""
-    problems: List[Problem] = []
-    if table is None:
-        return StationSettings(), problems
-    if not isinstance(table, dict):
-        line, col = _locate(text, "station")
-        return StationSettings(), [Problem(filename, line, col, "station must be a table: write [station] "
-                                                                "on a line of its own, then its settings")]
-    values: Dict[str, Any] = {}
-    for key, value in table.items():
-        line, col = _locate(text, key)
-        check = CHECKS.get(key)
-        if check is None:
-            problems.append(Problem(filename, line, col, f"[station]: unknown setting \"{key}\""
-                                                         f"{did_you_mean(key, CHECKS)}; known: {', '.join(CHECKS)}"))
-            continue
-        try:
-            values[key] = check(value)
-        except _Bad as exc:
-            problems.append(Problem(filename, line, col, f"[station] {key}: {exc}"))
+    """Settings from the ``[station]`` table alone (no environment), and every problem found in it."""
+    values, problems = STATION.read({"station": table} if table is not None else {}, text, filename)
     return StationSettings(**values), problems
 
 
-def station_settings(path: Optional[Path] = None) -> StationSettings:
-    """The ``[station]`` table of ``config.toml`` (defaults if absent); ConfigError if invalid.
+def load(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None,
+         ) -> Tuple[StationSettings, Optional[MqttSettings]]:
+    """``[station]`` and ``[mqtt]`` from config.toml and ``VOICEGUIDE_STATION_*``.
+
+    The whole file is checked at once (the player's settings too), so a
+    station that will not start names every mistake. The MQTT settings are
+    None when no host is given (no ``[mqtt]`` table, no
+    ``VOICEGUIDE_STATION_MQTT_HOST``): then nothing of MQTT is loaded.
+    ConfigError or UsageError if something is invalid.
+    """
+    path = path or config_path()
+    source = check_file((PLAYER, STATION, MQTT), path)
+    station = STATION.effective(path, environ, source=source)
+    settings = StationSettings(**{name: value.value for name, value in station.items()})
+    return settings, _mqtt(path, environ, source)
+
+
+def _mqtt(path: Path, environ, source) -> Optional[MqttSettings]:
+    values = MQTT.effective(path, environ, source=source)
+    if values["host"].value is None:
+        text, data = source
+        if "mqtt" in data:
+            line, col = _where(text, "mqtt")
+            message = '[mqtt]: host is required, e.g. host = "broker.home.arpa" (or remove the table: no MQTT)'
+            raise ConfigError([Problem(str(path), line, col, message)])
+        return None
+    return MqttSettings(**{name: value.value for name, value in values.items()})
+
+
+def _where(text: str, table: str) -> Tuple[int, int]:
+    from voiceguide.config import locate
+
+    return locate(text, "host", table)
+
+
+def station_settings(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> StationSettings:
+    """The ``[station]`` table of ``config.toml`` and ``VOICEGUIDE_STATION_*`` (defaults if absent).
 
     Here rather than in :mod:`voiceguide.config`: the config module sits below
     the station and must not import it (tests/test_import_direction.py).
     """
-    from voiceguide.config import ConfigError, config_path, read_toml
+    return load(path, environ)[0]
 
-    path = path or config_path()
-    text, data = read_toml(path)
-    settings, problems = parse(data.get("station"), text, str(path))
-    if problems:
-        raise ConfigError(problems)
-    return settings
+
+def mqtt_settings(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None,
+                  ) -> Optional[MqttSettings]:
+    return load(path, environ)[1]
