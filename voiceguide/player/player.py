@@ -51,23 +51,20 @@ to :data:`REOPEN_TRIES` times.
 from __future__ import annotations
 
 import collections
-import signal
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Deque, Optional, Tuple
 
 import numpy as np
 
-from voiceguide.errors import EXIT_INTERRUPTED, EXIT_OK, DeviceError, Interrupted
+from voiceguide.errors import DeviceError
 from voiceguide.player import leftovers
 from voiceguide.player.fader import FADE_SECONDS, Fader
+from voiceguide.player.playresult import PlayResult as PlayResult, process_start_time as process_start_time
 from voiceguide.player.session import Session
 from voiceguide.player.status import Status
 from voiceguide.sinks.live import DeviceLost
 from voiceguide.timeline import Event
-
-_IMPORTED = time.time()
 
 REOPEN_TRIES = 3
 REOPEN_WAIT = 1.0
@@ -89,39 +86,6 @@ def volume_words(db: float) -> str:
     lo, hi = VOLUME_RANGE_DB
     limit = " (the loudest it goes)" if db >= hi else " (the quietest it goes)" if db <= lo else ""
     return f"volume {db:+.0f} dB{limit}"
-
-
-def process_start_time() -> float:
-    """Wall-clock time this process started (Linux: from /proc), for start-up figures."""
-    import os
-
-    try:
-        with open(f"/proc/{os.getpid()}/stat") as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime") as f:
-            uptime = float(f.read().split()[0])
-        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return _IMPORTED
-
-
-@dataclass
-class PlayResult:
-    frames: int                        # session frames written (after seeks, the ones heard)
-    underruns: int
-    latency: float
-    first_audible: Optional[float]
-    stopped_by: Optional[int] = None   # the signal that ended the session early
-    quit: bool = False                 # the listener pressed q (or the station stopped it)
-    reopened: int = 0                  # times the device was reopened
-    abandoned: bool = False            # the mixer thread was blocked and left behind after a stop
-    waits: Tuple[Tuple[int, float], ...] = ()  # (step, seconds) spent waiting for synthesis
-
-    def raise_if_stopped(self) -> None:
-        """Raise :class:`Interrupted` with the exit code for the signal, if any."""
-        if self.stopped_by is not None:
-            code = EXIT_INTERRUPTED if self.stopped_by == signal.SIGINT else EXIT_OK
-            raise Interrupted("stopped; take your time", exit_code=code)
 
 
 class _Stopped(Exception):
