@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from voiceguide.errors import NotFoundError, ScriptError, UsageError, VoiceguideError
-from voiceguide.station import pages
+from voiceguide.station import downloads, pages
 from voiceguide.station.controller import Controller, IdleError
 from voiceguide.station.events import EventHub
 from voiceguide.station.security import Guard, TokenSource
@@ -410,6 +410,7 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         route("/api/schedules/remove", schedules_remove, "POST"),
         route("/api/prepare", prepare, "POST"),
         route("/api/log", recent),
+        route("/api/exercises/{ident}/audio", downloads.endpoint(controller)),   # station/downloads.py
         *pages.routes(),
     ]
 
