@@ -186,9 +186,9 @@ def test_captions_made_during_the_render_are_not_replaced(work, monkeypatch):
 
     real = captions.write_vtt
 
-    def someone_writes_first(timeline, path, replace=True):
+    def someone_writes_first(timeline, path, replace=True, **kwargs):
         Path(path).write_text("theirs\n", encoding="utf-8")
-        return real(timeline, path, replace=replace)
+        return real(timeline, path, replace=replace, **kwargs)
 
     monkeypatch.setattr(captions, "write_vtt", someone_writes_first)
     result = run("render", "quiet.yaml", "-o", "a.wav", "--captions", "a.vtt", cwd=work)

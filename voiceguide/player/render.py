@@ -105,10 +105,15 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
         names = ", ".join(p.name for p in stale)
         say(f"removed {len(stale)} unfinished render{'s' if len(stale) != 1 else ''} "
             f"left by an earlier run ({names})")
+    cues = None
     try:
         with interrupting():
             with Session(script, options) as session:
                 timeline = render(session, output, replace=force)
+                if captions is not None:  # timed by the words' timings kept with the clips: no synthesis
+                    from voiceguide.sinks.cues import timeline_cues
+
+                    cues = timeline_cues(timeline, session.word_spans)
     except FileExistsError:  # made by someone else while the mix was written
         raise OutputExists(output) from None
     except Interrupted as exc:
@@ -120,7 +125,7 @@ def render_exercise(script, options, output: Path, captions: Optional[Path] = No
 
         check_outputs(output, captions, True, getattr(script, "path", None))  # -o exists now: same file?
         try:
-            write_vtt(timeline, Path(captions), replace=force)
+            write_vtt(timeline, Path(captions), replace=force, cues=cues)
         except FileExistsError:
             raise OutputExists(captions) from None
         except OSError as exc:  # the audio is written; the captions name their own path

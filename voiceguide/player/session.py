@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple
 
 from voiceguide.errors import UnknownVoice
 from voiceguide.script.model import Script, Voice
@@ -181,6 +181,30 @@ class Session:
             return self.synth.clip(event.text, self.spec(event.voice))
         except UnknownVoice as exc:
             raise self._unknown_voice(exc, event.voice) from None
+
+    def word_spans(self, event: "Event") -> Optional[List[Tuple[int, int]]]:
+        """When each word of a say *event*'s clip is spoken (samples into the clip); None: estimate them.
+
+        Kept with the clip in the speech cache since it was made: nothing
+        is synthesised for it (see :mod:`voiceguide.synth.words`).
+        """
+        if self.options.text_only or event.kind != "say" or not event.text or event.voice is None:
+            return None
+        try:
+            spans, _ = self.synth.words(event.text, self.spec(event.voice))
+        except Exception:  # captions never stop a session: estimated instead
+            return None
+        return spans
+
+    def cue_times(self, event: "Event") -> List[Tuple[float, str]]:
+        """The caption cues of a say *event* as ``(session seconds it shows from, text)`` (the station's line)."""
+        if event.kind != "say" or not event.text:
+            return []
+        from voiceguide.sinks.cues import clip_cues, place
+
+        sr = self.options.sample_rate
+        cues = place(clip_cues(event.text, self.word_spans(event), event.start, event.length, sr), sr)
+        return [(cue.start / sr, cue.text) for cue in cues]
 
     def _unknown_voice(self, exc: "UnknownVoice", voice: Voice) -> "UnknownVoice":
         """*exc* with where the voice's name was written: an option, the environment, the config or the script."""

@@ -1,10 +1,10 @@
-"""WebVTT captions of every spoken clip, timed by the timeline.
+"""WebVTT captions of every spoken clip, as people read them.
 
-Why from the timeline: the rendered audio is mixed from the very same
-:class:`~voiceguide.timeline.Timeline` events, so a cue's start and end are
-the clip's first and last sample, exact to the sample before WebVTT rounds
-them to the millisecond (half a millisecond at worst). Nothing here measures
-audio or imports numpy.
+The cues come from :mod:`voiceguide.sinks.cues`: two lines of 42
+characters at most, 1-7 s each, split where the sense breaks, and timed by
+the words' timings in each clip (kept with the clip in the speech cache)
+placed on the very :class:`~voiceguide.timeline.Timeline` the audio is
+mixed from. Nothing here measures audio or imports numpy.
 
 A ``count`` step yields one cue per number, like ``preview --json``.
 """
@@ -12,9 +12,10 @@ A ``count`` step yields one cue per number, like ``preview --json``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Sequence
 
 from voiceguide.atomic import atomic_file
+from voiceguide.sinks.cues import Cue, timeline_cues
 from voiceguide.timeline import Timeline
 
 
@@ -33,24 +34,20 @@ def escape(text: str) -> str:
     return " ".join(text.split())
 
 
-def to_vtt(timeline: Timeline) -> str:
-    """The captions file as text: a header with the title, then one cue per say event."""
+def to_vtt(timeline: Timeline, cues: Optional[Sequence[Cue]] = None) -> str:
+    """The captions file as text: a header with the title, then the cues (by default with estimated timings)."""
     sr = timeline.sample_rate
     title = " ".join(timeline.title.split()).replace("-->", "->")
     lines: List[str] = [f"WEBVTT - {title}", ""]
-    number = 0
-    for event in timeline.events:
-        if event.kind != "say" or not event.text:
-            continue
-        number += 1
+    for number, cue in enumerate(timeline_cues(timeline) if cues is None else cues, 1):
         lines.append(str(number))
-        lines.append(f"{timestamp(event.start, sr)} --> {timestamp(event.end, sr)}")
-        lines.append(escape(event.text))
+        lines.append(f"{timestamp(cue.start, sr)} --> {timestamp(cue.end, sr)}")
+        lines.extend(escape(line) for line in cue.lines)
         lines.append("")
     return "\n".join(lines)
 
 
-def write_vtt(timeline: Timeline, path: Path, replace: bool = True) -> None:
+def write_vtt(timeline: Timeline, path: Path, replace: bool = True, cues: Optional[Sequence[Cue]] = None) -> None:
     """Write the captions to *path* atomically (a reader never sees half a file).
 
     Without *replace* an existing *path* is kept: :class:`FileExistsError`.
@@ -58,4 +55,4 @@ def write_vtt(timeline: Timeline, path: Path, replace: bool = True) -> None:
     path = Path(path)
     # public, not private: the person asked for this file
     with atomic_file(path, "w", encoding="utf-8", newline="\n", public=True, replace=replace) as fh:
-        fh.write(to_vtt(timeline))
+        fh.write(to_vtt(timeline, cues))

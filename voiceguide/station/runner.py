@@ -253,6 +253,8 @@ class Runner:
                     return "stopped", None, heard
                 self._start_volume(player)
                 run.status.output, run.status.requested = player.output, run.requested
+                if run.status is not None:  # the page's "now speaking": the cue, not the whole sentence
+                    run.status.cue_times = session.cue_times
                 run.status.start(run.script.title, start.planned)  # None: not known yet
                 try:
                     result = player.run()

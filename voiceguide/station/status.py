@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from voiceguide.player.countdown import Countdown
 from voiceguide.player.lengths import Length
@@ -61,6 +61,10 @@ class SessionStatus:
         self.speech_made: Optional[Tuple[int, int]] = None
         #: the breathing step being heard, and the session time it began (the page paces itself by it)
         self.breathing: Optional[Tuple[Any, float]] = None
+        #: a say event's caption cues, ``[(session seconds, text)]`` (the runner sets it: Session.cue_times);
+        #: ``text`` is then the cue being spoken, as on the captions, not the whole sentence
+        self.cue_times: Optional[Callable[[Any], List[Tuple[float, str]]]] = None
+        self._cues: List[Tuple[float, str]] = []
 
     def start(self, title: str, total: Optional[float]) -> None:
         self._log.start(title, total)
@@ -75,6 +79,9 @@ class SessionStatus:
         if event.kind != "pause":
             self.text = describe(event)
             self.breathing = (event, elapsed) if event.kind == "breathe" else None
+            self._cues = self.cue_times(event) if self.cue_times is not None and event.kind == "say" else []
+            if self._cues:
+                self.text = self._cues[0][1]
         self._notify()
 
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
@@ -90,6 +97,10 @@ class SessionStatus:
             event, began = self.breathing
             self.text = breath_phase(event, elapsed - began)
         changed = paused != self.paused or int(elapsed) != self._second
+        if self._cues:  # the cue being spoken (the last one begun)
+            text = next((t for at, t in reversed(self._cues) if at <= elapsed), self._cues[0][1])
+            changed = changed or text != self.text
+            self.text = text
         self.paused = paused
         self._second = int(elapsed)
         if changed:

@@ -16,6 +16,17 @@ can leave anything in a cache folder. An entry is used only when
 Anything else raises :class:`Damaged` (the synthesizer then makes the clip
 again with one warning line; a missing entry is a normal cold start).
 
+**Word timings** (format 2): after the samples, a trailer holds when each
+word of the text starts and ends in the clip (:mod:`voiceguide.synth.words`),
+made by the engine while it spoke, so captions never need the engine again.
+Its length and CRC-32 are in the header. Format 1 entries (no trailer) still
+load: their timings are estimated. The cache *key* did not change with
+format 2 -- the samples of a key are what they were -- so a format 1 entry
+is used as it is, never made again. A damaged trailer costs the timings
+only (:meth:`OpenEntry.trailer` answers ``b""``), never the clip. An older
+voiceguide that meets a format 2 entry takes it for damaged and makes it
+again in format 1 (one warning line each).
+
 **The first writer of a key wins.** A worker writes a complete entry into a
 temporary file of its own, and :func:`place` *links* it to the entry's name
 (``os.link`` fails when the name exists): an existing entry is never
@@ -54,7 +65,8 @@ from ..cacheentry import ITEMSIZE as _ITEMSIZE, OPEN_FLAGS as _OPEN_FLAGS
 from .spec import PEAK_DBFS
 
 #: Entry format. Part of every header; bump it when the layout changes.
-VERSION = 1
+#: 2: a trailer of word timings after the samples (format 1 entries still read).
+VERSION = 2
 SUFFIX = ".clip"
 MAGIC = b"VGSPEECH"
 #: The worker normalises every clip to :data:`~voiceguide.synth.spec.PEAK_DBFS`
@@ -81,7 +93,7 @@ class Damaged(Exception):
 #: The header (its key is the SHA-256 digest, 32 bytes, :func:`_key_bytes`) and the checks, shared
 #: with the ambient loop cache (:mod:`voiceguide.cacheentry`; HEADER_SIZE and MAX_SAMPLES are its own).
 FORMAT = EntryFormat(MAGIC, VERSION, 32, Damaged, what="speech clip", other="clip",
-                     folder="is a folder, not a file")
+                     folder="is a folder, not a file", trailer=True, older=(1,))
 
 
 def entry_path(cache_dir: Path, key: str) -> Path:
@@ -125,10 +137,28 @@ class OpenEntry:
     same samples from it later. Close it with :meth:`close`.
     """
 
-    __slots__ = ("fd", "count", "crc", "path", "ident")
+    __slots__ = ("fd", "count", "crc", "path", "ident", "extra", "extra_crc", "_trailer")
 
-    def __init__(self, fd: int, count: int, crc: int, path: Path, ident: Tuple[int, int]):
+    def __init__(self, fd: int, count: int, crc: int, path: Path, ident: Tuple[int, int],
+                 extra: int = 0, extra_crc: int = 0):
         self.fd, self.count, self.crc, self.path, self.ident = fd, count, crc, path, ident
+        self.extra, self.extra_crc = extra, extra_crc
+        self._trailer: Optional[bytes] = None
+
+    def trailer(self) -> bytes:
+        """The bytes after the samples (word timings), read once; ``b""`` if none or damaged."""
+        if self._trailer is None:
+            raw = b""
+            if self.extra and self.fd >= 0:
+                try:
+                    raw = os.pread(self.fd, self.extra, HEADER_SIZE + self.count * _ITEMSIZE)
+                    FORMAT.check_crc(raw, self.extra_crc)
+                    if len(raw) != self.extra:
+                        raw = b""
+                except (OSError, Damaged):
+                    raw = b""
+            self._trailer = raw
+        return self._trailer
 
     def samples(self) -> np.ndarray:
         """Read and check the samples (float32, read-only); :class:`Damaged` if wrong."""
@@ -151,6 +181,7 @@ class OpenEntry:
         if float(np.max(np.abs(data))) > MAX_PEAK:
             raise Damaged("is louder than any clip voiceguide writes")
         data.flags.writeable = False
+        self.trailer()  # read now: a pin may close the file and keep only what was read
         return data
 
     def touch(self) -> None:
@@ -194,13 +225,13 @@ def open_entry(path: Path, key: str) -> OpenEntry:
     info = None
     try:
         info = os.fstat(fd)
-        count, crc = FORMAT.check_file(fd, info, _key_bytes(key))
+        count, crc, extra, extra_crc = FORMAT.check_entry(fd, info, _key_bytes(key))
     except BaseException as exc:
         os.close(fd)
         if isinstance(exc, Damaged) and info is not None:
             exc.ident = (info.st_dev, info.st_ino)  # so that only this very file is discarded
         raise
-    return OpenEntry(fd, count, crc, Path(path), (info.st_dev, info.st_ino))
+    return OpenEntry(fd, count, crc, Path(path), (info.st_dev, info.st_ino), extra, extra_crc)
 
 
 def entry_length(path: Path, key: str) -> Optional[int]:
@@ -222,8 +253,8 @@ def load_entry(path: Path, key: str) -> np.ndarray:
         entry.close()
 
 
-def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
-    """Write a complete entry for *key* into a new temporary file in *directory*; its path.
+def write_temp(directory: Path, key: str, samples: np.ndarray, trailer: bytes = b"") -> Path:
+    """Write a complete entry for *key* (and its *trailer*: word timings) into a new temporary file; its path.
 
     The caller then :func:`place`\\ s it (or reads it and removes it). On any
     failure the temporary file is removed and the OSError raised.
@@ -234,7 +265,7 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
     if data.ndim != 1 or not 0 < data.size <= MAX_SAMPLES:
         raise ValueError("a cache entry holds a non-empty 1-D array of at most MAX_SAMPLES samples")
     payload = data.data.cast("B")  # the array's own memoryview
-    header = FORMAT.pack(_key_bytes(key), payload)
+    header = FORMAT.pack(_key_bytes(key), payload, trailer)
     path = temp_path(directory, SUFFIX)
     # 0600: what a person listens to is theirs (the texts can be read from the clips).
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -243,6 +274,7 @@ def write_temp(directory: Path, key: str, samples: np.ndarray) -> Path:
         with os.fdopen(fd, "wb") as f:
             f.write(header)
             f.write(payload)
+            f.write(trailer)
     except BaseException:
         try:
             os.unlink(path)

@@ -48,7 +48,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, IO, List, Optional
+from typing import Callable, IO, List, Optional, Tuple
 
 import numpy as np
 
@@ -97,12 +97,10 @@ def finish_clip(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     from .resample import resample
 
     x = np.asarray(x, dtype=np.float32).reshape(-1)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if not np.isfinite(peak) or peak <= 0.0:
+    bounds = trim_bounds(x, engine_rate)
+    if bounds is None:
         return np.zeros(max(1, int(round(0.030 * sample_rate))), np.float32)
-    loud = np.flatnonzero(np.abs(x) > peak * 10 ** (TRIM_DB / 20))
-    margin = int(round(TRIM_MARGIN_S * engine_rate))
-    x = x[max(0, loud[0] - margin): min(x.size, loud[-1] + 1 + margin)]
+    x = x[bounds[0]: bounds[1]]
     y = resample(x, engine_rate, sample_rate).astype(np.float32, copy=False)
     n = min(int(round(FADE_S * sample_rate)), y.size // 2)
     if n > 0:
@@ -115,6 +113,29 @@ def finish_clip(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     if y.size == 0:
         y = np.zeros(1, np.float32)
     return y
+
+
+def trim_bounds(x: np.ndarray, engine_rate: int) -> Optional[Tuple[int, int]]:
+    """The part of the engine's output :func:`finish_clip` keeps: ``(first, past-last)``; None if silent."""
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if not np.isfinite(peak) or peak <= 0.0:
+        return None
+    loud = np.flatnonzero(np.abs(x) > peak * 10 ** (TRIM_DB / 20))
+    margin = int(round(TRIM_MARGIN_S * engine_rate))
+    return max(0, int(loud[0]) - margin), min(x.size, int(loud[-1]) + 1 + margin)
+
+
+def clip_words(text: str, raw: np.ndarray, engine_rate: int, clip: np.ndarray, sample_rate: int,
+               marks: Optional[List[Tuple[int, float]]], source: str) -> bytes:
+    """The trailer of word timings for *clip*, made by :func:`finish_clip` from the engine's *raw* output."""
+    from . import words
+
+    raw = np.asarray(raw, dtype=np.float32).reshape(-1)
+    bounds = trim_bounds(raw, engine_rate)
+    if marks is None or bounds is None:
+        return words.encode(words.estimate(text, int(clip.size)), "estimate")
+    spans = words.spans_from_marks(text, marks, int(clip.size), bounds[0] / engine_rate, sample_rate)
+    return words.encode(spans, source)
 
 
 def handle(engine: Engine, request: dict) -> dict:
@@ -132,16 +153,23 @@ def handle(engine: Engine, request: dict) -> dict:
     params = request.get("params") or {"rate": int(request["rate"])}
     wav = cache.temp_path(folder, ".wav")
     try:
-        samples, engine_rate = engine.synthesise(text, request.get("voice"), request.get("language") or "en",
-                                                 params, wav)
+        timed = getattr(engine, "synthesise_words", None)  # a stand-in engine may know only synthesise
+        if timed is not None:
+            samples, engine_rate, marks, source = timed(text, request.get("voice"),
+                                                        request.get("language") or "en", params, wav)
+        else:
+            samples, engine_rate = engine.synthesise(text, request.get("voice"), request.get("language") or "en",
+                                                     params, wav)
+            marks, source = None, "estimate"
     finally:
         try:
             os.unlink(wav)
         except OSError:
             pass
     clip = finish_clip(samples, engine_rate, int(request["sample_rate"]), float(request["volume"]))
+    trailer = clip_words(text, samples, engine_rate, clip, int(request["sample_rate"]), marks, source)
     try:
-        temp = cache.write_temp(folder, key, clip)
+        temp = cache.write_temp(folder, key, clip, trailer)
     except OSError as e:
         raise RequestError(f"cannot write into the speech cache folder {folder}: "
                            f"{e.strerror or e}", "cache") from None

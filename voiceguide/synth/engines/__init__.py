@@ -81,6 +81,18 @@ class Engine:
         """
         raise NotImplementedError
 
+    def synthesise_words(self, text: str, voice: Optional[str], language: str, params: dict,
+                         scratch: Path) -> Tuple[np.ndarray, int, Optional[List[Tuple[int, float]]], str]:
+        """:meth:`synthesise` and when each word starts: ``(samples, rate, marks, source)``.
+
+        *marks* are ``(character offset in text, seconds into the samples)``
+        (see :mod:`voiceguide.synth.words`), None when the engine cannot
+        tell (then the worker estimates them); *source* names where they
+        came from. This default knows no timings.
+        """
+        samples, rate = self.synthesise(text, voice, language, params, scratch)
+        return samples, rate, None, "estimate"
+
 
 def module(name: str) -> ModuleType:
     """The engine module for ``espeak`` or ``piper`` (imports no engine library)."""

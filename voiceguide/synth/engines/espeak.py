@@ -275,6 +275,8 @@ class EspeakNgEngine(_VoiceTable, Engine):
             raise EngineMissing("espeak-ng could not initialise (espeak_Initialize failed)")
         self.sample_rate = int(rate)
         self._chunks: List[bytes] = []
+        self._samples = 0
+        self._marks: List[Tuple[int, int]] = []
         _espeak.SetSynthCallback(self._collect)
         current = _espeak.GetCurrentVoice()
         try:
@@ -288,8 +290,18 @@ class EspeakNgEngine(_VoiceTable, Engine):
             raise EngineMissing(f"espeak-ng cannot select its default voice {self.default_voice!r}")
 
     def _collect(self, wav: Any, numsamples: int, events: Any) -> int:
+        if events:
+            # espeakEVENT_WORD: text_position is the word's first character
+            # (1-based, in characters with espeakCHARS_UTF8), sample the
+            # sample of the utterance at which it starts.
+            i = 0
+            while events[i].type != self._espeak.EVENT_LIST_TERMINATED:
+                if events[i].type == self._espeak.EVENT_WORD:
+                    self._marks.append((int(events[i].text_position) - 1, int(events[i].sample)))
+                i += 1
         if numsamples > 0 and wav:
             self._chunks.append(ctypes.string_at(wav, numsamples * 2))
+            self._samples += numsamples
         return 0
 
     def _raw_voices(self) -> List[dict]:
@@ -306,7 +318,7 @@ class EspeakNgEngine(_VoiceTable, Engine):
         return out
 
     def _speak(self, text: str, voice_id: str, rate: int, wordgap: int = 0) -> bytes:
-        """In the child: select, set, speak; the samples as int16 bytes."""
+        """In the child: select, set, speak; the word marks and the samples (see :func:`pack_marks`)."""
         es = self._espeak
         status = es.SetVoiceByName(voice_id.encode("utf-8"))
         if status != 0:
@@ -315,20 +327,44 @@ class EspeakNgEngine(_VoiceTable, Engine):
         es.SetParameter(WORDGAP, int(wordgap), 0)
         es.SetParameter(es.VOLUME, 100, 0)
         self._chunks.clear()
+        self._marks.clear()
+        self._samples = 0
         status = es.Synth(text.encode("utf-8"), flags=es.ENDPAUSE | es.CHARS_UTF8)
         if status not in (None, 0):
             raise RuntimeError(f"espeak-ng could not speak (status {status})")
-        return b"".join(self._chunks)
+        return pack_marks(self._marks, b"".join(self._chunks))
 
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
                    scratch: Path) -> Tuple[np.ndarray, int]:
+        samples, rate, _, _ = self.synthesise_words(text, voice, language, params, scratch)
+        return samples, rate
+
+    def synthesise_words(self, text: str, voice: Optional[str], language: str, params: dict,
+                         scratch: Path) -> Tuple[np.ndarray, int, Optional[List[Tuple[int, float]]], str]:
+        """The samples and espeak-ng's own word events (as marks: character, seconds)."""
         import numpy as np
 
         voice_id = self.resolve_voice(voice, language or "en") or self.default_voice
         rate, wordgap = int(params["rate"]), int(params.get("wordgap", 0))
-        raw = in_fork(lambda: self._speak(text, voice_id, rate, wordgap))
+        marks, raw = unpack_marks(in_fork(lambda: self._speak(text, voice_id, rate, wordgap)))
         samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / np.float32(32768.0)
-        return samples, self.sample_rate
+        return samples, self.sample_rate, [(pos, at / self.sample_rate) for pos, at in marks], "espeak"
+
+
+def pack_marks(marks: List[Tuple[int, int]], samples: bytes) -> bytes:
+    """The child's answer: the count of word marks, the marks (two int32 each), the int16 samples."""
+    import struct
+
+    return struct.pack(f"<I{2 * len(marks)}i", len(marks), *(v for mark in marks for v in mark)) + samples
+
+
+def unpack_marks(payload: bytes) -> Tuple[List[Tuple[int, int]], bytes]:
+    """:func:`pack_marks` undone: ``([(character, sample)], samples)``."""
+    import struct
+
+    (n,) = struct.unpack_from("<I", payload)
+    flat = struct.unpack_from(f"<{2 * n}i", payload, 4)
+    return [(flat[2 * i], flat[2 * i + 1]) for i in range(n)], payload[4 + 8 * n:]
 
 
 def in_fork(work: Callable[[], bytes]) -> bytes:

@@ -22,6 +22,13 @@ Why the code does not simply call ``PiperVoice.synthesize``:
   fight each other and the player; each worker gets ``threads`` threads that
   sleep rather than spin when idle.
 
+Word timings (for captions): the model's own phoneme durations. The model
+is loaded with its ``w_ceil`` tensor made a second output
+(:mod:`.alignment`, no onnx package needed), so each phoneme's length in
+samples comes with the audio; a word starts where its first phoneme does.
+A model that cannot be patched is loaded as it is, and each sentence's
+length is then shared among its phonemes.
+
 Trap: Piper's synthesis is not deterministic (noise in the duration and
 waveform generators), so the same text gives a slightly different clip each
 time; the cache keeps the first one.
@@ -118,6 +125,47 @@ def params(choice: Any, rate: int) -> dict:
     }
 
 
+#: Phonemes that are punctuation or a word's end, not sound of a word.
+_NOT_SPOKEN = set(" ,.;:!?\"'()-\u2014\u2013")
+
+
+def _spoken(phoneme: str) -> bool:
+    return phoneme not in _NOT_SPOKEN
+
+
+def word_groups(phonemes: List[str], lengths: List[float], start: float) -> List[Tuple[float, float]]:
+    """``(start, end)`` samples of each run of spoken phonemes between spaces, from *start* on."""
+    groups: List[Tuple[float, float]] = []
+    cursor = start
+    current: Optional[List[float]] = None
+    for phoneme, length in zip(phonemes, lengths):
+        if phoneme == " ":
+            if current is not None:
+                groups.append((current[0], current[1]))
+            current = None
+        elif _spoken(phoneme):
+            if current is None:
+                current = [cursor, cursor + length]
+            else:
+                current[1] = cursor + length
+        cursor += length
+    if current is not None:
+        groups.append((current[0], current[1]))
+    return groups
+
+
+def _model_source(model: Path) -> Any:
+    """What onnxruntime loads: the model's bytes with its phoneme durations as an output, else its path."""
+    from .alignment import with_durations
+
+    try:
+        with open(model, "rb") as f:  # a regular file: check_model said so
+            patched = with_durations(f.read())
+    except (OSError, MemoryError):
+        patched = None
+    return patched if patched is not None else str(model)
+
+
 def open_engine(model: Optional[str] = None, threads: int = 1) -> "PiperEngine":
     if not model:
         raise ModelError("no Piper model given")
@@ -207,8 +255,9 @@ class PiperEngine(Engine):
             # Idle threads sleep instead of spinning: the player and other
             # workers need those cores (a Raspberry Pi has four at most).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = onnxruntime.InferenceSession(str(self.model), sess_options=options,
+            session = onnxruntime.InferenceSession(_model_source(self.model), sess_options=options,
                                                    providers=["CPUExecutionProvider"])
+            self.aligned = len(session.get_outputs()) > 1
             self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
         except Exception as e:
             raise ModelError(f"{self.model}: cannot load this Piper model ({_short(e)}); "
@@ -222,8 +271,8 @@ class PiperEngine(Engine):
         import numpy as np
 
         try:
-            audio = self._sentences("Hello.", {"length_scale": 1.0, "noise_scale": 0.667,
-                                               "noise_w": 0.8, "speaker": 0})
+            audio = [a for a, _, _ in self._sentences("Hello.", {"length_scale": 1.0, "noise_scale": 0.667,
+                                                                 "noise_w": 0.8, "speaker": 0})]
             ok = bool(audio) and all(np.all(np.isfinite(a)) for a in audio) and sum(a.size for a in audio) > 0
         except Exception as e:
             raise ModelError(f"{self.model}: the model does not match its .onnx.json ({_short(e)}); "
@@ -235,7 +284,8 @@ class PiperEngine(Engine):
         language = str(getattr(self.voice.config, "espeak_voice", "") or "")
         return [{"id": self.id, "name": self.id, "languages": [language], "default": True}]
 
-    def _sentences(self, text: str, params: dict) -> List["np.ndarray"]:
+    def _sentences(self, text: str, params: dict) -> List[Tuple["np.ndarray", List[str], Optional["np.ndarray"]]]:
+        """Each sentence's ``(audio, phonemes, samples per phoneme id or None)``."""
         import numpy as np
         from piper import SynthesisConfig  # noqa: F401  (documents the parameters used)
 
@@ -248,33 +298,80 @@ class PiperEngine(Engine):
                                   length_scale=float(params["length_scale"]),
                                   noise_scale=float(params["noise_scale"]),
                                   noise_w_scale=float(params["noise_w"]))
-            audio = self.voice.phoneme_ids_to_audio(ids, cfg)
-            out.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+            result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=self.aligned)
+            audio, durations = result if isinstance(result, tuple) else (result, None)
+            if durations is not None and len(durations) != len(ids):
+                durations = None
+            out.append((np.asarray(audio, dtype=np.float32).reshape(-1), list(phonemes), durations))
         return out
 
     def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
                    scratch: Path) -> Tuple[np.ndarray, int]:
-        """Each sentence trimmed to its sound, joined by ``params["sentence_pause"]``."""
+        samples, rate, _, _ = self.synthesise_words(text, voice, language, params, scratch)
+        return samples, rate
+
+    def synthesise_words(self, text: str, voice: Optional[str], language: str, params: dict,
+                         scratch: Path) -> Tuple[np.ndarray, int, Optional[List[Tuple[int, float]]], str]:
+        """Each sentence trimmed to its sound, joined by ``params["sentence_pause"]``; and its word marks."""
         import numpy as np
+
+        from voiceguide.synth.words import spread
 
         sentences = self._sentences(text, params)
         if not sentences:
-            return np.zeros(0, np.float32), self.sample_rate
-        peak = max(float(np.max(np.abs(s))) if s.size else 0.0 for s in sentences)
+            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
+        peak = max(float(np.max(np.abs(s))) if s.size else 0.0 for s, _, _ in sentences)
         if peak <= 0.0 or not np.isfinite(peak):
-            return np.zeros(0, np.float32), self.sample_rate
+            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
         threshold = peak * 10 ** (_SENTENCE_TRIM_DB / 20)
         margin = int(round(_SENTENCE_MARGIN_S * self.sample_rate))
         gap = np.zeros(max(0, int(round(float(params["sentence_pause"]) * self.sample_rate)) - 2 * margin),
                        np.float32)
         parts: List[np.ndarray] = []
-        for s in sentences:
+        groups: List[Tuple[float, float]] = []
+        source = "piper-alignment"
+        at = 0  # samples of the output so far
+        for s, phonemes, durations in sentences:
             loud = np.flatnonzero(np.abs(s) > threshold)
             if loud.size == 0:
                 continue
             if parts:
                 parts.append(gap)
-            parts.append(s[max(0, loud[0] - margin): loud[-1] + 1 + margin])
+                at += gap.size
+            cut = max(0, int(loud[0]) - margin)
+            parts.append(s[cut: int(loud[-1]) + 1 + margin])
+            lengths = self._phoneme_lengths(phonemes, durations)
+            if lengths is None:
+                source = "piper-phonemes"
+                lengths = [1.0 if _spoken(p) else 0.0 for p in phonemes]
+                scale = (loud[-1] + 1 - loud[0]) / max(1e-9, sum(lengths))
+                lengths = [n * scale for n in lengths]
+                cursor = float(loud[0])
+            else:
+                cursor = float(lengths.pop(0))  # BOS and its pad
+            for start, end in word_groups(phonemes, lengths, cursor):
+                groups.append(((at + start - cut) / self.sample_rate, (at + end - cut) / self.sample_rate))
+            at += parts[-1].size
         if not parts:
-            return np.zeros(0, np.float32), self.sample_rate
-        return np.concatenate(parts), self.sample_rate
+            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
+        return np.concatenate(parts), self.sample_rate, spread(text, groups), source
+
+    def _phoneme_lengths(self, phonemes: List[str], durations: Optional["np.ndarray"]) -> Optional[List[float]]:
+        """Samples per phoneme (the first item: BOS and its pad), from samples per phoneme id; None if they do not fit.
+
+        Laid out as piper-tts's ``phonemes_to_ids`` makes ids: BOS, PAD, then
+        each phoneme's ids and a PAD, then EOS.
+        """
+        if durations is None:
+            return None
+        id_map = self.voice.config.phoneme_id_map
+        pad = list(id_map.get("_", []))
+        out: List[float] = []
+        i = 0
+        for phoneme in ["^"] + phonemes:
+            n = len(id_map.get(phoneme, [])) + len(pad)
+            if phoneme != "^" and phoneme not in id_map:
+                n = 0  # piper-tts skips a phoneme it has no id for
+            out.append(float(sum(int(d) for d in durations[i: i + n])))
+            i += n
+        return out if i + len(id_map.get("$", [])) == len(durations) else None

@@ -1,0 +1,134 @@
+"""Piper's phoneme durations: the model's ``w_ceil`` tensor made an output, without the onnx package.
+
+A Piper (VITS) model computes how many frames each phoneme id lasts (a
+``Ceil`` node, ``w_ceil``) and then throws the figure away: only the audio
+is an output. piper-tts >= 1.3 reads it when the model lists that tensor as
+a second output (``phoneme_ids_to_audio(..., include_alignments=True)``),
+and patches a model in memory to do so -- with the ``onnx`` package (a
+~15 MB dependency, ``piper-tts[alignment]``), only to append one name to
+the graph's outputs. :func:`with_durations` does the same edit on the
+model's bytes directly: an ONNX file is a protobuf message, and appending a
+field to a message is appending bytes (and fixing the length of the
+message around it). The graph is otherwise untouched, so the audio is what
+the model always made.
+
+Only the fields on the way are parsed (``ModelProto.graph`` = 7,
+``GraphProto.node`` = 1 and ``output`` = 12, ``NodeProto.output`` = 2 and
+``op_type`` = 4, ``ValueInfoProto.name`` = 1); anything unexpected --
+no ``Ceil`` node, several, one already an output, a malformed file --
+answers None, and the model is loaded as it is (word timings then come
+from phoneme counts, see :mod:`.piper`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional, Tuple
+
+_VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _varint(buf: bytes, pos: int) -> Tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise _Malformed("a varint runs past the end")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _fields(buf: bytes, start: int, end: int) -> Iterator[Tuple[int, int, int, int, int]]:
+    """``(field number, wire type, field's first byte, value start, value end)`` of a message."""
+    pos = start
+    while pos < end:
+        first = pos
+        tag, pos = _varint(buf, pos)
+        number, wire = tag >> 3, tag & 7
+        if wire == _VARINT:
+            _, after = _varint(buf, pos)
+        elif wire == _FIXED64:
+            after = pos + 8
+        elif wire == _FIXED32:
+            after = pos + 4
+        elif wire == _BYTES:
+            size, pos = _varint(buf, pos)
+            after = pos + size
+        else:
+            raise _Malformed(f"wire type {wire}")
+        if after > end:
+            raise _Malformed("a field runs past its message")
+        yield number, wire, first, pos, after
+        pos = after
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | _BYTES) + _encode_varint(len(payload)) + payload
+
+
+def ceil_tensor(model: bytes) -> Optional[str]:
+    """The name of the one ``Ceil`` node's output, if the model has exactly one and it is not an output."""
+    try:
+        return _find(model)[0]
+    except _Malformed:
+        return None
+
+
+def _find(model: bytes) -> Tuple[Optional[str], int, int, int]:
+    """(the Ceil tensor or None, graph field's first byte, graph start, graph end)."""
+    graph = [(first, s, e) for number, wire, first, s, e in _fields(model, 0, len(model))
+             if number == 7 and wire == _BYTES]
+    if len(graph) != 1:
+        raise _Malformed("not one graph")
+    first, gs, ge = graph[0]
+    ceil: List[str] = []
+    outputs: List[str] = []
+    for number, wire, _, s, e in _fields(model, gs, ge):
+        if wire != _BYTES:
+            continue
+        if number == 1:  # NodeProto
+            op, names = b"", []
+            for n2, w2, _, s2, e2 in _fields(model, s, e):
+                if n2 == 4 and w2 == _BYTES:
+                    op = model[s2:e2]
+                elif n2 == 2 and w2 == _BYTES:
+                    names.append(model[s2:e2].decode("utf-8", "replace"))
+            if op == b"Ceil":
+                ceil.extend(names)
+        elif number == 12:  # ValueInfoProto
+            for n2, w2, _, s2, e2 in _fields(model, s, e):
+                if n2 == 1 and w2 == _BYTES:
+                    outputs.append(model[s2:e2].decode("utf-8", "replace"))
+    if len(ceil) != 1 or ceil[0] in outputs:
+        return None, first, gs, ge
+    return ceil[0], first, gs, ge
+
+
+def with_durations(model: bytes) -> Optional[bytes]:
+    """*model* with its phoneme durations (``w_ceil``) as a second output, or None if it cannot be done."""
+    try:
+        name, first, gs, ge = _find(model)
+    except _Malformed:
+        return None
+    if name is None:
+        return None
+    graph = bytes(model[gs:ge]) + _bytes_field(12, _bytes_field(1, name.encode("utf-8")))
+    return bytes(model[:first]) + _bytes_field(7, graph) + bytes(model[ge:])
