@@ -14,6 +14,7 @@ so the player sees names: ``space``, ``right``, ``left``, ``n``, ``+``...
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import select
 import sys
@@ -105,8 +106,8 @@ class KeyReader:
             for key in decode(data):
                 try:
                     self.handler(key)
-                except Exception:  # a handler bug must not kill key reading
-                    pass
+                except Exception:  # a handler bug must not kill key reading: kept for --debug
+                    logging.getLogger("voiceguide").debug("the key %r failed", key, exc_info=True)
 
     def suspend(self) -> None:
         """Give the terminal back in its own mode (before Ctrl-Z stops us); :meth:`resume` undoes it."""

@@ -37,6 +37,6 @@ def exit_if_left(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:
-            pass
+        except (OSError, ValueError):
+            pass  # a closed or broken stream (EPIPE, a closed file): what it held is lost with the process anyway
     os._exit(code)

@@ -57,7 +57,7 @@ from typing import Any, Callable, Deque, Optional, Tuple
 
 import numpy as np
 
-from voiceguide.errors import DeviceError
+from voiceguide.errors import DeviceError, VoiceguideError
 from voiceguide.player import leftovers
 from voiceguide.player.fader import FADE_SECONDS, Fader
 from voiceguide.player.playresult import PlayResult as PlayResult, process_start_time as process_start_time
@@ -488,9 +488,9 @@ class Player:
         leftovers.leave(producer, "the mixer thread was blocked when the session stopped")
         try:
             self.output.abandon()
-        except Exception:
-            pass
+        except AttributeError:
+            pass  # an output that has no abandon(): it keeps nothing waiting at the process's exit
         try:
             self.session.close(grace=0.0)
-        except Exception:
-            pass
+        except (VoiceguideError, OSError):
+            pass  # workers already gone or the cache folder unwritable: nothing left to end, the stop goes on

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple
 
-from voiceguide.errors import UnknownVoice
+from voiceguide.errors import UnknownVoice, VoiceguideError
 from voiceguide.script.model import Script, Voice
 from voiceguide.timeline import (SAMPLE_RATE, LazyTimeline, Timeline, compile_timeline,
                                  estimate_speech_samples, flatten)
@@ -135,8 +135,8 @@ class Session:
         def queue_quietly() -> None:
             try:
                 self.synth.prefetch(items)
-            except Exception:
-                pass
+            except (VoiceguideError, OSError):
+                pass  # a missing engine, a closed synthesizer, a cache folder: raised again where a clip is needed
 
         threading.Thread(target=queue_quietly, daemon=True).start()
 

@@ -107,15 +107,17 @@ class SessionSignals:
             raise Interrupted("stopped; take your time", exit_code=_exit_code(signum))
 
     def _quit(self, signum, frame) -> None:
-        if self.keys is not None:
-            self.keys.restore()
-        for callback in self._quit_now:
-            try:
-                callback()
-            except Exception:
-                pass
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+        try:
+            if self.keys is not None:
+                self.keys.restore()
+            for callback in self._quit_now:
+                try:
+                    callback()
+                except (OSError, ValueError):
+                    pass  # a terminal or a worker already gone (EIO, EPIPE, a closed file): the process ends now
+        finally:  # whatever a callback raised, the signal's own default ends the process
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     def _output(self) -> Any:
         """The player's output if it takes word of a suspension (a test's fake may not)."""

@@ -29,10 +29,13 @@ conversions as "…", never formatted.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import re
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional
+
+log = logging.getLogger("voiceguide.sinks")
 
 #: ``void handler(const char *file, int line, const char *function, int err, const char *fmt, ...)``
 _HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
@@ -78,8 +81,8 @@ def routed(say: Callable[[str], None]) -> Iterator[bool]:
             if name in XRUN_REPORTERS:
                 return
             say(describe(name, err, (fmt or b"").decode("utf-8", "replace")))
-        except Exception:  # never let an exception out into C
-            pass
+        except Exception:  # never let an exception out into C (ctypes would print it over the status line)
+            log.debug("ALSA's message could not be passed on", exc_info=True)
 
     callback = _HANDLER(handler)
     _KEPT.append(callback)

@@ -106,8 +106,8 @@ def record(seconds: float, sample_rate: int, stop: Optional[threading.Event] = N
             with c_noise_filtered():
                 try:
                     stream.close(ignore_errors=True)
-                except Exception:
-                    pass
+                except sd.PortAudioError:
+                    pass  # what was recorded is kept; a stream that will not close is PortAudio's to free
     out = out[:got]
     if rate != sample_rate and got:
         from voiceguide.audio.dsp import resample

@@ -38,6 +38,7 @@ Traps:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Optional, Union
@@ -47,6 +48,8 @@ import numpy as np
 from voiceguide.audio.dsp import db_to_gain
 from voiceguide.config import DEFAULT_LATENCY
 from voiceguide.errors import DeviceError
+
+log = logging.getLogger("voiceguide.sinks")
 
 DEFAULT_BLOCKSIZE = 4096  # 85 ms: well inside the 0.2 s latency, half the wake-ups of 2048
 #: Silence written when the stream starts (see :meth:`LiveOutput.start`).
@@ -74,8 +77,11 @@ def load_portaudio() -> None:
     """
     try:
         import sounddevice  # noqa: F401
-    except Exception:
-        pass
+    except Exception as exc:
+        # ImportError, OSError (no libportaudio) or sounddevice.PortAudioError (Pa_Initialize failed),
+        # which cannot be named while the module is not there. Not lost: the import runs again where
+        # the device is opened and fails there, in words for a person; here only for --debug.
+        log.debug("PortAudio did not start: %s: %s", type(exc).__name__, exc)
 
 
 def start_portaudio() -> None:
@@ -117,8 +123,9 @@ def rescan_devices() -> None:
     try:
         sd._terminate()
         sd._initialize()
-    except Exception:
-        pass
+    except sd.PortAudioError as exc:
+        # PortAudio could not start again: the device's open that follows fails and says so.
+        log.debug("PortAudio's re-initialisation failed: %s", exc)
 
 
 def no_device_message() -> str:
@@ -182,8 +189,8 @@ def list_outputs() -> list:
             try:
                 sd.check_output_settings(device=index, samplerate=rate, channels=1, dtype="float32")
                 rates.append(rate)
-            except Exception:
-                pass
+            except (sd.PortAudioError, ValueError):
+                pass  # the device does not take this rate (PortAudio's or sounddevice's own check)
         result.append(dict(index=index, name=dev["name"], channels=dev["max_output_channels"],
                            default=index == default, rates=rates))
     return result
@@ -249,11 +256,13 @@ class LiveOutput:
         PortAudio keeps its device list from start-up, so it is re-initialised
         first; otherwise a USB or Bluetooth sink that came back is not seen.
         """
+        import sounddevice as sd
+
         try:
             self._stream.abort()
             self._stream.close()
-        except Exception:
-            pass
+        except sd.PortAudioError:
+            pass  # the lost stream's own end (abort and close ignore PortAudio's errors already)
         rescan_devices()
         stream = self._open()
         if stream.channels != self._frame.shape[1]:

@@ -63,8 +63,8 @@ def c_noise_filtered() -> Iterator[None]:
     with _lock:
         try:
             sys.stderr.flush()
-        except Exception:
-            pass
+        except (OSError, ValueError):
+            pass  # stderr closed or gone (EPIPE, EBADF, a closed file): nothing of ours is waiting in it
         try:
             saved = os.dup(2)
         except OSError:
@@ -88,8 +88,8 @@ def c_noise_filtered() -> Iterator[None]:
         finally:
             try:
                 sys.stderr.flush()
-            except Exception:
-                pass
+            except (OSError, ValueError):
+                pass  # as above: a closed stderr has nothing to flush into the pipe
             os.dup2(saved, 2)  # the pipe's last write end closes: the reader meets its end
             os.close(saved)
             reader.join(1.0)   # a child started meanwhile may hold the write end: then what came so far

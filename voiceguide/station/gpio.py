@@ -335,6 +335,6 @@ class Gpio:
         for device in reversed(self._devices):
             try:
                 device.close()
-            except Exception:
-                pass
+            except Exception:  # gpiozero's, lgpio's or the pin factory's own errors: the pins are freed at exit
+                log.debug("GPIO: closing %s failed", device, exc_info=True)
         self._devices.clear()

@@ -58,8 +58,8 @@ class PracticeListener(StationListener):
                 if (state.get("exercise") == end.start.exercise and state.get("duration")
                         and not state.get("estimated")):  # an estimate is never logged as the planned length
                     planned = float(state["duration"])
-            except Exception:
-                pass
+            except Exception:  # a bug must not lose the practice row: logged, and the row is written
+                log.exception("practice log: the station's state could not be read; the asked length is kept")
         ending = Ending(end.outcome, end.listened, planned,
                         end.step if end.outcome == "stopped" else None,
                         end.section if end.outcome == "stopped" else None, end.message)

@@ -44,6 +44,6 @@ def prepare(exercises: List[str], catalog: Dict[str, Path], playback: Playback,
     try:  # the audio stack, so the first press does not wait for imports
         import voiceguide.audio.mixer  # noqa: F401
         import voiceguide.player.player  # noqa: F401
-    except Exception:
-        pass
+    except (ImportError, OSError):
+        pass  # a library missing (libsndfile is an OSError): the first press reports it, in words
     give_back()  # building ambient loops borrows tens of MB for a moment
