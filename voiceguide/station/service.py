@@ -144,6 +144,7 @@ class Station:
     gpio: Any = None
     token: Optional[Callable[[], str]] = None   # the token now (re-read when --new-token replaces it)
     lock: Any = None                            # the one-station-per-user lock (address.StationLock)
+    mqtt: Any = None                            # the MQTT bridge (mqtt.MqttBridge) when [mqtt] is set
 
     def serve(self) -> None:
         """Serve until a signal (main thread) or :meth:`stop` (any thread)."""
@@ -170,6 +171,9 @@ class Station:
         self.server.should_exit = True
 
     def close(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.close()   # says "offline" while the broker still hears us
+            self.mqtt = None
         if self.gpio is not None:
             self.gpio.close()
             self.gpio = None
@@ -191,14 +195,14 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     from voiceguide.station.controller import Controller, Playback
     from voiceguide.station.events import EventHub
     from voiceguide.station.feedback import Feedback
-    from voiceguide.station.settings import station_settings
+    from voiceguide.station.settings import load
     from voiceguide.station.token import ensure_token
 
     # Mixing is one thread by design, as in `play`: OpenBLAS's worker threads
     # would only cost memory and wake-ups (set before numpy is imported).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _configure_logging()
-    settings = station_settings(settings_path)
+    settings, mqtt_settings = load(settings_path)   # [station] and [mqtt]: every problem of the file at once
     values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}
     playback = Playback(device=values["device"], latency=values["latency"], rate=values["rate"],
                         volume=values["volume"], voice=values["voice"],
@@ -239,6 +243,11 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
             from voiceguide.station.gpio import attach
 
             gpio = attach(controller, settings)
+        bridge = None
+        if mqtt_settings is not None:   # no [mqtt]: nothing of MQTT is imported
+            from voiceguide.station.mqtt import attach as attach_mqtt
+
+            bridge = attach_mqtt(controller, mqtt_settings)
     except BaseException:
         if sock is not None:
             sock.close()
@@ -250,7 +259,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     log.info("station listening on %s (token in %s); press the button or `voiceguide ctl play ID`",
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
-    return Station(controller, app, hub, sock, address, gpio, token_now, lock)
+    return Station(controller, app, hub, sock, address, gpio, token_now, lock, bridge)
 
 
 def _token_from_env() -> bool:
