@@ -137,19 +137,30 @@ def _libsndfile_error(path: Path, exc: Exception, handle=None, ask: bool = True)
     error"; the reason (a full disk, a file size limit) is only in the text
     of ``sf_strerror``, which python-soundfile does not pass on, so it is
     read here and matched back to its errno.
+
+    Why private names: :class:`soundfile.LibsndfileError` carries only the
+    code (``.code``, 2 for any system failure) and that code's generic words
+    (``.error_string``, from ``sf_error_number``: "System error."); the
+    reason is kept per handle and only ``sf_strerror(handle)`` gives it,
+    which soundfile does not wrap. So this function, and nothing else, calls
+    it through soundfile's own binding of libsndfile (``soundfile._snd``,
+    ``soundfile._ffi``) with the open file's handle (``SoundFile._file``). A
+    soundfile without those names is an ``AttributeError``: the generic
+    words then, and the free-space check below still finds a full disk.
+    ``tests/cli/test_person_errors.py`` writes into a full disk and past a
+    file size limit, so a soundfile that moves them is noticed.
     """
     import errno as E
 
     import soundfile
 
     detail = ""
-    try:
-        if not ask:  # the handle is closed: its words are gone, and the global ones may be stale
-            raise LookupError
-        ptr = soundfile._snd.sf_strerror(handle if handle is not None else soundfile._ffi.NULL)
-        detail = soundfile._ffi.string(ptr).decode("utf-8", "replace")
-    except Exception:  # an older or newer soundfile without these names: the generic words
-        pass
+    if ask:  # otherwise the handle is closed: its words are gone, and the global ones may be stale
+        try:
+            ptr = soundfile._snd.sf_strerror(handle if handle is not None else soundfile._ffi.NULL)
+            detail = soundfile._ffi.string(ptr).decode("utf-8", "replace")
+        except AttributeError:  # an older or newer soundfile without these names: the generic words
+            pass
     for code in (E.ENOSPC, E.EDQUOT, E.EFBIG, E.EACCES, E.EPERM, E.EROFS, E.EIO):
         if os.strerror(code) in detail:
             return file_error(path, OSError(code, os.strerror(code)), "write it")
@@ -250,8 +261,8 @@ class FileSink:
         """Drop the partial file; the target is left as it was (errors closing it are beside the point)."""
         try:
             self._file.close()
-        except Exception:
-            pass
+        except (OSError, RuntimeError):
+            pass  # libsndfile's own error (soundfile's are RuntimeErrors) or the OS's: the file is dropped anyway
         finally:
             self._tmp.unlink(missing_ok=True)
 
