@@ -25,6 +25,21 @@ utterance therefore starts from the same state, in any worker, whatever ran
 before, and a clip is a function of its cache key (a fork costs ~1 ms; a
 crash in espeak-ng takes only the child with it).
 
+Why pyttsx3's private ``pyttsx3.drivers._espeak``: it is a complete ctypes
+binding of libespeak-ng (finding and loading the library under its names on
+each platform, the event, voice and callback types), shipped by pyttsx3,
+which is already the dependency for the other platforms' engines. The
+public driver (``pyttsx3.init``) is no way in: it uses retrieval mode and a
+command queue, ruled out by the traps below. A private module may change in
+any pyttsx3 release, so: it is imported here only; a failed import is a
+missing engine (:class:`EngineMissing`, with its words), never a crash;
+espeak-ng's version (read through it) is part of every cache key; and
+``tests/synth`` runs it against the real library. A dozen of its names
+are used (``Initialize``, ``Info``, ``SetSynthCallback``,
+``GetCurrentVoice``, ``SetVoiceByName``, ``ListVoices``, ``SetParameter``,
+``Synth`` and their constants); should pyttsx3 move them, the way out is the
+same calls through ctypes on ``libespeak-ng.so.1`` directly.
+
 Traps handled here:
 
 * espeak-ng runs in *synchronous* mode (``AUDIO_OUTPUT_SYNCHRONOUS``): the
