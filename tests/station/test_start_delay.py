@@ -157,3 +157,31 @@ def test_the_api_refuses_a_delay_that_is_not_one(app, given):
     status, _, data = call(asgi, "POST", "/api/play", json.dumps({"id": "body-scan", "delay": given}).encode())
     assert_refused(status, data)
     assert "delay" in data["error"] and controller.calls == []
+
+
+def test_ctl_play_sends_the_delay_and_status_says_when_it_starts(monkeypatch):
+    from click.testing import CliRunner
+
+    from voiceguide.cli import cli
+    from voiceguide.station import client
+    from voiceguide.station.address import Address
+
+    sent = []
+    starting = {"state": "starting", "exercise": "body-scan", "title": "Body scan", "elapsed": 0.0,
+                "duration": 597.0, "section": None, "text": None, "volume_db": 0.0, "starts_in": 100}
+
+    def call(self, method, path, body=None):
+        sent.append((method, path, body))
+        return dict(starting)
+
+    monkeypatch.setattr(client, "find", lambda station=None: Address("127.0.0.1", 1))
+    monkeypatch.setattr(client.Client, "call", call)
+    done = CliRunner().invoke(cli, ["ctl", "play", "body-scan", "--delay", "1m40s"])
+    assert done.exit_code == 0, done.output
+    assert sent == [("POST", "/api/play", {"id": "body-scan", "origin": "ctl", "delay": 100.0})]
+    assert done.output.strip() == "starting  Body scan  starts in 1:40"
+
+    hinted = CliRunner().invoke(cli, ["ctl", "play", "body-scan", "--delay", "2"])
+    assert "--delay 2 means 2 seconds; for minutes write 2m" in hinted.output
+    refused = CliRunner().invoke(cli, ["ctl", "play", "body-scan", "--delay", "soon"])
+    assert refused.exit_code == 2 and "--delay" in refused.output

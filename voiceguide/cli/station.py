@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from voiceguide.cli.common import delay_option
 from voiceguide.errors import VoiceguideError
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
@@ -214,10 +215,11 @@ def ctl_list():
 @ctl.command()
 @click.argument("exercise")
 @click.option("--length", metavar="D", help="Stretch pauses to last D (e.g. 15m).")
+@delay_option()
 @_json_option
-def play(exercise, length):
+def play(exercise, length, delay):
     """Start an exercise (a playing one fades out first)."""
-    _show(_client().play(exercise, length))
+    _show(_client().play(exercise, length, delay=delay))
 
 
 def _action(name: str, doc: str):
