@@ -57,11 +57,11 @@ MIN_CONNECTIONS = 8
 #: Descriptors kept for everything but connections (log, sound device, speech workers, sqlite, ...):
 #: an idle station holds 14, a playing one about 40.
 RESERVED_FDS = 64
-#: How many connections asyncio accepts in one go (it takes the server's backlog for that) before
-#: any of them reaches :meth:`connection_made`, where the cap is applied; as many evicted ones may
-#: still wait for their descriptor to be closed on the next turn of the loop: the cap leaves room
-#: for both.
-BACKLOG = 32
+#: How many connections asyncio accepts in one go (it takes the server's backlog for that). A
+#: connection reaches :meth:`connection_made`, where the cap is applied, two turns of the event
+#: loop after its accept, and an evicted one releases its descriptor one turn after the eviction:
+#: measured, up to three batches are open beyond the cap, and the cap leaves room for them.
+BACKLOG = 16
 #: The kernel's queue of connections not yet accepted (they cost the station no descriptor). Set
 #: after uvicorn has started, since asyncio sets the queue to BACKLOG: a queue that short fills
 #: under a flood of connections and a newcomer's SYN is dropped, costing it a second's retry.
@@ -86,16 +86,16 @@ def connection_cap(soft_limit: Optional[int] = None) -> int:
     """How many connections may be open at once under *soft_limit* descriptors.
 
     The limit less a reserve for the rest of the station (an eighth of it, at
-    least :data:`RESERVED_FDS`) and less twice :data:`BACKLOG` (connections
-    accepted in one go, before the cap sees them, and as many closed ones not
-    yet released), kept between :data:`MIN_CONNECTIONS` and
-    :data:`MAX_CONNECTIONS`: 128 under ``ulimit -n 256``, 512 under the usual 1024.
+    least :data:`RESERVED_FDS`) and less three times :data:`BACKLOG`
+    (connections accepted but not yet seen by the cap, and closed ones not yet
+    released), kept between :data:`MIN_CONNECTIONS` and :data:`MAX_CONNECTIONS`:
+    144 under ``ulimit -n 256``, 512 under the usual 1024.
     """
     if soft_limit is None:
         soft_limit = descriptor_limit()
     if soft_limit is None:
         return MAX_CONNECTIONS
-    reserve = max(RESERVED_FDS, soft_limit // 8) + 2 * BACKLOG
+    reserve = max(RESERVED_FDS, soft_limit // 8) + 3 * BACKLOG
     return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, soft_limit - reserve))
 
 
