@@ -115,35 +115,53 @@ def spans_from_marks(text: str, marks: Sequence[Mark], count: int, offset_s: flo
     return _tidy(spans, count)
 
 
-def spread(text: str, groups: Sequence[Tuple[float, float]]) -> List[Mark]:
-    """Marks for the text's words from the engine's spoken word *groups* (``(start, end)`` seconds).
+def spread(text: str, sentences: Sequence[Sequence[Tuple[float, float]]]) -> List[Mark]:
+    """Marks for the text's words from the engine's spoken word groups (``(start, end)`` seconds), by sentence.
 
-    One group per word: each word starts with its group. Otherwise (the
-    engine read "10" as two words, or "Dr." as one sentence and "Smith" as
-    another) the words are laid over the spoken time of the groups by their
-    letters, so each starts where that share of the speech begins.
+    When the engine's sentences are the text's (each ends with ``.``, ``!``
+    or ``?``), each sentence is matched on its own, so a mismatch never
+    drifts into the next one. Within a sentence (or the whole text, when
+    the sentences differ): one group per word, each word starts with its
+    group; otherwise (espeak-ng read "from the" as one word, "10" as two)
+    the words are laid over the spoken time of the groups by their letters.
     """
     bounds = offsets(text)
-    groups = [(float(a), float(b)) for a, b in groups if b >= a]
+    groups = [[(float(a), float(b)) for a, b in sentence if b >= a] for sentence in sentences]
+    groups = [g for g in groups if g]
     if not bounds or not groups:
         return []
-    if len(groups) == len(bounds):
-        return [(first, start) for (first, _), (start, _) in zip(bounds, groups)]
+    parts: List[List[int]] = [[]]  # word indices, by sentence
+    for i, word in enumerate(tokens(text)):
+        parts[-1].append(i)
+        if _closing(word) in ".!?\u2026" and i + 1 < len(bounds):
+            parts.append([])
+    if len(parts) != len(groups):
+        parts, groups = [list(range(len(bounds)))], [[g for sentence in groups for g in sentence]]
     words = tokens(text)
-    weights = [max(1, sum(c.isalnum() for c in w)) for w in words]
+    marks: List[Mark] = []
+    for indices, spoken in zip(parts, groups):
+        marks.extend(_lay(words, bounds, indices, spoken))
+    return marks
+
+
+def _lay(words: Sequence[str], bounds: Sequence[Tuple[int, int]], indices: Sequence[int],
+         groups: Sequence[Tuple[float, float]]) -> List[Mark]:
+    if len(groups) == len(indices):
+        return [(bounds[i][0], start) for i, (start, _) in zip(indices, groups)]
+    weights = [max(1, sum(c.isalnum() for c in words[i])) for i in indices]
     total_weight = float(sum(weights))
     spoken = sum(b - a for a, b in groups) or 1e-9
     marks: List[Mark] = []
     done = 0.0
-    for (first, _), weight in zip(bounds, weights):
+    for i, weight in zip(indices, weights):
         want = done / total_weight * spoken
         for a, b in groups:
             if want <= b - a + 1e-12:
-                marks.append((first, a + want))
+                marks.append((bounds[i][0], a + want))
                 break
             want -= b - a
         else:
-            marks.append((first, groups[-1][1]))
+            marks.append((bounds[i][0], groups[-1][1]))
         done += weight
     return marks
 

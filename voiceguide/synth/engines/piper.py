@@ -328,7 +328,7 @@ class PiperEngine(Engine):
         gap = np.zeros(max(0, int(round(float(params["sentence_pause"]) * self.sample_rate)) - 2 * margin),
                        np.float32)
         parts: List[np.ndarray] = []
-        groups: List[Tuple[float, float]] = []
+        groups: List[List[Tuple[float, float]]] = []  # by sentence
         source = "piper-alignment"
         at = 0  # samples of the output so far
         for s, phonemes, durations in sentences:
@@ -349,8 +349,8 @@ class PiperEngine(Engine):
                 cursor = float(loud[0])
             else:
                 cursor = float(lengths.pop(0))  # BOS and its pad
-            for start, end in word_groups(phonemes, lengths, cursor):
-                groups.append(((at + start - cut) / self.sample_rate, (at + end - cut) / self.sample_rate))
+            groups.append([((at + start - cut) / self.sample_rate, (at + end - cut) / self.sample_rate)
+                           for start, end in word_groups(phonemes, lengths, cursor)])
             at += parts[-1].size
         if not parts:
             return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
