@@ -1,9 +1,11 @@
 """The station's app against hostile bodies and lengths, in-process (no socket, no sound).
 
-The ASGI app is called directly (Starlette's test client needs httpx, which
-the project does not install) over a stand-in controller that records what
-reached it: a refused request must never reach it. Lengths are checked
-against the real built-in exercises. What only a real socket shows (timeouts,
+The ASGI app is called directly, byte for byte (bodies and headers no
+client would send), over the stand-in controller of
+``tests/support/station_fakes.py``, which records what reached it
+(each route's ordinary answers: ``test_routes_in_process.py``): a refused
+request must never reach it. Lengths are checked against the real built-in
+exercises. What only a real socket shows (timeouts,
 the connection cap) is in ``tests/real_audio/test_station_pressure.py``.
 """
 
@@ -12,56 +14,18 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.station_fakes import TOKEN, FakeController
 from voiceguide.station.app import MAX_DEPTH, create_app, parse_body
 from voiceguide.station.events import EventHub
 
-TOKEN = "t" * 43
-STATE = {"state": "idle", "exercise": None, "title": None, "elapsed": 0.0, "duration": None,
-         "section": None, "text": None, "volume_db": 0.0}
 POSTS = ["/api/play", "/api/pause", "/api/resume", "/api/toggle", "/api/next", "/api/back", "/api/stop",
          "/api/volume", "/api/schedules", "/api/schedules/remove", "/api/prepare"]
-
-
-class FakeController:
-    """Records each call; answers the idle state."""
-
-    def __init__(self) -> None:
-        self.calls: List[Tuple[str, tuple]] = []
-
-    def state(self) -> Dict[str, Any]:
-        return dict(STATE)
-
-    def exercises(self) -> List[Dict[str, Any]]:
-        return [{"id": "body-scan", "title": "Body scan", "summary": "", "duration": 600.0}]
-
-    def play(self, ident: str, length: Optional[str] = None, *, origin: str = "api",
-             delay: Optional[float] = None) -> Dict[str, Any]:
-        self.calls.append(("play", (ident, length, origin)) + ((delay,) if delay else ()))
-        return dict(STATE)
-
-    def change_volume(self, db: float) -> Dict[str, Any]:
-        self.calls.append(("volume", (db,)))
-        return dict(STATE)
-
-    def prepare(self, ids: list) -> None:
-        self.calls.append(("prepare", tuple(ids)))
-
-    def __getattr__(self, name: str):
-        if name in ("pause", "resume", "toggle", "next", "back", "stop"):
-            return lambda: (self.calls.append((name, ())), dict(STATE))[1]
-        raise AttributeError(name)
-
-    def add_listener(self, listener) -> None:
-        pass
-
-    def remove_listener(self, listener) -> None:
-        pass
 
 
 @pytest.fixture()
