@@ -125,7 +125,7 @@ def json_values(depth: int = 3):
     scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | \
         st.text(max_size=20)
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["id", "db", "length", "at", "days", "name", "origin", "x"]), inner, max_size=4),
+        st.sampled_from(["id", "db", "length", "delay", "at", "days", "name", "origin", "x"]), inner, max_size=4),
         max_leaves=12)
 
 
@@ -133,7 +133,7 @@ def json_values(depth: int = 3):
 @given(path=st.sampled_from(POSTS), body=st.one_of(
     st.binary(max_size=200),
     json_values().map(lambda v: json.dumps(v).encode()),
-    st.dictionaries(st.sampled_from(["id", "db", "length", "at", "days", "name", "origin"]), json_values(),
+    st.dictionaries(st.sampled_from(["id", "db", "length", "delay", "at", "days", "name", "origin"]), json_values(),
                     max_size=5).map(lambda v: json.dumps(v).encode())))
 def test_fuzzed_bodies_never_get_a_500(station, path, body):
     app, _, _ = station
@@ -216,7 +216,7 @@ def test_an_unknown_exercise_with_a_length_is_still_a_404(monkeypatch):
     assert check_reach("no-such-exercise", ("15m", 900.0)) == "15m"   # the controller says 404
     controller = FakeController()
 
-    def play(ident, length=None, *, origin="api"):
+    def play(ident, length=None, *, origin="api", **more):
         raise NotFoundError(f'no exercise "{ident}"')
 
     controller.play = play
