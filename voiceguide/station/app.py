@@ -127,11 +127,11 @@ def _constant(name: str) -> Any:
 
 
 def _unique(pairs: list) -> dict:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _Refused(f"the key {json.dumps(twice)[:40]} is given twice")
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(f"the key {json.dumps(key)[:40]} is given twice")
+        result[key] = value
     return result
 
 
@@ -318,7 +318,7 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
             raise BadRequest("say which exercise: {\"id\": \"body-scan\"} (GET /api/exercises lists them)")
         length = request_length(body.get("length"))
         delay = request_delay(body.get("delay"))
-        origin = body.get("origin") if body.get("origin") in ORIGINS else "api"
+        origin = str(body["origin"]) if body.get("origin") in ORIGINS else "api"
 
         def start() -> dict:
             return controller.play(ident, check_reach(ident, length), origin=origin, delay=delay)

@@ -19,7 +19,7 @@ import http.client
 import json
 import socket
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from voiceguide.errors import EXIT_RUNTIME, EXIT_USAGE, VoiceguideError
 from voiceguide.station import address as where
@@ -158,8 +158,8 @@ class Client:
                            "VOICEGUIDE_STATION_TOKEN differs between the station and here)")
             if not isinstance(message, str):
                 message = None
-            raise StationError(f"station: {_one_line(in_ctl_words(message)) if message else f'HTTP {status}'}",
-                               status)
+            said = _one_line(in_ctl_words(message) or "") if message else f"HTTP {status}"
+            raise StationError(f"station: {said}", status)
         if not 200 <= status < 300 or not isinstance(data, expect):
             raise BadAnswer(f"the station at {self.address} sent an answer that is not a voiceguide station's "
                             f"(HTTP {status}, {_what(data)}); is something else listening there?")
@@ -193,7 +193,8 @@ class Client:
 
 def _read_bounded(response: http.client.HTTPResponse) -> Optional[bytes]:
     """The body, or None when it is larger than :data:`MAX_ANSWER` (the rest is never read)."""
-    chunks, size = [], 0
+    chunks: List[bytes] = []
+    size = 0
     while size <= MAX_ANSWER:
         chunk = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
         if not chunk:
@@ -271,8 +272,8 @@ def _state_line(state: dict, format_duration: Callable[[float], str]) -> str:
     total = state.get("duration_text") or (format_duration(state["duration"]) if state.get("duration") else "?")
     parts = [kind, state.get("title") or state.get("exercise") or "", f"{elapsed} / {total}"]
     starts_in = state.get("starts_in")
-    if _number(starts_in):   # the start delay: "starting  Body scan  starts in 0:25"
-        parts[2] = f"starts in {format_duration(starts_in)}"
+    if isinstance(starts_in, (int, float)) and not isinstance(starts_in, bool):   # the start delay
+        parts[2] = f"starts in {format_duration(starts_in)}"   # "starting  Body scan  starts in 0:25"
     preparing = state.get("preparing")
     if isinstance(preparing, dict) and preparing.get("total"):
         parts.append(f"preparing speech ({preparing.get('done', 0)} of {preparing['total']})")

@@ -47,7 +47,7 @@ log = logging.getLogger("voiceguide.station.connections")
 #: Seconds a client has to send a whole request (head and body) once it may send one.
 REQUEST_TIMEOUT = 10.0
 #: Seconds an idle kept-alive connection stays open (uvicorn's timer; ours adds REQUEST_TIMEOUT).
-KEEP_ALIVE = 15.0
+KEEP_ALIVE = 15
 #: The biggest request head h11 buffers (the real ones are under 1 KiB; a phone's with cookies ~2 KiB).
 MAX_HEAD = 8 * 1024
 #: Never more connections than this, whatever the descriptor limit: a home station needs a few dozen.
@@ -159,7 +159,7 @@ def quiet_noisy_loggers(handler: Optional[logging.Handler] = None) -> None:
 
 
 def protocol_class(cap: Optional[int] = None, request_timeout: float = REQUEST_TIMEOUT,
-                   keep_alive: float = KEEP_ALIVE) -> type:
+                   keep_alive: float = KEEP_ALIVE) -> Any:
     """uvicorn's h11 protocol with the request deadline, the cap and eviction (see the module docs).
 
     Passed to ``uvicorn.Config(http=...)``; it is also chosen where
@@ -223,8 +223,8 @@ def protocol_class(cap: Optional[int] = None, request_timeout: float = REQUEST_T
             return bool(scope and scope.get(REFUSED) and cycle is not None and not cycle.response_complete)
 
         def _make_room(self) -> None:
-            others = [p for p in self.connections if p is not self and getattr(p, "waiting_on_client", None)
-                      and p.waiting_on_client()]
+            others = [p for p in self.connections
+                      if p is not self and isinstance(p, GuardedH11Protocol) and p.waiting_on_client()]
             if not others:
                 log.warning("%d connections are open, each busy with an answer (the cap under this "
                             "descriptor limit); refusing new ones until one ends", len(self.connections) - 1)

@@ -192,7 +192,7 @@ class Guard:
 
     def host_allowed(self, host: Optional[str]) -> bool:
         name = split_host(host) if host else None
-        return bool(name) and (name in self.names or is_ip(name))
+        return name is not None and bool(name) and (name in self.names or is_ip(name))
 
     def token_ok(self, given: Optional[str]) -> bool:
         expected = self.token()
