@@ -29,7 +29,7 @@ PACKAGE = Path(voiceguide.__file__).resolve().parent
 LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("__init__", "errors", "paths", "atomic", "readfile", "cacheentry", "about",
      "visible", "ownfiles"),  # foundations: no voiceguide imports (ownfiles uses readfile's words)
-    ("script",),                # YAML -> Script model; no numpy
+    ("script", "kinds"),        # YAML -> Script model, and the step kinds' hooks; no numpy at import
     ("config", "practice"),     # settings and the practice log: plain data, no audio
     ("synth",),                 # speech clips
     ("timeline",),              # Script + clip lengths -> placed events
@@ -116,6 +116,28 @@ def test_the_script_package_never_imports_numpy_or_the_audio_libraries():
             if target.split(".")[0] in HEAVY:
                 wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}")
     assert wrong == []
+
+
+def test_the_kinds_import_numpy_only_inside_a_sound_hook():
+    """A kind's mixer hook may need numpy; ``list`` and ``validate`` load every kind: never at import."""
+    wrong = []
+    for module, path in modules():
+        if not module.startswith("voiceguide.kinds"):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # the module's own statements only
+            for target in _imported(node):
+                if target.split(".")[0] in HEAVY:
+                    wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: imports {target} at the top")
+    assert wrong == []
+
+
+def _imported(node: ast.AST) -> List[str]:
+    """What a top-level statement imports (``if TYPE_CHECKING:`` blocks are for annotations only)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return []
 
 
 def loaded_after(tmp_path: Path, *args: str) -> List[str]:

@@ -924,11 +924,12 @@ def test_an_alias_used_twice_reports_its_problem_once():
 # --- the loader's own shape ---------------------------------------------------------
 
 
-def test_every_step_kind_in_the_grammar_has_exactly_one_builder():
+def test_every_step_kind_in_the_grammar_is_a_registered_kind_with_its_own_row():
+    from voiceguide import kinds
     from voiceguide.script import grammar
-    from voiceguide.script.steps import STEP_BUILDERS
 
-    assert list(STEP_BUILDERS) == list(grammar.STEP_NAMES)
+    assert list(grammar.STEP_NAMES) == [kind.name for kind in kinds.kinds()] + ["include"]
+    assert all(grammar.STEPS[kind.name] is kind.grammar for kind in kinds.kinds())
 
 
 def test_every_kind_of_value_in_the_grammar_has_a_reader():

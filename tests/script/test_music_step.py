@@ -42,7 +42,7 @@ def test_the_step_lasts_the_piece_or_its_longest():
     def music_length(seconds):
         timeline = compile_timeline(script, synth.length, sample_rate=SR, music_seconds=seconds)
         (event,) = [e for e in timeline.events if e.kind == "music"]
-        assert (event.step, event.fade) == (2, 3.0)
+        assert (event.step, event.data.fade) == (2, 3.0)  # a music event carries its step
         return event.length / SR
 
     assert music_length(200.0) == pytest.approx(200.0)    # a shorter piece: the whole piece

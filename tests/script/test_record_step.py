@@ -58,7 +58,7 @@ def test_the_timeline_speaks_the_prompt_then_a_tone_and_the_listening_time():
     kinds = [(e.kind, e.step) for e in timeline.events]
     assert kinds == [("say", 1), ("say", 2), ("record", 2), ("say", 3), ("pause", 4)]
     record = timeline.events[2]
-    assert record.length == round((RECORD_LEAD_SECONDS + 20.0) * SR) and record.capture == 20.0
+    assert record.length == round((RECORD_LEAD_SECONDS + 20.0) * SR) and record.data.seconds == 20.0
     assert record.start == timeline.events[1].end
     # --length never stretches it: it is not a pause
     longer = compile_timeline(script, synth.length, sample_rate=SR, length=timeline.length / SR + 1)

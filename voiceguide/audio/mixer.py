@@ -32,7 +32,8 @@ import numpy as np
 
 from voiceguide.audio import generators
 from voiceguide.audio.dsp import db_to_gain, raised_cosine, soft_limit
-from voiceguide.script.model import Breathe, Drone, Layer, Noise, Script, SoundLoop
+from voiceguide import kinds
+from voiceguide.script.model import Drone, Layer, Noise, Script, SoundLoop
 from voiceguide.script.units import format_duration
 from voiceguide.timeline import Event, PlacedEvents
 
@@ -49,10 +50,7 @@ AMBIENT_FADE_IN = 4.0
 AMBIENT_FADE_OUT = 5.0
 #: Every sound stops with a short fade at the very end (nothing is cut).
 MASTER_FADE_OUT = 0.05
-#: One-shot levels (peak, dBFS): soft enough never to startle.
-PACER_DB = -22.0
-TICK_DB = -26.0
-CUE_TONE_DB = -20.0
+# (The one-shot sounds' levels -- bell, pacer, tick, cue tone -- are their kinds': voiceguide/kinds/.)
 
 
 @dataclass
@@ -158,19 +156,20 @@ class Mixer:
         length = self.timeline.length_by(position + block)
         return block if length is None else max(0, min(block, length - position))
 
-    # -- one-shot sounds ----------------------------------------------------
+    # -- the services a step kind's sound hook uses (voiceguide.kinds.Mixing) ----------
 
-    def _bell(self, kind: str) -> np.ndarray:
-        if kind not in self._bells:
+    def bell(self, name: str) -> np.ndarray:
+        """A bell's whole ring, made once and kept in the loop cache."""
+        if name not in self._bells:
             from voiceguide.audio.loopcache import cached_loop
 
             sr = self.sample_rate
-            self._bells[kind] = cached_loop(f"bell|{kind}|{sr}", lambda: generators.bell(kind, sr))
-        return self._bells[kind]
+            self._bells[name] = cached_loop(f"bell|{name}|{sr}", lambda: generators.bell(name, sr))
+        return self._bells[name]
 
-    def _pacer(self, event: Event) -> np.ndarray:
-        b = cast(Breathe, event.breathe)  # a breathe event carries its step
-        key = (b.inhale, b.hold, b.exhale, b.hold_out)
+    def pacer(self, inhale: float, hold: float, exhale: float, hold_out: float) -> np.ndarray:
+        """One cycle of the breathing pacer's tone, made once per pattern and kept in the loop cache."""
+        key = (inhale, hold, exhale, hold_out)
         if key not in self._pacers:
             from voiceguide.audio.loopcache import cached_loop
 
@@ -179,31 +178,51 @@ class Mixer:
                                             lambda: generators.pacer_cycle(*key, sr))
         return self._pacers[key]
 
-    def _tick_buf(self) -> np.ndarray:
+    def tick(self) -> np.ndarray:
+        """One walking tick."""
         if self._tick is None:
             self._tick = np.asarray(generators.tick(self.sample_rate), dtype=np.float32)
         return self._tick
 
-    def _tone(self) -> np.ndarray:
+    def cue_tone(self) -> np.ndarray:
+        """The record step's soft tone."""
         if self._cue_tone is None:
             self._cue_tone = generators.cue_tone(self.sample_rate)
         return self._cue_tone
 
-    def _clip(self, event: Event) -> np.ndarray:
+    def music(self, length: int) -> Optional[np.ndarray]:
+        """The listener's piece, exactly *length* samples (decoded once); None without one (``preview``)."""
+        if self._music_for is None:
+            return None
+        if self._music is None or len(self._music) != length:
+            piece = np.asarray(self._music_for(length), dtype=np.float32)[:length]
+            if len(piece) < length:  # resampling may round a sample short
+                piece = np.concatenate([piece, np.zeros(length - len(piece), dtype=np.float32)])
+            self._music = piece
+        return self._music
+
+    @staticmethod
+    def gain(db: float) -> float:
+        return db_to_gain(db)
+
+    @staticmethod
+    def fade(x: np.ndarray) -> np.ndarray:
+        return raised_cosine(x)
+
+    def clip(self, event: kinds.Sounding) -> np.ndarray:
+        """A say event's clip, exactly as long as the timeline placed it."""
         key = event.start
         clip = self._clips.get(key)
         if clip is None:
-            clip = np.asarray(self._clip_for(event), dtype=np.float32)
+            clip = np.asarray(self._clip_for(cast(Event, event)), dtype=np.float32)  # the timeline's own
             if len(clip) != event.length:
                 raise ValueError(f"clip for {event.text!r} has {len(clip)} samples, "
                                  f"timeline expects {event.length}")
             self._clips[key] = clip
         return clip
 
-    # -- mixing ----------------------------------------------------------------
-
     @staticmethod
-    def _add(out: np.ndarray, start: int, buf: np.ndarray, at: int, gain: float = 1.0) -> None:
+    def add(out: np.ndarray, start: int, buf: np.ndarray, at: int, gain: float = 1.0) -> None:
         """out[...] += gain * buf placed at absolute sample *at* (clipped to the block)."""
         n = len(out)
         lo = max(start, at)
@@ -215,8 +234,16 @@ class Mixer:
         else:
             out[lo - start:hi - start] += gain * buf[lo - at:hi - at]
 
+    # -- mixing ----------------------------------------------------------------
+
     def render(self, start: int, out: np.ndarray) -> None:
-        """Fill *out* (float32, any length) with samples [start, start + len(out))."""
+        """Fill *out* (float32, any length) with samples [start, start + len(out)).
+
+        Each event is sounded by its step kind (:meth:`voiceguide.kinds.Kind.sound`,
+        handed this mixer's services); a kind that ``ducks`` holds the ambient
+        bed down from just before it starts (so it is looked at ahead of the
+        block) until just after it ends.
+        """
         sr = self.sample_rate
         n = len(out)
         end = start + n
@@ -229,30 +256,14 @@ class Mixer:
 
         says = []
         for event in self.timeline.sounding(start, end + int(DUCK_ATTACK * sr) + 1):
-            if event.kind == "say":
+            kind = kinds.get(event.kind)
+            if kind.ducks:
                 says.append(event)
-                if event.start < end:
-                    self._add(out, start, self._clip(event), event.start)
-            elif event.kind == "record":
-                says.append(event)  # the bed stays down while the listener answers
-                if event.start < end:
-                    self._add(out, start, self._tone(), event.start, db_to_gain(CUE_TONE_DB))
-            elif event.kind == "music":
-                says.append(event)  # the bed steps back while the music plays
-                if event.start < end:
-                    self._mix_music(out, start, event)
-            elif event.start >= end:
-                continue
-            elif event.kind == "bell":
-                bell, level_db = cast(str, event.bell), cast(float, event.level_db)  # a bell event has both
-                self._add(out, start, self._bell(bell), event.start, db_to_gain(level_db))
-            elif event.kind == "breathe":
-                self._mix_pacer(out, start, event)
-            elif event.kind == "walk":
-                self._mix_ticks(out, start, event)
+            if event.start < end:
+                kind.sound(event, out, start, self)
         # A voice ending just before this block still holds the bed down.
         for event in self.timeline.sounding(start - int(DUCK_RELEASE * sr) - 1, start):
-            if event.kind in ("say", "record", "music") and event not in says:
+            if kinds.get(event.kind).ducks and event not in says:
                 says.append(event)
 
         if self._beds:
@@ -274,47 +285,6 @@ class Mixer:
         ramp = np.linspace(self._gain, self._gain_target, len(out), dtype=np.float32)
         out *= ramp
         self._gain = self._gain_target
-
-    def _mix_pacer(self, out: np.ndarray, start: int, event: Event) -> None:
-        cycle = self._pacer(event)
-        gain = db_to_gain(PACER_DB)
-        size = len(cycle)
-        first = max(0, (start - event.start) // size)
-        at = event.start + first * size
-        while at < min(start + len(out), event.end):
-            room = event.end - at
-            self._add(out, start, cycle[:room] if room < size else cycle, at, gain)
-            at += size
-
-    def _mix_music(self, out: np.ndarray, start: int, event: Event) -> None:
-        """The listener's piece, faded in and out over ``event.fade`` seconds (silence without one)."""
-        if self._music_for is None:
-            return  # preview without --music: the step is a placeholder
-        if self._music is None or len(self._music) != event.length:
-            piece = np.asarray(self._music_for(event.length), dtype=np.float32)[:event.length]
-            if len(piece) < event.length:  # resampling may round a sample short
-                piece = np.concatenate([piece, np.zeros(event.length - len(piece), dtype=np.float32)])
-            self._music = piece
-        lo, hi = max(start, event.start), min(start + len(out), event.end)
-        if hi <= lo:
-            return
-        t = np.arange(lo, hi, dtype=np.float64)
-        fade = max(1.0, cast(float, event.fade) * self.sample_rate)  # a music event has its fade
-        env = raised_cosine((t - event.start) / fade) * raised_cosine((event.end - t) / fade)
-        out[lo - start:hi - start] += self._music[lo - event.start:hi - event.start] * env.astype(np.float32)
-
-    def _mix_ticks(self, out: np.ndarray, start: int, event: Event) -> None:
-        tick = self._tick_buf()
-        period = 60.0 * self.sample_rate / cast(float, event.cadence)  # a walk event has its cadence
-        gain = db_to_gain(TICK_DB)
-        k = max(0, int((start - event.start - len(tick)) // period))
-        while True:
-            at = event.start + int(round(k * period))
-            if at >= min(start + len(out), event.end):
-                break
-            room = event.end - at
-            self._add(out, start, tick[:room] if room < len(tick) else tick, at, gain)
-            k += 1
 
     def _mix_ambient(self, out: np.ndarray, start: int, says: List[Event], length: Optional[int]) -> None:
         n = len(out)

@@ -85,11 +85,14 @@ def setting_option(name: str, type: Any = None, metavar: Optional[str] = None):
 
 
 def note_record_steps(timeline, doing: str) -> None:
-    """One line on stderr per ``record`` step: only ``play`` records; here it is a silence."""
+    """One line on stderr per event that records the listener (a ``record`` step): only ``play`` records."""
+    from voiceguide import kinds
+
     for event in timeline.events:
-        if event.kind == "record":
+        seconds = kinds.get(event.kind).capture_seconds(event)
+        if seconds is not None:
             click.echo(f"voiceguide: step {event.step} ({event.source}) records the listener's answer "
-                       f"only in `play`; {doing} it is {event.capture:g} s of quiet", err=True)
+                       f"only in `play`; {doing} it is {seconds:g} s of quiet", err=True)
 
 
 def music_option():

@@ -3,7 +3,7 @@
 The :class:`~voiceguide.player.player.Player` calls a :class:`CueCapture`
 when a ``record`` event is heard (the soft tone starts); the capture waits
 for the tone to end (``RECORD_LEAD_SECONDS`` after the event's start),
-records ``event.capture`` seconds from the default input device in a thread
+records the event's ``capture_seconds`` (its kind's answer) from the default input device in a thread
 of its own (:func:`voiceguide.sinks.capture.record`), then saves a FLAC file
 beside the practice log (``recordings/2024-05-14-073005.flac``, readable only
 by the user) and logs it as that day's cue.
@@ -69,7 +69,7 @@ class CueCapture:
     def __call__(self, event) -> None:
         """A record event is being heard now: record its answer (returns at once)."""
         if not self.enabled:
-            self.note(f"the practice log is off; nothing is recorded ({event.capture:g} s of quiet)")
+            self.note(f"the practice log is off; nothing is recorded ({_seconds(event):g} s of quiet)")
             return
         keys = self.typed() if self.typed is not None else None
         if keys is not None and self.player is not None:
@@ -88,9 +88,9 @@ class CueCapture:
         begin = heard_at + RECORD_LEAD_SECONDS  # the tone has ended: the answer may come
         started = time.time() + max(0.0, begin - time.monotonic())
         try:
-            samples = record(event.capture, self.sample_rate, self._stop, start_at=begin)
+            samples = record(_seconds(event), self.sample_rate, self._stop, start_at=begin)
         except NoInput as exc:
-            self.note(f"{exc}; the next {event.capture:g} s pass in quiet, and nothing is recorded")
+            self.note(f"{exc}; the next {_seconds(event):g} s pass in quiet, and nothing is recorded")
             return
         except VoiceguideError as exc:
             self.note(f"the answer could not be recorded ({exc}); the session goes on")
@@ -174,3 +174,10 @@ class CueCapture:
         for thread in self._threads:
             thread.join(wait)
         return self.saved
+
+
+def _seconds(event) -> float:
+    """How long *event* records the listener: its kind's answer (a record step's ``seconds``)."""
+    from voiceguide import kinds
+
+    return kinds.get(event.kind).capture_seconds(event) or 0.0

@@ -266,12 +266,9 @@ def _settle(seconds: float, status: Any, interactive: bool, signals: Any) -> boo
 
 
 def _has_record_steps(script: Script) -> bool:
-    from voiceguide.script.model import Record, Repeat
+    from voiceguide import kinds
 
-    def walk(steps) -> bool:
-        return any(isinstance(s, Record) or (isinstance(s, Repeat) and walk(s.steps)) for s in steps)
-
-    return walk(script.steps)
+    return bool(kinds.find(script.steps, "record"))
 
 
 def clock(epoch: float) -> str:

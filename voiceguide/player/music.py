@@ -21,21 +21,13 @@ from pathlib import Path
 from typing import Optional
 
 from voiceguide.errors import UsageError
-from voiceguide.script.model import Music, Repeat, Script
+from voiceguide import kinds
+from voiceguide.script.model import Script
 
 
 def music_steps(script: Script) -> list:
-    found = []
-
-    def walk(steps) -> None:
-        for step in steps:
-            if isinstance(step, Music):
-                found.append(step)
-            elif isinstance(step, Repeat):
-                walk(step.steps)
-
-    walk(script.steps)
-    return found
+    """The script's music steps, as written (``--music`` is for the music kind's steps)."""
+    return kinds.find(script.steps, "music")
 
 
 def check_request(script: Script, music: Optional[Path], *, required: bool) -> None:

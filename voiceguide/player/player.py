@@ -57,6 +57,7 @@ from typing import Any, Callable, Deque, Optional, Tuple
 
 import numpy as np
 
+from voiceguide import kinds
 from voiceguide.errors import DeviceError, VoiceguideError
 from voiceguide.player import leftovers
 from voiceguide.player.fader import FADE_SECONDS, Fader
@@ -401,7 +402,7 @@ class Player:
             _, event = self._due.popleft()
             self.heard = event
             self.status.event(event, event.start / self.sample_rate)
-            if event.kind == "record" and self.on_record is not None and not everything:
+            if self.on_record is not None and not everything and kinds.get(event.kind).capture_seconds(event):
                 self.on_record(event)  # heard now (not after the end, on an unpaced device)
 
     def run(self) -> PlayResult:

@@ -112,7 +112,7 @@ class Session:
     def speech(self) -> Iterable[Tuple[str, Voice]]:
         """Every spoken text with its voice, in the order it is heard."""
         for item in flatten(self.script, self.options.voice):
-            if item.kind == "say":
+            if item.text is not None and item.voice is not None:  # a spoken piece
                 yield item.text, item.voice
 
     def prefetch(self, background: bool = False) -> None:

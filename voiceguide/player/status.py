@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Optional, TextIO, Tuple
 
+from voiceguide import kinds
 from voiceguide.timeline import Event
 from voiceguide.script.units import format_duration
 
@@ -61,39 +62,13 @@ def starting_words(left: float, paused: bool) -> str:
 
 
 def describe(event: Event) -> str:
-    if event.kind == "say":
-        return event.text or ""
-    if event.kind == "bell":
-        return f"(bell: {event.bell})"
-    if event.kind == "breathe":
-        b = event.breathe
-        return (f"(breathing: in {b.inhale:g} s, out {b.exhale:g} s, {b.cycles} times)")
-    if event.kind == "walk":
-        return f"(walking, {event.cadence:g} steps a minute)"
-    if event.kind == "music":
-        return "(your music, faded in and out)"
-    if event.kind == "record":
-        return f"(after the tone, your answer is recorded: {event.capture:g} s)"
-    return "(silence)"
+    """The words the status line shows while *event* sounds: its kind's (:meth:`voiceguide.kinds.Kind.describe`)."""
+    return kinds.get(event.kind).describe(event)
 
 
-def breath_phase(event: Event, into: float) -> str:
-    """Where a breathing step is, *into* seconds after it began: ``in · 2 of 6``.
-
-    The phases follow the pacer's tone (in, hold, out, hold); the count is
-    the cycle being breathed, of the step's cycles.
-    """
-    b = event.breathe
-    period = b.cycle_seconds
-    if period <= 0 or into < 0:
-        return describe(event)
-    cycle = int(into // period)
-    if cycle >= b.cycles:
-        return f"(breathing: done, {b.cycles} of {b.cycles})"
-    t = into - cycle * period
-    phase = ("in" if t < b.inhale else "hold" if t < b.inhale + b.hold
-             else "out" if t < b.inhale + b.hold + b.exhale else "hold")
-    return f"(breathing: {phase} · {cycle + 1} of {b.cycles})"
+def live_words(event: Event, into: float) -> str:
+    """The words while *event* plays on, *into* seconds after it began (a breathing step's phase)."""
+    return kinds.get(event.kind).live(event, into) or describe(event)
 
 
 class Status:
@@ -154,11 +129,11 @@ class LogStatus(Status):
         self._line(f"start: {title}{length}")
 
     def event(self, event: Event, elapsed: float) -> None:
-        if event.kind == "pause":
+        if kinds.get(event.kind).silent:
             return
         section = f"[{event.section}] " if event.section else ""
         self._line(f"{format_duration(elapsed)} {section}{describe(event)}")
-        if self.words_out is not None and event.kind == "say":
+        if self.words_out is not None and event.text is not None:
             print(event.text, file=self.words_out, flush=True)
 
     def message(self, text: str) -> None:
@@ -233,10 +208,10 @@ class TerminalStatus(Status):
     def event(self, event: Event, elapsed: float) -> None:
         if event.section:
             self._section = event.section
-        if event.kind != "pause":
+        if not kinds.get(event.kind).silent:
             self._words = describe(event)
             self._event, self._event_at = event, elapsed
-        if self.words_out is not None and event.kind == "say":
+        if self.words_out is not None and event.text is not None:
             self._clear()
             print(event.text, file=self.words_out, flush=True)
 
@@ -264,8 +239,8 @@ class TerminalStatus(Status):
         if self._section:
             parts.append(f"[{self._section}]")
         words = self._words
-        if self._event is not None and self._event.kind == "breathe":
-            words = breath_phase(self._event, elapsed - self._event_at)
+        if self._event is not None:  # words that change as the step plays on (breathing: in, hold, out)
+            words = kinds.get(self._event.kind).live(self._event, elapsed - self._event_at) or words
         parts.append(words)
         self._draw("  ".join(p for p in parts if p))
 

@@ -13,6 +13,11 @@ once here, as data:
 * :mod:`voiceguide.script.schema` turns the same objects into JSON Schema;
 * the docs test checks that ``docs/authoring.md`` mentions every key.
 
+A step kind's own row (its value, options and docs) lives in its module of
+:mod:`voiceguide.kinds`, with the rest of that kind; :data:`STEPS` is a view
+over the registered kinds (then ``include``), so the three readers above see
+a kind registered later as they see the built-in ones.
+
 The written forms of durations, levels and gains are regular expressions in
 :mod:`voiceguide.script.units`, used both to parse (the loader) and as JSON Schema
 ``pattern`` (the schema), so they cannot drift either.
@@ -28,12 +33,12 @@ Nothing here imports anything heavy: ``list`` and ``validate`` load it.
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from voiceguide.script.model import (
     BELL_KINDS,
-    MAX_COUNT,
     MAX_RATE,
     MAX_TEXT_CHARS,
     MIN_RATE,
@@ -42,17 +47,8 @@ from voiceguide.script.model import (
 
 # --- numeric limits and defaults that only the grammar needs ---------------------
 
-MAX_REPEAT = 1000
-MAX_CYCLES = 200
-MIN_INTERVAL, MAX_INTERVAL = 0.5, 5.0
-MIN_CADENCE, MAX_CADENCE = 10.0, 180.0
-MIN_RECORD, MAX_RECORD = 3.0, 120.0
-#: A music step lasts at most this long (the piece is decoded into memory once, then cached).
-MIN_MUSIC, MAX_MUSIC = 10.0, 8 * 60.0
-MIN_FADE, MAX_FADE, DEFAULT_FADE = 0.5, 10.0, 3.0
-DEFAULT_CADENCE = 40.0
+# (A step kind's own limits and defaults live in its module, voiceguide/kinds/.)
 DEFAULT_LEVELS = {"drone": -30.0, "noise": -36.0, "sound": -30.0}
-DEFAULT_BELL_DB = -12.0
 MAX_TITLE_CHARS = 200
 MAX_SUMMARY_CHARS = 500
 MAX_NAME_CHARS = 200
@@ -210,15 +206,16 @@ class StepKind:
 
 # --- the table ----------------------------------------------------------------------
 
-_RATE = Integer("rate", MIN_RATE, MAX_RATE, " words per minute")
-_VOLUME = Number("volume", 0.0, 1.0)
-_STRETCH = Key("stretch", Number("stretch", 0.0),
+# Shared by several kinds' rows (voiceguide/kinds/).
+RATE = Integer("rate", MIN_RATE, MAX_RATE, " words per minute")
+VOLUME = Number("volume", 0.0, 1.0)
+STRETCH = Key("stretch", Number("stretch", 0.0),
                "weight of this pause when --length stretches the session; 0 keeps it fixed")
-_PAUSE_AFTER = Key("pause", Duration("pause"), "silence after the step")
+PAUSE_AFTER = Key("pause", Duration("pause"), "silence after the step")
 
 VOICE = Mapping("voice", keys=(
-    Key("rate", _RATE, f"speaking rate in words per minute ({MIN_RATE} to {MAX_RATE})"),
-    Key("volume", _VOLUME, "voice volume, 0 to 1"),
+    Key("rate", RATE, f"speaking rate in words per minute ({MIN_RATE} to {MAX_RATE})"),
+    Key("volume", VOLUME, "voice volume, 0 to 1"),
     Key("name", Text("voice name", limit=MAX_NAME_CHARS, one_line=True),
         "a speech engine voice (see `voiceguide voices`)"),
 ), example="{rate: 140, volume: 0.9}")
@@ -235,70 +232,53 @@ LAYER_OPTIONS: Tuple[Key, ...] = (
     Key("level", Level("level"), "how loud the layer is, in dB (0 dB or lower)"),
 )
 
-BREATHE = Mapping("breathe", keys=(
-    Key("inhale", Duration("inhale", positive=True), "length of each in-breath", required=True),
-    Key("exhale", Duration("exhale", positive=True), "length of each out-breath", required=True),
-    Key("hold", Duration("hold"), "hold after the in-breath"),
-    Key("hold_out", Duration("hold_out"), "hold after the out-breath"),
-    Key("cycles", Integer("cycles", 1, MAX_CYCLES), "number of breaths", required=True),
-), example="{inhale: 4s, exhale: 6s, cycles: 5}")
+#: ``include``: the steps of another script, inlined by the loader (not a kind: it never plays itself).
+INCLUDE = StepKind("include", ScriptRef("include"),
+                   "the steps of another script (an id or a relative path), inlined here",
+                   example="include: opening")
 
-WALK = Mapping("walk", keys=(
-    Key("duration", Duration("duration", positive=True), "how long to walk", required=True,
-        noun="a duration"),
-    Key("cadence", Number("cadence (steps per minute)", MIN_CADENCE, MAX_CADENCE),
-        f"steps per minute, one soft tick each (default {DEFAULT_CADENCE:g})"),
-), example="{duration: 2m, cadence: 40}")
 
-RECORD = Mapping("record", keys=(
-    Key("prompt", Text("record prompt"), "spoken before the tone: what the listener may answer"),
-    Key("seconds", Duration("seconds", positive=True, low=MIN_RECORD, high=MAX_RECORD),
-        f"how long the answer is recorded ({MIN_RECORD:g} to {MAX_RECORD:g} s)", required=True,
-        noun="a duration"),
-), example="{prompt: Name one small thing you felt today, seconds: 20}")
+class _StepTable(typing.Mapping[str, StepKind]):
+    """Every step kind's grammar row, by name: the registered kinds' (:mod:`voiceguide.kinds`), then include.
+
+    A view, not a dict: the rows live in the kinds' own modules, and a kind
+    registered later (a test's, a plugin's) is read, published by
+    ``voiceguide schema`` and listed in errors like the built-in ones.
+    Imported on first use because :mod:`voiceguide.kinds` imports this module.
+    """
+
+    def _rows(self) -> Dict[str, StepKind]:
+        from voiceguide import kinds
+
+        rows = {kind.name: kind.grammar for kind in kinds.kinds()}
+        rows[INCLUDE.name] = INCLUDE
+        return rows
+
+    def __getitem__(self, name: str) -> StepKind:
+        return self._rows()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
 
 #: Every step kind, in the order errors and docs list them.
-STEPS: Dict[str, StepKind] = {k.name: k for k in (
-    StepKind("say", Text("say text"), "speak the text", options=(
-        _PAUSE_AFTER, _STRETCH,
-        Key("rate", _RATE, "speaking rate for this step"),
-        Key("volume", _VOLUME, "voice volume for this step"),
-        Key("voice", Text("voice", limit=MAX_NAME_CHARS, one_line=True, numbers=False),
-            "speech engine voice for this step"),
-    ), example="say: Let your shoulders drop."),
-    StepKind("pause", Duration("pause"), "silence, or the ambient bed alone",
-             options=(_STRETCH,), example="pause: 10s"),
-    StepKind("bell", Keyword("bell", BELL_KINDS, "bell"), "strike a bell; lasts as long as it rings",
-             options=(Key("level", Level("level"), f"bell level in dB (default {DEFAULT_BELL_DB:g})"),),
-             example="bell: bowl"),
-    StepKind("section", Text("section name", limit=MAX_TITLE_CHARS, one_line=True),
-             "name the part that follows (status line, --from)", example="section: Settling"),
-    StepKind("repeat", Integer("repeat", 1, MAX_REPEAT, " times"), "play the steps under it N times",
-             options=(Key("steps", Steps("repeat steps"), "the steps to repeat", required=True),),
-             example="repeat: 3"),
-    StepKind("count", Integer("count", 1, MAX_COUNT), "speak one, two, ... up to N",
-             options=(_PAUSE_AFTER, _STRETCH,
-                      Key("interval", Duration("interval", low=MIN_INTERVAL, high=MAX_INTERVAL),
-                          "time from one number to the next (default 1s)")),
-             example="count: 5"),
-    StepKind("breathe", BREATHE, "paced breathing: a soft tone rises and falls",
-             example="breathe: {inhale: 4s, exhale: 6s, cycles: 5}"),
-    StepKind("walk", WALK, "walking: a soft tick per step",
-             example="walk: {duration: 2m, cadence: 40}"),
-    StepKind("record", RECORD, "ask for the day's cue: a soft tone, then the spoken answer is recorded"
-             " (by play; a silence in render and preview)",
-             example="record: {prompt: Name one small thing you felt today, seconds: 20}"),
-    StepKind("music", Duration("music", positive=True, low=MIN_MUSIC, high=MAX_MUSIC),
-             "the listener's own music, given as play --music FILE: the whole piece, or up to this long",
-             options=(Key("fade", Duration("fade", low=MIN_FADE, high=MAX_FADE),
-                          f"fade in at the start and out at the end (default {DEFAULT_FADE:g}s)"),),
-             example="music: 5m"),
-    StepKind("include", ScriptRef("include"),
-             "the steps of another script (an id or a relative path), inlined here",
-             example="include: opening"),
-)}
+STEPS: typing.Mapping[str, StepKind] = _StepTable()
 
-STEP_NAMES: Tuple[str, ...] = tuple(STEPS)
+
+def step_names() -> Tuple[str, ...]:
+    """Every step kind's name (include last), in the order errors and docs list them."""
+    return tuple(STEPS)
+
+
+def __getattr__(name: str) -> Any:
+    """``STEP_NAMES``: the step kinds registered now (computed: a kind may be registered later)."""
+    if name == "STEP_NAMES":
+        return step_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Top-level keys of a script, in the order errors and docs list them.
 TOP = Mapping("the script", keys=(
@@ -333,11 +313,9 @@ def every_key() -> Dict[str, Tuple[str, ...]]:
         "voice keys": VOICE.names(),
         "ambient layer kinds": tuple(LAYER_KINDS),
         "ambient layer options": tuple(k.name for k in LAYER_OPTIONS),
-        "step kinds": STEP_NAMES,
+        "step kinds": step_names(),
         "step options": all_option_names(),
-        "breathe keys": BREATHE.names(),
-        "walk keys": WALK.names(),
-        "record keys": RECORD.names(),
+        **{f"{name} keys": kind.value.names() for name, kind in STEPS.items() if isinstance(kind.value, Mapping)},
         "bell kinds": BELL_KINDS,
         "noise colours": NOISE_COLORS,
     }

@@ -13,25 +13,11 @@ this file can act there).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
+from voiceguide import kinds
 from voiceguide.script import units
-from voiceguide.script.model import (
-    BELL_SECONDS,
-    DEFAULT_RATE,
-    MAX_SESSION_SECONDS,
-    MAX_STEPS,
-    RECORD_LEAD_SECONDS,
-    Bell,
-    Breathe,
-    Count,
-    Pause,
-    Record,
-    Repeat,
-    Say,
-    Source,
-    Walk,
-)
+from voiceguide.script.model import MAX_SESSION_SECONDS, MAX_STEPS, Source
 from voiceguide.script.problems import Problems
 
 
@@ -66,36 +52,13 @@ def check_limits(problems: Problems, steps: Sequence[Any], script_rate: Optional
 
 
 def min_seconds(step: Any, script_rate: Optional[int]) -> float:
-    """A lower bound of how long *step* lasts (speech at the step's or script's rate).
-
-    A kind of step missing from :data:`MIN_SECONDS` (a section) counts as 0 s:
-    add a new kind there when it takes time.
-    """
-    seconds = MIN_SECONDS.get(type(step))
-    return seconds(step, script_rate) if seconds is not None else 0.0
-
-
-def _say_seconds(step: Say, script_rate: Optional[int]) -> float:
-    rate = step.voice.rate or script_rate or DEFAULT_RATE
-    return step.pause + len(step.text.split()) / rate * 60.0
-
-
-#: kind of step -> a lower bound of its length, given the script's rate.
-MIN_SECONDS: Dict[type, Callable[[Any, Optional[int]], float]] = {
-    Say: _say_seconds,
-    Pause: lambda step, rate: step.seconds,
-    Bell: lambda step, rate: BELL_SECONDS.get(step.kind, 0.0),
-    Count: lambda step, rate: step.interval * step.to + step.pause,
-    Breathe: lambda step, rate: step.cycles * step.cycle_seconds,
-    Walk: lambda step, rate: step.duration,
-    Record: lambda step, rate: step.seconds + RECORD_LEAD_SECONDS
-    + (_say_seconds(Say(step.prompt, step.source), rate) if step.prompt else 0.0),
-    Repeat: lambda step, rate: step.times * sum(min_seconds(s, rate) for s in step.steps),
-}
+    """A lower bound of how long *step* lasts (speech at the step's or script's rate): its kind's answer."""
+    return kinds.of(step).min_seconds(step, script_rate)
 
 
 def expanded_steps(step: Any) -> int:
     """How many steps *step* is once repeats are expanded."""
-    if isinstance(step, Repeat):
-        return step.times * sum(expanded_steps(s) for s in step.steps)
+    held = kinds.of(step).inner(step)
+    if held is not None:
+        return held[0] * sum(expanded_steps(s) for s in held[1])
     return 1

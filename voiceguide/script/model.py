@@ -212,9 +212,8 @@ class Music:
     fade: float = 3.0
 
 
+#: The built-in steps (a kind registered later has its own step class: :mod:`voiceguide.kinds`).
 Step = Union[Say, Pause, Bell, Section, Repeat, Count, Breathe, Walk, Record, Music]
-
-STEP_KINDS = ("say", "pause", "bell", "section", "repeat", "count", "breathe", "walk", "record", "music")
 
 
 @dataclass(frozen=True)

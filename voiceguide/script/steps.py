@@ -4,24 +4,10 @@ A step is a bare string (a say step) or a mapping with exactly one kind key
 plus that kind's options. :func:`read_step` finds the kind (with the
 messages an author needs when there are none or two), reads the kind's value
 and every option through the grammar table, and then calls the kind's
-builder from :data:`STEP_BUILDERS` -- a table, so the kinds a script may use
-are the keys of one dict, checked against the grammar by a test.
-
-Adding a kind of step (``record``, the practice log's, is the latest; follow it):
-
-1. the model: a frozen dataclass in :mod:`voiceguide.script.model`, added to
-   ``Step`` and ``STEP_KINDS``;
-2. the grammar: a ``StepKind("record", <value>, <doc>, options=(...))`` in
-   :data:`voiceguide.script.grammar.STEPS` -- the loader reads its value and
-   options from there, ``voiceguide schema`` publishes it, and the docs test
-   then asks for it in docs/authoring.md;
-3. here: a function ``_record(b, node, value_node, value, options) -> Record``
-   and the entry ``"record": _record`` in :data:`STEP_BUILDERS`. ``value`` and
-   ``options`` are already read and valid; use ``b.source(node)`` for the
-   step's Source, and raise ``b.err(node, "...")`` for a check the grammar
-   cannot express;
-4. :data:`voiceguide.script.limits.MIN_SECONDS` if the step takes time; the
-   timeline places it.
+builder: the kind's own :meth:`~voiceguide.kinds.Kind.build` (every kind,
+its grammar row and its builder live in one module of :mod:`voiceguide.kinds`;
+adding one is described there and in docs/design-notes.md), or
+:func:`_include` for ``include``, the one step that is not a kind.
 
 Trap: a builder runs only when the value and every option were read without
 a problem, so it never sees a half-valid step; it must not report a problem
@@ -34,12 +20,11 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
+from voiceguide import kinds
 from voiceguide.errors import ScriptError, did_you_mean
 from voiceguide.script import grammar as g
 from voiceguide.script.compose import is_bad
-from voiceguide.script.grammar import DEFAULT_BELL_DB, DEFAULT_CADENCE, STEP_NAMES
-from voiceguide.script.model import (Bell, Breathe, Count, Music, Pause, Record, Repeat, Say, Section, Voice,
-                                     Walk)
+from voiceguide.script.model import Say, Voice
 from voiceguide.script.paths import include_target
 from voiceguide.script.problems import Bad, short
 from voiceguide.script.values import found
@@ -50,10 +35,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: How deep includes may nest (a includes b includes c ...).
 MAX_INCLUDE_DEPTH = 8
 
-#: The options each step kind takes besides its kind key.
-STEP_OPTIONS: Dict[str, Tuple[str, ...]] = {name: k.option_names() for name, k in g.STEPS.items()}
 
-_KINDS_TEXT = ", ".join(STEP_NAMES)
+def _kinds_text() -> str:
+    """The step kinds, as errors list them (computed: a kind may be registered after import)."""
+    return ", ".join(g.step_names())
+
 
 #: A step's kind value that failed (its problem is reported); None is a real value.
 _BAD = object()
@@ -114,19 +100,20 @@ def read_step(b: "ScriptBuilder", node: Node) -> Any:
         value: Any = b.build(spec.value, kind_node)
     except Bad:
         value = _BAD
-    if kind == "repeat" and "steps" not in options:
-        raise b.err(node, "repeat needs 'steps:' with the list of steps to repeat, indented under it")
+    for option in spec.options:
+        if option.required and option.name not in options:
+            raise b.err(node, kinds.get(kind).missing(option.name))
     built = _read_options(b, spec, options)
     if value is _BAD or failed:
         raise Bad()
-    return STEP_BUILDERS[kind](b, node, kind_node, value, built)
+    return _build(kind)(b, node, kind_node, value, built)
 
 
 def _bare_say(b: "ScriptBuilder", node: ScalarNode) -> Say:
     """A bare string is a say step; a bare number or nothing is a mistake worth naming."""
     value = b.value(node)
     if value is None:
-        raise b.err(node, f"empty step; write text to say, or a step such as 'pause: 4s' ({_KINDS_TEXT})")
+        raise b.err(node, f"empty step; write text to say, or a step such as 'pause: 4s' ({_kinds_text()})")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise b.err(
             node,
@@ -142,9 +129,10 @@ def _kind_of(b: "ScriptBuilder", node: Node, items: List[Tuple[str, Node, Node]]
     ``pause`` is both a kind and an option of say and count: ``{say: Hi,
     pause: 4s}`` is a say step with a pause after it.
     """
-    present = [k for k, _, _ in items if k in STEP_NAMES]
+    step_names = g.step_names()
+    present = [k for k, _, _ in items if k in step_names]
     if len(present) > 1:
-        owners = [k for k in present if k != "pause" and "pause" in STEP_OPTIONS[k]]
+        owners = [k for k in present if k != "pause" and "pause" in g.STEPS[k].option_names()]
         if owners and "pause" in present:
             present.remove("pause")
     if len(present) == 1:
@@ -154,7 +142,7 @@ def _kind_of(b: "ScriptBuilder", node: Node, items: List[Tuple[str, Node, Node]]
         raise b.err(
             second,
             f'a step has exactly one kind, but this one has "{present[0]}" and "{present[1]}";'
-            f" split it into separate '- ' steps (kinds: {_KINDS_TEXT})",
+            f" split it into separate '- ' steps (kinds: {_kinds_text()})",
         )
     reported = False
     options = set(g.all_option_names())
@@ -162,15 +150,15 @@ def _kind_of(b: "ScriptBuilder", node: Node, items: List[Tuple[str, Node, Node]]
         if key not in options:
             b.err(
                 key_node,
-                f'unknown step kind "{short(key)}"{did_you_mean(key, STEP_NAMES)};'
-                f" a step is one of: {_KINDS_TEXT}",
+                f'unknown step kind "{short(key)}"{did_you_mean(key, step_names)};'
+                f" a step is one of: {_kinds_text()}",
             )
             reported = True
     if not reported and items:
         keys = ", ".join(k for k, _, _ in items)
-        b.err(node, f"this step has no kind (only {keys}); a step needs exactly one of: {_KINDS_TEXT}")
+        b.err(node, f"this step has no kind (only {keys}); a step needs exactly one of: {_kinds_text()}")
     elif not node.value:
-        b.err(node, f"empty step {{}}; a step needs exactly one of: {_KINDS_TEXT}")
+        b.err(node, f"empty step {{}}; a step needs exactly one of: {_kinds_text()}")
     raise Bad()
 
 
@@ -188,55 +176,7 @@ def _read_options(b: "ScriptBuilder", spec: g.StepKind, options: Dict[str, Node]
     return out
 
 
-# --- one builder per kind: (builder, step node, kind's value node, value, options) -> step
-
-
-def _say(b: "ScriptBuilder", node: Node, value_node: Node, text: str, opts: Dict[str, Any]) -> Say:
-    voice = Voice(rate=opts.get("rate"), volume=opts.get("volume"), name=opts.get("voice"))
-    return Say(text=text, source=b.source(node), pause=opts.get("pause", 0.0),
-               stretch=opts.get("stretch", 1.0), voice=voice)
-
-
-def _pause(b: "ScriptBuilder", node: Node, value_node: Node, seconds: float, opts: Dict[str, Any]) -> Pause:
-    return Pause(seconds=seconds, source=b.source(node), stretch=opts.get("stretch", 1.0))
-
-
-def _bell(b: "ScriptBuilder", node: Node, value_node: Node, kind: str, opts: Dict[str, Any]) -> Bell:
-    return Bell(kind=kind, source=b.source(node), level_db=opts.get("level", DEFAULT_BELL_DB))
-
-
-def _section(b: "ScriptBuilder", node: Node, value_node: Node, name: str, opts: Dict[str, Any]) -> Section:
-    return Section(name=name, source=b.source(node))
-
-
-def _repeat(b: "ScriptBuilder", node: Node, value_node: Node, times: int, opts: Dict[str, Any]) -> Repeat:
-    return Repeat(times=times, steps=opts["steps"], source=b.source(node))
-
-
-def _count(b: "ScriptBuilder", node: Node, value_node: Node, to: int, opts: Dict[str, Any]) -> Count:
-    return Count(to=to, source=b.source(node), pause=opts.get("pause", 0.0),
-                 stretch=opts.get("stretch", 1.0), interval=opts.get("interval", 1.0))
-
-
-def _breathe(b: "ScriptBuilder", node: Node, value_node: Node, pattern: Dict[str, Any],
-             opts: Dict[str, Any]) -> Breathe:
-    return Breathe(inhale=pattern["inhale"], exhale=pattern["exhale"], cycles=pattern["cycles"],
-                   source=b.source(node), hold=pattern.get("hold", 0.0),
-                   hold_out=pattern.get("hold_out", 0.0))
-
-
-def _walk(b: "ScriptBuilder", node: Node, value_node: Node, walk: Dict[str, Any], opts: Dict[str, Any]) -> Walk:
-    return Walk(duration=walk["duration"], cadence=walk.get("cadence", DEFAULT_CADENCE),
-                source=b.source(node))
-
-
-def _record(b: "ScriptBuilder", node: Node, value_node: Node, record: Dict[str, Any],
-            opts: Dict[str, Any]) -> Record:
-    return Record(seconds=record["seconds"], source=b.source(node), prompt=record.get("prompt"))
-
-
-def _music(b: "ScriptBuilder", node: Node, value_node: Node, seconds: float, opts: Dict[str, Any]) -> Music:
-    return Music(seconds=seconds, source=b.source(node), fade=opts.get("fade", g.DEFAULT_FADE))
+# --- include: the one step that is not a kind (it is spliced in where it stands)
 
 
 def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opts: Dict[str, Any]) -> Included:
@@ -273,19 +213,6 @@ def _include(b: "ScriptBuilder", node: Node, value_node: Node, written: str, opt
     return Included(included.steps)
 
 
-StepBuilder = Callable[["ScriptBuilder", Node, Node, Any, Dict[str, Any]], Any]
-
-#: step kind -> its builder; the keys are exactly the grammar's step kinds (a test checks).
-STEP_BUILDERS: Dict[str, StepBuilder] = {
-    "say": _say,
-    "pause": _pause,
-    "bell": _bell,
-    "section": _section,
-    "repeat": _repeat,
-    "count": _count,
-    "breathe": _breathe,
-    "walk": _walk,
-    "record": _record,
-    "music": _music,
-    "include": _include,
-}
+def _build(kind: str) -> Callable[..., Any]:
+    """The builder of step kind *kind*: the kind's own (:mod:`voiceguide.kinds`), or include's."""
+    return _include if kind == g.INCLUDE.name else kinds.get(kind).build

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from voiceguide import kinds
 from voiceguide.synth.words import Span, estimate, tokens
 
 MAX_CHARS = 42
@@ -208,10 +209,11 @@ def timeline_cues(timeline: Any, words: Optional[Callable[[Any], Optional[Sequen
     sr = timeline.sample_rate
     raw: List[Cue] = []
     for event in timeline.events:
-        if event.kind != "say" or not event.text:
+        text = kinds.get(event.kind).caption(event)  # a spoken clip's words; None for a bell, a pause...
+        if not text:
             continue
         spans = words(event) if words is not None else None
-        raw.extend(clip_cues(event.text, spans, event.start, event.length, sr))
+        raw.extend(clip_cues(text, spans, event.start, event.length, sr))
     return place(raw, sr)
 
 

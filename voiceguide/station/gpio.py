@@ -178,20 +178,10 @@ def breathing_pace(path: Optional[str]) -> Tuple[float, float]:
     if not path:
         return DEFAULT_PULSE
     try:
+        from voiceguide import kinds
         from voiceguide.script.loader import load
-        from voiceguide.script.model import Breathe, Repeat
 
-        def first(steps):
-            for step in steps:
-                if isinstance(step, Breathe):
-                    return step
-                if isinstance(step, Repeat):
-                    found = first(step.steps)
-                    if found:
-                        return found
-            return None
-
-        step = first(load(path).steps)
+        step = next(iter(kinds.find(load(path).steps, "breathe")), None)
     except Exception:
         return DEFAULT_PULSE
     if step is None:

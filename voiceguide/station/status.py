@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from voiceguide import kinds
 from voiceguide.player.countdown import Countdown
 from voiceguide.player.lengths import Length
 from voiceguide.station.model import SessionStart
@@ -59,8 +60,10 @@ class SessionStatus:
         self._first_logged = False
         #: (clips made, clips in all) while nothing sounds yet; None once it sounds
         self.speech_made: Optional[Tuple[int, int]] = None
-        #: the breathing step being heard, and the session time it began (the page paces itself by it)
-        self.breathing: Optional[Tuple[Any, float]] = None
+        #: the event being heard (not a pause) and the session time it began, for its live words
+        self.live: Optional[Tuple[Any, float]] = None
+        #: what the page animates while it sounds (its kind's ``page``: the breathing pacer), with its start
+        self.page: Optional[Tuple[str, Dict[str, Any]]] = None
         #: a say event's caption cues, ``[(session seconds, text)]`` (the runner sets it: Session.cue_times);
         #: ``text`` is then the cue being spoken, as on the captions, not the whole sentence
         self.cue_times: Optional[Callable[[Any], List[Tuple[float, str]]]] = None
@@ -76,10 +79,13 @@ class SessionStatus:
         self.step = event.step
         if event.section:
             self.section = event.section
-        if event.kind != "pause":
+        kind = kinds.get(event.kind)
+        if not kind.silent:
             self.text = describe(event)
-            self.breathing = (event, elapsed) if event.kind == "breathe" else None
-            self._cues = self.cue_times(event) if self.cue_times is not None and event.kind == "say" else []
+            self.live = (event, elapsed)
+            shown = kind.page(event)
+            self.page = None if shown is None else (shown[0], {**shown[1], "start": round(elapsed, 2)})
+            self._cues = self.cue_times(event) if self.cue_times is not None and event.text is not None else []
             if self._cues:
                 self.text = self._cues[0][1]
         self._notify()
@@ -91,11 +97,9 @@ class SessionStatus:
                 log.info("first sound %.3f s after the request", self.output.first_audible - self.requested)
         self.elapsed = elapsed
         self.total = total
-        if self.breathing is not None:  # the live phase, as the terminal shows it: "(breathing: in · 2 of 6)"
-            from voiceguide.player.status import breath_phase
-
-            event, began = self.breathing
-            self.text = breath_phase(event, elapsed - began)
+        if self.live is not None:  # words that change as it plays on, as the terminal shows them
+            event, began = self.live
+            self.text = kinds.get(event.kind).live(event, elapsed - began) or self.text
         changed = paused != self.paused or int(elapsed) != self._second
         if self._cues:  # the cue being spoken (the last one begun)
             text = next((t for at, t in reversed(self._cues) if at <= elapsed), self._cues[0][1])
@@ -218,11 +222,8 @@ def state_object(run: Optional[Run], volume_db: float, error: Optional[str]) -> 
         state["text"] = status.text
         if status.speech_made is not None:
             state["preparing"] = {"done": status.speech_made[0], "total": status.speech_made[1]}
-        if status.breathing is not None:
-            event, began = status.breathing
-            b = event.breathe
-            state["breathing"] = {"inhale": b.inhale, "hold": b.hold, "exhale": b.exhale,
-                                  "hold_out": b.hold_out, "cycles": b.cycles, "start": round(began, 2)}
+        if status.page is not None:  # "breathing": the pattern and its start; the page paces itself by it
+            state[status.page[0]] = status.page[1]
     if state["duration"]:
         state["duration_text"] = Length(float(state["duration"]), bool(state["estimated"])).text()
     return state

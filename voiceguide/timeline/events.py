@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
+from voiceguide import kinds
 from voiceguide.errors import UsageError
-from voiceguide.script.model import Breathe, Source, Voice
+from voiceguide.script.model import Source, Voice
 
 __all__ = ["Event", "PlacedEvents", "Timeline"]
 
@@ -49,12 +50,14 @@ __all__ = ["Event", "PlacedEvents", "Timeline"]
 class Event:
     """One sound (or silence) of the session, in samples at the timeline rate.
 
-    ``kind`` is ``say``, ``pause``, ``bell``, ``breathe``, ``walk``, ``record``
-    (a soft tone, then ``capture`` seconds in which ``play`` records the
-    listener's answer; ``RECORD_LEAD_SECONDS`` from its start) or ``music``
-    (the listener's own piece, faded in and out over ``fade`` seconds).
-    ``step`` numbers the top-level step the event comes from (1-based, as
-    ``preview`` shows it), the target of ``--from`` with a number.
+    A common core and a kind's own payload: ``kind`` names the step kind
+    that sounds it (:mod:`voiceguide.kinds`, which the mixer, the status line
+    and ``preview --json`` ask what to do with it); ``text`` and ``voice``
+    are set on spoken clips (``say`` events, also those a count or a record
+    prompt places); ``data`` is whatever the kind placed with it (its step:
+    a bell's Bell, a breathing step's Breathe...), None for speech and
+    pauses. ``step`` numbers the top-level step the event comes from
+    (1-based, as ``preview`` shows it), the target of ``--from`` with a number.
     """
 
     kind: str
@@ -65,12 +68,7 @@ class Event:
     step: int
     text: Optional[str] = None
     voice: Optional[Voice] = None
-    bell: Optional[str] = None
-    level_db: Optional[float] = None
-    breathe: Optional[Breathe] = None
-    cadence: Optional[float] = None
-    capture: Optional[float] = None
-    fade: Optional[float] = None
+    data: Any = None
 
     @property
     def end(self) -> int:
@@ -198,7 +196,8 @@ class Timeline(PlacedEvents):
         return self.length / self.sample_rate
 
     def says(self) -> List[Event]:
-        return [e for e in self.events if e.kind == "say"]
+        """The spoken clips, in order."""
+        return [e for e in self.events if e.text is not None]
 
     def sections(self) -> List[Tuple[str, int]]:
         """``(name, start sample)`` of each section, in order."""
@@ -247,12 +246,7 @@ class Timeline(PlacedEvents):
                 "source": str(e.source),
                 "step": e.step,
             }
-            if e.kind == "say":
-                item["text"] = e.text
-                if voice_of is not None and e.voice is not None:
-                    item["voice"] = voice_of(e.voice)
-            elif e.kind == "bell":
-                item["bell"] = e.bell
+            item.update(kinds.get(e.kind).json(e, voice_of))  # say: text (and voice); bell: bell
             events.append(item)
         return {
             "title": self.title,

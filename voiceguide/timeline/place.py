@@ -27,31 +27,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
+from voiceguide import kinds
 from voiceguide.errors import UsageError
-from voiceguide.script.model import (
-    BELL_SECONDS,
-    DEFAULT_RATE,
-    DEFAULT_VOLUME,
-    MAX_SESSION_SECONDS,
-    NUMBER_WORDS,
-    RECORD_LEAD_SECONDS,
-    Bell,
-    Breathe,
-    Count,
-    Music,
-    Pause,
-    Record,
-    Repeat,
-    Say,
-    Script,
-    Section,
-    Source,
-    Step,
-    Voice,
-    Walk,
-)
+from voiceguide.kinds import Spoken, Timed
+from voiceguide.script.model import DEFAULT_RATE, DEFAULT_VOLUME, MAX_SESSION_SECONDS, Script, Source, Voice
 from voiceguide.script.units import format_duration
 from voiceguide.timeline.events import Event, PlacedEvents, Timeline
 
@@ -60,6 +41,9 @@ SAMPLE_RATE = 48_000
 #: No stretchable pause is shrunk below this (or below its written length
 #: when that is shorter): a listener needs a breath between sentences.
 PAUSE_FLOOR_SECONDS = 0.5
+
+#: The kind of the silent events placed while a late clip is synthesised (``play`` only).
+WAIT_KIND = "pause"
 
 ClipLength = Callable[[str, Voice], int]
 """``clip_length(text, voice) -> samples``; ``voice`` is fully resolved."""
@@ -70,23 +54,34 @@ ClipLength = Callable[[str, Voice], int]
 
 @dataclass(frozen=True)
 class _Item:
-    """A step after repeats are expanded: what to place, before positions."""
+    """A piece a step kind placed (:class:`~voiceguide.kinds.Spoken` or
+    :class:`~voiceguide.kinds.Timed`), with where it came from, before positions."""
 
-    kind: str
     source: Source
     section: Optional[str]
     step: int
-    text: Optional[str] = None
-    voice: Optional[Voice] = None
-    slot: float = 0.0          # say: minimum onset-to-onset time (count)
-    seconds: float = 0.0       # pause, bell, breathe, walk
-    stretch: float = 0.0       # pause weight
-    bell: Optional[str] = None
-    level_db: Optional[float] = None
-    breathe: Optional[Breathe] = None
-    cadence: Optional[float] = None
-    capture: Optional[float] = None
-    fade: Optional[float] = None
+    piece: Union[Spoken, Timed]
+
+    @property
+    def kind(self) -> str:
+        return self.piece.kind
+
+    @property
+    def text(self) -> Optional[str]:
+        """The words of a spoken piece (None for any other)."""
+        return self.piece.text if isinstance(self.piece, Spoken) else None
+
+    @property
+    def voice(self) -> Optional[Voice]:
+        return self.piece.voice if isinstance(self.piece, Spoken) else None
+
+    @property
+    def seconds(self) -> float:
+        return self.piece.seconds if isinstance(self.piece, Timed) else 0.0
+
+    @property
+    def stretch(self) -> float:
+        return (self.piece.stretch or 0.0) if isinstance(self.piece, Timed) else 0.0
 
 
 def resolve_voice(script: Script) -> Voice:
@@ -94,15 +89,38 @@ def resolve_voice(script: Script) -> Voice:
     return script.voice.over(Voice(rate=DEFAULT_RATE, volume=DEFAULT_VOLUME))
 
 
-def _number_word(n: int, language: str) -> str:
-    if language.split("-")[0].lower() == "en" and n < len(NUMBER_WORDS):
-        return NUMBER_WORDS[n]
-    return str(n)  # the engine reads digits in its own language
+class _Placing:
+    """What a kind's :meth:`~voiceguide.kinds.Kind.place` is handed (:class:`voiceguide.kinds.Placing`)."""
+
+    def __init__(self, script: Script, override: Optional[Voice], music_seconds: Optional[float]):
+        self.language = script.language
+        self.music_seconds = music_seconds
+        self.items: List[_Item] = []
+        self._session = resolve_voice(script)
+        self._top = override or Voice()
+        self._section: Optional[str] = None
+        self._number: Optional[int] = None  # the top-level step being placed (a repeat's steps share it)
+
+    def voice(self, own: Optional[Voice] = None) -> Voice:
+        """Voice precedence, strongest first: the options, the step's own, the script's, the defaults."""
+        return self._top.over(self._session if own is None else own.over(self._session))
+
+    def section(self, name: str) -> None:
+        self._section = name
+
+    def steps(self, steps: Sequence[Any]) -> None:
+        top = self._number
+        for index, step in enumerate(steps, start=1):
+            number = index if top is None else top
+            self._number = number
+            for piece in kinds.of(step).place(step, self):
+                self.items.append(_Item(step.source, self._section, number, piece))
+            self._number = top
 
 
 def flatten(script: Script, override: Optional[Voice] = None,
             music_seconds: Optional[float] = None) -> List[_Item]:
-    """Expand repeats and counts into a flat list of items, sections attached.
+    """Every step's pieces in playing order (repeats and counts expanded by their kinds), sections attached.
 
     Voice precedence, strongest first: *override* (command-line options), the
     step's own settings, the script's ``voice:``, the program defaults.
@@ -110,61 +128,9 @@ def flatten(script: Script, override: Optional[Voice] = None,
     music step lasts that long, or its own ``seconds`` if that is shorter
     (or if no piece is given: ``preview`` without ``--music``).
     """
-    session = resolve_voice(script)
-    top = override or Voice()
-    voice = top.over(session)
-    items: List[_Item] = []
-    section: List[Optional[str]] = [None]
-
-    def walk(steps: Sequence[Step], top_index: Optional[int]) -> None:
-        for index, step in enumerate(steps, start=1):
-            number = index if top_index is None else top_index
-            if isinstance(step, Section):
-                section[0] = step.name
-            elif isinstance(step, Say):
-                items.append(_Item("say", step.source, section[0], number, text=step.text,
-                                   voice=top.over(step.voice.over(session))))
-                if step.pause > 0:
-                    items.append(_Item("pause", step.source, section[0], number,
-                                       seconds=step.pause, stretch=step.stretch))
-            elif isinstance(step, Pause):
-                items.append(_Item("pause", step.source, section[0], number,
-                                   seconds=step.seconds, stretch=step.stretch))
-            elif isinstance(step, Bell):
-                items.append(_Item("bell", step.source, section[0], number,
-                                   seconds=BELL_SECONDS[step.kind], bell=step.kind,
-                                   level_db=step.level_db))
-            elif isinstance(step, Count):
-                for n in range(1, step.to + 1):
-                    items.append(_Item("say", step.source, section[0], number,
-                                       text=_number_word(n, script.language), voice=voice,
-                                       slot=step.interval))
-                if step.pause > 0:
-                    items.append(_Item("pause", step.source, section[0], number,
-                                       seconds=step.pause, stretch=step.stretch))
-            elif isinstance(step, Breathe):
-                items.append(_Item("breathe", step.source, section[0], number,
-                                   seconds=step.cycle_seconds * step.cycles, breathe=step))
-            elif isinstance(step, Walk):
-                items.append(_Item("walk", step.source, section[0], number,
-                                   seconds=step.duration, cadence=step.cadence))
-            elif isinstance(step, Record):
-                if step.prompt:
-                    items.append(_Item("say", step.source, section[0], number, text=step.prompt,
-                                       voice=top.over(step.voice.over(session))))
-                items.append(_Item("record", step.source, section[0], number,
-                                   seconds=RECORD_LEAD_SECONDS + step.seconds, capture=step.seconds))
-            elif isinstance(step, Music):
-                seconds = step.seconds if music_seconds is None else min(step.seconds, music_seconds)
-                items.append(_Item("music", step.source, section[0], number, seconds=seconds, fade=step.fade))
-            elif isinstance(step, Repeat):
-                for _ in range(step.times):
-                    walk(step.steps, number)
-            else:  # pragma: no cover - the loader only builds the kinds above
-                raise TypeError(f"unknown step {step!r}")
-
-    walk(script.steps, None)
-    return items
+    placing = _Placing(script, override, music_seconds)
+    placing.steps(script.steps)
+    return placing.items
 
 
 # --- stretching ----------------------------------------------------------------
@@ -330,13 +296,15 @@ class LazyTimeline(PlacedEvents):
         sr, items, clip_length = self.sample_rate, self._items, self._clip_length
         pause_lengths: Dict[int, int] = {}
         if self._target is not None:
-            pauses = [(i, it) for i, it in enumerate(items) if it.kind == "pause"]
+            # A piece with a stretch weight is a pause: --length stretches those (a weight of 0: fixed).
+            pauses = [(i, it) for i, it in enumerate(items)
+                      if isinstance(it.piece, Timed) and it.piece.stretch is not None]
             fixed = 0
             for it in items:
-                if it.kind == "say":
-                    fixed += max(clip_length(*_spoken(it)), _seconds_to_samples(it.slot, sr))
-                elif it.kind != "pause":
-                    fixed += _seconds_to_samples(it.seconds, sr)
+                if isinstance(it.piece, Spoken):
+                    fixed += max(clip_length(it.piece.text, it.piece.voice), _seconds_to_samples(it.piece.slot, sr))
+                elif it.piece.stretch is None:
+                    fixed += _seconds_to_samples(it.piece.seconds, sr)
             plan = _pause_plan([it for _, it in pauses], fixed,
                                _seconds_to_samples(self._target, sr), sr, self.script.title)
             pause_lengths = {i: n for (i, _), n in zip(pauses, plan)}
@@ -344,8 +312,9 @@ class LazyTimeline(PlacedEvents):
         for index, it in enumerate(items):
             common: Dict[str, Any] = dict(source=it.source, section=it.section, step=it.step)
             at = self._frontier
-            if it.kind == "say":
-                text, voice = _spoken(it)
+            piece = it.piece
+            if isinstance(piece, Spoken):
+                text, voice = piece.text, piece.voice
                 if self._ready is not None and self._target is None:
                     waited = 0
                     while self._mode != "block" and not self._ready(text, voice):
@@ -353,40 +322,23 @@ class LazyTimeline(PlacedEvents):
                             yield _NOT_READY    # asked again later, from here
                             continue
                         self._frontier = at + self._wait
-                        yield Event("pause", at, self._wait, **common)
+                        yield Event(WAIT_KIND, at, self._wait, **common)
                         at, waited = self._frontier, waited + self._wait
                     if waited:
                         self.waits.append((it.step, waited))
                 clip = clip_length(text, voice)
-                self._frontier = at + max(clip, _seconds_to_samples(it.slot, sr))
-                yield Event("say", at, clip, text=text, voice=voice, **common)
+                self._frontier = at + max(clip, _seconds_to_samples(piece.slot, sr))
+                yield Event(piece.kind, at, clip, text=text, voice=voice, **common)
                 continue
-            n = pause_lengths.get(index, _seconds_to_samples(it.seconds, sr))
+            n = pause_lengths.get(index, _seconds_to_samples(piece.seconds, sr))
             if n <= 0:
                 continue
-            if it.kind == "pause":
-                event = Event("pause", at, n, **common)
-            elif it.kind == "bell":
-                event = Event("bell", at, n, bell=it.bell, level_db=it.level_db, **common)
-            elif it.kind == "breathe":
-                event = Event("breathe", at, n, breathe=it.breathe, **common)
-            elif it.kind == "record":
-                event = Event("record", at, n, capture=it.capture, **common)
-            elif it.kind == "music":
-                event = Event("music", at, n, fade=it.fade, **common)
-            else:
-                event = Event("walk", at, n, cadence=it.cadence, **common)
             self._frontier = at + n
-            yield event
+            yield Event(piece.kind, at, n, data=piece.data, **common)
 
 
 #: Yielded by :meth:`LazyTimeline._place` for "a clip is not ready; ask again later".
 _NOT_READY = object()
-
-
-def _spoken(item: _Item) -> Tuple[str, Voice]:
-    """A ``say`` item's text and voice (:func:`flatten` always gives both)."""
-    return cast(str, item.text), cast(Voice, item.voice)
 
 
 def compile_timeline(script: Script, clip_length: ClipLength, *,
