@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from voiceguide.errors import Problem, ScriptError, UsageError, did_you_mean
-from voiceguide.script.model import DEFAULT_RATE, DEFAULT_VOLUME, MAX_RATE, MIN_RATE
+from voiceguide.script.defaults import DEFAULT_RATE, DEFAULT_VOLUME, MAX_RATE, MIN_RATE
 
 #: The one place each range and default is written; the command-line help,
 #: ``voiceguide config``, the file, the environment and the options all use these.

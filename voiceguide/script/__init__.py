@@ -15,7 +15,23 @@ Rule: nothing in this package imports numpy or anything from a later stage
 only this package and start fast. tests/test_import_direction.py keeps it so.
 """
 
-from voiceguide.script.loader import check, load, load_text
-from voiceguide.script.model import Script, Source, Voice
+from typing import Any
 
 __all__ = ["Script", "Source", "Voice", "check", "load", "load_text"]
+
+#: Where each name lives, imported on first use (PEP 562): importing a
+#: submodule such as :mod:`.model` (``config`` does, for the rate limits) must
+#: not build the loader and the grammar, which ``--help`` and ``ctl`` never use.
+_LAZY = {"check": "loader", "load": "loader", "load_text": "loader",
+         "Script": "model", "Source": "model", "Voice": "model"}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value

@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
 from voiceguide.errors import Problem
+from voiceguide.script.defaults import DEFAULT_RATE, DEFAULT_VOLUME, MAX_RATE, MIN_RATE  # noqa: F401 (re-exported)
 
 FORMAT_VERSION = 1
 
-#: Defaults that make speech calm: espeak-ng's own default (175 wpm) is brisk.
-DEFAULT_RATE = 140
-DEFAULT_VOLUME = 0.9
 DEFAULT_DUCK_DB = 8.0
-MIN_RATE, MAX_RATE = 80, 300
 
 BELL_KINDS = ("bowl", "chime", "gong")
 NOISE_COLORS = ("white", "pink", "brown")
