@@ -36,7 +36,7 @@ FORMATS = {
 
 #: Encoder settings by extension, as python-soundfile (>= 0.13) passes them to libsndfile.
 #: MP3: LAME's variable bitrate at quality 5 of 0..9 (``compression_level`` 0.5), mono: about
-#: 64 kbit/s, 0.46 MB a minute for a spoken session over an ambient bed
+#: 65 kbit/s, 0.49 MB a minute of the spoken body scan over its ambient bed
 #: (``benchmarks/downloads.py``); the voice stays clear and the noise beds keep their texture.
 ENCODING: Dict[str, Dict[str, Any]] = {
     ".mp3": {"compression_level": 0.5, "bitrate_mode": "VARIABLE"},
