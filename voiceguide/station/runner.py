@@ -261,6 +261,8 @@ class Runner:
                 finally:
                     heard = player.frames_played > 0
                 stopped = result.quit or run.cancel.is_set()
+                if stopped:  # what the workers still synthesise is not wanted: no grace (issue 24)
+                    session.close(grace=0.0)
                 return ("stopped" if stopped else "completed"), None, heard
         except VoiceguideError as exc:
             return "error", " ".join(exc.lines()), heard
