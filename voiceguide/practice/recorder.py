@@ -156,6 +156,7 @@ class SessionRecord:
         except PracticeLogError as exc:
             self._problem = str(exc)
             return None
+        assert self.started_at is not None   # start() sets it before this thread begins
         try:
             self.session_id = log.open_session(
                 exercise=self.exercise, title=self.title, started_at=self.started_at,
@@ -179,6 +180,7 @@ class SessionRecord:
         from voiceguide.practice.store import PracticeLog, PracticeLogError
 
         ending = self._ending
+        assert ending is not None   # finish() sets it before it wakes this thread
         try:
             if log is None:
                 log = PracticeLog(self.path)  # the start failed: maybe the file is free now

@@ -40,12 +40,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import TYPE_CHECKING, Iterator, List, Optional
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.ownfiles import (PlantedLink, count_files, open_own, own_folder, refuse_link, remove_files,
                                   same_file, tighten)
 from voiceguide.readfile import NotRegularFile, kind_of
+
+if TYPE_CHECKING:  # sqlite3 itself is imported where a log is opened
+    import sqlite3
 
 DB_NAME = "practice.sqlite3"
 #: Spoken cues (the record step), beside the database.
@@ -147,6 +150,13 @@ SESSION_COLUMNS = ("id", "exercise", "title", "started", "started_at", "planned"
 CUE_COLUMNS = ("id", "day", "noted", "noted_at", "text", "audio", "seconds", "exercise")
 
 
+def _inserted(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made (sqlite3 types ``lastrowid`` as optional; after one it is set)."""
+    if cursor.lastrowid is None:
+        raise PracticeLogError("the practice log gave no id for a new row")
+    return int(cursor.lastrowid)
+
+
 class PracticeLog:
     """The open database. Cheap to open; use as a context manager or call :meth:`close`.
 
@@ -159,7 +169,7 @@ class PracticeLog:
                  busy_timeout: float = BUSY_TIMEOUT):
         """Open (with *create*, create) the log at *path* (default: in the user data folder)."""
         self.path = Path(path) if path is not None else default_path()
-        self.conn = None
+        self.conn: Optional[sqlite3.Connection] = None
         try:
             with self._errors("open"):
                 self._open(create, busy_timeout)
@@ -213,11 +223,11 @@ class PracticeLog:
             if create or not self._no_room():
                 raise
             # Reading on a full disk: SQLite cannot make its shared-memory file; read the file as it is.
-            self.conn.close()
+            self._db.close()
             self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode=ro&immutable=1", uri=True,
                                         isolation_level=None, check_same_thread=False)
             return
-        migrate(self.conn)
+        migrate(self._db)
 
     def _connect(self, writable: bool, busy_timeout: float) -> None:
         import sqlite3
@@ -226,12 +236,20 @@ class PracticeLog:
         self.conn = sqlite3.connect(f"file:{_quote(self.path)}?mode={mode}", uri=True, timeout=busy_timeout,
                                     isolation_level=None, check_same_thread=False)
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The open connection (a closed log has none)."""
+        if self.conn is None:
+            raise PracticeLogError(f"the practice log {self.path} is closed")
+        return self.conn
+
     def _prepare(self, busy_timeout: float) -> None:
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            self.conn.execute("PRAGMA journal_mode = WAL")
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
         # In WAL mode, NORMAL may lose the last commits on a power cut, never consistency.
-        self.conn.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA synchronous = NORMAL")
 
     def _no_room(self) -> bool:
         """Whether the disk that holds the log has (next to) no space left.
@@ -271,15 +289,16 @@ class PracticeLog:
                                                   elsewhere="", writing=True))) from None
 
     @contextmanager
-    def _write(self) -> Iterator[object]:
+    def _write(self) -> Iterator[sqlite3.Connection]:
         with self._errors("write"):
-            self.conn.execute("BEGIN IMMEDIATE")
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-                self.conn.execute("COMMIT")
+                yield db
+                db.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def close(self) -> None:
@@ -307,7 +326,7 @@ class PracticeLog:
                 "INSERT INTO sessions (exercise, title, started, started_at, planned, voice, origin, pid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (exercise, title, local_time(started_at), started_at, _seconds(planned), voice, origin, pid))
-            return int(cursor.lastrowid)
+            return _inserted(cursor)
 
     def update_progress(self, session_id: int, listened: float, planned: Optional[float] = None) -> None:
         """Record how far an open session has got (so an interrupted row says roughly how far)."""
@@ -335,9 +354,9 @@ class PracticeLog:
             cursor = conn.execute(
                 "INSERT INTO sessions (exercise, title, started, started_at, planned, listened, ended, step,"
                 " section, message, voice, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (exercise, title, local_time(started_at), started_at, _seconds(planned), _seconds(listened), ended, step,
-                 section, message, voice, origin))
-            return int(cursor.lastrowid)
+                (exercise, title, local_time(started_at), started_at, _seconds(planned), _seconds(listened), ended,
+                 step, section, message, voice, origin))
+            return _inserted(cursor)
 
     def sessions(self, limit: Optional[int] = None, since: Optional[float] = None) -> List[SessionRow]:
         """Sessions, newest first (at most *limit*; only those started at or after *since*)."""
@@ -351,11 +370,11 @@ class PracticeLog:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._errors("read"):
-            return [SessionRow(*row) for row in self.conn.execute(sql, args)]
+            return [SessionRow(*row) for row in self._db.execute(sql, args)]
 
     def count_sessions(self) -> int:
         with self._errors("read"):
-            return int(self.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
 
     def seconds_by_day(self, since: Optional[float] = None) -> dict:
         """Seconds listened per local day (``datetime.date``), for sessions since *since*."""
@@ -367,7 +386,7 @@ class PracticeLog:
             sql += " WHERE started_at >= ?"
             args.append(since)
         with self._errors("read"):
-            return {date.fromisoformat(day): total for day, total in self.conn.execute(sql + " GROUP BY 1", args)}
+            return {date.fromisoformat(day): total for day, total in self._db.execute(sql + " GROUP BY 1", args)}
 
     def cue_days(self, since: Optional[float] = None) -> set:
         """The local days (``datetime.date``) on which a cue was noted."""
@@ -379,7 +398,7 @@ class PracticeLog:
             sql += " WHERE noted_at >= ?"
             args.append(since)
         with self._errors("read"):
-            return {date.fromisoformat(day) for (day,) in self.conn.execute(sql, args)}
+            return {date.fromisoformat(day) for (day,) in self._db.execute(sql, args)}
 
     # -- cues ------------------------------------------------------------------------------
 
@@ -408,7 +427,7 @@ class PracticeLog:
                 "INSERT INTO cues (day, noted, noted_at, text, audio, seconds, exercise)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (noted[:10], noted, at, text, relative, _seconds(seconds), exercise))
-            return CueRow(int(cursor.lastrowid), noted[:10], noted, at, text, relative, _seconds(seconds),
+            return CueRow(_inserted(cursor), noted[:10], noted, at, text, relative, _seconds(seconds),
                           exercise, self.path.parent)
 
     def cues(self, since: Optional[float] = None) -> List[CueRow]:
@@ -420,7 +439,8 @@ class PracticeLog:
             args.append(since)
         with self._errors("read"):
             folder = self.path.parent
-            return [CueRow(*row, folder=folder) for row in self.conn.execute(sql + " ORDER BY noted_at, id", args)]
+            return [CueRow(folder=folder, **dict(zip(CUE_COLUMNS, row)))
+                    for row in self._db.execute(sql + " ORDER BY noted_at, id", args)]
 
     # -- forgetting ------------------------------------------------------------------------
 
@@ -436,8 +456,8 @@ class PracticeLog:
             counts = {"sessions": conn.execute("DELETE FROM sessions").rowcount,
                       "cues": conn.execute("DELETE FROM cues").rowcount}
         with self._errors("compact"):
-            self.conn.execute("VACUUM")
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         with self._errors("delete the recordings of"):  # inside the folder only: never through a link
             counts["recordings"] = remove_files(self.recordings)
         return counts
