@@ -20,7 +20,7 @@ import select
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 SEQUENCES = {
     b"\x1b[C": "right", b"\x1bOC": "right",
@@ -64,7 +64,7 @@ class KeyReader:
     def __init__(self, handler: Callable[[str], None], fd: Optional[int] = None):
         self.handler = handler
         self.fd = sys.stdin.fileno() if fd is None else fd
-        self._saved = None
+        self._saved: Optional[List[Any]] = None   # termios.tcgetattr's, restored on exit
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._hold = threading.Event()   # line_mode: the reader leaves stdin alone

@@ -65,7 +65,7 @@ from voiceguide.player.playresult import PlayResult as PlayResult, process_start
 from voiceguide.player.session import Session
 from voiceguide.player.status import Status
 from voiceguide.sinks.live import DeviceLost
-from voiceguide.timeline import Event
+from voiceguide.timeline import Event, LazyTimeline
 
 REOPEN_TRIES = 3
 REOPEN_WAIT = 1.0
@@ -110,7 +110,7 @@ class Player:
         self.fader = Fader(self.sample_rate, self.blocksize)
         self._start_at = start_at
         self._error: Optional[BaseException] = None
-        self._lazy = None   # the lazily placed timeline, which records waits for speech
+        self._lazy: Optional[LazyTimeline] = None   # the lazily placed timeline, which records waits for speech
         self._signal: Optional[int] = None
         self._quit = False
         self._stop_at: Optional[float] = None
@@ -475,6 +475,8 @@ class Player:
         whole grace. When none has for :data:`STALL` seconds, nothing is
         flowing and there is nothing to wait for.
         """
+        if self._stop_at is None:
+            return False
         waited = time.monotonic() - self._stop_at
         if waited > self.stop_grace:
             return True

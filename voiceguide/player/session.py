@@ -98,6 +98,8 @@ class Session:
         """The synthesizer's :class:`~voiceguide.synth.VoiceSpec` for a resolved voice."""
         from voiceguide.synth import VoiceSpec
 
+        if voice.rate is None or voice.volume is None:   # the timeline resolves every spoken event's voice
+            raise ValueError(f"an unresolved voice reached the synthesizer: {voice}")
         return VoiceSpec(name=voice.name, rate=int(voice.rate), volume=float(voice.volume),
                          language=self.script.language)
 
@@ -177,10 +179,13 @@ class Session:
             import numpy as np
 
             return np.zeros(event.length, dtype=np.float32)
+        voice = event.voice
+        if voice is None:   # the timeline gives every spoken event its voice
+            raise ValueError(f"a spoken event without a voice: {event.text!r}")
         try:
-            return self.synth.clip(event.text, self.spec(event.voice))
+            return self.synth.clip(event.text, self.spec(voice))
         except UnknownVoice as exc:
-            raise self._unknown_voice(exc, event.voice) from None
+            raise self._unknown_voice(exc, voice) from None
 
     def word_spans(self, event: "Event") -> Optional[List[Tuple[int, int]]]:
         """When each word of a say *event*'s clip is spoken (samples into the clip); None: estimate them.
@@ -286,7 +291,9 @@ class Session:
     def _music_for(self, samples: int) -> "np.ndarray":
         from voiceguide.player.music import load_piece
 
-        return load_piece(self.options.music, self.options.sample_rate, samples)
+        music = self.options.music
+        assert music is not None   # the mixer is handed this only with --music
+        return load_piece(music, self.options.sample_rate, samples)
 
     def close(self, grace: float = 1.0) -> None:
         """End the speech workers (idempotent); a busy one is killed after *grace* seconds.

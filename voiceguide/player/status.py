@@ -114,7 +114,7 @@ def preparing_words(progress: Tuple[int, int]) -> str:
 class LogStatus(Status):
     """Plain timestamped lines, one per step: for services, pipes and logs."""
 
-    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None):
+    def __init__(self, out: Optional[TextIO] = None, words_out: Optional[TextIO] = None):
         self.out = out or sys.stderr
         self.words_out = words_out
         self._said_preparing = False
@@ -177,7 +177,7 @@ class TerminalStatus(Status):
     the cursor arithmetic.
     """
 
-    def __init__(self, out: TextIO = None, words_out: Optional[TextIO] = None, clock=time.monotonic):
+    def __init__(self, out: Optional[TextIO] = None, words_out: Optional[TextIO] = None, clock=time.monotonic):
         self.out = out or sys.stderr
         self.words_out = words_out
         self._clock = clock
@@ -190,7 +190,7 @@ class TerminalStatus(Status):
         self._last = ""
         self._shown = False
         self._preparing: Optional[Tuple[int, int]] = None
-        self._footers = KEYS_FOOTERS
+        self._footers: Tuple[str, ...] = KEYS_FOOTERS
 
     def start(self, title: str, total: Optional[float]) -> None:
         if self._footers is not KEYS_FOOTERS:   # after a start delay: the session's keys now

@@ -47,6 +47,7 @@ class Feedback:
         from voiceguide.script.model import Voice
         from voiceguide.player.player import Player
         from voiceguide.player.session import Options, Session
+        from voiceguide.player.status import Status
         from voiceguide.sinks.live import LiveOutput
 
         script = load_text(_notice_yaml(text), "<station notice>")
@@ -58,7 +59,7 @@ class Feedback:
                 session.timeline()  # synthesise first: a missing engine is known before a sound
                 output = LiveOutput(session.options.sample_rate, device=playback.device,
                                     latency=playback.latency)
-                Player(session, output, status=_Quiet()).run()
+                Player(session, output, status=Status()).run()   # shows nothing: the notice is logged above
         except EngineError as exc:
             log.warning("cannot say it (%s); chiming instead", exc)
             self.chime(playback.device, playback.latency, repeat=2)
@@ -71,16 +72,3 @@ def _notice_yaml(text: str) -> str:
     return (f"title: Station notice\nsteps:\n  - bell: chime\n  - pause: 1s\n"
             f"  - say: {json.dumps(text)}\n    pause: 1s\n")
 
-
-class _Quiet:
-    """A status that logs nothing: the notice is logged once, above."""
-
-    def start(self, *a) -> None: ...
-
-    def event(self, *a) -> None: ...
-
-    def tick(self, *a) -> None: ...
-
-    def message(self, *a) -> None: ...
-
-    def close(self) -> None: ...

@@ -50,7 +50,7 @@ def _interface_addresses() -> List[str]:
     if not found:   # not Linux: ask the resolver (which may ask DNS, hence only as a fallback)
         try:
             for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-                found.append(info[4][0])
+                found.append(str(info[4][0]))   # AF_INET: (host, port)
         except OSError:
             pass
     return found
