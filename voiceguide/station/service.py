@@ -141,8 +141,8 @@ class Station:
     hub: Any
     sock: socket.socket
     address: Address
+    token: Callable[[], str]                    # the token now (re-read when --new-token replaces it)
     gpio: Any = None
-    token: Optional[Callable[[], str]] = None   # the token now (re-read when --new-token replaces it)
     lock: Any = None                            # the one-station-per-user lock (address.StationLock)
     mqtt: Any = None                            # the MQTT bridge (mqtt.MqttBridge) when [mqtt] is set
 
@@ -259,7 +259,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     log.info("station listening on %s (token in %s); press the button or `voiceguide ctl play ID`",
              address.url, "VOICEGUIDE_STATION_TOKEN" if _token_from_env() else "the token file")
     controller.prepare([controller.default_exercise, *exercises_to_prepare()])
-    return Station(controller, app, hub, sock, address, gpio, token_now, lock, bridge)
+    return Station(controller, app, hub, sock, address, token_now, gpio=gpio, lock=lock, mqtt=bridge)
 
 
 def _token_from_env() -> bool:
