@@ -13,7 +13,6 @@ for a person to look at; each test prints where.
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import socket
 import subprocess

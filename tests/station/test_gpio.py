@@ -273,10 +273,10 @@ def test_the_next_button_skips_to_the_next_step(station):
     assert controller.state()["state"] == "idle"
     press()
     for now, then in (("One", "Two"), ("Two", "Three")):
-        wait_for(controller, lambda s: s["section"] == now and s["elapsed"] > 1.0)
+        wait_for(controller, lambda s, now=now: s["section"] == now and s["elapsed"] > 1.0)
         pressed = time.monotonic()
         press_next()
-        state = wait_for(controller, lambda s: s["section"] == then, timeout=3.0)
+        state = wait_for(controller, lambda s, then=then: s["section"] == then, timeout=3.0)
         assert state["state"] == "playing"
         assert time.monotonic() - pressed < 2.0, "skipped, not played through (each step is over 5 s)"
 

@@ -141,7 +141,8 @@ def test_station_settings_errors_are_located_and_all_reported(tmp_path):
 
     with pytest.raises(ConfigError) as err:
         _settings(tmp_path, 'rate = 130\n\n[station]\nexercise = "x"\nhold_tim = 2\nbutton = 99\n'
-                            'led = { pin = 27, pull = "up" }\nnext_button = { pin = 22, pull = "up", active_low = false }\n')
+                            'led = { pin = 27, pull = "up" }\n'
+                            'next_button = { pin = 22, pull = "up", active_low = false }\n')
     lines = err.value.lines()
     path = str(tmp_path / "config.toml")
     assert lines[0] == (f'{path}:5:1: [station]: unknown setting "hold_tim" (did you mean "hold_time"?); '

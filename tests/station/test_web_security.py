@@ -165,7 +165,8 @@ def test_a_request_without_a_host_header_is_refused(idle):
 
 @pytest.mark.parametrize("ctype, payload", [
     ("application/x-www-form-urlencoded", b"id=short-check"),
-    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="id"\r\n\r\nshort-check\r\n--x--\r\n'),
+    ("multipart/form-data; boundary=x",
+     b'--x\r\nContent-Disposition: form-data; name="id"\r\n\r\nshort-check\r\n--x--\r\n'),
     ("text/plain", b'{"id": "short-check"}'),          # the form trick for smuggling JSON
     ("", b'{"id": "short-check"}'),
 ])
