@@ -12,7 +12,8 @@ from voiceguide.cli.common import (delay_option, length_option, load_exercise, m
 
 @click.command()
 @click.argument("exercise")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="WAV, FLAC, OGG, MP3 or Opus file (MP3 and Opus with chapters).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="WAV, FLAC, OGG, MP3 or Opus file (MP3 and Opus with chapters).")
 @click.option("--no-ambient", is_flag=True, help="Voice, bells and pacer only.")
 @length_option()
 @click.option("--captions", type=click.Path(dir_okay=False), metavar="FILE.vtt",
