@@ -227,7 +227,9 @@ def test_captions_new_scripts_and_the_practice_log_on_a_full_disk(home):
     result = run(["cue", "a small cue"], dict(env, XDG_DATA_HOME=str(disk)), prefix=on_tiny_disk(disk, 64, full=True))
     assert result.returncode == 1
     line = one_clear_line(result)
-    assert f"{disk}/voiceguide/practice.sqlite3" in line and "full" in line, line
+    # issue 17's words for the practice log: "no space left on ...", never SQLite's "disk I/O error"
+    assert f"{disk}/voiceguide/practice.sqlite3" in line and "no space left on the disk" in line, line
+    assert "free some space" in line and "I/O error" not in line, line
 
 
 def _file_size_limit(kilobytes):
