@@ -52,11 +52,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import socket
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
-from urllib.parse import parse_qs
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from voiceguide.station import pages
 from voiceguide.station.connections import REFUSED
@@ -66,14 +70,14 @@ COOKIE = "voiceguide_token"
 COOKIE_MAX_AGE = 400 * 24 * 3600   # browsers cap cookie lifetimes at 400 days
 MAX_BODY = 16 * 1024                # the biggest real body is a schedule: ~100 bytes
 
-SECURITY_HEADERS: List[Tuple[bytes, bytes]] = [
-    (b"content-security-policy",
-     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-resource-policy", b"same-origin"),
+SECURITY_HEADERS: List[Tuple[str, str]] = [
+    ("content-security-policy",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
 ]
 
 API_PREFIX = "/api/"
@@ -173,6 +177,11 @@ class Throttle:
 class Guard:
     """ASGI middleware applying the rules in this module's docstring to ``app``.
 
+    Pure ASGI (see the trap above), reading the request through Starlette's
+    own types (:class:`~starlette.requests.Request`, its headers, cookies and
+    query) and answering with its responses, as Starlette's
+    ``TrustedHostMiddleware`` does.
+
     ``token`` is the token, or a callable asked for it at every check, so a
     token replaced on disk (``voiceguide station --new-token``) takes effect
     in a running station (see :class:`~voiceguide.station.token.TokenFile`).
@@ -180,7 +189,7 @@ class Guard:
     hosts`` in the config: a name the router gives it, say).
     """
 
-    def __init__(self, app, token: TokenSource, hosts: Iterable[str] = (),
+    def __init__(self, app: ASGIApp, token: TokenSource, hosts: Iterable[str] = (),
                  max_body: int = MAX_BODY, throttle: Optional[Throttle] = None):
         self.app = app
         self.token: Callable[[], str] = token if callable(token) else (lambda: token)
@@ -199,84 +208,80 @@ class Guard:
         return bool(expected) and matches(given, expected)
 
     @staticmethod
-    def presented(headers: Dict[bytes, bytes]) -> Optional[str]:
+    def presented(request: Request) -> Optional[str]:
         """The token a request carries: bearer header first, then the cookie."""
-        auth = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, value = auth.partition(" ")
+        scheme, _, value = _header(request.headers, "authorization").partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-        for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE and value:
-                return value
-        return None
+        return request.cookies.get(COOKIE) or None
 
     # -- the middleware ---------------------------------------------------------
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
         if scope["type"] != "http":   # no websockets here
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+                await WebSocketClose(code=1008)(scope, receive, send)
             return
-        headers: Dict[bytes, bytes] = {}
-        for key, value in scope["headers"]:
-            key = key.lower()
-            # join repeated headers the HTTP way; cookies with "; "
-            if key in headers:
-                value = headers[key] + (b"; " if key == b"cookie" else b", ") + value
-            headers[key] = value
-        send = self._with_headers(send, private=not scope["path"].startswith("/static/"))
-        if not self.host_allowed(headers.get(b"host", b"").decode("latin-1")):
-            return await self._json(send, 400, "this station answers only to its own names and addresses "
-                                               "(the Host header names another machine); add a name of "
-                                               "this machine with hosts in the [station] table of config.toml")
+        request = Request(scope, receive)
+        headers = request.headers
+        method, path = request.method, scope["path"]
+        send = self._with_headers(send, private=not path.startswith("/static/"))
 
-        method, path = scope["method"], scope["path"]
-        address = (scope.get("client") or ("?", 0))[0]
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if path == "/" and method in ("GET", "HEAD") and "token" in query:
-            return await self._pair(scope, receive, send, address, query["token"][-1])
+        async def answer(response: Response) -> None:
+            await response(scope, receive, send)
 
-        if not self.token_ok(self.presented(headers)):
+        if not self.host_allowed(_header(headers, "host")):
+            return await answer(_json(400, "this station answers only to its own names and addresses "
+                                           "(the Host header names another machine); add a name of "
+                                           "this machine with hosts in the [station] table of config.toml"))
+
+        address = request.client.host if request.client else "?"
+        pairing = [t for t in request.query_params.getlist("token") if t]   # a blank ?token= is no pairing
+        if path == "/" and method in ("GET", "HEAD") and pairing:
+            paired = await self._pair(scope, receive, address, pairing[-1])
+            return None if paired is None else await answer(paired)
+
+        if not self.token_ok(self.presented(request)):
             page = method in ("GET", "HEAD") and not path.startswith(API_PREFIX)
-            return await self._refuse(scope, receive, send, address, page=page)
+            refusal = await self._refuse(scope, receive, address, page=page)
+            return None if refusal is None else await answer(refusal)
         self.throttle.clear(address)
 
         if method in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         if method != "POST":
-            return await self._json(send, 405, f"{method} is not used here: "
-                                               "reading is GET, changing is POST with a JSON body",
-                                    extra=[(b"allow", b"GET, HEAD, POST")])
-        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+            return await answer(_json(405, f"{method} is not used here: "
+                                           "reading is GET, changing is POST with a JSON body",
+                                      {"allow": "GET, HEAD, POST"}))
+        ctype = _header(headers, "content-type").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return await self._json(send, 415, "a change is a POST with a JSON body: send the header "
-                                               "Content-Type: application/json (forms are refused)")
+            return await answer(_json(415, "a change is a POST with a JSON body: send the header "
+                                           "Content-Type: application/json (forms are refused)"))
         if self._cross_site(headers):
-            return await self._json(send, 403, "a change asked for by another web site is refused")
-        length = headers.get(b"content-length")
-        if length is not None:
+            return await answer(_json(403, "a change asked for by another web site is refused"))
+        if "content-length" in headers:
             try:
-                declared = int(length)
+                declared = int(_header(headers, "content-length"))
             except ValueError:
-                return await self._json(send, 400, "the Content-Length header is not a number")
+                return await answer(_json(400, "the Content-Length header is not a number"))
             if declared > self.max_body:
-                return await self._too_big(send)
-        return await self._capped(scope, receive, send)
+                return await answer(self._too_big())
+        return await self._capped(request, send)
 
-    def _cross_site(self, headers: Dict[bytes, bytes]) -> bool:
-        site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+    @staticmethod
+    def _cross_site(headers: Headers) -> bool:
+        site = _header(headers, "sec-fetch-site").lower()
         if site in ("cross-site", "same-site"):
             return True
-        origin = headers.get(b"origin", b"").decode("latin-1")
+        origin = _header(headers, "origin")
         if not origin or origin == "null":
             return origin == "null"
         _, _, rest = origin.partition("://")
-        return rest.lower() != headers.get(b"host", b"").decode("latin-1").lower()
+        return rest.lower() != _header(headers, "host").lower()
 
-    async def _capped(self, scope, receive, send):
+    async def _capped(self, request: Request, send: Send) -> None:
         """Read the whole body first (it is small), refusing it past the cap.
 
         Reading it here rather than raising from inside the app's receive keeps
@@ -285,74 +290,71 @@ class Guard:
         """
         chunks: List[bytes] = []
         seen = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            seen += len(body)
-            if seen > self.max_body:
-                return await self._too_big(send)
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        try:
+            async for chunk in request.stream():
+                seen += len(chunk)
+                if seen > self.max_body:
+                    return await self._too_big()(request.scope, request.receive, send)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            return
         replayed = False
 
-        async def replay():
+        async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
+            return await request.receive()
 
-        await self.app(scope, replay, send)
+        await self.app(request.scope, replay, send)
 
     # -- answers ----------------------------------------------------------------
 
-    def _with_headers(self, send, private: bool = True):
+    @staticmethod
+    def _with_headers(send: Send, private: bool = True) -> Send:
         """*send* adding :data:`SECURITY_HEADERS` to every answer; when *private*, ``no-store`` too.
 
         ``no-store`` replaces whatever cache rule a route chose (the page's
         own ``no-cache`` would still let a browser keep a copy on disk).
         """
-        async def wrapped(message):
+        async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = dict(message)
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if not (private and k.lower() == b"cache-control")]
-                present = {k.lower() for k, _ in headers}
-                message["headers"] = headers + [(k, v) for k, v in SECURITY_HEADERS if k not in present] + (
-                    [(b"cache-control", b"no-store")] if private else [])
+                message = {**message, "headers": list(message.get("headers", []))}   # the route's stays as it was
+                headers = MutableHeaders(scope=message)
+                if private:
+                    del headers["cache-control"]
+                for key, value in SECURITY_HEADERS:
+                    headers.setdefault(key, value)
+                if private:
+                    headers.append("cache-control", "no-store")
             await send(message)
         return wrapped
 
-    async def _pair(self, scope, receive, send, address: str, given: str):
+    async def _pair(self, scope: Scope, receive: Receive, address: str, given: str) -> Optional[Response]:
         if not self.token_ok(given):
             wait = self.throttle.delay(address)
             if wait and not await self._wait(scope, receive, wait):
-                return
-            return await self._html(send, 401, STALE_PAIRING_PAGE)
+                return None
+            return _html(401, STALE_PAIRING_PAGE)
         self.throttle.clear(address)
-        cookie = (f"{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict; "
-                  f"Max-Age={COOKIE_MAX_AGE}").encode("latin-1")
-        await send({"type": "http.response.start", "status": 303, "headers": [
-            (b"location", b"/"), (b"set-cookie", cookie), (b"cache-control", b"no-store"),
-            (b"content-length", b"0")]})
-        await send({"type": "http.response.body", "body": b""})
+        cookie = f"{COOKIE}={given}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE}"
+        return Response(status_code=303, headers={"location": "/", "set-cookie": cookie,
+                                                  "cache-control": "no-store"})
 
-    async def _refuse(self, scope, receive, send, address: str, page: bool = False):
+    async def _refuse(self, scope: Scope, receive: Receive, address: str, page: bool = False) -> Optional[Response]:
+        """The answer to a missing or wrong token (None: the client went away while it was slowed down)."""
         wait = self.throttle.delay(address)
         if wait is None:
-            return await self._json(send, 429, "too many wrong tokens from this address; wait a minute",
-                                    extra=[(b"retry-after", b"60")])
+            return _json(429, "too many wrong tokens from this address; wait a minute", {"retry-after": "60"})
         if wait and not await self._wait(scope, receive, wait):
-            return
+            return None
         if page:  # a browser opening the page without the cookie: say how to pair, as a page
-            return await self._html(send, 401, PAIRING_NEEDED_PAGE)
-        await self._json(send, 401, UNAUTHORIZED, extra=[(b"www-authenticate", b'Bearer realm="voiceguide"')])
+            return _html(401, PAIRING_NEEDED_PAGE)
+        return _json(401, UNAUTHORIZED, {"www-authenticate": 'Bearer realm="voiceguide"'})
 
     @staticmethod
-    async def _wait(scope, receive, seconds: float) -> bool:
+    async def _wait(scope: Scope, receive: Receive, seconds: float) -> bool:
         """Slow a refusal down by *seconds*; False when the client went away meanwhile (answer nothing).
 
         Ending at once on a disconnect matters: a connection closed to make
@@ -373,24 +375,29 @@ class Guard:
             return True
         return False
 
-    async def _too_big(self, send):
-        await self._json(send, 413, f"the request body is larger than {self.max_body} bytes")
+    def _too_big(self) -> Response:
+        return _json(413, too_large(self.max_body))
 
-    @staticmethod
-    async def _json(send, status: int, message: str, extra=()):
-        body = json.dumps({"error": message}).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"), *extra]})
-        await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    async def _html(send, status: int, page: str):
-        body = page.encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"), (b"content-security-policy", pages.PAIRING_CSP)]})
-        await send({"type": "http.response.body", "body": body})
+def too_large(limit: int = MAX_BODY) -> str:
+    """The one line for a body over *limit* bytes (the guard's 413, and the app's own check)."""
+    return f"the request body is larger than {limit} bytes"
+
+
+def _header(headers: Headers, name: str) -> str:
+    """Every *name* header as one value ("" when absent): repeated ones joined the HTTP way."""
+    return ", ".join(headers.getlist(name))
+
+
+def _json(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
+    """A refusal as the API words its errors: ``{"error": "one line"}``, never what was sent."""
+    return JSONResponse({"error": message}, status_code=status,
+                        headers={"cache-control": "no-store", **(headers or {})})
+
+
+def _html(status: int, page: str) -> Response:
+    csp = pages.PAIRING_CSP.decode("ascii")
+    return HTMLResponse(page, status_code=status, headers={"cache-control": "no-store", "content-security-policy": csp})
 
 
 # The pages for a browser without a (current) token, in the phone page's look: see pages.py.
