@@ -202,6 +202,47 @@ def station_figures(args, tmp: Path, pulse, results):
         proc.wait(20)
 
 
+def session_memory(args, tmp: Path, pulse, results):
+    """Idle memory after a built-in session with ambient loops, per voice (issue 24).
+
+    A fresh station on a cache of its own (cold: it prepares ``acknowledge``,
+    whose ambient loops are tens of MB while built), then 12 s of that
+    session, a stop, 4 s of idleness: what the session left behind.
+    """
+    for voice in ("espeak", "piper:en_US-joe-medium"):
+        home = tmp / f"mem-{voice.split(':')[0]}"
+        env = dict(pulse.env, XDG_STATE_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "config"),
+                   XDG_CACHE_HOME=str(home / "cache"), PYTHONUNBUFFERED="1", VOICEGUIDE_VOICE=voice)
+        env.pop("VOICEGUIDE_STATION_TOKEN", None)
+        home.mkdir()
+        log_path = home / "station.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([*benchlib.voiceguide_cmd(), "station", "--listen", "127.0.0.1:0", "--no-gpio",
+                                     "--exercise", "acknowledge"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            where = home / "state" / "voiceguide" / "station.json"
+            while not where.exists():
+                if proc.poll() is not None:
+                    raise SystemExit(f"the station did not start:\n{log_path.read_text()}")
+                time.sleep(0.05)
+            api = Api(json.loads(where.read_text())["port"],
+                      (home / "config" / "voiceguide" / "station-token").read_text().strip())
+            deadline = time.monotonic() + 120
+            while "prepared acknowledge" not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(3.0)
+            results.append(memory_row(f"idle RSS, {voice}, acknowledge prepared", proc.pid))
+            api.call("POST", "/api/play", {"id": "acknowledge"})
+            time.sleep(12.0)
+            api.call("POST", "/api/stop", {})
+            wait_idle(api)
+            time.sleep(4.0)
+            results.append(memory_row(f"idle RSS, {voice}, after 12 s of acknowledge", proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
 def bare_alsa_memory(args, tmp: Path, results):
     """Idle memory as on Pi OS Lite, which has no ALSA plugin packages (pulse, jack, a52...).
 
@@ -309,6 +350,7 @@ def main() -> None:
         pulse = audio_env.PulseNullSink(tmp).start()
         try:
             station_figures(args, tmp, pulse, results)
+            session_memory(args, tmp, pulse, results)
             bare_alsa_memory(args, tmp, results)
             button_figures(args, tmp, pulse, results)
         finally:
