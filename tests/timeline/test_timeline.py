@@ -97,6 +97,15 @@ def test_unreachable_length_is_a_clear_error_with_the_range():
         compile_timeline(fixed, words_len, length=60.0)
 
 
+@pytest.mark.parametrize("seconds", [1e12, 3.6e307, 1.7e308])
+def test_an_absurd_length_is_the_same_clear_error_not_an_overflow(seconds):
+    s = script(Say("a b", SRC, pause=4.0), Pause(10.0, SRC))
+    with pytest.raises(UsageError, match=r"cannot be reached: \"T\" can last from 0:02 to 4:00:00"):
+        compile_timeline(s, words_len, length=seconds)
+    with pytest.raises(UsageError, match="cannot be reached"):
+        list(LazyTimeline(s, words_len, length=seconds).events_until(1))
+
+
 def test_length_is_exact_to_the_sample_with_awkward_numbers():
     s = script(*[Pause(1.0 + i / 7, SRC, stretch=1 + i % 3) for i in range(11)])
     for target in (13.3333, 20.00001, 61.7):

@@ -351,8 +351,14 @@ def compile_timeline(script: Script, clip_length: ClipLength, *,
     return Timeline(script.title, sample_rate, events, cast(int, lazy.length), script.language)  # known: all placed
 
 
+#: The most samples a length is taken as: far past any session (``--length`` of 10**300 hours is
+#: refused as "cannot be reached", never an OverflowError in ``int(round(inf))``).
+_MOST_SAMPLES = 1 << 62
+
+
 def _seconds_to_samples(seconds: float, sr: int) -> int:
-    return int(round(seconds * sr))
+    samples = seconds * sr
+    return _MOST_SAMPLES if not samples < _MOST_SAMPLES else int(round(samples))
 
 
 # --- estimates (no engine) -----------------------------------------------------------------
