@@ -34,7 +34,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("synth",),                 # speech clips
     ("timeline",),              # Script + clip lengths -> placed events
     ("audio",),                 # events -> float32 blocks
-    ("sinks",),                 # blocks -> file, device, captions
+    ("sinks", "listening"),     # blocks -> file, device, captions; a microphone -> spoken commands
     ("player",),                # sessions: timeline + mixer + sink, controls
     ("cli", "station", "__main__"),  # the edges a person or a network talks to
 )

@@ -23,7 +23,7 @@ from typing import Optional
 import click
 
 from voiceguide import __version__
-from voiceguide.cli import authoring, cache, exercises, info, practice, sound, speech, station
+from voiceguide.cli import authoring, cache, exercises, info, listen, practice, sound, speech, station
 from voiceguide.cli.boundary import Boundary
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
@@ -46,7 +46,7 @@ def cli(ctx, debug):
 for _command in (exercises.list_cmd, exercises.preview, authoring.validate, authoring.schema,
                  authoring.new, sound.render, sound.play, info.config, info.about, info.devices,
                  speech.voices, speech.prepare, station.station, station.ctl, station.schedule, practice.log_cmd,
-                 practice.cue_cmd, practice.cues_cmd, cache.cache_cmd):
+                 practice.cue_cmd, practice.cues_cmd, cache.cache_cmd, listen.listen):
     cli.add_command(_command)
 
 

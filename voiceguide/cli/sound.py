@@ -67,8 +67,11 @@ def render(exercise, output, no_ambient, length, captions, force, music, voice, 
               help="Report start-up time, latency, underruns and waits for speech at the end.")
 @music_option()
 @delay_option()
+@click.option("--voice-commands", is_flag=True,
+              help='Listen for spoken commands: "guide, pause", resume, stop, next, back, louder, softer.')
+@click.option("--mic", metavar="NAME|INDEX", help="The microphone for --voice-commands (default: the default input).")
 def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_level, device, latency,
-         text_only, verbose, music, delay):
+         text_only, verbose, music, delay, voice_commands, mic):
     """Play an exercise. You may stop at any time.
 
     On a terminal: space pauses and resumes, n or the right arrow skips to
@@ -76,11 +79,14 @@ def play(exercise, length, no_ambient, start_at, voice, rate, volume, ambient_le
     q quits with a fade. With --delay it waits first in silence (space starts
     at once, p pauses the count, q quits), then a soft chime. Without a
     terminal (a service, a pipe, nohup) it logs one line per step; SIGTERM
-    fades out and exits 0.
+    fades out and exits 0. With --voice-commands, say "guide, pause" (a soft
+    tick answers; "guide, stop" pauses and ends after 8 s unless you say
+    "guide, resume").
     """
     from voiceguide.player.foreground import PlayRequest, play as play_request
 
     play_request(PlayRequest(
         exercise, length=length, ambient=not no_ambient, start_at=start_at, text_only=text_only,
-        verbose=verbose, music=music, delay=delay, settings=dict(voice=voice, rate=rate, volume=volume, device=device,
-                                       ambient_level=ambient_level, latency=latency)))
+        verbose=verbose, music=music, delay=delay, voice_commands=voice_commands, mic=mic,
+        settings=dict(voice=voice, rate=rate, volume=volume, device=device, ambient_level=ambient_level,
+                      latency=latency)))

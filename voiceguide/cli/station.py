@@ -30,6 +30,9 @@ def _systemd_note(lines) -> None:
 @click.option("--device", metavar="D", help="Output device: index or part of its name (see `voiceguide devices`).")
 @click.option("--exercise", metavar="ID", help="What the button starts (default: [station] exercise, daily-check-in).")
 @click.option("--no-gpio", is_flag=True, help="Do not use buttons or the LED even if there are some.")
+@click.option("--voice-commands", is_flag=True, default=None,
+              help='Listen for spoken commands: "guide, pause" (also voice_commands under [station]).')
+@click.option("--mic", metavar="NAME|INDEX", help="The microphone for spoken commands (default: the default input).")
 @click.option("--install", is_flag=True,
               help="Write a systemd user unit that runs this station at boot, and say how to enable it.")
 @click.option("--enable", is_flag=True, help="With --install: also enable and start it, and enable lingering.")
@@ -37,7 +40,7 @@ def _systemd_note(lines) -> None:
               help="Print the address (and QR code) a phone opens to pair with the station, then exit.")
 @click.option("--new-token", is_flag=True,
               help="Replace the token (paired phones must pair again), then exit.")
-def station(listen, device, exercise, no_gpio, install, enable, pairing, new_token):
+def station(listen, device, exercise, no_gpio, voice_commands, mic, install, enable, pairing, new_token):
     """Run the station: a service for hands-free sessions (API, buttons, timers).
 
     It plays at most one session at a time and is idle otherwise. Control it
@@ -66,7 +69,8 @@ def station(listen, device, exercise, no_gpio, install, enable, pairing, new_tok
     from voiceguide.station.pairing import announce
     from voiceguide.station.service import build
 
-    built = build(listen, device=device, exercise=exercise, use_gpio=False if no_gpio else None)
+    built = build(listen, device=device, exercise=exercise, use_gpio=False if no_gpio else None,
+                  voice_commands=voice_commands, mic=mic)
     announce(built.address.host, built.address.port, built.token(), out=sys.stdout)
     built.serve()
 

@@ -22,9 +22,9 @@ so the Click command only turns options into a :class:`PlayRequest`:
    (:mod:`voiceguide.player.practice`; one row, written beside the session,
    never in its way) -- then say how it ended.
 
-The station does not use this module: it builds a
-:class:`~voiceguide.player.session.Session` and a
-:class:`~voiceguide.player.player.Player` itself (see :mod:`voiceguide.player`).
+The station does not use this module, but it wires its live session the
+same way: :class:`voiceguide.player.live.LiveSession` (the player, record
+steps, spoken commands).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class PlayRequest:
     verbose: bool = False                           # -v
     music: Optional[str] = None                     # --music FILE
     delay: Optional[float] = None                   # --delay, seconds of settling before the session
+    voice_commands: bool = False                    # --voice-commands: "guide, pause" (player/voice.py)
+    mic: Optional[str] = None                       # --mic NAME|INDEX
 
 
 @dataclass
@@ -166,11 +168,12 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
          stderr: TextIO):
     from voiceguide.player.keys import KeyReader
     from voiceguide.player.chime import play_chime
-    from voiceguide.player.player import Player, PlayResult
+    from voiceguide.player.live import Listening, LiveSession, Recording, open_output
+    from voiceguide.player.player import PlayResult
     from voiceguide.player.practice import LoggedSession
     from voiceguide.player.session import Session
     from voiceguide.player.status import LogStatus, TerminalStatus
-    from voiceguide.sinks.live import LiveOutput, resolve_device
+    from voiceguide.sinks.live import resolve_device
 
     words_out = stdout if request.text_only else None
     status = (TerminalStatus(stderr, words_out=words_out) if interactive
@@ -190,18 +193,13 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
                 status.close()
                 return PlayResult(frames=0, underruns=0, latency=0.0, first_audible=None, quit=True)
             signals.call(lambda: play_chime(ready.device, ready.latency), "playing the chime")
-        output = signals.call(lambda: LiveOutput(sample_rate, device=ready.device, latency=ready.latency),
-                              "opening the device")
-        player = Player(session, output, start_at=request.start_at, status=status)
+        output = signals.call(lambda: open_output(sample_rate, ready.device, ready.latency), "opening the device")
+        typed = (lambda: signals.keys) if request.text_only and interactive else None
+        live = LiveSession(session, output, script=ready.script, start_at=request.start_at, status=status,
+                           record=Recording(ready.practice_log, typed=typed), say=status.message,
+                           voice=Listening(request.mic) if request.voice_commands else None)
+        player: Any = live.player
         signals.player = player
-        capture = None
-        if _has_record_steps(ready.script):
-            from voiceguide.player.capture import CueCapture
-
-            typed = (lambda: signals.keys) if request.text_only and interactive else None
-            capture = player.on_record = CueCapture(ready.script.id, note=player.note,
-                                                    sample_rate=sample_rate, enabled=ready.practice_log,
-                                                    typed=typed, player=player, say=status.message)
         status.start(ready.script.title, None)
         with LoggedSession(ready.script, session, player, enabled=ready.practice_log,
                            warn=lambda line: print(line, file=stderr)) as logged:
@@ -219,9 +217,8 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
                 result = logged.result = player.run()
         if result.stopped_by is not None or result.quit:
             session.close(grace=0.0)  # what is still being synthesised is not wanted
-    if capture is not None:
-        for line in capture.close():
-            status.message(line)
+    for line in live.close():
+        status.message(line)
     if result.quit:
         status.message("stopped; take your time")
     elif result.stopped_by is None:
@@ -263,12 +260,6 @@ def _settle(seconds: float, status: Any, interactive: bool, signals: Any) -> boo
             return countdown.wait(tick)
         finally:
             signals.keys = None
-
-
-def _has_record_steps(script: Script) -> bool:
-    from voiceguide import kinds
-
-    return bool(kinds.find(script.steps, "record"))
 
 
 def clock(epoch: float) -> str:

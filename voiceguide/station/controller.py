@@ -73,6 +73,10 @@ class Controller:
                               start_volume_limit=start_volume_limit, volume=self._volume,
                               listeners=self._listeners, changed=self._changed)
         self._lock = self._runner.lock
+        #: What a spoken command does here: the same as the API call of its name (state, listeners told).
+        self._runner.voice_actions = {
+            "pause": self.pause, "resume": self.resume, "stop": self.stop, "next": self.next, "back": self.back,
+            "louder": lambda: self.change_volume(2.0), "softer": lambda: self.change_volume(-2.0)}  # +/-2 dB
 
     @property
     def start_volume_limit(self) -> float:

@@ -47,6 +47,8 @@ class Playback:
     volume: Optional[float] = None     # the voice's, 0..1
     voice: Optional[str] = None
     ambient_db: float = 0.0
+    voice_commands: bool = False       # "guide, pause" through a microphone (voiceguide.player.voice)
+    mic: Any = None                    # the microphone: index, name part or None (the default input)
 
     def session_options(self, length: Optional[float] = None):
         """The player's :class:`~voiceguide.player.session.Options` for a session of *length* seconds."""

@@ -38,7 +38,7 @@ import datetime as _dt
 import logging
 import threading
 import time
-from typing import Any, Callable, Deque, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.station.memory import give_back, start_audio, stop_audio
@@ -73,6 +73,8 @@ class Runner:
         #: Why the last session failed, until the next one begins.
         self.error: Optional[str] = None
         self.closing = False
+        #: Spoken commands' actions (the controller's); see :class:`voiceguide.player.live.LiveSession`.
+        self.voice_actions: Optional[Dict[str, Callable[[], Any]]] = None
         self._thread = threading.Thread(target=self._loop, name="voiceguide-station-runner", daemon=True)
         self._thread.start()
 
@@ -248,18 +250,22 @@ class Runner:
         try:
             with Session(run.script, self.playback.session_options(run.length)) as session:
                 session.prefetch(background=True)  # synthesis starts while the device opens
-                player = self._open_player(session, run)
-                if player is None:
+                live = self._open_player(session, run)
+                if live is None:
                     return "stopped", None, heard
+                player: Any = live.player
                 self._start_volume(player)
-                run.status.output, run.status.requested = player.output, run.requested
-                if run.status is not None:  # the page's "now speaking": the cue, not the whole sentence
-                    run.status.cue_times = session.cue_times
-                run.status.start(run.script.title, start.planned)  # None: not known yet
+                status: Any = run.status  # set by _session before it plays
+                status.output, status.requested = player.output, run.requested
+                if status is not None:  # the page's "now speaking": the cue, not the whole sentence
+                    status.cue_times = session.cue_times
+                status.start(run.script.title, start.planned)  # None: not known yet
                 try:
                     result = player.run()
                 finally:
                     heard = player.frames_played > 0
+                    for line in live.close():
+                        log.info("%s", line)
                 stopped = result.quit or run.cancel.is_set()
                 if stopped:  # what the workers still synthesise is not wanted: no grace (issue 24)
                     session.close(grace=0.0)
@@ -301,7 +307,8 @@ class Runner:
                 self._notice(FAILED_DURING if heard else FAILED_TO_START)
 
     def _open_player(self, session, run: Run):
-        """A player on the device, waiting (with backoff, logging once) for a device that is not there yet.
+        """A live session on the device (:class:`voiceguide.player.live.LiveSession`: the player, record
+        steps, spoken commands), waiting (with backoff, logging once) for a device that is not there yet.
 
         At boot a USB sound card or a HAT may appear after the station
         started. PortAudio lists devices once, at initialisation, so it is
@@ -309,17 +316,18 @@ class Runner:
         station has a stream open -- the runner is the only user).
         """
         from voiceguide.errors import DeviceError
-        from voiceguide.player.player import Player
-        from voiceguide.sinks.live import LiveOutput, rescan_devices
+        from voiceguide.player.live import Listening, LiveSession, Recording, open_output
+        from voiceguide.sinks.live import rescan_devices
 
         deadline = time.monotonic() + self.device_wait
         delay = 0.5
         waited = False
         while True:
             try:
-                output = LiveOutput(session.options.sample_rate, device=self.playback.device,
-                                    latency=self.playback.latency)
-                player = Player(session, output, status=run.status)
+                output = open_output(session.options.sample_rate, self.playback.device, self.playback.latency)
+                live = LiveSession(session, output, script=run.script, status=run.status, record=Recording(),
+                                   voice=Listening(self.playback.mic) if self.playback.voice_commands else None,
+                                   actions=self.voice_actions, say=lambda line: log.info("%s", line))
             except DeviceError as exc:
                 if time.monotonic() + delay > deadline:
                     raise
@@ -335,12 +343,13 @@ class Runner:
                 log.warning("the sound device is there; starting")
             with self.lock:
                 if run.cancel.is_set():
-                    player.output.close()
+                    live.close()
+                    live.player.output.close()
                     return None
-                run.player = player
+                run.player = live.player
                 if run.paused:  # asked for while it was starting
-                    player.start_paused()
-            return player
+                    live.player.start_paused()
+            return live
 
     def _chime(self) -> Optional[float]:
         """Play the acknowledging chime; the wall-clock time it was first heard, if known."""

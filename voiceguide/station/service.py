@@ -187,7 +187,7 @@ class Station:
 
 def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optional[str] = None,
           settings_path: Optional[Path] = None, use_gpio: Optional[bool] = None,
-          feedback: Any = "default") -> Station:
+          feedback: Any = "default", voice_commands: Optional[bool] = None, mic: Any = None) -> Station:
     """Everything but serving: settings, token, controller, socket, GPIO, preparation."""
     from voiceguide.config import effective
     from voiceguide.station import address as where
@@ -208,7 +208,9 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}
     playback = Playback(device=values["device"], latency=values["latency"], rate=values["rate"],
                         volume=values["volume"], voice=values["voice"],
-                        ambient_db=float(values["ambient_level"] or 0.0))
+                        ambient_db=float(values["ambient_level"] or 0.0),
+                        voice_commands=settings.voice_commands if voice_commands is None else voice_commands,
+                        mic=settings.mic if mic is None else mic)
     address = where.parse_listen(listen or settings.listen or str(where.default_address()))
     token = ensure_token()
     lock = where.hold_lock()   # before the socket: a second station names the first, not "port in use"

@@ -12,6 +12,8 @@
     volume_step = 2               # dB per volume press or encoder click
     device_wait = 60              # seconds a session waits for a sound card that is not there yet
     start_delay = "30s"           # a press waits this long (then a chime) before its session; default 0
+    voice_commands = true         # "guide, pause" through a microphone (pip install 'voiceguide[voice]')
+    mic = "USB"                   # the microphone: part of its name or its index; default input if not given
     gpio = true                   # false: no buttons, encoder or LED at all
     button = 17                   # BCM pin to ground; false for none
     led = 27                      # through a resistor to ground; false for none
@@ -109,6 +111,8 @@ class StationSettings:
     volume_step: float = 2.0
     device_wait: float = 60.0
     start_delay: float = 0.0
+    voice_commands: bool = False
+    mic: Union[int, str, None] = None
     gpio: bool = True
     button: Optional[Input] = Input(17)
     led: Optional[Led] = Led(27)
@@ -254,6 +258,15 @@ def _delay(value: Any) -> float:
         raise ValueError(str(exc).removeprefix("start_delay: ")) from None
 
 
+def _mic(value: Any) -> Union[int, str]:
+    """A microphone: its index, or a part of its name (``voiceguide devices`` lists them)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip():
+        return int(value) if value.strip().isdigit() else value.strip()
+    raise ValueError(f"expected a microphone's index or a part of its name, got {value!r}")
+
+
 def _toml(value: Any) -> str:
     """A value as it would be written in config.toml (what ``voiceguide config`` shows)."""
     if value is None:
@@ -300,6 +313,9 @@ STATION = Table("station", "VOICEGUIDE_STATION_", (
     _station("device_wait", _DEFAULTS.device_wait, number(0.0, 600.0),
              "seconds a session waits for a missing sound device (0-600)"),
     _station("start_delay", _DEFAULTS.start_delay, _delay, "a press waits this long before its session (\"30s\")"),
+    _station("voice_commands", _DEFAULTS.voice_commands, flag, "spoken commands: \"guide, pause\"", parse_flag),
+    _station("mic", None, _mic, "the microphone for spoken commands: its index or a part of its name", str,
+             unset="(the default input)"),
     _station("gpio", _DEFAULTS.gpio, flag, "false: no buttons, encoder or LED at all", parse_flag),
     _station("button", _DEFAULTS.button, _input, "the main button: a BCM pin to ground, or false"),
     _station("led", _DEFAULTS.led, _led, "the LED: a BCM pin through a resistor to ground, or false"),

@@ -1,0 +1,128 @@
+"""The spoken commands and the rules that decide whether one was said: pure data, no recogniser.
+
+A :class:`Candidate` is what the recogniser found (:mod:`.recognizer`): the
+command its grammar decoded after the word *guide*, when, and the features
+it measured. :func:`decide` is the rule that acts on one or not, tested on
+features recorded from real decodes (``tests/listening/``).
+
+The features, all per 10 ms frame so that a long word is not favoured:
+
+* ``guide`` -- stage one's keyword score for *guide* (log-likelihood over
+  pocketsphinx's phone-loop garbage model);
+* ``acoustic`` -- stage two: the acoustic score per frame of the grammar's
+  best *guide <command>* over the phrase (pocketsphinx's log units, base
+  1.0001); ``agree`` -- how many of stage two's three windows named the
+  same command;
+* ``snr`` -- the phrase's level over the room's noise floor, in dB (the
+  voice-activity gate);
+* ``echo`` -- how loud the guide's own voice was in the player's output
+  while the phrase was said (dBFS of the session's blocks; ``None`` when
+  nothing is playing or not known, as for ``voiceguide listen``).
+
+Safety: a false *stop* is worse than a missed one, so *stop* has the highest
+floor, and the player treats it gently (see :mod:`voiceguide.player.voice`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Mapping, Optional
+
+#: The word that begins every command.
+WAKE = "guide"
+#: The commands, as DESIGN.md pins them (each the key or API call of the same name).
+COMMANDS = ("pause", "resume", "stop", "next", "back", "louder", "softer")
+#: louder / softer: decibels a command changes the volume by.
+VOLUME_STEP_DB = 2.0
+
+#: Stage two's floor per command (``acoustic``, per frame; fitted on ``benchmarks/voice_commands.py``'s
+#: recordings, where they leave about 8 false commands an hour and find few commands: see
+#: benchmarks/README.md -- the goals are not met yet). Stop's is the strictest, back's next.
+FLOORS: Mapping[str, float] = {
+    "pause": -16000.0, "resume": -16000.0, "stop": -14000.0, "next": -16000.0, "back": -15000.0,
+    "louder": -16000.0, "softer": -16000.0,
+}
+#: Stage two's windows that must agree on the command.
+AGREE_FLOOR = 3.0
+#: Stage one's floor: how clearly *guide* itself must have been said.
+GUIDE_FLOOR = -1e9
+#: The phrase must stand this many dB over the room's noise floor.
+SNR_FLOOR = 6.0
+#: While the guide's own voice sounds above this level (dBFS) in the output, ...
+ECHO_LEVEL = -40.0
+#: ... a command must clear its floor by this much more.
+ECHO_MARGIN = 2000.0
+#: Two commands closer together than this are one (the same phrase found twice).
+REFRACTORY = 1.5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A phrase the recogniser decoded: a command, where it was in the stream, and its features."""
+
+    command: str
+    start: float          # seconds from the start of the stream: "guide" began
+    end: float            # the command word ended
+    decided: float        # the stream position when the recogniser had decided (latency = decided - end)
+    features: Dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"command": self.command, "start": round(self.start, 3), "end": round(self.end, 3),
+                "decided": round(self.decided, 3),
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Candidate":
+        return cls(str(data["command"]), float(data["start"]), float(data["end"]), float(data["decided"]),
+                   {str(k): float(v) for k, v in dict(data.get("features", {})).items()})
+
+
+@dataclass
+class Rules:
+    """The decision rule's constants (the module's, unless a test or a benchmark fits others)."""
+
+    floors: Mapping[str, float] = field(default_factory=lambda: dict(FLOORS))
+    guide_floor: float = GUIDE_FLOOR
+    snr_floor: float = SNR_FLOOR
+    echo_level: float = ECHO_LEVEL
+    echo_margin: float = ECHO_MARGIN
+    agree_floor: float = AGREE_FLOOR
+
+    def floor(self, command: str, echo: Optional[float] = None) -> float:
+        floor = self.floors.get(command, max(self.floors.values()))
+        if echo is not None and echo > self.echo_level:
+            floor += self.echo_margin
+        return floor
+
+
+def decide(candidate: Candidate, rules: Optional[Rules] = None, echo: Optional[float] = None) -> bool:
+    """True when *candidate* is a command to act on: every feature over its floor.
+
+    *echo* is the guide's own level while the phrase was said (dBFS), or
+    None when the player is silent or it is not known.
+    """
+    rules = rules or Rules()
+    if candidate.command not in COMMANDS:
+        return False
+    f = candidate.features
+    if f.get("snr", 0.0) < rules.snr_floor:
+        return False
+    if f.get("guide", 0.0) < rules.guide_floor:
+        return False
+    if f.get("agree", 0.0) < rules.agree_floor:
+        return False
+    return f.get("acoustic", float("-inf")) >= rules.floor(candidate.command, echo)
+
+
+class Debounce:
+    """One action per phrase: a candidate within :data:`REFRACTORY` s of the last accepted one is dropped."""
+
+    def __init__(self, refractory: float = REFRACTORY):
+        self.refractory = refractory
+        self._last: Optional[float] = None
+
+    def __call__(self, candidate: Candidate) -> bool:
+        if self._last is not None and candidate.start - self._last < self.refractory:
+            return False
+        self._last = candidate.end
+        return True

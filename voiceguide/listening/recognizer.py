@@ -1,0 +1,219 @@
+"""Two stages of pocketsphinx over 16 kHz mono audio: *guide* spotted, then the command decoded.
+
+The only module of voiceguide that imports pocketsphinx (5.x, which ships
+its en-us acoustic model, dictionary and phone language model).
+
+1. **Keyword spotting** (:data:`KWS_THRESHOLD`, loose on purpose): a
+   keyphrase search for *guide* runs over the stream, block by block.
+2. **The command**: when the stream has run :data:`TAIL` seconds past the
+   end of a *guide*, the window from just before it to there is decoded
+   twice -- against a JSGF grammar ``guide (pause | resume | ...)`` and
+   against a free phone loop. The grammar's decode gives the command; the
+   difference of the two acoustic scores per frame (``llr``) says how
+   much better the command explains the sound than any string of phones
+   does. The rules that act on it are :mod:`.commands`.
+
+A voice-activity gate rides along: the window's level over the noise floor
+(the 10th percentile of the last :data:`FLOOR_SECONDS` of 100 ms levels).
+
+Trap: pocketsphinx's Python scores are ``logmath.exp`` of its integer
+log-base-1.0001 scores; :func:`_log` turns them back.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+from typing import Deque, List, Optional, Tuple
+
+import numpy as np
+
+from voiceguide.listening.commands import COMMANDS, WAKE, Candidate
+
+RATE = 16000
+FRAME = 160                      # pocketsphinx's 10 ms frames
+#: Stage one's keyphrase threshold: loose, so that stage two sees nearly every *guide*.
+KWS_THRESHOLD = 1e-30
+#: Seconds after the end of *guide* that stage two decodes, three ways (the command word, and its pause).
+TAILS = (0.6, 0.85, 1.1)
+TAIL = max(TAILS)
+#: How many of those decodes must name the same command.
+MIN_AGREE = 1
+#: Seconds before the start of *guide* that stage two's window begins.
+LEAD = 0.15
+#: A keyword-spotting utterance is restarted after this many seconds (bounded memory and time).
+UTTERANCE_SECONDS = 30.0
+FLOOR_SECONDS = 10.0
+#: *guide*s spotted within this many seconds of the first are one phrase (the best decode is kept).
+GROUP = 1.0
+_LOG_BASE = math.log(1.0001)
+
+#: The phrase alone (stage two's second look, over the span the first decode found).
+PHRASE = ("#JSGF V1.0;\ngrammar phrase;\n"
+          f"public <command> = {WAKE} ({' | '.join(COMMANDS)});\n")
+
+
+def _log(value: float) -> float:
+    """pocketsphinx's linear score back to its log units (base 1.0001)."""
+    return math.log(max(value, 1e-300)) / _LOG_BASE
+
+
+def _decoder(**kwargs):
+    from pocketsphinx import Decoder  # type: ignore[import-untyped]
+
+    return Decoder(logfn=os.devnull, **kwargs)
+
+
+def to_pcm(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+class Recognizer:
+    """Feed it 16 kHz mono float32 blocks; it returns the :class:`Candidate` phrases it decoded."""
+
+    def __init__(self, kws_threshold: float = KWS_THRESHOLD, tail: float = TAIL):
+        self.tail = tail
+        self._spot = _decoder(keyphrase=WAKE, kws_threshold=kws_threshold)
+        self._command = _decoder()
+        self._command.add_jsgf_string("phrase", PHRASE)
+        self._command.activate_search("phrase")
+        self._fed = 0                      # samples fed so far
+        self._utt_start = 0                # the sample the spotting utterance began at
+        self._buffer: Deque[Tuple[int, np.ndarray]] = collections.deque()  # (first sample, pcm int16)
+        self._buffered = 0
+        self._pending: List[Tuple[int, int, float]] = []  # (guide start, guide end, score), samples
+        self._levels: Deque[float] = collections.deque(maxlen=int(FLOOR_SECONDS * 10))
+        self._level_rest = np.zeros(0, dtype=np.float32)
+        self._spot.start_utt()
+
+    # -- the stream --------------------------------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> List[Candidate]:
+        samples = np.asarray(samples, dtype=np.float32)
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+        self._remember(pcm)
+        self._measure(samples)
+        self._spot.process_raw(pcm.tobytes(), False, False)
+        self._fed += len(pcm)
+        hyp = self._spot.hyp()
+        if hyp is not None:
+            for seg in self._spot.seg() or ():
+                if seg.word == WAKE:
+                    start = self._utt_start + seg.start_frame * FRAME
+                    end = self._utt_start + (seg.end_frame + 1) * FRAME
+                    frames = max(1, seg.end_frame - seg.start_frame + 1)
+                    if not any(abs(start - s) < RATE // 5 for s, _, _ in self._pending):
+                        self._pending.append((start, end, _log(seg.ascore) / frames))
+            self._restart()
+        elif self._fed - self._utt_start > UTTERANCE_SECONDS * RATE:
+            self._restart()
+        return self._ripe()
+
+    def flush(self) -> List[Candidate]:
+        """The end of the stream: decide what is still waiting for its tail."""
+        out = []
+        while self._pending:
+            self._fed += int((GROUP + self.tail) * RATE)  # as if the stream went on (in silence)
+            out += self._ripe()
+        return out
+
+    @property
+    def position(self) -> float:
+        """Seconds of audio fed so far."""
+        return self._fed / RATE
+
+    def noise_floor(self) -> float:
+        """The room's level (dBFS), as the voice-activity gate sees it."""
+        if not self._levels:
+            return -90.0
+        return float(np.percentile(np.fromiter(self._levels, float), 10))
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _restart(self) -> None:
+        self._spot.end_utt()
+        self._spot.start_utt()
+        self._utt_start = self._fed
+
+    def _remember(self, pcm: np.ndarray) -> None:
+        self._buffer.append((self._fed, pcm))
+        self._buffered += len(pcm)
+        keep = int((LEAD + self.tail + 3.0) * RATE) + UTTERANCE_SECONDS * 0  # the longest window and some
+        while self._buffer and self._buffered - len(self._buffer[0][1]) > keep:
+            self._buffered -= len(self._buffer.popleft()[1])
+
+    def _measure(self, samples: np.ndarray) -> None:
+        x = np.concatenate([self._level_rest, samples]) if len(self._level_rest) else samples
+        w = RATE // 10
+        k = len(x) // w
+        if k:
+            power = np.mean(x[: k * w].reshape(k, w).astype(np.float64) ** 2, axis=1)
+            self._levels.extend(10 * np.log10(power + 1e-12))
+        self._level_rest = x[k * w:].copy()
+
+    def _window(self, first: int, last: int) -> np.ndarray:
+        parts = [pcm for at, pcm in self._buffer if at + len(pcm) > first and at < last]
+        if not parts:
+            return np.zeros(0, dtype=np.int16)
+        at0 = next(at for at, pcm in self._buffer if at + len(pcm) > first)
+        joined = np.concatenate(parts)
+        return joined[max(0, first - at0): last - at0]
+
+    def _ripe(self) -> List[Candidate]:
+        """Stage two for each *guide* whose tail has come; of *guide*s found within :data:`GROUP` s of
+        each other (stage one also fires inside a command word), the best decode only."""
+        if not self._pending:
+            return []
+        first = self._pending[0][0]
+        group = [p for p in self._pending if p[0] - first < GROUP * RATE]
+        if self._fed < group[-1][1] + int(self.tail * RATE) or (
+                len(group) == len(self._pending) and self._fed < first + int(GROUP * RATE)):
+            return []
+        self._pending = self._pending[len(group):]
+        found = [c for c in (self._second_stage(*p) for p in group) if c is not None]
+        return [max(found, key=lambda c: c.features["guide"])] if found else []
+
+    def _second_stage(self, start: int, end: int, guide_score: float) -> Optional[Candidate]:
+        """Decode the phrase after *guide* against the grammar with each of :data:`TAILS`; a command
+        the command most of the decodes name (:data:`MIN_AGREE` at least); how many agreed is a feature."""
+        first = max(0, start - int(LEAD * RATE))
+        pcm = self._window(first, min(self._fed, end + int(max(TAILS) * RATE)))
+        votes: List[Tuple[str, Tuple[int, int], float]] = []
+        for tail in TAILS:
+            piece = pcm[: end - first + int(tail * RATE)]
+            if len(piece) < RATE // 2:
+                continue
+            command, span, score = self._decode(piece, "phrase")
+            if command is not None:
+                votes.append((command, span, score))
+        if not votes:
+            return None
+        names = [v[0] for v in votes]
+        command = max(set(names), key=names.count)
+        agree = names.count(command)
+        if agree < MIN_AGREE:
+            return None
+        _, span, score = max((v for v in votes if v[0] == command), key=lambda v: v[2])
+        x = pcm[span[0]: span[1]].astype(np.float64) / 32767.0
+        level = 10 * math.log10(float(np.mean(x ** 2)) + 1e-12) if len(x) else -120.0
+        features = {"guide": guide_score, "acoustic": score, "agree": float(agree),
+                    "snr": level - self.noise_floor(), "level": level}
+        return Candidate(command, (first + span[0]) / RATE, (first + span[1]) / RATE, self._fed / RATE, features)
+
+    def _decode(self, pcm: np.ndarray, search: str) -> Tuple[Optional[str], Tuple[int, int], float]:
+        """(the command or None, the phrase's span in samples, its acoustic score per frame) under *search*."""
+        decoder = self._command
+        decoder.start_utt()
+        decoder.process_raw(pcm.tobytes(), False, True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        words = hyp.hypstr.split() if hyp is not None else []
+        if len(words) != 2 or words[0] != WAKE or words[1] not in COMMANDS:
+            return None, (0, 0), float("-inf")
+        segments = [s for s in decoder.seg() or () if s.word in (WAKE, words[1])]
+        if len(segments) != 2:
+            return None, (0, 0), float("-inf")
+        frames = max(1, segments[1].end_frame - segments[0].start_frame + 1)
+        score = sum(_log(s.ascore) for s in segments) / frames
+        return words[1], (segments[0].start_frame * FRAME, (segments[1].end_frame + 1) * FRAME), score
