@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from typing import Any, Callable, Iterable, Optional, Tuple, cast
+from typing import Any, AsyncIterator, Callable, Iterable, List, Optional, Tuple, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +43,8 @@ from voiceguide.errors import NotFoundError, ScriptError, UsageError, Voiceguide
 from voiceguide.station import downloads, pages
 from voiceguide.station.controller import Controller, IdleError
 from voiceguide.station.events import EventHub
-from voiceguide.station.security import Guard, TokenSource
-#: Request bodies are tiny JSON objects; anything bigger is refused unread.
-MAX_BODY = 16 * 1024
+from voiceguide.station.security import MAX_BODY, Guard, TokenSource, too_large
+
 #: Who may say they asked for a session (``"origin"`` in ``POST /api/play``;
 #: the practice log records it); anything else is recorded as ``api``.
 ORIGINS = ("api", "ctl", "schedule", "web")
@@ -86,15 +85,19 @@ def _error(exc: Exception) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict:
-    """The JSON object sent, ``{}`` for an empty body; :class:`BadRequest` otherwise."""
+    """The JSON object sent, ``{}`` for an empty body; :class:`BadRequest` otherwise.
+
+    The guard has already refused a body over :data:`~voiceguide.station.security.MAX_BODY`
+    (413) before a route runs; the same cap holds here for an app served without it.
+    """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise TooLarge(f"the request body is larger than {MAX_BODY} bytes")
+        raise TooLarge(too_large())
     raw = b""
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY:
-            raise TooLarge(f"the request body is larger than {MAX_BODY} bytes")
+            raise TooLarge(too_large())
     return parse_body(raw)
 
 
@@ -294,24 +297,47 @@ def _handled(handler: Callable) -> Callable:
     return endpoint
 
 
-def create_app(controller: Controller, token: TokenSource, *, hub: Optional[EventHub] = None,
-               on_schedules_changed: Optional[Callable[[list], Any]] = None,
-               hosts: Iterable[str] = ()) -> Any:
-    """The ASGI app: the guard around the routes. *hub* streams the state (made if not given).
+class Api:
+    """The routes' handlers over one controller: each reads the body, calls one method, answers JSON.
 
-    *token* is the token or a callable that returns it (a
-    :class:`~voiceguide.station.token.TokenFile`); *hosts* are extra names of
-    this machine the guard answers to.
+    *on_schedules_changed* hears the exercises of a schedule just added (the
+    station prepares their speech).
     """
-    hub = hub or EventHub()
 
-    async def state(request: Request) -> Response:
-        return JSONResponse(controller.state())
+    def __init__(self, controller: Controller, hub: EventHub,
+                 on_schedules_changed: Optional[Callable[[list], Any]] = None):
+        self.controller = controller
+        self.hub = hub
+        self.on_schedules_changed = on_schedules_changed
 
-    async def exercises(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(controller.exercises))
+    def routes(self) -> List[Route]:
+        def route(path: str, handler: Callable, method: str = "GET") -> Route:
+            return Route(path, _handled(handler), methods=[method])
 
-    async def play(request: Request) -> Response:
+        return [
+            route("/api/state", self.state),
+            route("/api/exercises", self.exercises),
+            route("/api/events", self.events),
+            route("/api/play", self.play, "POST"),
+            *(route(f"/api/{name}", self.action(name), "POST")
+              for name in ("pause", "resume", "toggle", "next", "back", "stop")),
+            route("/api/volume", self.volume, "POST"),
+            route("/api/schedules", self.schedules_list),
+            route("/api/schedules", self.schedules_add, "POST"),
+            route("/api/schedules/remove", self.schedules_remove, "POST"),
+            route("/api/prepare", self.prepare, "POST"),
+            route("/api/log", self.recent),
+            route("/api/exercises/{ident}/audio", downloads.endpoint(self.controller)),   # station/downloads.py
+            *pages.routes(),
+        ]
+
+    async def state(self, request: Request) -> Response:
+        return JSONResponse(self.controller.state())
+
+    async def exercises(self, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self.controller.exercises))
+
+    async def play(self, request: Request) -> Response:
         body = await _body(request)
         ident = body.get("id")
         if not isinstance(ident, str) or not ident:
@@ -321,12 +347,13 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         origin = str(body["origin"]) if body.get("origin") in ORIGINS else "api"
 
         def start() -> dict:
-            return controller.play(ident, check_reach(ident, length), origin=origin, delay=delay)
+            return self.controller.play(ident, check_reach(ident, length), origin=origin, delay=delay)
 
         return JSONResponse(await run_in_threadpool(start))
 
-    def action(name: str) -> Callable:
-        method = getattr(controller, name)
+    def action(self, name: str) -> Callable:
+        """The handler of a control without arguments (pause, next, stop...): the controller's method of its name."""
+        method = getattr(self.controller, name)
 
         async def endpoint(request: Request) -> Response:
             await _body(request)
@@ -335,22 +362,22 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         endpoint.__name__ = name
         return endpoint
 
-    async def volume(request: Request) -> Response:
+    async def volume(self, request: Request) -> Response:
         db = (await _body(request)).get("db")
         if isinstance(db, bool) or not isinstance(db, (int, float)) or not math.isfinite(db) or abs(db) > 42:
             raise BadRequest("send the change in dB, such as {\"db\": -2}")
-        return JSONResponse(controller.change_volume(float(db)))
+        return JSONResponse(self.controller.change_volume(float(db)))
 
-    async def events(request: Request) -> Response:
-        return StreamingResponse(hub.stream(controller.state), media_type="text/event-stream",
+    async def events(self, request: Request) -> Response:
+        return StreamingResponse(self.hub.stream(self.controller.state), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    async def schedules_list(request: Request) -> Response:
+    async def schedules_list(self, request: Request) -> Response:
         from voiceguide.station import schedules
 
         return JSONResponse(schedules.as_json(await run_in_threadpool(schedules.listing)))
 
-    async def schedules_add(request: Request) -> Response:
+    async def schedules_add(self, request: Request) -> Response:
         from voiceguide.station import schedules
 
         body = await _body(request)
@@ -368,11 +395,11 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
             schedules.add(body["id"], body["at"], days, length=check_reach(body["id"], length))
 
         await run_in_threadpool(add)
-        if on_schedules_changed is not None:
-            on_schedules_changed([body["id"]])
+        if self.on_schedules_changed is not None:
+            self.on_schedules_changed([body["id"]])
         return JSONResponse(schedules.as_json(await run_in_threadpool(schedules.listing)))
 
-    async def schedules_remove(request: Request) -> Response:
+    async def schedules_remove(self, request: Request) -> Response:
         from voiceguide.station import schedules
 
         name = (await _body(request)).get("name")
@@ -381,53 +408,46 @@ def create_app(controller: Controller, token: TokenSource, *, hub: Optional[Even
         await run_in_threadpool(schedules.remove, name)
         return JSONResponse(schedules.as_json(await run_in_threadpool(schedules.listing)))
 
-    async def prepare(request: Request) -> Response:
+    async def prepare(self, request: Request) -> Response:
         ident = (await _body(request)).get("id")
-        if not isinstance(ident, str) or ident not in {e["id"] for e in controller.exercises()}:
+        if not isinstance(ident, str) or ident not in {e["id"] for e in self.controller.exercises()}:
             raise NotFoundError(f"no exercise {ident!r} to prepare")
-        controller.prepare([ident])
+        self.controller.prepare([ident])
         return JSONResponse({"preparing": ident})
 
-    async def recent(request: Request) -> Response:
+    async def recent(self, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(recent_sessions))
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(exc)
-
-    def route(path: str, handler: Callable, method: str = "GET") -> Route:
-        return Route(path, _handled(handler), methods=[method])
-
-    routes = [
-        route("/api/state", state),
-        route("/api/exercises", exercises),
-        route("/api/events", events),
-        route("/api/play", play, "POST"),
-        *(route(f"/api/{name}", action(name), "POST") for name in ("pause", "resume", "toggle", "next", "back")),
-        route("/api/stop", action("stop"), "POST"),
-        route("/api/volume", volume, "POST"),
-        route("/api/schedules", schedules_list),
-        route("/api/schedules", schedules_add, "POST"),
-        route("/api/schedules/remove", schedules_remove, "POST"),
-        route("/api/prepare", prepare, "POST"),
-        route("/api/log", recent),
-        route("/api/exercises/{ident}/audio", downloads.endpoint(controller)),   # station/downloads.py
-        *pages.routes(),
-    ]
-
     @contextlib.asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """While the app runs, the event hub hears the controller (on this event loop)."""
         import asyncio
 
-        hub.bind(asyncio.get_running_loop())
-        controller.add_listener(hub)
+        self.hub.bind(asyncio.get_running_loop())
+        self.controller.add_listener(self.hub)
         try:
             yield
         finally:
-            controller.remove_listener(hub)
-            hub.close()
+            self.controller.remove_listener(self.hub)
+            self.hub.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={404: not_found, 405: not_found})
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(exc)
+
+
+def create_app(controller: Controller, token: TokenSource, *, hub: Optional[EventHub] = None,
+               on_schedules_changed: Optional[Callable[[list], Any]] = None,
+               hosts: Iterable[str] = ()) -> Any:
+    """The ASGI app: the guard around the routes. *hub* streams the state (made if not given).
+
+    *token* is the token or a callable that returns it (a
+    :class:`~voiceguide.station.token.TokenFile`); *hosts* are extra names of
+    this machine the guard answers to.
+    """
+    api = Api(controller, hub or EventHub(), on_schedules_changed)
+    app = Starlette(routes=api.routes(), lifespan=api.lifespan,
+                    exception_handlers={404: _not_found, 405: _not_found})
     app.state.controller = controller
-    app.state.hub = hub
+    app.state.hub = api.hub
     return Guard(app, token, hosts=hosts)
