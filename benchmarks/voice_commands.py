@@ -1,0 +1,120 @@
+"""Spoken commands: found, wrong and false commands, latency, CPU and memory of the recogniser.
+
+    python benchmarks/voice_commands.py [--minutes 8] [--sessions body-scan,breathing,daily-check-in]
+
+Renders the built-ins with ``voiceguide render`` (once, into a temporary
+folder), makes the command recordings (benchmarks/voice_data.py: espeak-ng
+voices, rates and pitch, Piper where installed; a synthetic room; 0 to +10 dB
+over the guide's voice as the microphone hears it), mixes one every 9.5 s
+over the sessions heard through the room, and runs the recogniser and the
+decision rules (the same as ``voiceguide listen --file``) over
+
+* the mixture: share of commands found (goal >= 90%) and wrong commands;
+* the sessions alone, nobody speaking: false commands per hour (goal <= 3);
+* latency: the stream position when the command was decided minus the end
+  of the phrase (goal <= 1 s; the listener's own read block adds <= 0.1 s);
+* CPU of the recogniser (process time / audio time, one core) and the peak
+  RSS of a process that holds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import voice_data as vd  # noqa: E402
+
+SESSIONS = Path(tempfile.gettempdir()) / "voiceguide-bench-sessions"
+
+
+def rendered(name: str) -> Path:
+    SESSIONS.mkdir(exist_ok=True)
+    path = SESSIONS / f"{name}.flac"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "voiceguide", "render", name, "-o", str(path)], check=True)
+    return path
+
+
+def run(x: np.ndarray):
+    from voiceguide.listening.recognizer import RATE, Recognizer
+
+    recognizer = Recognizer()
+    out = []
+    started = time.process_time()
+    for at in range(0, len(x), RATE // 10):
+        out += recognizer.feed(x[at:at + RATE // 10])
+    out += recognizer.flush()
+    return out, time.process_time() - started
+
+
+def acted(candidates):
+    from voiceguide.listening.commands import Debounce, decide
+
+    debounce = Debounce()
+    return [c for c in candidates if decide(c) and debounce(c)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=8.0, help="of sessions to measure on (each way)")
+    parser.add_argument("--sessions", default="body-scan,breathing,daily-check-in")
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    dry = np.concatenate([vd.load_session(rendered(n)) for n in args.sessions.split(",")])
+    dry = dry[: int(args.minutes * 60 * vd.RATE)]
+    quiet = vd.heard_session(dry, rng)
+    clips = list(vd.commands())
+    order = rng.permutation(len(clips))
+    mixed = quiet.copy()
+    truth = vd.place(mixed, [clips[i] for i in order], rng, gap=9.5, over_db=(0.0, 10.0))
+
+    candidates, cpu_mixed = run(mixed)
+    found, wrong, latencies = set(), 0, []
+    for c in acted(candidates):
+        t = next((t for t in truth if t["start"] - 0.5 <= c.start <= t["end"] + 0.3), None)
+        if t is None:
+            continue
+        if t["command"] == c.command:
+            found.add(id(t))
+            latencies.append(c.decided - t["end"])
+        else:
+            wrong += 1
+    false_candidates, cpu_quiet = run(quiet)
+    false = acted(false_candidates)
+    hours = len(quiet) / vd.RATE / 3600
+    seconds = len(quiet) / vd.RATE
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork
+    rss = subprocess.run([sys.executable, "-c", "import numpy as np\n"
+                          "from voiceguide.listening.recognizer import Recognizer\n"
+                          "r = Recognizer(); r.feed(np.zeros(16000, dtype=np.float32))\n"
+                          "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    report = {
+        "audio_minutes": round(seconds / 60, 1), "commands": len(truth),
+        "found": f"{len(found)}/{len(truth)} ({100 * len(found) / max(1, len(truth)):.0f}%)",
+        "wrong": wrong, "false_per_hour": round(len(false) / hours, 1), "false": len(false),
+        "latency_s_median_worst": [round(float(np.median(latencies)), 2), round(max(latencies), 2)]
+        if latencies else None,
+        "cpu_percent_of_a_core": round(100 * (cpu_mixed + cpu_quiet) / (2 * seconds), 2),
+        "listener_peak_rss_mb": round(int(rss) / 1024, 1),
+        "candidates": {"mixed": len(candidates), "quiet": len(false_candidates)},
+        "this_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(report, indent=1))
+    print("goals: found >= 90%, false <= 3 per hour, latency <= 1 s")
+
+
+if __name__ == "__main__":
+    main()
