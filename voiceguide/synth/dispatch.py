@@ -25,7 +25,6 @@ install; every later request of that pool fails at once with the same error.
 from __future__ import annotations
 
 import itertools
-import os
 import queue
 import threading
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
 
 from ..errors import CacheError, EngineError, UnknownVoice
 from . import cache
+from .budget import usable_cores
 from .cachefolder import check_cache_folder
 from .workers import NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, missing_engine_error, piper_workers
 
@@ -190,7 +190,7 @@ class Dispatcher:
         size = self.workers
         if choice.engine == "piper":
             size = piper_workers(self.workers_given)
-            threads = max(1, (os.cpu_count() or 1) // size)
+            threads = max(1, usable_cores() // size)   # affinity and cgroup quota, not every core
             argv += ["--model", str(choice.model), "--threads", str(threads)]
         pool = Pool(choice.engine, argv, size)
         self.pools[name] = pool

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -254,6 +255,10 @@ def split_id(name: Optional[str]) -> Tuple[Optional[str], str]:
     return None, text
 
 
+#: Said once a process: Piper was chosen but the machine's memory is too short for it.
+_told_memory: List[bool] = []
+
+
 def choose(name: Optional[str], language: str, memo_dir: Optional[Path] = None,
            voices: Optional[List[PiperVoice]] = None) -> Choice:
     """Resolve a voice id (or None) for a script's *language* to a :class:`Choice`.
@@ -261,7 +266,27 @@ def choose(name: Optional[str], language: str, memo_dir: Optional[Path] = None,
     Raises :class:`EngineError` (one line, naming the file where a file is
     at fault) for an unknown Piper voice, a broken model, or Piper asked for
     where it is not installed. espeak-ng ids are checked by its worker.
+    A Piper voice on a machine whose memory cannot hold it
+    (:func:`voiceguide.synth.budget.piper_plan` is 0: a Pi Zero 2 W) is
+    espeak-ng instead, said in one warning line.
     """
+    found = _choose(name, language, memo_dir, voices)
+    if found.engine != "piper":
+        return found
+    from .budget import PIPER_NEEDS_MB, piper_plan
+
+    if piper_plan() > 0:
+        return found
+    if not _told_memory:
+        _told_memory.append(True)
+        logging.getLogger("voiceguide.synth").warning(
+            "voiceguide: warning: not enough memory for the natural voice (needs about %d MB); espeak-ng speaks",
+            PIPER_NEEDS_MB)
+    return _espeak_choice("", language)
+
+
+def _choose(name: Optional[str], language: str, memo_dir: Optional[Path],
+            voices: Optional[List[PiperVoice]]) -> Choice:
     engine, vid = split_id(name)
     if voices is None:
         voices = piper_voices() if engine != "espeak" else []

@@ -33,11 +33,6 @@ __all__ = ["NoEngine", "Job", "ModelBroken", "Pool", "Worker", "WorkerFailed", "
 
 log = logging.getLogger("voiceguide.synth")
 
-#: Resident memory one Piper worker may need: ~250 MB after a short sentence, up to
-#: ~500 MB after a long one at a slow rate (onnxruntime keeps its arena).
-PIPER_WORKER_BYTES = 500 * 1024 * 1024
-
-
 def default_worker_argv() -> List[str]:
     """``python -c`` importing only this package (see :mod:`voiceguide.synth.lifetime`)."""
     from .lifetime import boot_code
@@ -53,27 +48,15 @@ def missing_engine_error(detail: str, engine: str = "espeak") -> EngineError:
     return EngineError(f"no speech engine (espeak-ng via pyttsx3: {detail}); {module(engine).MISSING_HINT}")
 
 
-def available_memory() -> Optional[int]:
-    """MemAvailable in bytes (Linux), else None."""
-    try:
-        with open("/proc/meminfo", "r") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def piper_workers(limit: Optional[int] = None) -> int:
-    """How many Piper workers this machine allows: one per core, as memory permits."""
-    n = os.cpu_count() or 1
-    if limit is not None:
-        n = min(n, int(limit))
-    free = available_memory()
-    if free is not None:
-        n = min(n, max(1, free // PIPER_WORKER_BYTES))
-    return max(1, n)
+    """How many Piper workers this machine allows (at least 1): see :func:`voiceguide.synth.budget.piper_plan`.
+
+    0 there (too little memory) is the voice's choice to make (:mod:`.voices`
+    falls back to espeak-ng); a pool asked for anyway gets one worker.
+    """
+    from .budget import piper_plan
+
+    return max(1, piper_plan(limit))
 
 
 class WorkerFailed(Exception):

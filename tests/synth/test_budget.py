@@ -1,0 +1,101 @@
+"""What a machine affords for Piper (issue 24): workers by memory and CPU, and espeak-ng where memory is short."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from voiceguide.synth import budget, voices
+from voiceguide.synth.budget import Memory, piper_plan
+
+GiB = 1024
+
+
+@pytest.mark.parametrize("total, available, cores, expected", [
+    (512, 380, 4, 0),          # Pi Zero 2 W: espeak-ng
+    (512, 512, 4, 0),          # even all of it is too little
+    (1024, 700, 4, 1),         # Pi 3: one worker, whatever its cores
+    (2 * GiB, 1800, 4, 1),     # 2 GB Pi 4: still small
+    (4 * GiB, 3500, 4, 4),     # 4 GB Pi 4: a worker a core, memory holds them
+    (4 * GiB, 1100, 4, 2),     # ... as many as the available memory holds
+    (8 * GiB, 7000, 2, 2),     # never more than the cores
+    (8 * GiB, 7000, 1, 1),     # one usable core (affinity, or a CPU quota under 2 cores)
+    (8 * GiB, 550, 4, 0),      # a big machine with little free memory
+])
+def test_plan(total: float, available: float, cores: int, expected: int) -> None:
+    assert piper_plan(mem=Memory(total, available), cores=cores) == expected
+
+
+def test_plan_takes_the_callers_limit() -> None:
+    assert piper_plan(1, mem=Memory(8 * GiB, 7000), cores=4) == 1
+    assert piper_plan(3, mem=Memory(8 * GiB, 7000), cores=4) == 3
+
+
+def test_memory_env_is_the_whole_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(budget.MEMORY_ENV, "1024")
+    assert budget.memory() == Memory(1024, 1024)
+    assert piper_plan(cores=4) == 1
+    monkeypatch.setenv(budget.MEMORY_ENV, "512")
+    assert piper_plan(cores=4) == 0
+    monkeypatch.setenv(budget.MEMORY_ENV, "lots")      # not a number: the real machine's
+    real = budget.memory()
+    assert real is None or real.total_mb > 0
+
+
+def _cgroup_tree(tmp: Path, v2: str = "", v1: str = "") -> Path:
+    if v2:
+        (tmp / "a" / "b").mkdir(parents=True)
+        (tmp / "a" / "cpu.max").write_text(v2)
+        (tmp / "a" / "b" / "cpu.max").write_text("max 100000\n")
+    if v1:
+        (tmp / "cpu,cpuacct" / "a").mkdir(parents=True)
+        quota, period = v1.split()
+        (tmp / "cpu,cpuacct" / "a" / "cpu.cfs_quota_us").write_text(quota + "\n")
+        (tmp / "cpu,cpuacct" / "a" / "cpu.cfs_period_us").write_text(period + "\n")
+        (tmp / "cpu,cpuacct" / "cpu.cfs_quota_us").write_text("-1\n")
+        (tmp / "cpu,cpuacct" / "cpu.cfs_period_us").write_text("100000\n")
+    return tmp
+
+
+def test_cpu_budget_reads_cgroup_v2_up_the_tree(tmp_path: Path) -> None:
+    root = _cgroup_tree(tmp_path, v2="30000 100000\n")
+    procs = tmp_path / "self-cgroup"
+    procs.write_text("0::/a/b\n")
+    assert budget.cpu_budget(str(root), str(procs)) == pytest.approx(0.3)
+    procs.write_text("0::/\n")
+    assert budget.cpu_budget(str(root), str(procs)) is None
+
+
+def test_cpu_budget_reads_cgroup_v1(tmp_path: Path) -> None:
+    root = _cgroup_tree(tmp_path, v1="150000 100000")
+    procs = tmp_path / "self-cgroup"
+    procs.write_text("4:memory:/x\n2:cpu,cpuacct:/a\n0::/\n")
+    assert budget.cpu_budget(str(root), str(procs)) == pytest.approx(1.5)
+    procs.write_text("2:cpu,cpuacct:/\n")
+    assert budget.cpu_budget(str(root), str(procs)) is None
+
+
+def test_usable_cores_under_a_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "cpu_budget", lambda: 0.3)
+    assert budget.usable_cores() == 1
+    monkeypatch.setattr(budget, "cpu_budget", lambda: None)
+    assert budget.usable_cores() >= 1
+
+
+def test_short_memory_means_espeak_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    piper_choice = voices.Choice("piper", "x", "piper:x")
+    monkeypatch.setattr(voices, "_choose", lambda *a: piper_choice)
+    monkeypatch.setattr(voices, "_told_memory", [])
+    monkeypatch.setenv(budget.MEMORY_ENV, "1024")
+    assert voices.choose(None, "en").engine == "piper"
+    monkeypatch.setenv(budget.MEMORY_ENV, "512")
+    with caplog.at_level(logging.WARNING, logger="voiceguide.synth"):
+        for _ in range(3):
+            fallback = voices.choose("piper", "en")
+            assert fallback.engine == "espeak" and fallback.qualified == "espeak:en"
+    lines = [r.getMessage() for r in caplog.records if "memory" in r.getMessage()]
+    assert lines == [f"voiceguide: warning: not enough memory for the natural voice (needs about "
+                     f"{budget.PIPER_NEEDS_MB} MB); espeak-ng speaks"]
