@@ -300,7 +300,11 @@ def test_sigterm_or_sigint_while_playing_fades_out_and_exits_0(tmp_path, sig):
         def rms(a, b):
             return np.sqrt(np.mean(heard[end - int(a * SR):end - int(b * SR)] ** 2))
 
-        assert rms(0.06, 0.0) < 0.3 * rms(0.6, 0.4)  # a fade, not a cut
+        # a fade, not a cut: the last 60 ms are far under the sound before the fade began. Compared
+        # with the loudest 100 ms of the second before it, not one fixed window: speech has quiet
+        # gaps between words, and where the stop lands in a sentence depends on timing
+        before = max(rms(a, a - 0.1) for a in np.arange(1.3, 0.35, -0.05))
+        assert rms(0.06, 0.0) < 0.3 * before
     finally:
         pulse.stop()
 
