@@ -7,7 +7,7 @@
 2. **play start-up added by logging** (target < 5 ms), three ways:
 
    * *main thread*: what ``play`` itself spends on the log before the first
-     sound -- importing ``voiceguide.player.practice`` in a fresh process
+     sound -- importing ``voiceguide.player.logged_session`` in a fresh process
      that has imported what ``play`` imports anyway, and
      ``LoggedSession(...).__enter__()`` (it starts one thread, which waits
      for the first block to be out before it imports ``sqlite3`` and writes:
@@ -65,12 +65,12 @@ MAIN_THREAD = """
 import time
 # what `play` has imported anyway by the time it opens the log
 import voiceguide.cli, voiceguide.config, voiceguide.player.player, voiceguide.player.session
-import voiceguide.player.status, voiceguide.player.keys, voiceguide.player.foreground
+import voiceguide.player.status_line, voiceguide.player.keys, voiceguide.player.foreground
 import threading
 threading.Thread(target=time.sleep, args=(0.01,)).start()  # play has started threads by then
 time.sleep(0.05)
 t0 = time.perf_counter()
-from voiceguide.player.practice import LoggedSession
+from voiceguide.player.logged_session import LoggedSession
 t1 = time.perf_counter()
 
 class Out: frames_played = 0
@@ -145,7 +145,7 @@ def main() -> None:
         total = [a + b for a, b in zip(imports, enters)]
         print(f"\n`play` start-up added by logging, main thread ({len(total)} fresh processes)")
         print(benchlib.table(["part", "median", "worst", "target", ""], [
-            ("import voiceguide.player.practice", ms(benchlib.median(imports)), ms(max(imports)), "", ""),
+            ("import voiceguide.player.logged_session", ms(benchlib.median(imports)), ms(max(imports)), "", ""),
             ("LoggedSession(...).__enter__()", ms(benchlib.median(enters)), ms(max(enters)), "", ""),
             ("together", ms(benchlib.median(total)), ms(max(total)), "< 5 ms",
              benchlib.verdict(benchlib.median(total) < 0.005)),

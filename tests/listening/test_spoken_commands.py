@@ -170,7 +170,7 @@ def test_heard_uses_the_players_own_level(monkeypatch):
 
 
 def test_the_overlay_adds_a_tick_without_touching_the_players_block():
-    from voiceguide.player.live import Overlay
+    from voiceguide.player.live_session import Overlay
 
     class Out:
         latency = 0.1
@@ -198,7 +198,7 @@ def test_the_overlay_adds_a_tick_without_touching_the_players_block():
 
 def test_nothing_of_the_recogniser_is_imported_without_voice_commands():
     code = ("import sys\n"
-            "from voiceguide.player import live, foreground\n"
+            "from voiceguide.player import live_session, foreground\n"
             "import voiceguide.station.runner, voiceguide.station.controller, voiceguide.cli\n"
             "bad = [m for m in sys.modules if m.startswith(('pocketsphinx', 'voiceguide.listening'))]\n"
             "print(bad)\n")

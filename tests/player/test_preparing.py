@@ -14,7 +14,7 @@ from tests.player.test_status import Clock, Screen  # noqa: F401  (the emulated 
 from tests.support.fakes import FakeSynth, RecordingOutput
 from voiceguide.player.player import Player
 from voiceguide.player.session import Options, Session
-from voiceguide.player.status import KEYS_FOOTER, LogStatus, Status, TerminalStatus
+from voiceguide.player.status_line import KEYS_FOOTER, LogStatus, Status, TerminalStatus
 from voiceguide.script.loader import load_text
 
 SCRIPT = """\

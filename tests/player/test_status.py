@@ -14,7 +14,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from voiceguide.player.status import FLASH_SECONDS, KEYS_FOOTER, KEYS_FOOTERS, TerminalStatus, keys_footer
+from voiceguide.player.status_line import FLASH_SECONDS, KEYS_FOOTER, KEYS_FOOTERS, TerminalStatus, keys_footer
 from voiceguide.script.loader import load_text
 from voiceguide.timeline import compile_timeline
 

@@ -121,7 +121,7 @@ def test_cue_from_a_pipe_is_one_cue():
 
 
 def test_cue_words_win_over_a_pipe_and_an_empty_or_endless_pipe_is_refused():
-    from voiceguide.cli.practice import CUE_INPUT_LIMIT
+    from voiceguide.cli.practice_log import CUE_INPUT_LIMIT
 
     assert run("cue", "the words", input="not these\n").output.rstrip().endswith("the words")
     empty = run("cue", input=" \n\n")

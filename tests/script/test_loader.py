@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide.script import compose, model, paths, problems as problems_module
+from voiceguide.script import compose, model, path_policy, problems as problems_module
 from voiceguide.errors import Problem, ScriptError
 from voiceguide.script.loader import check, load, load_text
 from voiceguide.script.model import (
@@ -838,7 +838,7 @@ def test_every_format_the_mixer_reads_passes_the_header_check(tmp_path):
         soundfile.write(str(path), frames, 48000, format=fmt, subtype=subtype)
         assert check_sound_file(path) == name
         assert soundfile.info(str(path)).channels == 2  # and the mixer's reader agrees
-    for builtin in paths.builtin_sounds_dir().glob("*.ogg"):
+    for builtin in path_policy.builtin_sounds_dir().glob("*.ogg"):
         assert check_sound_file(builtin) == "Ogg"
 
 
@@ -848,7 +848,7 @@ def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
     builtin = tmp_path / "builtin"
     builtin.mkdir()
     write_wav(builtin / "bowl.wav")
-    monkeypatch.setattr(paths, "builtin_sounds_dir", lambda: builtin)
+    monkeypatch.setattr(path_policy, "builtin_sounds_dir", lambda: builtin)
     here = tmp_path / "scripts"
     here.mkdir()
     text = "title: T\nambient:\n  - sound: bowl.wav\n  - sound: ../builtin/bowl.wav\nsteps: [hi]\n"
@@ -864,7 +864,7 @@ def test_sound_in_a_subfolder_and_builtin_fallback(tmp_path, monkeypatch):
 def test_builtin_sounds_dir_is_the_package_folder():
     import importlib.resources
 
-    assert paths.builtin_sounds_dir() == Path(str(importlib.resources.files("voiceguide.sounds")))
+    assert path_policy.builtin_sounds_dir() == Path(str(importlib.resources.files("voiceguide.sounds")))
 
 
 # --- every problem is collected ----------------------------------------------------------

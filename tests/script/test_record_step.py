@@ -97,7 +97,7 @@ def test_lint_asks_for_a_question_that_leaves_answering_optional():
 
 
 def test_a_silent_answer_is_not_kept():
-    from voiceguide.player.capture import _said_something
+    from voiceguide.player.cue_capture import _said_something
 
     quiet = np.random.default_rng(1).normal(0, 10 ** (-60 / 20), SR * 3).astype(np.float32)
     assert not _said_something(quiet, SR)

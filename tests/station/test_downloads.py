@@ -161,7 +161,7 @@ def test_file_names_people_recognise():
 
 
 def test_one_render_for_two_askers_and_the_folder_is_bounded(tmp_path, monkeypatch):
-    from voiceguide.station.model import Playback
+    from voiceguide.station.shared import Playback
 
     scripts = Path(os.environ["XDG_CONFIG_HOME"]) / "voiceguide" / "scripts"
     scripts.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from tests.support.station_fakes import TOKEN, FakeController
 from voiceguide.station.app import MAX_DEPTH, create_app, parse_body
-from voiceguide.station.events import EventHub
+from voiceguide.station.event_stream import EventHub
 
 POSTS = ["/api/play", "/api/pause", "/api/resume", "/api/toggle", "/api/next", "/api/back", "/api/stop",
          "/api/volume", "/api/schedules", "/api/schedules/remove", "/api/prepare"]

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from voiceguide.cli import cli
 from voiceguide.script.loader import load_text
 from voiceguide.script.units import format_duration
-from voiceguide.station.status import Run, SessionStatus, state_object, station_words
+from voiceguide.station.session_state import Run, SessionStatus, state_object, station_words
 from voiceguide.timeline import compile_timeline
 
 
@@ -55,7 +55,7 @@ def station_answers(monkeypatch):
 
 
 def _catalog():
-    from voiceguide.station.model import catalog
+    from voiceguide.station.shared import catalog
 
     return catalog()
 

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from tests.support.station_fakes import KEYS, STATE, TOKEN, FakeController  # noqa: E402
 from voiceguide.errors import NotFoundError  # noqa: E402
 from voiceguide.station.app import create_app  # noqa: E402
-from voiceguide.station.events import EventHub  # noqa: E402
+from voiceguide.station.event_stream import EventHub  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

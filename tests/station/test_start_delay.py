@@ -16,7 +16,7 @@ import pytest
 
 from tests.station.test_hostile_requests import assert_refused, call
 from voiceguide.station.controller import Controller, Playback
-from voiceguide.station.model import SessionStart
+from voiceguide.station.shared import SessionStart
 
 
 class Heard:
@@ -133,7 +133,7 @@ def test_start_delay_setting_reads_durations_and_refuses_what_is_not_one(tmp_pat
 def app():
     from tests.station.test_hostile_requests import FakeController
     from voiceguide.station.app import create_app
-    from voiceguide.station.events import EventHub
+    from voiceguide.station.event_stream import EventHub
 
     controller = FakeController()
     return create_app(controller, "t" * 43, hub=EventHub()), controller

@@ -342,7 +342,7 @@ def test_station_install_refuses_an_exercise_it_does_not_know():
 
 def test_the_api_refuses_to_remove_a_timer_written_by_hand():
     from voiceguide.station.app import create_app
-    from voiceguide.station.events import EventHub
+    from voiceguide.station.event_stream import EventHub
 
     from tests.station.test_hostile_requests import TOKEN, FakeController, call
 

@@ -78,7 +78,7 @@ SCRIPT = "title: T\nsteps:\n  - Hello there.\n  - tone: 2s\n    hz: 1200\n  - pa
 
 def test_a_kind_registered_through_the_registry_plays_in_every_stage(tone):
     from voiceguide.audio.mixer import Mixer
-    from voiceguide.player.status import describe
+    from voiceguide.player.status_line import describe
     from voiceguide.script.lint import lint
     from voiceguide.script.loader import load_text
     from voiceguide.script.schema import schema

@@ -9,8 +9,8 @@ errors or calls ``sys.exit``.
 
 The commands live in small modules by area -- :mod:`.exercises` (list,
 preview), :mod:`.authoring` (validate, schema, new), :mod:`.sound` (render,
-play), :mod:`.info` (about, config, devices), :mod:`.speech` (voices, prepare), :mod:`.cache` (cache),
-:mod:`.station` (station, ctl, schedule), :mod:`.practice` (log, cue, cues) --
+play), :mod:`.info` (about, config, devices), :mod:`.speech` (voices, prepare), :mod:`.speech_cache` (cache),
+:mod:`.station` (station, ctl, schedule), :mod:`.practice_log` (log, cue, cues) --
 and are added to :data:`cli` below. Imports of the audio stack happen inside
 the commands that need it, so ``list``, ``validate`` and ``about`` start fast.
 """
@@ -23,7 +23,7 @@ from typing import Optional
 import click
 
 from voiceguide import __version__
-from voiceguide.cli import authoring, cache, exercises, info, listen, practice, sound, speech, station
+from voiceguide.cli import authoring, exercises, info, listen, practice_log, sound, speech, speech_cache, station
 from voiceguide.cli.boundary import Boundary
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
@@ -45,8 +45,8 @@ def cli(ctx, debug):
 
 for _command in (exercises.list_cmd, exercises.preview, authoring.validate, authoring.schema,
                  authoring.new, sound.render, sound.play, info.config, info.about, info.devices,
-                 speech.voices, speech.prepare, station.station, station.ctl, station.schedule, practice.log_cmd,
-                 practice.cue_cmd, practice.cues_cmd, cache.cache_cmd, listen.listen):
+                 speech.voices, speech.prepare, station.station, station.ctl, station.schedule, practice_log.log_cmd,
+                 practice_log.cue_cmd, practice_log.cues_cmd, speech_cache.cache_cmd, listen.listen):
     cli.add_command(_command)
 
 

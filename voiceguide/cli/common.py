@@ -96,7 +96,7 @@ def note_record_steps(timeline, doing: str) -> None:
 
 
 def music_option():
-    # a plain string: player.music.refuse_unreadable says in one line what a folder, a FIFO or a device is
+    # a plain string: player.music_request.refuse_unreadable says in one line what a folder, a FIFO or a device is
     return click.option("--music", metavar="FILE", type=click.Path(),
                         help="Your own piece of music (WAV, FLAC, OGG) for an exercise with a music step.")
 

@@ -112,7 +112,7 @@ def preview(exercise, as_json, length, music, voice, rate, volume):
 
     options = session_options(dict(voice=voice, rate=rate, volume=volume), length=length)
     script = load_exercise(exercise)
-    from voiceguide.player.music import check_request, music_steps
+    from voiceguide.player.music_request import check_request, music_steps
 
     music = Path(music) if music else None
     check_request(script, music, required=False)
@@ -143,7 +143,7 @@ def preview_lines(timeline, script):
     """
     from pathlib import Path
 
-    from voiceguide.player.status import describe
+    from voiceguide.player.status_line import describe
     from voiceguide.script.units import format_duration
 
     sr = timeline.sample_rate

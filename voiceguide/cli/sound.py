@@ -29,7 +29,7 @@ def render(exercise, output, no_ambient, length, captions, force, music, voice, 
     existing file is replaced only with --force. The captions never replace
     the audio file or an exercise script, with or without --force.
     """
-    from voiceguide.player.music import check_request
+    from voiceguide.player.music_request import check_request
     from voiceguide.player.render import check_outputs, render_exercise
     from voiceguide.script.units import format_duration
 

@@ -3,7 +3,7 @@
 * :mod:`.commands` -- the phrases and the decision rules (pure, no recogniser);
 * :mod:`.recognizer` -- pocketsphinx's two stages over 16 kHz audio (the one
   module that imports pocketsphinx);
-* :mod:`.worker` -- the listener process: the microphone into the recogniser,
+* :mod:`.listener_process` -- the listener process: the microphone into the recogniser,
   JSON lines out;
 * :mod:`.listener` -- the parent's side: start the process, read what it hears.
 

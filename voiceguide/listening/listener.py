@@ -1,7 +1,7 @@
 """The parent's side of the listener process: start it, read what it hears, end it.
 
 ``Listener(mic, on_heard=..., on_level=..., on_gone=...)`` starts
-``voiceguide.listening.worker`` in a process of its own and reads its JSON
+``voiceguide.listening.listener_process`` in a process of its own and reads its JSON
 lines in a thread. Nothing of pocketsphinx is imported here. A microphone
 that is missing or goes away: *on_gone* is called once with one line, the
 process ends, and whoever started it goes on without voice commands.
@@ -23,7 +23,7 @@ Heard = Callable[[Candidate, float], None]
 def worker_argv(mic: Any) -> List[str]:
     from voiceguide.synth.lifetime import boot_code
 
-    return [sys.executable, "-c", boot_code("voiceguide.listening.worker"), json.dumps({"mic": mic})]
+    return [sys.executable, "-c", boot_code("voiceguide.listening.listener_process"), json.dumps({"mic": mic})]
 
 
 class Listener:

@@ -19,11 +19,11 @@ so the Click command only turns options into a :class:`PlayRequest`:
    plain log lines without one (a service, a pipe, nohup); open the device
    (in a thread: a hung sound server must not make the process deaf to
    signals); play -- recorded in the practice log
-   (:mod:`voiceguide.player.practice`; one row, written beside the session,
+   (:mod:`voiceguide.player.logged_session`; one row, written beside the session,
    never in its way) -- then say how it ended.
 
 The station does not use this module, but it wires its live session the
-same way: :class:`voiceguide.player.live.LiveSession` (the player, record
+same way: :class:`voiceguide.player.live_session.LiveSession` (the player, record
 steps, spoken commands).
 """
 
@@ -90,7 +90,7 @@ def prepare(request: PlayRequest, environ: Optional[Mapping[str, str]] = None) -
     script = load(resolve(request.exercise))
     if request.start_at:
         estimate(script).start_of(request.start_at)  # an unknown section is refused now, not after start-up
-    from voiceguide.player.music import check_request
+    from voiceguide.player.music_request import check_request
 
     options.music = Path(request.music) if request.music else None
     check_request(script, options.music, required=True)
@@ -168,11 +168,11 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
          stderr: TextIO):
     from voiceguide.player.keys import KeyReader
     from voiceguide.player.chime import play_chime
-    from voiceguide.player.live import Listening, LiveSession, Recording, open_output
+    from voiceguide.player.live_session import Listening, LiveSession, Recording, open_output
     from voiceguide.player.player import PlayResult
-    from voiceguide.player.practice import LoggedSession
+    from voiceguide.player.logged_session import LoggedSession
     from voiceguide.player.session import Session
-    from voiceguide.player.status import LogStatus, TerminalStatus
+    from voiceguide.player.status_line import LogStatus, TerminalStatus
     from voiceguide.sinks.live import resolve_device
 
     words_out = stdout if request.text_only else None

@@ -20,7 +20,7 @@ From any other thread, while :meth:`Player.run` runs: :meth:`~Player.toggle_paus
 supervisor's); :attr:`~Player.paused`, :attr:`~Player.volume_db`,
 :meth:`~Player.elapsed`, :attr:`~Player.total` (frames, once known) and
 :attr:`~Player.heard` (the last step heard to begin) describe it. A
-:class:`~voiceguide.player.status.Status` hears of every step as it
+:class:`~voiceguide.player.status_line.Status` hears of every step as it
 sounds. :meth:`Player.run` starts the output and closes it: the player owns
 the output it is given.
 
@@ -63,7 +63,7 @@ from voiceguide.player import leftovers
 from voiceguide.player.fader import FADE_SECONDS, Fader
 from voiceguide.player.playresult import PlayResult as PlayResult, process_start_time as process_start_time
 from voiceguide.player.session import Session
-from voiceguide.player.status import Status
+from voiceguide.player.status_line import Status
 from voiceguide.sinks.live import DeviceLost
 from voiceguide.timeline import Event, LazyTimeline
 
@@ -134,7 +134,7 @@ class Player:
         self.total: Optional[int] = None
         #: The last event the listener has heard begin (the step a stop happened in).
         self.heard: Optional[Event] = None
-        #: Called (main thread) when a ``record`` step's tone is heard; see player/capture.py.
+        #: Called (main thread) when a ``record`` step's tone is heard; see player/cue_capture.py.
         self.on_record: Optional[Callable[[Event], None]] = None
         #: Seconds a stop may take before a blocked mixer thread is left behind:
         #: the fade, the output's buffer twice (the fade in it, then the closing pad) and two blocks.

@@ -283,13 +283,13 @@ class Session:
         if self.options.music is None:
             return None
         if self._music_seconds is None:
-            from voiceguide.player.music import piece_seconds
+            from voiceguide.player.music_request import piece_seconds
 
             self._music_seconds = piece_seconds(self.options.music)
         return self._music_seconds
 
     def _music_for(self, samples: int) -> "np.ndarray":
-        from voiceguide.player.music import load_piece
+        from voiceguide.player.music_request import load_piece
 
         music = self.options.music
         assert music is not None   # the mixer is handed this only with --music

@@ -4,7 +4,7 @@
 (:class:`voiceguide.listening.listener.Listener`), judges each phrase it
 decoded by :func:`voiceguide.listening.commands.decide` -- with the echo
 gate: the player knows how loud its own output was while the phrase was
-said (:meth:`voiceguide.player.live.Overlay.level_at`) and asks more of a
+said (:meth:`voiceguide.player.live_session.Overlay.level_at`) and asks more of a
 phrase said over the guide's voice -- and calls the action of the same name:
 the player's own (``play``) or the station's (its pause, with the state and
 the listeners told). Feedback is the walking tick, soft, mixed into the

@@ -4,7 +4,7 @@ What lives here: the model (:mod:`.model`), the grammar table shared by the
 loader and the JSON Schema (:mod:`.grammar`, :mod:`.schema`), written units
 (:mod:`.units`), the safe located loader (:mod:`.loader`, split by concern into
 :mod:`.decode`, :mod:`.compose`, :mod:`.values`, :mod:`.build`, :mod:`.steps`,
-:mod:`.paths`, :mod:`.limits` and :mod:`.problems`, with :mod:`.controls` keeping
+:mod:`.path_policy`, :mod:`.limits` and :mod:`.problems`, with :mod:`.controls` keeping
 control characters out of the model and :mod:`.soundfiles` checking a
 ``sound:`` file's header), authoring advice
 (:mod:`.lint`), the catalog of built-in and user exercises (:mod:`.catalog`)

@@ -5,7 +5,7 @@ knows where its file is (for ``sound:`` and ``include:`` paths) and which
 files enclose it (for include cycles). It adds the kinds of value that need
 more than one node to the reader's table: step lists
 (:mod:`voiceguide.script.steps`), ambient layers (here) and sound paths
-(:mod:`voiceguide.script.paths`), then reads the top-level keys and checks
+(:mod:`voiceguide.script.path_policy`), then reads the top-level keys and checks
 the whole-script limits (:mod:`voiceguide.script.limits`).
 
 Every top-level key is read even when another one failed, so one
@@ -23,7 +23,7 @@ from voiceguide.script import grammar as g
 from voiceguide.script.grammar import DEFAULT_LEVELS, TOP_KEYS
 from voiceguide.script.limits import check_limits
 from voiceguide.script.model import DEFAULT_DUCK_DB, Drone, Noise, Script, SoundLoop, Source, Voice
-from voiceguide.script.paths import sound_path
+from voiceguide.script.path_policy import sound_path
 from voiceguide.script.problems import Bad, Problems
 from voiceguide.script.steps import read_steps
 from voiceguide.script.compose import is_bad

@@ -18,7 +18,7 @@ A file passes these stages, each a module with one job:
 3. :mod:`~voiceguide.script.build` -- nodes to the Script: top-level keys and
    ambient layers, reading each value through :mod:`~voiceguide.script.values`
    (the grammar table), each step through :mod:`~voiceguide.script.steps` (a
-   table of step builders), file names through :mod:`~voiceguide.script.paths`
+   table of step builders), file names through :mod:`~voiceguide.script.path_policy`
    and the whole-script limits in :mod:`~voiceguide.script.limits`.
 
 Problems are collected in one :class:`~voiceguide.script.problems.Problems`

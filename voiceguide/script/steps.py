@@ -25,7 +25,7 @@ from voiceguide.errors import ScriptError, did_you_mean
 from voiceguide.script import grammar as g
 from voiceguide.script.compose import is_bad
 from voiceguide.script.model import Say, Voice
-from voiceguide.script.paths import include_target
+from voiceguide.script.path_policy import include_target
 from voiceguide.script.problems import Bad, short
 from voiceguide.script.values import found
 

@@ -8,7 +8,7 @@ Traps:
 
 * The device is chosen like an output (``--mic NAME|INDEX``: an index, or a
   part of a name); none given is the default input. PortAudio lists an
-  input only if it could open it at start-up (:mod:`voiceguide.sinks.capture`).
+  input only if it could open it at start-up (:mod:`voiceguide.sinks.recording`).
 * A device that cannot run at 16 kHz is opened at its own rate and
   resampled as a stream (python-soxr's ``ResampleStream``; without soxr,
   block by block).
@@ -21,7 +21,7 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from voiceguide.errors import DeviceError
-from voiceguide.sinks.capture import NoInput, _first_line
+from voiceguide.sinks.recording import NoInput, _first_line
 from voiceguide.sinks.quiet import c_noise_filtered
 
 RATE = 16000

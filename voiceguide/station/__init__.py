@@ -6,11 +6,11 @@ How the parts fit (each module has one job):
   session; everything below calls it. Listeners hear state changes and the
   start and end of each session (the event stream, the LED, a practice log).
   Beside it: :mod:`.runner` (the thread that owns the sound device),
-  :mod:`.status` (a session's state object), :mod:`.model` (the shared names:
+  :mod:`.session_state` (a session's state object), :mod:`.shared` (the shared names:
   ``Playback``, ``SessionStart``, ``StationListener``...), :mod:`.volume`,
   :mod:`.prepare`, :mod:`.memory`.
 * :mod:`.app` -- the HTTP API and the web page (Starlette), behind
-  :mod:`.security` (the token); :mod:`.events` -- the server-sent events.
+  :mod:`.security` (the token); :mod:`.event_stream` -- the server-sent events.
 * :mod:`.service` -- ``voiceguide station``: settings, socket, uvicorn,
   signals, the file that tells ``ctl`` where we listen (:mod:`.address`).
 * :mod:`.client` -- ``voiceguide ctl``: the standard library only, to start fast.
@@ -24,6 +24,6 @@ Importing this package imports nothing heavy: each command imports the
 modules it needs (``ctl`` never loads Starlette or numpy).
 """
 
-__all__ = ["address", "app", "client", "controller", "events", "feedback", "gpio", "memory", "model",
-           "prepare", "runner", "schedules", "security", "service", "settings", "status", "systemd", "token",
-           "volume"]
+__all__ = ["address", "app", "client", "controller", "event_stream", "feedback", "gpio", "memory",
+           "prepare", "runner", "schedules", "security", "service", "session_state", "settings", "shared",
+           "systemd", "token", "volume"]

@@ -42,7 +42,7 @@ from starlette.routing import Route
 from voiceguide.errors import NotFoundError, ScriptError, UsageError, VoiceguideError
 from voiceguide.station import downloads, pages
 from voiceguide.station.controller import Controller, IdleError
-from voiceguide.station.events import EventHub
+from voiceguide.station.event_stream import EventHub
 from voiceguide.station.security import MAX_BODY, Guard, TokenSource, too_large
 
 #: Who may say they asked for a session (``"origin"`` in ``POST /api/play``;
@@ -192,7 +192,7 @@ def request_length(value: Any) -> Optional[Tuple[str, float]]:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise BadRequest("length is a duration such as \"15m\" (or a number of seconds)")
-    from voiceguide.station.model import parse_length
+    from voiceguide.station.shared import parse_length
 
     given = value.strip() if isinstance(value, str) else repr(value)
     seconds = parse_length(cast(str, value))   # parse_duration takes a number of seconds as well
@@ -231,7 +231,7 @@ def check_reach(ident: Any, length: Optional[Tuple[str, float]]) -> Optional[str
     if length is None:
         return None
     given, seconds = length
-    from voiceguide.station.model import catalog
+    from voiceguide.station.shared import catalog
 
     path = catalog().get(ident) if isinstance(ident, str) else None
     if path is not None:

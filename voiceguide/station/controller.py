@@ -8,9 +8,9 @@ beside it, one job each:
 
 * :mod:`.runner` -- the runner thread that owns the sound device and does
   sessions, chimes and spoken notices one after another;
-* :mod:`.status` -- one session as the outside sees it, and the pinned
+* :mod:`.session_state` -- one session as the outside sees it, and the pinned
   state object;
-* :mod:`.model` -- the names everybody shares (:class:`Playback`,
+* :mod:`.shared` -- the names everybody shares (:class:`Playback`,
   :class:`SessionStart`, :class:`SessionEnd`, :class:`StationListener`,
   :class:`IdleError`);
 * :mod:`.volume` -- the remembered volume and its start ceiling;
@@ -41,11 +41,11 @@ from typing import Any, Callable, Dict, List, Optional
 
 from voiceguide.errors import NotFoundError, VoiceguideError
 from voiceguide.player.countdown import Countdown
-from voiceguide.station.model import (FAILED_DURING, FAILED_TO_START, VOLUME_RANGE_DB, IdleError, Listeners,
+from voiceguide.station.shared import (FAILED_DURING, FAILED_TO_START, VOLUME_RANGE_DB, IdleError, Listeners,
                                       Playback, SessionEnd, SessionStart, StationListener, parse_length)
-from voiceguide.station.model import catalog as _catalog
+from voiceguide.station.shared import catalog as _catalog
 from voiceguide.station.runner import Runner
-from voiceguide.station.status import Run, state_object
+from voiceguide.station.session_state import Run, state_object
 from voiceguide.station.volume import Volume
 
 log = logging.getLogger("voiceguide.station")
@@ -179,7 +179,7 @@ class Controller:
         except VoiceguideError as exc:
             self._runner.fail_before_start(run, exc)
             raise
-        from voiceguide.player.music import check_request
+        from voiceguide.player.music_request import check_request
 
         check_request(run.script, None, required=True)  # a music step needs a file the station has not got
         from voiceguide.player.lengths import length_or_none

@@ -132,7 +132,7 @@ class Downloads:
     """Makes and keeps the station's downloads; :meth:`open` is called from a worker thread.
 
     *options_for* gives the session options for a length (the station's
-    :meth:`~voiceguide.station.model.Playback.session_options`).
+    :meth:`~voiceguide.station.shared.Playback.session_options`).
     """
 
     def __init__(self, options_for: Callable[[Optional[float]], Any], where: Optional[Path] = None,
@@ -155,9 +155,9 @@ class Downloads:
         rendering raises. The caller closes the descriptor.
         """
         from voiceguide import ownfiles
-        from voiceguide.player.music import check_request
+        from voiceguide.player.music_request import check_request
         from voiceguide.script.loader import load
-        from voiceguide.station.model import catalog
+        from voiceguide.station.shared import catalog
 
         if fmt not in FORMATS:
             raise BadFormat(f"format {fmt[:20]!r} is not made here; ask for format=mp3")

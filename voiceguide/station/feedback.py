@@ -47,7 +47,7 @@ class Feedback:
         from voiceguide.script.model import Voice
         from voiceguide.player.player import Player
         from voiceguide.player.session import Options, Session
-        from voiceguide.player.status import Status
+        from voiceguide.player.status_line import Status
         from voiceguide.sinks.live import LiveOutput
 
         script = load_text(_notice_yaml(text), "<station notice>")

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from voiceguide.station.model import VOLUME_RANGE_DB
+from voiceguide.station.shared import VOLUME_RANGE_DB
 
 BUTTONS = ("play", "pause", "resume", "stop", "next")
 ICONS = {"play": "mdi:play", "pause": "mdi:pause", "resume": "mdi:play-pause", "stop": "mdi:stop",

@@ -37,7 +37,7 @@ from typing import Any, Dict, Optional
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.station import homeassistant as ha
-from voiceguide.station.model import IdleError, StationListener
+from voiceguide.station.shared import IdleError, StationListener
 from voiceguide.station.settings import MqttSettings
 
 log = logging.getLogger("voiceguide.station")

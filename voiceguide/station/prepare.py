@@ -14,7 +14,7 @@ from typing import Callable, Dict, List
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.station.memory import give_back
-from voiceguide.station.model import Playback
+from voiceguide.station.shared import Playback
 
 log = logging.getLogger("voiceguide.station")
 

@@ -42,9 +42,9 @@ from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.station.memory import give_back, start_audio, stop_audio
-from voiceguide.station.model import (FAILED_DURING, FAILED_TO_START, Listeners, Playback, SessionEnd,
+from voiceguide.station.shared import (FAILED_DURING, FAILED_TO_START, Listeners, Playback, SessionEnd,
                                       SessionStart)
-from voiceguide.station.status import Run, SessionStatus
+from voiceguide.station.session_state import Run, SessionStatus
 from voiceguide.station.volume import Volume
 
 log = logging.getLogger("voiceguide.station")
@@ -73,7 +73,7 @@ class Runner:
         #: Why the last session failed, until the next one begins.
         self.error: Optional[str] = None
         self.closing = False
-        #: Spoken commands' actions (the controller's); see :class:`voiceguide.player.live.LiveSession`.
+        #: Spoken commands' actions (the controller's); see :class:`voiceguide.player.live_session.LiveSession`.
         self.voice_actions: Optional[Dict[str, Callable[[], Any]]] = None
         self._thread = threading.Thread(target=self._loop, name="voiceguide-station-runner", daemon=True)
         self._thread.start()
@@ -307,7 +307,7 @@ class Runner:
                 self._notice(FAILED_DURING if heard else FAILED_TO_START)
 
     def _open_player(self, session, run: Run):
-        """A live session on the device (:class:`voiceguide.player.live.LiveSession`: the player, record
+        """A live session on the device (:class:`voiceguide.player.live_session.LiveSession`: the player, record
         steps, spoken commands), waiting (with backoff, logging once) for a device that is not there yet.
 
         At boot a USB sound card or a HAT may appear after the station
@@ -316,7 +316,7 @@ class Runner:
         station has a stream open -- the runner is the only user).
         """
         from voiceguide.errors import DeviceError
-        from voiceguide.player.live import Listening, LiveSession, Recording, open_output
+        from voiceguide.player.live_session import Listening, LiveSession, Recording, open_output
         from voiceguide.sinks.live import rescan_devices
 
         deadline = time.monotonic() + self.device_wait

@@ -71,7 +71,7 @@ def add(exercise: str, at: str, days: Optional[str] = None, *, length: Optional[
     hour, minute = systemd.parse_time(at)
     day_set = systemd.parse_days(days)
     if length:
-        from voiceguide.station.model import parse_length
+        from voiceguide.station.shared import parse_length
 
         parse_length(length)
     name = systemd.check_name(name or systemd.default_name(exercise, hour, minute))

@@ -178,7 +178,7 @@ class Station:
             self.gpio.close()
             self.gpio = None
         self.controller.close()
-        from voiceguide.station.practice import wait_for_rows
+        from voiceguide.station.practice_listener import wait_for_rows
 
         wait_for_rows()  # the last session's row, before the process ends
         with contextlib.suppress(OSError):
@@ -193,7 +193,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     from voiceguide.station import address as where
     from voiceguide.station.app import create_app
     from voiceguide.station.controller import Controller, Playback
-    from voiceguide.station.events import EventHub
+    from voiceguide.station.event_stream import EventHub
     from voiceguide.station.feedback import Feedback
     from voiceguide.station.memory import keep_heap_small
     from voiceguide.station.settings import load
@@ -226,7 +226,7 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
         lock.release()
         raise
     if values["practice_log"]:
-        from voiceguide.station.practice import PracticeListener
+        from voiceguide.station.practice_listener import PracticeListener
 
         controller.add_listener(PracticeListener(controller))
     sock = None

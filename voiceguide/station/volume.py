@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from voiceguide.station.model import VOLUME_RANGE_DB
+from voiceguide.station.shared import VOLUME_RANGE_DB
 
 log = logging.getLogger("voiceguide.station")
 

@@ -64,7 +64,7 @@ Traps
 
 from voiceguide.audio.generators._common import LOOP_RMS
 from voiceguide.audio.generators.loops import NOISE_HIGHPASS_HZ, drone_loop, noise_loop
-from voiceguide.audio.generators.music import MUSIC_RMS_DB, music_piece, music_seconds
+from voiceguide.audio.generators.music_file import MUSIC_RMS_DB, music_piece, music_seconds
 from voiceguide.audio.generators.oneshots import (CUE_TONE_SECONDS, PACER_HIGH_HZ, PACER_LOW_HZ,
                                                   TICK_SECONDS, bell, cue_tone, pacer_cycle, tick)
 from voiceguide.audio.generators.sound_file import (MAX_SOUND_RATE, MAX_SOUND_SECONDS,

@@ -193,7 +193,7 @@
   }
 
   function breathPhase(b, into) {
-    // As the terminal shows it (player/status.py breath_phase): in, hold, out, hold; the cycle.
+    // As the terminal shows it (player/status_line.py breath_phase): in, hold, out, hold; the cycle.
     var period = b.inhale + b.hold + b.exhale + b.hold_out;
     if (!(period > 0) || into < 0) return null;
     var cycle = Math.floor(into / period);

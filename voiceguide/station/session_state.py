@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from voiceguide import kinds
 from voiceguide.player.countdown import Countdown
 from voiceguide.player.lengths import Length
-from voiceguide.station.model import SessionStart
+from voiceguide.station.shared import SessionStart
 
 log = logging.getLogger("voiceguide.station")
 
@@ -43,7 +43,7 @@ class SessionStatus:
     """The player's status sink for a station session: keeps what ``state`` shows, logs steps."""
 
     def __init__(self, notify: Callable[[], None], title: str):
-        from voiceguide.player.status import LogStatus
+        from voiceguide.player.status_line import LogStatus
 
         self._log = LogStatus()
         self._notify = notify
@@ -73,7 +73,7 @@ class SessionStatus:
         self._log.start(title, total)
 
     def event(self, event, elapsed: float) -> None:
-        from voiceguide.player.status import describe
+        from voiceguide.player.status_line import describe
 
         self._log.event(event, elapsed)
         self.step = event.step

@@ -27,7 +27,7 @@ import numpy as np
 
 @dataclass
 class Recording:
-    """Recording the answers to ``record`` steps (:class:`voiceguide.player.capture.CueCapture`)."""
+    """Recording the answers to ``record`` steps (:class:`voiceguide.player.cue_capture.CueCapture`)."""
 
     practice_log: bool = True
     typed: Optional[Callable[[], object]] = None   # play --text on a terminal: the KeyReader while keys are read
@@ -115,7 +115,7 @@ class LiveSession:
         self.capture = None
         script = script if script is not None else session.script
         if record is not None and has_record_steps(script):
-            from voiceguide.player.capture import CueCapture
+            from voiceguide.player.cue_capture import CueCapture
 
             self.capture = self.player.on_record = CueCapture(
                 script.id, note=self.player.note, sample_rate=session.options.sample_rate,

@@ -4,7 +4,7 @@ The :class:`~voiceguide.player.player.Player` calls a :class:`CueCapture`
 when a ``record`` event is heard (the soft tone starts); the capture waits
 for the tone to end (``RECORD_LEAD_SECONDS`` after the event's start),
 records the event's ``capture_seconds`` (its kind's answer) from the default input device in a thread
-of its own (:func:`voiceguide.sinks.capture.record`), then saves a FLAC file
+of its own (:func:`voiceguide.sinks.recording.record`), then saves a FLAC file
 beside the practice log (``recordings/2024-05-14-073005.flac``, readable only
 by the user) and logs it as that day's cue.
 
@@ -83,7 +83,7 @@ class CueCapture:
 
     def _capture(self, event, heard_at: float) -> None:
         from voiceguide.errors import VoiceguideError
-        from voiceguide.sinks.capture import NoInput, record
+        from voiceguide.sinks.recording import NoInput, record
 
         begin = heard_at + RECORD_LEAD_SECONDS  # the tone has ended: the answer may come
         started = time.time() + max(0.0, begin - time.monotonic())
