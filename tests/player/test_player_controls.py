@@ -3,7 +3,7 @@
 Fast (no sound card, no real time): the fake output records every block the
 player writes, and its cues press keys at known points of the session. What
 is asserted is what a listener would hear. The same behaviours are also
-checked end to end on real devices in tests/real_audio/.
+checked end to end on real devices in tests/player/test_player.py and test_audio_path.py.
 """
 
 from __future__ import annotations

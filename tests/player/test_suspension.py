@@ -6,7 +6,7 @@ underruns ... try --latency 0.3". Here: the live output does not count the
 underrun a suspension causes (whichever thread hears of it first); SIGCONT
 tells the output, the keys and the status; alsa-lib's messages reach the
 player instead of file descriptor 2. The whole path, on a real terminal and
-a real sound server, is in tests/real_audio/test_terminal_signals.py.
+a real sound server, is in tests/player/test_terminal_signals.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The music step in the format and the timeline (the sound itself: tests/real_audio/test_music.py)."""
+"""The music step in the format and the timeline (the sound itself: tests/player/test_music.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The record step in the format: loaded, located errors, lint advice, placed in the timeline, mixed.
 
 (Recording itself, with a real capture device and without one, is in
-tests/real_audio/test_record.py.)
+tests/player/test_record.py.)
 """
 
 from __future__ import annotations

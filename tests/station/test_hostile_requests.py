@@ -6,7 +6,7 @@ client would send), over the stand-in controller of
 (each route's ordinary answers: ``test_routes_in_process.py``): a refused
 request must never reach it. Lengths are checked against the real built-in
 exercises. What only a real socket shows (timeouts,
-the connection cap) is in ``tests/real_audio/test_station_pressure.py``.
+the connection cap) is in ``tests/station/test_station_pressure.py``.
 """
 
 from __future__ import annotations

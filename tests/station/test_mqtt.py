@@ -109,6 +109,7 @@ def watched(broker, controller, monkeypatch):
     watcher.close()
 
 
+@pytest.mark.broker
 def test_discovery_state_select_buttons_and_volume_through_a_real_broker(watched, caplog):
     broker, controller, bridge, watcher = watched
     caplog.set_level(logging.INFO, logger="voiceguide.station")
@@ -163,6 +164,7 @@ def test_discovery_state_select_buttons_and_volume_through_a_real_broker(watched
     assert controller.volume_db == -6.0 and controller.state()["state"] == "idle"
 
 
+@pytest.mark.broker
 @pytest.mark.slow
 def test_the_bridge_reconnects_and_publishes_again_after_the_broker_restarts(watched, caplog):
     broker, controller, bridge, watcher = watched
@@ -185,6 +187,7 @@ def test_the_bridge_reconnects_and_publishes_again_after_the_broker_restarts(wat
     assert any("connected to 127.0.0.1" in line and "again after" in line for line in lines), lines
 
 
+@pytest.mark.broker
 @pytest.mark.slow
 def test_a_refused_password_is_one_log_line_and_the_controller_goes_on(tmp_path, controller, caplog):
     caplog.set_level(logging.INFO, logger="voiceguide.station")
@@ -234,6 +237,7 @@ def test_without_an_mqtt_table_nothing_of_mqtt_or_paho_is_imported(tmp_path):
     assert result.returncode == 0 and "ok" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.broker
 @pytest.mark.slow
 def test_the_real_station_process_in_home_assistant_and_its_last_will(tmp_path):
     from tests.support.station_env import Station

@@ -1,7 +1,7 @@
 """One truth on every surface (issue 19): the same length, the same words, each surface in its own language.
 
 Fast checks of the parts; the page itself is checked in a real browser in
-tests/real_audio/test_web_page.py.
+tests/station/test_web_page.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every API route of the station in-process: Starlette's TestClient over a fake controller.
 
 The real station (a process, a socket, speech and sound) is tested in
-``tests/real_audio/test_station.py``; here each route's happy path and its
+``tests/station/test_station.py``; here each route's happy path and its
 errors run in milliseconds against :class:`tests.support.station_fakes.FakeController`,
 which records what reached it.
 """

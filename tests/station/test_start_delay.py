@@ -4,7 +4,7 @@ In-process: a real controller and runner with a sound device that is not
 there, so what follows the delay fails at once -- which is enough to see
 that the session begins exactly when the count ends, and never when it was
 stopped. The API's ``delay`` field is checked through the ASGI app, and the
-whole path over a real socket in tests/real_audio/test_station.py.
+whole path over a real socket in tests/station/test_station.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Skip and back are these questions (the player only adds the grace period of
 ``back``), so they are tested here, fast, on model objects; the keys
-themselves are tested on a real device in tests/real_audio.
+themselves are tested on a real device in tests/player/ (the tests marked audio).
 """
 
 from __future__ import annotations

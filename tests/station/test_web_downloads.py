@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.real_audio import test_web_page as page
-from tests.real_audio.test_web_page import pairing_address, text, until
+from tests.station import test_web_page as page
+from tests.station.test_web_page import pairing_address, text, until
 from tests.support.axe import serious_findings
 from tests.support.browser import chromium
 
-pytestmark = [pytest.mark.audio, pytest.mark.slow]
+pytestmark = [pytest.mark.audio, pytest.mark.slow, pytest.mark.browser]
 
 # the page tests' station (a PulseAudio null sink, real time), one per module
 pulse, station, idle = page.pulse, page.station, page.idle

@@ -27,7 +27,7 @@ from tests.support.audio_env import PulseNullSink
 from tests.support.browser import PHONE, chromium, requested_urls, require_chromium
 from tests.support.station_env import Station
 
-pytestmark = [pytest.mark.audio, pytest.mark.slow]
+pytestmark = [pytest.mark.audio, pytest.mark.slow, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -14,7 +14,7 @@ import pexpect
 import pyte
 import pytest
 
-from tests.real_audio.test_signals import interactive_shell, long_script
+from tests.player.test_signals import interactive_shell, long_script
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 

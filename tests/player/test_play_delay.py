@@ -15,7 +15,7 @@ import pexpect
 import pytest
 import soundfile as sf
 
-from tests.real_audio.test_player import SR, spawn
+from tests.player.test_player import SR, spawn
 from tests.support.audio_env import voiceguide
 from tests.support.scripts import THREE_STEPS
 
