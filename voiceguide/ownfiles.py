@@ -35,7 +35,7 @@ import stat
 from pathlib import Path
 from typing import Optional, Union
 
-from voiceguide.readfile import NotRegularFile, TooBig, kind_of
+from voiceguide.readfile import NotRegularFile, kind_of, read_fd
 
 PathLike = Union[str, Path]
 
@@ -158,20 +158,7 @@ def read_own(path: PathLike, limit: int, what: str = "file") -> bytes:
     """
     fd = open_own(path, os.O_RDONLY, what=what)
     try:
-        if os.fstat(fd).st_size > limit:
-            raise TooBig(path, os.fstat(fd).st_size, limit)
-        chunks = []
-        left = limit + 1  # one more than allowed: a file that grows while it is read is refused too
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:
-            raise TooBig(path, len(data), limit)
-        return data
+        return read_fd(fd, path, limit)
     finally:
         os.close(fd)
 

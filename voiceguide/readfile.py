@@ -121,24 +121,37 @@ def read_regular(path: Union[str, Path], limit: int, head: bool = False) -> byte
     """
     fd = open_regular(path)
     try:
-        if os.fstat(fd).st_size > limit and not head:
-            raise TooBig(path, os.fstat(fd).st_size, limit)
-        chunks = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:
-            if head:
-                return data[:limit]
-            raise TooBig(path, len(data), limit)
-        return data
+        return read_fd(fd, path, limit, head)
     finally:
         os.close(fd)
+
+
+def read_fd(fd: int, path: Union[str, Path], limit: int, head: bool = False) -> bytes:
+    """The bytes of the open, checked file *fd* (named *path* in errors), at most *limit* of them.
+
+    The one bounded read behind :func:`read_regular` and
+    :func:`voiceguide.ownfiles.read_own`. It reads one byte more than
+    allowed, so a file that grows past *limit* while it is read is refused
+    too (:class:`TooBig`), unless *head*: then its first *limit* bytes are
+    returned. The caller opens and closes *fd*.
+    """
+    size = os.fstat(fd).st_size
+    if size > limit and not head:
+        raise TooBig(path, size, limit)
+    chunks = []
+    left = limit + 1
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        if head:
+            return data[:limit]
+        raise TooBig(path, len(data), limit)
+    return data
 
 
 def describe(path: Union[str, Path], exc: OSError) -> str:
