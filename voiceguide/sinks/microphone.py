@@ -21,7 +21,7 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from voiceguide.errors import DeviceError
-from voiceguide.sinks.recording import NoInput, _first_line
+from voiceguide.sinks.recording import _first_line, input_device
 from voiceguide.sinks.quiet import c_noise_filtered
 
 RATE = 16000
@@ -31,41 +31,11 @@ BLOCK = 1600
 Mic = Union[int, str, None]
 
 
-def find_input(mic: Mic = None) -> dict:
-    """The input device *mic* names (an index, a part of a name, None: the default), or :class:`NoInput`."""
-    try:
-        import sounddevice as sd
-
-        devices = sd.query_devices()
-        default = sd.default.device[0]
-    except Exception as exc:  # PortAudio failed to start
-        raise NoInput(f"no microphone (the audio system is unavailable: {exc})") from None
-    inputs = [i for i, d in enumerate(devices) if d["max_input_channels"] > 0]
-    if not inputs:
-        raise NoInput("no microphone was found")
-    if isinstance(mic, str) and mic.strip().isdigit():
-        mic = int(mic)
-    if mic is None:
-        index = default if default is not None and default >= 0 and default in inputs else inputs[0]
-    elif isinstance(mic, int):
-        if mic not in inputs:
-            raise NoInput(f"no microphone with index {mic} (`voiceguide devices` lists them)")
-        index = mic
-    else:
-        named = [i for i in inputs if mic.lower() in devices[i]["name"].lower()]
-        if not named:
-            raise NoInput(f"no microphone named like {mic!r} (`voiceguide devices` lists them)")
-        index = named[0]
-    info = dict(devices[index])
-    info["index"] = index
-    return info
-
-
 class Microphone:
     """``with Microphone(mic) as m: for block in m.blocks(): ...`` -- float32 blocks at 16 kHz."""
 
     def __init__(self, mic: Mic = None):
-        self.device = find_input(mic)
+        self.device = input_device(mic)
         self.name = str(self.device["name"])
         self._stream: Any = None
         self._resampler: Any = None

@@ -24,7 +24,7 @@ Traps:
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -39,8 +39,13 @@ class NoInput(DeviceError):
     """There is no input device to record from."""
 
 
-def input_device() -> dict:
-    """The default input device's PortAudio description, or :class:`NoInput`."""
+def input_device(mic: Union[int, str, None] = None) -> dict:
+    """The PortAudio description of the input device *mic* names, or :class:`NoInput`.
+
+    *mic* is an index, a part of a device's name, or None for the default
+    input (the first input when the default is not one). Record steps take
+    the default; spoken commands (:mod:`.microphone`) take ``--mic``.
+    """
     try:
         import sounddevice as sd
 
@@ -51,7 +56,19 @@ def input_device() -> dict:
     inputs = [i for i, d in enumerate(devices) if d["max_input_channels"] > 0]
     if not inputs:
         raise NoInput("no input device (no microphone was found)")
-    index = default if default is not None and default >= 0 and default in inputs else inputs[0]
+    if isinstance(mic, str) and mic.strip().isdigit():
+        mic = int(mic)
+    if mic is None:
+        index = default if default is not None and default >= 0 and default in inputs else inputs[0]
+    elif isinstance(mic, int):
+        if mic not in inputs:
+            raise NoInput(f"no microphone with index {mic} (`voiceguide devices` lists them)")
+        index = mic
+    else:
+        named = [i for i in inputs if mic.lower() in devices[i]["name"].lower()]
+        if not named:
+            raise NoInput(f"no microphone named like {mic!r} (`voiceguide devices` lists them)")
+        index = named[0]
     info = dict(devices[index])
     info["index"] = index
     return info
