@@ -436,12 +436,14 @@ def test_a_long_schedule_label_keeps_remove_inside_its_button_and_the_list_is_co
     try:
         with chromium() as driver:
             driver.get(pairing_address(idle))
-            button = until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#schedule-list button"))[0]
-            fits = driver.execute_script("""
-                var b = arguments[0], li = b.closest('li'), r = b.getBoundingClientRect(),
-                    l = li.getBoundingClientRect();
+            # measured in one script, the button looked up there: the list is drawn again whenever
+            # the schedules change, and an element found before that is gone (stale)
+            fits = until(driver, lambda d: d.execute_script("""
+                var b = document.querySelector('#schedule-list button');
+                if (!b) return null;
+                var li = b.closest('li'), r = b.getBoundingClientRect(), l = li.getBoundingClientRect();
                 return {overflow: b.scrollWidth > b.clientWidth, inside: r.right <= l.right + 0.5,
-                        oneLine: r.height < 60, width: r.width};""", button)
+                        oneLine: r.height < 60, width: r.width};"""))
             assert not fits["overflow"] and fits["inside"] and fits["oneLine"], fits
             # one length field for the whole list, and a row per exercise rather than a screen
             until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#exercise-list > li")) > 5)
