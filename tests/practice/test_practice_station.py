@@ -81,3 +81,22 @@ def test_station_sessions_are_logged_beside_a_terminal_session(station, tmp_path
     cues = json.loads(voiceguide("cues", "--json", env=env).stdout)
     assert [c["text"] for c in cues] == ["warmth when the bell rang"]
     assert "practice log" not in station.log()
+
+
+def test_skipped_steps_are_not_logged_as_listened(station):
+    """Issue 19: the log says what was heard (frames played), not where the session got to."""
+    env = station.env
+    station.api("POST", "/api/play", {"id": "short-check", "length": "40s"})
+    station.wait_for(lambda s: s["state"] == "playing" and s["elapsed"] >= 0.5)
+    started = time.monotonic()
+    for _ in range(3):
+        station.api("POST", "/api/next")
+        time.sleep(0.3)
+    position = station.api("GET", "/api/state")["elapsed"]
+    time.sleep(1.0)
+    station.api("POST", "/api/stop")
+    heard_for = time.monotonic() - started + 0.5
+    got = wait_rows(env, lambda r: r and r[0]["ended"] == "stopped")
+    listened = got[0]["listened"]
+    assert position > heard_for + 3, "the skips moved the session well ahead of the time it played"
+    assert listened < heard_for + 1.5, (listened, heard_for, position)

@@ -286,7 +286,10 @@ class Runner:
     def _end(self, run: Run, start: SessionStart, outcome: str, message: Optional[str], heard: bool) -> None:
         """Log how the session ended, tell the listeners, and announce a failure aloud."""
         status = run.status
-        listened = status.elapsed if status else 0.0
+        # what was heard, as the terminal logs it: the frames played, not the position (five quick
+        # "next"s move the position a minute ahead in seconds, and none of that was listened to)
+        player = run.player
+        listened = player.frames_played / player.sample_rate if player is not None else 0.0
         if outcome == "error":
             log.error("session %s failed: %s", run.exercise, message)
             with self.lock:
