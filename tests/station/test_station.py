@@ -86,7 +86,9 @@ def test_exercises_are_those_of_list(idle):
     short = next(e for e in exercises if e["id"] == "short-check")
     assert short == {"id": "short-check", "title": "Short check", "duration": short["duration"],
                      "summary": "Three short steps for the station tests.",
-                     "estimated": short["estimated"], "duration_text": short["duration_text"]}
+                     "estimated": short["estimated"], "duration_text": short["duration_text"],
+                     "needs_music": False}
+    assert next(e for e in exercises if e["id"] == "music-listening")["needs_music"] is True
     assert 10 < short["duration"] < 20
 
 

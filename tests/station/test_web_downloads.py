@@ -91,10 +91,12 @@ def test_the_keyboard_alone_reaches_download_then_start(idle):
         open_page(driver, idle)
         # from the length field, Tab walks the list in order: each row's Download, then its Start
         driver.find_element(By.ID, "ex-length").send_keys("25s")
-        rows = driver.find_elements(By.CSS_SELECTOR, "#exercise-list > li")
-        index = [r.get_attribute("data-id") for r in rows].index("short-check")
-        before = (driver.find_elements(By.CSS_SELECTOR, "#exercise-list > li button")[index - 1] if index
-                  else driver.find_element(By.ID, "ex-delay"))
+        # the control just before the row (a row for music without a music folder has none of its own)
+        controls = driver.find_elements(By.CSS_SELECTOR, "#exercise-list a, #exercise-list button, "
+                                                         "#exercise-list select")
+        link = driver.find_element(By.CSS_SELECTOR, f"{ROW} a.ex-download")
+        index = controls.index(link)
+        before = controls[index - 1] if index else driver.find_element(By.ID, "ex-delay")
         driver.execute_script("arguments[0].focus()", before)
         driver.switch_to.active_element.send_keys(Keys.TAB)
         focused = driver.switch_to.active_element

@@ -507,3 +507,46 @@ def test_a_start_delay_chosen_on_the_page_counts_down_pauses_and_stops(idle):
         until(driver, lambda d: text(d, "now-title") == "Nothing is playing")
         assert idle.api("GET", "/api/state")["state"] == "idle"
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_an_exercise_with_music_offers_the_folders_pieces_or_says_what_to_do(idle, pulse, tmp_path):
+    """Issue 19: Start for a music step only with a piece to choose; without a music folder, a calm line."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.station.test_music import MUSIC_SCRIPT, write_piece
+    from tests.support.axe import serious_findings
+
+    row = '#exercise-list li[data-id="music-listening"]'
+    with chromium() as driver:                      # the module's station has no music folder
+        driver.get(pairing_address(idle))
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, row))
+        item = driver.find_element(By.CSS_SELECTOR, row)
+        assert "needs music: set music_folder on the station" in item.text
+        assert item.find_elements(By.CSS_SELECTOR, "button, select") == []
+
+    music = tmp_path / "music"
+    music.mkdir()
+    write_piece(music / "calm piece.wav")
+    config = tmp_path / "config"
+    (config / "voiceguide" / "scripts").mkdir(parents=True)
+    (config / "voiceguide" / "scripts" / "music-check.yaml").write_text(MUSIC_SCRIPT)
+    (config / "voiceguide" / "config.toml").write_text(f'[station]\nmusic_folder = "{music}"\n')
+    with Station(dict(pulse.env, XDG_CONFIG_HOME=str(config)), tmp_path, "--listen",
+                 f"127.0.0.1:{free_port()}") as station, chromium() as driver:
+        driver.get(pairing_address(station))
+        row = '#exercise-list li[data-id="music-check"]'
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f"{row} select"))
+        until(driver, lambda d: text(d, "conn") == "Connected")
+        select = Select(driver.find_element(By.CSS_SELECTOR, f"{row} select"))
+        assert [o.get_attribute("value") for o in select.options] == ["calm piece.wav"]
+        assert select.options[0].text == "calm piece (0:04)"
+        assert driver.find_element(By.CSS_SELECTOR, f"{row} select").get_attribute("aria-label") == \
+            "Music for Music check"
+        assert serious_findings(driver) == []
+        click(driver, '[aria-label="Start Music check with the chosen music"]')
+        until(driver, lambda d: text(d, "now-title") == "Music check")
+        assert station.api("GET", "/api/state")["exercise"] == "music-check"
+        screenshot(driver, "phone-music")
+        station.api("POST", "/api/stop")
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

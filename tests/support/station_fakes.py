@@ -25,6 +25,8 @@ class FakeController:
         self.calls: List[Tuple[str, tuple]] = []
         self.fail: Optional[BaseException] = None
         self.listeners: List[Any] = []
+        #: what GET /api/music answers (the music folder's pieces)
+        self.pieces: List[Dict[str, Any]] = []
 
     def _raise(self) -> None:
         if self.fail is not None:
@@ -38,10 +40,14 @@ class FakeController:
         return [{"id": "body-scan", "title": "Body scan", "summary": "", "duration": 600.0}]
 
     def play(self, ident: str, length: Optional[str] = None, *, origin: str = "api",
-             delay: Optional[float] = None) -> Dict[str, Any]:
-        self.calls.append(("play", (ident, length, origin)) + ((delay,) if delay else ()))
+             delay: Optional[float] = None, music: Optional[str] = None) -> Dict[str, Any]:
+        self.calls.append(("play", (ident, length, origin)) + ((delay,) if delay else ())
+                          + ((("music", music),) if music else ()))
         self._raise()
         return dict(STATE)
+
+    def music(self) -> List[Dict[str, Any]]:
+        return list(self.pieces)
 
     def change_volume(self, db: float) -> Dict[str, Any]:
         self.calls.append(("volume", (db,)))

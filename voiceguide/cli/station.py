@@ -150,7 +150,7 @@ def _install(listen, enable, *, device=None, exercise=None, gpio=True) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the station's JSON answer.")
 @click.pass_context
 def ctl(ctx, where, as_json):
-    """Control a running station: status, play ID, pause, resume, toggle, next, back, stop, volume DB."""
+    """Control a running station: status, play ID, music, pause, resume, toggle, next, back, stop, volume DB."""
     ctx.ensure_object(dict)
     ctx.obj["station"] = where
     ctx.obj["json"] = as_json
@@ -220,10 +220,33 @@ def ctl_list():
 @click.argument("exercise")
 @click.option("--length", metavar="D", help="Stretch pauses to last D (e.g. 15m).")
 @delay_option()
+@click.option("--music", metavar="NAME",
+              help="For an exercise with music: a piece of the station's music folder (`voiceguide ctl music`).")
 @_json_option
-def play(exercise, length, delay):
+def play(exercise, length, delay, music):
     """Start an exercise (a playing one fades out first)."""
-    _show(_client().play(exercise, length, delay=delay))
+    _show(_client().play(exercise, length, delay=delay, music=music))
+
+
+@ctl.command("music")
+@_json_option
+def ctl_music():
+    """The pieces of the station's music folder (music_folder under [station]), for play --music NAME."""
+    items = _client().music()
+    if click.get_current_context().obj.get("json"):
+        click.echo(json.dumps(items, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("no music: set music_folder under [station] on the station (a folder of WAV, FLAC or OGG "
+                   "files)", err=True)
+        return
+    from voiceguide.script.units import format_duration
+    from voiceguide.visible import visible
+
+    for item in items:
+        seconds = item.get("seconds")
+        length = format_duration(seconds) if isinstance(seconds, (int, float)) else "?"
+        click.echo(f"{length:>7}  {visible(item['name'])}")
 
 
 def _action(name: str, doc: str):

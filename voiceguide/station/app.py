@@ -317,6 +317,7 @@ class Api:
         return [
             route("/api/state", self.state),
             route("/api/exercises", self.exercises),
+            route("/api/music", self.music),
             route("/api/events", self.events),
             route("/api/play", self.play, "POST"),
             *(route(f"/api/{name}", self.action(name), "POST")
@@ -337,6 +338,10 @@ class Api:
     async def exercises(self, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(self.controller.exercises))
 
+    async def music(self, request: Request) -> Response:
+        """The pieces of the station's music folder: ``[{"name", "seconds"?}]`` (see station/music.py)."""
+        return JSONResponse(await run_in_threadpool(self.controller.music))
+
     async def play(self, request: Request) -> Response:
         body = await _body(request)
         ident = body.get("id")
@@ -345,9 +350,13 @@ class Api:
         length = request_length(body.get("length"))
         delay = request_delay(body.get("delay"))
         origin = str(body["origin"]) if body.get("origin") in ORIGINS else "api"
+        music = body.get("music")
+        if music is not None and not isinstance(music, str):
+            raise BadRequest("music is the name of a piece, such as {\"music\": \"rain.flac\"} (GET /api/music)")
 
         def start() -> dict:
-            return self.controller.play(ident, check_reach(ident, length), origin=origin, delay=delay)
+            return self.controller.play(ident, check_reach(ident, length), origin=origin, delay=delay,
+                                        music=music or None)
 
         return JSONResponse(await run_in_threadpool(start))
 

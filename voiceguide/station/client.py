@@ -178,13 +178,23 @@ class Client:
         return items
 
     def play(self, exercise: str, length: Optional[str] = None, origin: str = "ctl",
-             delay: Optional[float] = None) -> dict:
+             delay: Optional[float] = None, music: Optional[str] = None) -> dict:
         body: Dict[str, Any] = {"id": exercise, "origin": origin}
+        if music:
+            body["music"] = music
         if length:
             body["length"] = length
         if delay:
             body["delay"] = delay
         return _checked_state(self.call("POST", "/api/play", body), self.address)
+
+    def music(self) -> list:
+        """The pieces of the station's music folder: ``[{"name", "seconds"?}]``."""
+        items = self.call("GET", "/api/music", expect=list)
+        if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in items):
+            raise BadAnswer(f"the station at {self.address} sent a music list that is not a voiceguide "
+                            f"station's; is something else listening there?")
+        return items
 
     def action(self, name: str, body: Any = None) -> dict:
         """``pause``, ``resume``, ``toggle``, ``next``, ``back``, ``stop``, ``volume``."""

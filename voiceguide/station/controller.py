@@ -60,8 +60,11 @@ class Controller:
     def __init__(self, playback: Optional[Playback] = None, *, default_exercise: str = "daily-check-in",
                  start_volume_limit: float = 0.0, device_wait: float = 60.0,
                  state_file: Optional[Path] = None, feedback: Any = None,
-                 catalog: Optional[Callable[[], Dict[str, Path]]] = None, start_delay: float = 0.0):
+                 catalog: Optional[Callable[[], Dict[str, Path]]] = None, start_delay: float = 0.0,
+                 music_folder: Optional[Path] = None):
         self.playback = playback or Playback()
+        #: the pieces a music step may play (``music_folder`` under ``[station]``; see :mod:`.music`)
+        self.music_folder = Path(music_folder) if music_folder is not None else None
         self.default_exercise = default_exercise
         #: seconds a press of the button waits before its session (``start_delay`` under ``[station]``)
         self.start_delay = start_delay
@@ -111,7 +114,10 @@ class Controller:
             return state_object(runner.queued() or runner.current, self._volume.db, runner.error)
 
     def exercises(self) -> List[Dict[str, Any]]:
-        """``[{"id", "title", "summary", "duration", "estimated"}]``, as ``voiceguide list`` (invalid ones left out).
+        """``[{"id", "title", "summary", "duration", "estimated", "needs_music"}]``, as ``voiceguide list``.
+
+        Invalid ones are left out. ``needs_music``: it has a ``music`` step, so
+        it starts only with a piece from the music folder (:meth:`music`).
 
         ``duration`` is the one length every surface shows
         (:func:`voiceguide.player.lengths.exercise_length`, with this
@@ -120,6 +126,7 @@ class Controller:
         """
         from voiceguide.errors import ScriptError
         from voiceguide.player.lengths import exercise_length
+        from voiceguide.player.music_request import music_steps
         from voiceguide.script.loader import load
         from voiceguide.synth.lookup import CacheLookup
 
@@ -134,8 +141,15 @@ class Controller:
                 length = exercise_length(script, options, lookup)
             except ScriptError:
                 continue
-            result.append({"id": ident, "title": script.title, "summary": script.summary, **length.as_json()})
+            result.append({"id": ident, "title": script.title, "summary": script.summary, **length.as_json(),
+                           "needs_music": bool(music_steps(script))})
         return result
+
+    def music(self) -> List[Dict[str, Any]]:
+        """``[{"name", "seconds"?}]``: the pieces of the music folder (``[]`` without one)."""
+        from voiceguide.station.music import pieces
+
+        return pieces(self.music_folder)
 
     @property
     def volume_db(self) -> float:
@@ -150,8 +164,12 @@ class Controller:
     # -- controls (any thread) -----------------------------------------------------------
 
     def play(self, exercise: str, length: Optional[str] = None, *, origin: str = "api",
-             chime: bool = False, delay: Optional[float] = None) -> Dict[str, Any]:
+             chime: bool = False, delay: Optional[float] = None, music: Optional[str] = None) -> Dict[str, Any]:
         """Start *exercise* (an id from the catalog); a playing session fades out first.
+
+        *music* is the NAME of a piece in the music folder, for an exercise
+        with a ``music`` step (which is refused without one); never a path
+        (:func:`voiceguide.station.music.choose`).
 
         With *delay* (seconds, see :func:`~voiceguide.player.countdown.parse_delay`)
         the session waits that long first (the state says ``starting``),
@@ -163,6 +181,10 @@ class Controller:
         invalid script (also announced through the speaker).
         """
         seconds = parse_length(length)
+        if music is not None:
+            from voiceguide.station.music import check_name
+
+            check_name(music)
         path = self._catalog().get(exercise) if isinstance(exercise, str) else None
         if path is None:
             from voiceguide.errors import did_you_mean
@@ -179,9 +201,7 @@ class Controller:
         except VoiceguideError as exc:
             self._runner.fail_before_start(run, exc)
             raise
-        from voiceguide.player.music_request import check_request
-
-        check_request(run.script, None, required=True)  # a music step needs a file the station has not got
+        run.music = self._piece(run.script, music)
         from voiceguide.player.lengths import length_or_none
 
         # The total is shown from the first answer on (real when the speech is cached, else marked an
@@ -192,6 +212,27 @@ class Controller:
                 raise VoiceguideError("the station is stopping")
             self._runner.replace_session(run)
         return self.state()
+
+    def _piece(self, script: Any, music: Optional[str]) -> Optional[Path]:
+        """The path of the piece *music* for *script*, checked; refused in one line before anything starts."""
+        from voiceguide.errors import UsageError
+        from voiceguide.player.music_request import check_request, music_steps
+        from voiceguide.station.music import NO_FOLDER, choose
+
+        if not music_steps(script):
+            if music is not None:
+                raise UsageError(f'music {music!r}: "{script.title}" has no music step; music is for exercises '
+                                 f"that play a piece you choose, such as music-listening")
+            return None
+        if music is None:
+            if self.music_folder is None:
+                raise UsageError(f'"{script.title}" plays a piece of music you choose: {NO_FOLDER}')
+            raise UsageError(f'"{script.title}" plays a piece of music you choose: choose a piece from the '
+                             f'station\'s music folder ({{"id": "{script.id}", "music": NAME}}; GET /api/music '
+                             f"lists them, voiceguide ctl play {script.id} --music NAME)")
+        path = choose(self.music_folder, music)
+        check_request(script, path, required=True)   # a readable sound file, from its header
+        return path
 
     def press(self) -> None:
         """The button: idle starts the default exercise (with a chime); otherwise pause/resume."""

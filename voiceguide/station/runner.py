@@ -248,7 +248,9 @@ class Runner:
 
         heard = False
         try:
-            with Session(run.script, self.playback.session_options(run.length)) as session:
+            options = self.playback.session_options(run.length)
+            options.music = run.music   # the piece chosen from the music folder, as `play --music` sets it
+            with Session(run.script, options) as session:
                 session.prefetch(background=True)  # synthesis starts while the device opens
                 live = self._open_player(session, run)
                 if live is None:

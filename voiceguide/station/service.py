@@ -221,7 +221,8 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
                                 start_volume_limit=settings.start_volume_limit, device_wait=settings.device_wait,
                                 state_file=state_dir() / "station-state.json",
                                 feedback=Feedback() if feedback == "default" else feedback,
-                                start_delay=settings.start_delay)
+                                start_delay=settings.start_delay,
+                                music_folder=Path(settings.music_folder) if settings.music_folder else None)
     except BaseException:
         lock.release()
         raise

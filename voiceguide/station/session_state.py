@@ -158,6 +158,8 @@ class Run:
     planned: Optional[Length] = None  # the one length every surface shows, known at the request
     #: the start delay still running (``"starting"`` in the state), else None
     countdown: Optional[Countdown] = None
+    #: the piece from the music folder for a music step (as ``play --music``), else None
+    music: Optional[Path] = None
 
     def waiting(self) -> bool:
         """The session is in its start delay: not begun, nothing heard, not logged yet."""

@@ -14,6 +14,7 @@
     start_delay = "30s"           # a press waits this long (then a chime) before its session; default 0
     voice_commands = true         # "guide, pause" through a microphone (pip install 'voiceguide[voice]')
     mic = "USB"                   # the microphone: part of its name or its index; default input if not given
+    music_folder = "~/Music/voiceguide"   # pieces (WAV, FLAC, OGG) the page and ctl offer for a music step
     gpio = true                   # false: no buttons, encoder or LED at all
     button = 17                   # BCM pin to ground; false for none
     led = 27                      # through a resistor to ground; false for none
@@ -113,6 +114,7 @@ class StationSettings:
     start_delay: float = 0.0
     voice_commands: bool = False
     mic: Union[int, str, None] = None
+    music_folder: Optional[str] = None
     gpio: bool = True
     button: Optional[Input] = Input(17)
     led: Optional[Led] = Led(27)
@@ -267,6 +269,15 @@ def _mic(value: Any) -> Union[int, str]:
     raise ValueError(f"expected a microphone's index or a part of its name, got {value!r}")
 
 
+def _music_folder(value: Any) -> str:
+    """A folder of pieces for music steps (``~`` expanded); it may be missing now (a drive mounted later)."""
+    import os
+
+    if not isinstance(value, str) or not value.strip() or any(ord(c) < 32 for c in value):
+        raise ValueError(f"expected the path of a folder of music (WAV, FLAC or OGG files), got {value!r}")
+    return os.path.expanduser(value.strip())
+
+
 def _toml(value: Any) -> str:
     """A value as it would be written in config.toml (what ``voiceguide config`` shows)."""
     if value is None:
@@ -316,6 +327,8 @@ STATION = Table("station", "VOICEGUIDE_STATION_", (
     _station("voice_commands", _DEFAULTS.voice_commands, flag, "spoken commands: \"guide, pause\"", parse_flag),
     _station("mic", None, _mic, "the microphone for spoken commands: its index or a part of its name", str,
              unset="(the default input)"),
+    _station("music_folder", None, _music_folder, "a folder of pieces (WAV, FLAC, OGG) for exercises with music",
+             str, unset="(none: no music from the station)"),
     _station("gpio", _DEFAULTS.gpio, flag, "false: no buttons, encoder or LED at all", parse_flag),
     _station("button", _DEFAULTS.button, _input, "the main button: a BCM pin to ground, or false"),
     _station("led", _DEFAULTS.led, _led, "the LED: a BCM pin through a resistor to ground, or false"),

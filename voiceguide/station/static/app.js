@@ -24,6 +24,7 @@
   var retryTimer = 0;
   var ticker = 0;
   var exercises = [];
+  var pieces = [];           // the station's music folder: [{name, seconds?}] (GET /api/music)
   var unpaired = false;
   var wasLost = false;       // the stream failed since it last opened
 
@@ -249,8 +250,9 @@
 
   // ---- exercises -----------------------------------------------------------
 
-  function startExercise(ex) {
+  function startExercise(ex, music) {
     var body = { id: ex.id, origin: "web" };   // the practice log notes who asked
+    if (music) body.music = music;             // a piece's name from the station's music folder
     var length = $("ex-length").value.trim();
     if (length) body.length = length;
     var delay = $("ex-delay").value;
@@ -326,6 +328,35 @@
     }
   }
 
+  function musicRow(li, ex) {
+    // Start with a small select of the pieces beside it; without pieces, a line saying what to do.
+    if (!pieces.length) {
+      var needs = document.createElement("p");
+      needs.className = "ex-needs-music";
+      needs.textContent = "needs music: set music_folder on the station";
+      li.appendChild(needs);
+      return;
+    }
+    var select = document.createElement("select");
+    select.className = "ex-music";
+    select.setAttribute("aria-label", "Music for " + (ex.title || ex.id));
+    pieces.forEach(function (piece) {
+      var option = document.createElement("option");
+      option.value = piece.name;
+      option.textContent = piece.name.replace(/\.[^.]+$/, "") +
+        (typeof piece.seconds === "number" ? " (" + clock(piece.seconds) + ")" : "");
+      select.appendChild(option);
+    });
+    var start = document.createElement("button");
+    start.type = "button";
+    start.className = "primary";
+    start.textContent = "Start";
+    start.setAttribute("aria-label", "Start " + (ex.title || ex.id) + " with the chosen music");
+    start.addEventListener("click", function () { startExercise(ex, select.value); });
+    li.appendChild(select);
+    li.appendChild(start);
+  }
+
   function renderExercises(list) {
     exercises = list || [];
     var ul = $("exercise-list");
@@ -355,13 +386,19 @@
       }
       info.appendChild(h);
       info.appendChild(meta);
+      li.appendChild(info);
+      if (ex.needs_music) {
+        // an exercise with a music step plays a piece from the station's music folder, or is not offered
+        musicRow(li, ex);
+        ul.appendChild(li);
+        return;
+      }
       var start = document.createElement("button");
       start.type = "button";
       start.className = "primary";
       start.textContent = "Start";
       start.setAttribute("aria-label", "Start " + (ex.title || ex.id));
       start.addEventListener("click", function () { startExercise(ex); });
-      li.appendChild(info);
       li.appendChild(downloadLink(ex));
       li.appendChild(start);
       ul.appendChild(li);
@@ -483,7 +520,11 @@
   function loadExercises() {
     // asked at once when the page opens, beside the event stream (not after it)
     if (exercises.length || loadingExercises) return;
-    loadingExercises = api("/api/exercises").then(renderExercises, showError)
+    // with the music folder's pieces, for the rows of exercises with music (a station without GET /api/music: none)
+    var music = api("/api/music").then(function (list) { pieces = Array.isArray(list) ? list : []; },
+                                       function () { pieces = []; });
+    loadingExercises = Promise.all([api("/api/exercises"), music])
+      .then(function (answers) { renderExercises(answers[0]); }, showError)
       .then(function () { loadingExercises = null; });
   }
 
