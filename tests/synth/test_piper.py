@@ -126,12 +126,15 @@ def test_speech_never_clips_and_has_no_silence_beyond_the_trim_margin(synth):
     loud = np.flatnonzero(np.abs(x) > peak * 10 ** (-45 / 20))
     assert loud[0] <= 0.020 * SR and x.size - 1 - loud[-1] <= 0.030 * SR
     assert x[0] == 0.0 and x[-1] == 0.0
-    # The two sentences are joined by a pause, as espeak-ng pauses (65/rate s at the rate).
+    # The two sentences are joined by a pause, as espeak-ng pauses (65/rate s at the rate), plus
+    # the quiet tails of the words either side. Piper samples its durations (the model's noise_w,
+    # random inside the ONNX graph: its clips differ from run to run), so the quiet run measured
+    # 0.49-0.71 s over six fresh syntheses here: a pause, never a gap of a second or more.
     frame = SR // 100
     n = x.size // frame
     quiet = np.sqrt((x[: n * frame].reshape(n, frame) ** 2).mean(axis=1)) < peak * 10 ** (-40 / 20)
     longest = max(len(run) for run in "".join("q" if q else "." for q in quiet).split("."))
-    assert 0.3 <= longest * 0.01 <= 0.7
+    assert 0.3 <= longest * 0.01 <= 0.85
 
 
 @pytest.mark.slow
