@@ -15,13 +15,11 @@ real ``voiceguide list`` / ``validate`` run has loaded when it ends.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import voiceguide
+from tests.support.processes import loaded_after
 
 PACKAGE = Path(voiceguide.__file__).resolve().parent
 
@@ -140,35 +138,13 @@ def _imported(node: ast.AST) -> List[str]:
     return []
 
 
-def loaded_after(tmp_path: Path, *args: str) -> List[str]:
-    """The modules loaded when ``voiceguide ARGS`` has finished, in a fresh interpreter."""
-    code = textwrap.dedent("""
-        import sys
-        from voiceguide.cli import main
-        sys.argv = ["voiceguide"] + sys.argv[1:]
-        try:
-            main()
-        except SystemExit as end:
-            code = end.code
-        else:
-            code = 0
-        sys.stderr.write("EXIT %s\\nMODULES %s\\n" % (code, " ".join(sorted(sys.modules))))
-    """)
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=60)
-    lines = dict(line.split(" ", 1) for line in done.stderr.splitlines() if line.startswith(("EXIT ", "MODULES ")))
-    assert lines.get("EXIT") == "0", done.stderr
-    return lines["MODULES"].split()
-
-
 def test_list_and_validate_load_no_numpy(tmp_path):
     builtins = sorted((PACKAGE.parent / "scripts").glob("*.yaml"))
     sound = tmp_path / "with-sound.yaml"  # a sound: layer's file is checked too, without numpy
     sound.write_text("title: T\nambient:\n  - sound: rain.ogg\nsteps:\n  - say: hello\n", encoding="utf-8")
     for args in (("list",), ("validate", "--lint", *map(str, builtins), str(sound))):
-        loaded = loaded_after(tmp_path, *args)
+        code, loaded = loaded_after(tmp_path, *args)
+        assert code == "0", (args, code)
         assert "voiceguide.script" in loaded
         heavy = sorted({name.split(".")[0] for name in loaded} & set(HEAVY))
         assert heavy == [], f"voiceguide {args[0]} loaded {heavy}"

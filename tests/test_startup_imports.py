@@ -8,39 +8,13 @@ saves; this keeps the imports from creeping back.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-from typing import List, Tuple
-
 import pytest
+
+from tests.support.processes import loaded_after
 
 #: Never loaded by ``--help`` or ``ctl status``.
 UNUSED = ("voiceguide.script.loader", "voiceguide.script.grammar", "voiceguide.script.build",
           "voiceguide.script.model", "voiceguide.kinds", "voiceguide.synth", "voiceguide.player", "numpy")
-
-
-def loaded_after(tmp_path: Path, *args: str) -> Tuple[str, List[str]]:
-    """The exit code and the modules loaded when ``voiceguide ARGS`` has finished, in a fresh interpreter."""
-    code = textwrap.dedent("""
-        import sys
-        from voiceguide.cli import main
-        sys.argv = ["voiceguide"] + sys.argv[1:]
-        try:
-            main()
-        except SystemExit as end:
-            code = end.code
-        else:
-            code = 0
-        sys.stderr.write("EXIT %s\\nMODULES %s\\n" % (code, " ".join(sorted(sys.modules))))
-    """)
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_STATE_HOME": str(tmp_path / "state"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=60)
-    lines = dict(line.split(" ", 1) for line in done.stderr.splitlines() if line.startswith(("EXIT ", "MODULES ")))
-    return lines.get("EXIT", "?"), lines.get("MODULES", "").split()
 
 
 @pytest.mark.parametrize("args", [("--help",), ("ctl", "--station", "127.0.0.1:9", "status")])

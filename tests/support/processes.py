@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 WORKER = "voiceguide.synth.worker"
 
@@ -109,3 +112,29 @@ def thaw(pids: List[int]) -> None:
             os.kill(pid, signal.SIGCONT)
         except ProcessLookupError:
             pass
+
+
+def loaded_after(tmp_path: Path, *args: str) -> Tuple[str, List[str]]:
+    """(exit code, modules loaded) when ``voiceguide ARGS`` has finished, in a fresh interpreter.
+
+    A private HOME and XDG folders under *tmp_path*, a bare PATH; the exit
+    code is ``"?"`` and the list empty if the child never got as far as saying.
+    """
+    code = textwrap.dedent("""
+        import sys
+        from voiceguide.cli import main
+        sys.argv = ["voiceguide"] + sys.argv[1:]
+        try:
+            main()
+        except SystemExit as end:
+            code = end.code
+        else:
+            code = 0
+        sys.stderr.write("EXIT %s\\nMODULES %s\\n" % (code, " ".join(sorted(sys.modules))))
+    """)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    lines = dict(line.split(" ", 1) for line in done.stderr.splitlines() if line.startswith(("EXIT ", "MODULES ")))
+    return lines.get("EXIT", "?"), lines.get("MODULES", "").split()
