@@ -40,6 +40,18 @@ def write_piece(path, seconds: float = 4.0, rate: int = 44100):
     return path
 
 
+def music_station_config(tmp_path):
+    """A config folder for a station: music_folder with one 4 s piece, and the music-check exercise."""
+    music = tmp_path / "music"
+    music.mkdir()
+    write_piece(music / "calm piece.wav")
+    config = tmp_path / "config"
+    (config / "voiceguide" / "scripts").mkdir(parents=True)
+    (config / "voiceguide" / "scripts" / "music-check.yaml").write_text(MUSIC_SCRIPT)
+    (config / "voiceguide" / "config.toml").write_text(f'[station]\nmusic_folder = "{music}"\n')
+    return config
+
+
 @pytest.fixture()
 def folder(tmp_path):
     """A music folder: one good piece, and what must never be offered or played."""
@@ -200,13 +212,7 @@ def test_a_real_station_plays_a_piece_from_its_music_folder(tmp_path):
     from tests.support.audio_env import PulseNullSink
     from tests.support.station_env import Station
 
-    music = tmp_path / "music"
-    music.mkdir()
-    write_piece(music / "calm piece.wav")
-    config = tmp_path / "config"
-    (config / "voiceguide" / "scripts").mkdir(parents=True)
-    (config / "voiceguide" / "scripts" / "music-check.yaml").write_text(MUSIC_SCRIPT)
-    (config / "voiceguide" / "config.toml").write_text(f'[station]\nmusic_folder = "{music}"\n')
+    config = music_station_config(tmp_path)
     with PulseNullSink(tmp_path / "pulse") as pulse, \
             Station(dict(pulse.env, XDG_CONFIG_HOME=str(config)), tmp_path) as station:
         assert station.api("GET", "/api/music") == [{"name": "calm piece.wav", "seconds": 4.0}]

@@ -514,7 +514,7 @@ def test_an_exercise_with_music_offers_the_folders_pieces_or_says_what_to_do(idl
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from tests.station.test_music import MUSIC_SCRIPT, write_piece
+    from tests.station.test_music import music_station_config
     from tests.support.axe import serious_findings
 
     row = '#exercise-list li[data-id="music-listening"]'
@@ -525,13 +525,7 @@ def test_an_exercise_with_music_offers_the_folders_pieces_or_says_what_to_do(idl
         assert "needs music: set music_folder on the station" in item.text
         assert item.find_elements(By.CSS_SELECTOR, "button, select") == []
 
-    music = tmp_path / "music"
-    music.mkdir()
-    write_piece(music / "calm piece.wav")
-    config = tmp_path / "config"
-    (config / "voiceguide" / "scripts").mkdir(parents=True)
-    (config / "voiceguide" / "scripts" / "music-check.yaml").write_text(MUSIC_SCRIPT)
-    (config / "voiceguide" / "config.toml").write_text(f'[station]\nmusic_folder = "{music}"\n')
+    config = music_station_config(tmp_path)
     with Station(dict(pulse.env, XDG_CONFIG_HOME=str(config)), tmp_path, "--listen",
                  f"127.0.0.1:{free_port()}") as station, chromium() as driver:
         driver.get(pairing_address(station))
