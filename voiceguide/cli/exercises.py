@@ -19,28 +19,38 @@ def list_cmd():
     a play, a preview or a render), with the voice and rate `play` would
     use; until then it is estimated from the words and marked ~.
     """
-    from voiceguide.errors import ScriptError
+    from voiceguide.cli.list_cache import Rows
     from voiceguide.script.catalog import entries
-    from voiceguide.script.loader import load
     from voiceguide.visible import visible
 
     found = entries()  # the scripts folders first: their problems are what list is about
-    options = session_options({})
+    kept = Rows.load()  # rows made by an earlier list, used while nothing they come from changed
+    lengths = None
     rows = []
-    with _Lengths(options) as lengths:
+    try:
         for entry in found:
-            try:
-                script = load(entry.path)
-                if script.part:  # written to be included (an opening, a closing), not an exercise
-                    continue
-                title, length, summary = script.title, lengths.of(script), script.summary
-            except ScriptError as exc:
-                title, length, summary = f"(invalid: {exc.problems[0].message})", "-", None
+            row = kept.row(entry.path)
+            if row is None:
+                if lengths is None:
+                    lengths = _Lengths(session_options({})).__enter__()
+                start = len(lengths.lookup.consulted)
+                row = _row(entry.path, lengths)
+                kept.keep(entry.path, row, lengths.lookup.consulted[start:])
+            if row.get("part"):  # written to be included (an opening, a closing), not an exercise
+                continue
+            if "invalid" in row:
+                title, length, summary = f"(invalid: {row['invalid']})", "-", None
+            else:
+                title, length, summary = row["title"], row["length"], row["summary"]
             mark = " (yours, shadows the built-in)" if entry.shadows_builtin else (
                 "" if entry.builtin else " (yours)")
             # An id is a file name: a newline or an escape sequence in it is shown, never acted on.
             rows.append((visible(entry.id), visible(title + mark + (f" \N{EM DASH} {summary}" if summary else "")),
                          length))
+    finally:
+        if lengths is not None:
+            lengths.__exit__(None, None, None)
+    kept.save()
     if not rows:
         click.echo("no exercises found")
         return
@@ -52,6 +62,21 @@ def list_cmd():
         if columns and len(line) > columns:  # on a terminal, one row per exercise; a pipe gets it whole
             line = line[:columns - 1] + "\N{HORIZONTAL ELLIPSIS}"
         click.echo(line)
+
+
+def _row(path, lengths) -> dict:
+    """What ``list`` shows of the script at *path*: its title, summary and length, that it is a part,
+    or why it is invalid (:mod:`voiceguide.cli.list_cache` keeps it for the next run)."""
+    from voiceguide.errors import ScriptError
+    from voiceguide.script.loader import load
+
+    try:
+        script = load(path)
+        if script.part:
+            return {"part": True}
+        return {"title": script.title, "summary": script.summary, "length": lengths.of(script)}
+    except ScriptError as exc:
+        return {"invalid": exc.problems[0].message}
 
 
 class _Lengths:

@@ -27,9 +27,25 @@ SUFFIXES = (".yaml", ".yml")
 
 def builtin_dir() -> Path:
     """The folder of built-in scripts inside the installed package."""
+    return package_dir("voiceguide.scripts")
+
+
+def package_dir(package: str) -> Path:
+    """The folder of the data package *package* (``voiceguide.scripts``, ``voiceguide.sounds``).
+
+    Found by the import system's spec (no import, ~0.3 ms): ``importlib.resources``
+    costs ~5 ms to import, a tenth of ``list``'s budget on a Pi (issue 24). A
+    package that is not one plain folder (a zip) is asked of importlib.resources.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    places = list(spec.submodule_search_locations or []) if spec is not None else []
+    if len(places) == 1 and os.path.isdir(places[0]):
+        return Path(places[0])
     from importlib.resources import files
 
-    return Path(str(files("voiceguide.scripts")))
+    return Path(str(files(package)))
 
 
 def user_dir() -> Path:

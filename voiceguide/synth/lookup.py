@@ -11,7 +11,7 @@ here imports numpy or starts a process.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from . import cache
 from .spec import VoiceSpec, cache_key, normalise_text
@@ -29,6 +29,9 @@ class CacheLookup:
         self.sample_rate = int(sample_rate)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else speech_cache_dir()
         self._choices: Dict[Tuple[Optional[str], str], Choice] = {}
+        #: Every entry read (or found missing), in order: what a length read here depends on
+        #: (``list`` keeps its rows while these are as they were, :mod:`voiceguide.cli.list_cache`).
+        self.consulted: List[Path] = []
 
     def length(self, text: str, voice: VoiceSpec) -> Optional[int]:
         """Samples in the cached clip of *text* spoken by *voice*, or None (not cached, or damaged).
@@ -45,4 +48,6 @@ class CacheLookup:
 
             choice = self._choices[which] = choose(voice.name, voice.language, memo_dir=self.cache_dir)
         key = cache_key(text, voice, self.sample_rate, choice)
-        return cache.entry_length(cache.entry_path(self.cache_dir, key), key)
+        path = cache.entry_path(self.cache_dir, key)
+        self.consulted.append(path)
+        return cache.entry_length(path, key)
