@@ -7,7 +7,8 @@ Pi. It changes only when something it is made from changes, so each row is
 kept in ``<user cache dir>/voiceguide/list-rows.json`` and used again only
 when all of these are as they were:
 
-* the *context*, shared by every row: voiceguide's version and the Python
+* the *context*, shared by every row: voiceguide's version, its modules'
+  count, sizes and newest change (a checkout being worked on), and the Python
   that runs it; every ``VOICEGUIDE_*`` and ``XDG_*`` variable; the config
   file's stat; the stat of every file and folder under the built-in scripts,
   the built-in sounds and the user's scripts folder (an include or a
@@ -118,7 +119,7 @@ def context() -> Optional[Dict[str, Any]]:
         folders = {"scripts": builtin_dir(), "sounds": package_dir("voiceguide.sounds"), "yours": scripts_dir()}
         return {
             "format": FORMAT,
-            "voiceguide": __version__,
+            "voiceguide": [__version__, _code()],
             "python": [sys.executable, sys.version],
             "env": sorted([k, v] for k, v in os.environ.items() if k.startswith(("VOICEGUIDE_", "XDG_"))),
             "paths": [str(p) for p in (config_file(), speech_cache_dir(), voices_dir())],
@@ -131,6 +132,32 @@ def context() -> Optional[Dict[str, Any]]:
         }
     except _Unsure:
         return None
+
+
+def _code() -> List[int]:
+    """voiceguide's own modules: how many, their sizes and the newest ``mtime_ns``.
+
+    The version alone does not change while a checkout is worked on (an
+    editable install), and a change to how a length is placed must not
+    leave rows made by the code before it.
+    """
+    import voiceguide
+
+    count = size = newest = 0
+    todo = [os.path.dirname(os.path.abspath(voiceguide.__file__))]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as it:
+                for item in it:
+                    if item.is_dir(follow_symlinks=False):
+                        if item.name != "__pycache__":
+                            todo.append(item.path)
+                    elif item.name.endswith(".py"):
+                        info = item.stat()
+                        count, size, newest = count + 1, size + info.st_size, max(newest, info.st_mtime_ns)
+        except OSError:
+            raise _Unsure from None
+    return [count, size, newest]
 
 
 def _piper_affordable() -> bool:
