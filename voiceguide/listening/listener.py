@@ -2,7 +2,9 @@
 
 ``Listener(mic, on_heard=..., on_level=..., on_gone=...)`` starts
 ``voiceguide.listening.listener_process`` in a process of its own and reads its JSON
-lines in a thread. Nothing of pocketsphinx is imported here. A microphone
+lines in a thread. With ``reference=True`` its stdin is a pipe for the
+player's own output (:class:`voiceguide.listening.reference.ReferenceSender`),
+which its echo canceller takes out of the microphone. Nothing of pocketsphinx is imported here. A microphone
 that is missing or goes away: *on_gone* is called once with one line, the
 process ends, and whoever started it goes on without voice commands.
 """
@@ -20,10 +22,11 @@ from voiceguide.listening.commands import Candidate
 Heard = Callable[[Candidate, float], None]
 
 
-def worker_argv(mic: Any) -> List[str]:
+def worker_argv(mic: Any, reference: bool = False) -> List[str]:
     from voiceguide.synth.lifetime import boot_code
 
-    return [sys.executable, "-c", boot_code("voiceguide.listening.listener_process"), json.dumps({"mic": mic})]
+    args = {"mic": mic, "reference": True} if reference else {"mic": mic}
+    return [sys.executable, "-c", boot_code("voiceguide.listening.listener_process"), json.dumps(args)]
 
 
 class Listener:
@@ -32,22 +35,31 @@ class Listener:
     def __init__(self, mic: Any = None, *, on_heard: Optional[Heard] = None,
                  on_level: Optional[Callable[[float, float], None]] = None,
                  on_gone: Optional[Callable[[str], None]] = None,
-                 on_ready: Optional[Callable[[str], None]] = None):
+                 on_ready: Optional[Callable[[str], None]] = None, reference: bool = False):
         self.mic = mic
         self.on_heard = on_heard
         self.on_level = on_level
         self.on_gone = on_gone
         self.on_ready = on_ready
         self.device: Optional[str] = None
+        #: dB the echo canceller took out, each half second the player was heard (``reference=True``).
+        self.cancelled: List[float] = []
         self._closing = False
-        self._process = subprocess.Popen(worker_argv(mic), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._process = subprocess.Popen(worker_argv(mic, reference),
+                                         stdin=subprocess.PIPE if reference else subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         self._thread = threading.Thread(target=self._read, name="voiceguide-listener", daemon=True)
         self._thread.start()
 
     @property
     def pid(self) -> int:
         return self._process.pid
+
+    @property
+    def reference_fd(self) -> Optional[int]:
+        """The process's stdin, where the player's output goes for the echo canceller (``reference=True``)."""
+        stdin = self._process.stdin
+        return stdin.fileno() if stdin is not None else None
 
     def _read(self) -> None:
         said_gone = False
@@ -60,8 +72,11 @@ class Listener:
                 continue
             if "heard" in message and self.on_heard is not None:
                 self.on_heard(Candidate.from_json(message["heard"]), float(message.get("end_at", 0.0)))
-            elif "level" in message and self.on_level is not None:
-                self.on_level(float(message["level"]), float(message.get("floor", -90.0)))
+            elif "level" in message:
+                if "cancelled" in message:
+                    self.cancelled = self.cancelled[-99:] + [float(message["cancelled"])]
+                if self.on_level is not None:
+                    self.on_level(float(message["level"]), float(message.get("floor", -90.0)))
             elif "ready" in message:
                 self.device = str(message["ready"])
                 if self.on_ready is not None:
@@ -80,6 +95,11 @@ class Listener:
     def close(self, wait: float = 2.0) -> None:
         """End the process (it holds nothing worth a grace: a microphone and a decoder)."""
         self._closing = True
+        if self._process.stdin is not None:
+            try:
+                self._process.stdin.close()
+            except OSError:
+                pass  # a write in the reference thread may be failing on it at the same moment
         if self._process.poll() is None:
             self._process.terminate()
             try:

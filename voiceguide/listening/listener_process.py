@@ -1,15 +1,24 @@
 """The listener process: the microphone into the recogniser, one JSON line out per thing it has to say.
 
 Started by :class:`voiceguide.listening.listener.Listener` as
-``python -c BOOT '{"mic": ...}'`` (like the speech workers), so pocketsphinx
+``python -c BOOT '{"mic": ..., "reference": true}'`` (like the speech workers), so pocketsphinx
 and the input stream live in a process of their own: the player's process
 never imports pocketsphinx, and a recogniser that falls behind or crashes
 never touches the session's sound.
+
+With ``"reference": true`` stdin carries the player's own output, stamped
+on the shared clock (:mod:`voiceguide.listening.reference`), and the
+microphone goes through the echo canceller (:mod:`voiceguide.listening.echo`)
+before the recogniser: the guide's own voice is taken out of what is
+decoded. The ``level`` lines stay the microphone's own.
 
 Lines on stdout (JSON, one object each):
 
 * ``{"ready": "<device name>"}`` once the microphone is open;
 * ``{"level": dBFS, "floor": dBFS}`` twice a second (the microphone test);
+  with a reference, ``"cancelled": dB`` too -- how much quieter the echo
+  canceller made the microphone over those blocks where the player was heard
+  (absent when it was silent);
 * ``{"heard": {...candidate...}, "end_at": t}`` for each phrase decoded --
   every candidate, accepted or not: the rules are the parent's
   (:mod:`voiceguide.listening.commands`), which knows what it is playing.
@@ -42,12 +51,12 @@ def main(argv: Any = None) -> int:
     args: Dict[str, Any] = json.loads((argv or sys.argv[1:] or ["{}"])[0])
     out = sys.stdout
     try:
-        return listen(args.get("mic"), out)
+        return listen(args.get("mic"), out, reference=bool(args.get("reference")))
     except KeyboardInterrupt:
         return 0
 
 
-def listen(mic: Any, out: TextIO) -> int:
+def listen(mic: Any, out: TextIO, reference: bool = False) -> int:
     from voiceguide.errors import DeviceError
     from voiceguide.listening.recognizer import Recognizer
     from voiceguide.sinks.microphone import Microphone, level_db
@@ -58,6 +67,7 @@ def listen(mic: Any, out: TextIO) -> int:
         except ImportError:
             say(out, error=NO_RECOGNISER)
             return 1
+        echo = Echo(sys.stdin.buffer) if reference else None
         with Microphone(mic) as microphone:
             say(out, ready=microphone.name)
             next_level = time.monotonic() + LEVEL_EVERY
@@ -66,11 +76,16 @@ def listen(mic: Any, out: TextIO) -> int:
                 block = microphone.read()
                 now = time.monotonic()
                 loudest = max(loudest, level_db(block))
+                late = microphone.latency
+                if echo is not None:
+                    block = echo.cancel(block, now - microphone.latency)
+                    late += echo.delay
                 for candidate in recognizer.feed(block):
                     behind = recognizer.position - candidate.end  # seconds of stream since the phrase ended
-                    say(out, heard=candidate.as_json(), end_at=now - microphone.latency - behind)
+                    say(out, heard=candidate.as_json(), end_at=now - late - behind)
                 if now >= next_level:
-                    say(out, level=round(loudest, 1), floor=round(recognizer.noise_floor(), 1))
+                    fields = {"cancelled": echo.cancelled()} if echo is not None and echo.heard else {}
+                    say(out, level=round(loudest, 1), floor=round(recognizer.noise_floor(), 1), **fields)
                     loudest, next_level = -120.0, now + LEVEL_EVERY
     except DeviceError as exc:
         say(out, error=str(exc))
@@ -81,3 +96,50 @@ def listen(mic: Any, out: TextIO) -> int:
         say(out, error=f"the microphone failed ({exc})")
         return 1
     return 0
+
+
+class Echo:
+    """The player's output taken out of the microphone: the reference read from *stream*, the canceller.
+
+    A microphone block read at *captured_by* (its last sample captured then,
+    or later: :class:`voiceguide.listening.reference.Anchor`) is matched with the
+    reference heard :data:`voiceguide.listening.reference.EARLY` s before it.
+    """
+
+    def __init__(self, stream: Any):
+        from voiceguide.listening.echo import EchoCanceller
+        from voiceguide.listening.reference import RATE, Anchor, ReferenceReceiver
+
+        self.rate = RATE
+        self.receiver = ReferenceReceiver(stream)
+        self.canceller = EchoCanceller(RATE)
+        self.clock = Anchor(RATE)
+        self.delay = self.canceller.delay / RATE
+        self._count = 0
+        self._power = [0.0, 0.0]   # microphone, output: while the reference was heard, since cancelled()
+        self.heard = False
+
+    def cancel(self, block: Any, captured_by: float) -> Any:
+        from voiceguide.listening.reference import EARLY, clock_sample
+
+        import numpy as np
+
+        n = len(block)
+        self.clock.update(self._count, captured_by - n / self.rate)
+        reference = self.receiver.take(clock_sample(self.clock.time(self._count) - EARLY), n)
+        self._count += n
+        out = self.canceller.process(block, reference)
+        if reference.any():
+            self.heard = True
+            self._power[0] += float(np.dot(block.astype(np.float64), block))
+            self._power[1] += float(np.dot(out.astype(np.float64), out))
+        return out
+
+    def cancelled(self) -> float:
+        """dB the canceller took out since the last call (of the blocks where the player was heard)."""
+        import math
+
+        mic, out = self._power
+        self._power = [0.0, 0.0]
+        self.heard = False
+        return round(10 * math.log10((mic + 1e-20) / (out + 1e-20)), 1)

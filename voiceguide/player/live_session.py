@@ -54,7 +54,9 @@ class Overlay:
     :meth:`add` is mixed into the next blocks after the player's fades, so a
     tick is heard while paused too. :meth:`level_at` is the level (dBFS) of
     what was heard at a moment, from the blocks written: the listener's
-    echo gate (the player knows its own output, sample for sample).
+    echo gate (the player knows its own output, sample for sample). When
+    :attr:`reference` is set (a :class:`voiceguide.listening.reference.ReferenceSender`),
+    each block heard is also handed to it, for the listener's echo canceller.
     """
 
     #: Blocks of level remembered (at 4096 frames and 48 kHz, about 40 s).
@@ -64,6 +66,7 @@ class Overlay:
         self._output = output
         self._pending: List[np.ndarray] = []
         self._levels: List[tuple] = []   # (monotonic time heard, duration, dBFS)
+        self.reference: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._output, name)
@@ -88,7 +91,11 @@ class Overlay:
         rate = float(self._output.sample_rate) if hasattr(self._output, "sample_rate") else 48000.0
         power = float(np.mean(np.square(block, dtype=np.float64))) if len(block) else 0.0
         level = 10 * float(np.log10(power + 1e-12))
-        self._levels.append((time.monotonic() + float(self._output.latency), len(block) / rate, level))
+        heard_at = time.monotonic() + float(self._output.latency)
+        self._levels.append((heard_at, len(block) / rate, level))
+        reference = self.reference
+        if reference is not None:
+            reference.push(heard, heard_at)
         if len(self._levels) > self.REMEMBER:
             del self._levels[: len(self._levels) - self.REMEMBER]
         self._output.write(heard)

@@ -16,6 +16,12 @@ therefore pauses at once (a fade) and ends the session only after
 resumes) in that time undoes it, and a second "guide, stop" ends it at once.
 *stop* also has the strictest confidence floor.
 
+The listener also hears the guide itself: when the output can hand on what
+it plays (the live session's Overlay has a ``reference``), a
+:class:`voiceguide.listening.reference.ReferenceSender` sends it to the
+listener process, whose echo canceller takes it out of the microphone
+before anything is decoded (:mod:`voiceguide.listening.echo`).
+
 A microphone that is missing or goes: one line through *note*; the session
 goes on without voice commands.
 """
@@ -47,6 +53,17 @@ def tick_samples(sample_rate: int, times: int = 1) -> np.ndarray:
     return np.concatenate([part for _ in range(times) for part in (one, gap)][:-1])
 
 
+def can_resample(rate: int) -> bool:
+    """The player's output can be brought to the listener's 16 kHz (python-soxr, or it is 16 kHz already)."""
+    if rate <= 0:
+        return False
+    if rate == 16000:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec("soxr") is not None
+
+
 def player_actions(player: Any) -> Dict[str, Callable[[], None]]:
     """``play``'s actions: the player's own methods, as its keys call them."""
     return {"pause": player.pause, "resume": player.resume, "stop": player.quit, "next": player.next,
@@ -70,10 +87,17 @@ class VoiceControl:
         self._lock = threading.Lock()
         self._stop_timer: Optional[threading.Timer] = None
         self.acted: list = []   # (command, seconds from the phrase's end to the action)
+        self.sender: Any = None
         if listener is None:
             from voiceguide.listening.listener import Listener
 
-            listener = Listener(mic, on_heard=self.heard, on_gone=self.note)
+            feed = hasattr(output, "reference") and can_resample(int(getattr(output, "sample_rate", 0) or 0))
+            listener = Listener(mic, on_heard=self.heard, on_gone=self.note, reference=feed)
+            if feed and listener.reference_fd is not None:
+                from voiceguide.listening.reference import ReferenceSender
+
+                self.sender = ReferenceSender(listener.reference_fd, int(output.sample_rate))
+                output.reference = self.sender
         self.listener = listener
 
     def heard(self, candidate: Candidate, end_at: float) -> None:
@@ -127,4 +151,7 @@ class VoiceControl:
             if self._stop_timer is not None:
                 self._stop_timer.cancel()
                 self._stop_timer = None
+        if self.sender is not None:   # before the listener: its stdin is the sender's pipe
+            self.output.reference = None
+            self.sender.close()
         self.listener.close()
