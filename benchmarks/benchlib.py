@@ -65,6 +65,21 @@ def env_with_cache(cache: Optional[Path], base: Optional[Dict[str, str]] = None)
     return env
 
 
+def seed_models(source_cache: Path, cache: Path) -> Path:
+    """*cache* (an ``XDG_CACHE_HOME``) with no speech clip but the optimised Piper models of *source_cache*.
+
+    A person's machine keeps a voice's optimised model after the voice's
+    first use (``synth/engines/piper.py``); a new script's clips are still
+    cold. Returns *cache*.
+    """
+    source = Path(source_cache) / "voiceguide" / "speech" / "models"
+    target = Path(cache) / "voiceguide" / "speech" / "models"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.onnx"):
+        shutil.copyfile(path, target / path.name)
+    return Path(cache)
+
+
 def session_duration(script: str, env: Dict[str, str], length: Optional[str] = None) -> float:
     """Seconds, from ``voiceguide preview --json`` (synthesises what is not cached)."""
     args = voiceguide_cmd() + ["preview", script, "--json"] + (["--length", length] if length else [])

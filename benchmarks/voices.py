@@ -14,7 +14,10 @@ session is the same and only the voice differs):
     process's start to its first sample above silence). body-scan opens with
     a bell, so this is the bell; the **first word** is measured with a probe
     whose first step is speech (``--no-ambient``: the first sound is the
-    first word). Targets for Piper: warm <= 300 ms, cold <= 1.5 s.
+    first word). Targets for Piper: warm <= 300 ms, cold <= 1.5 s (issue 24:
+    <= 0.6 s). "cold, model saved": no clip cached, but the voice's
+    optimised model kept from an earlier session, as on a machine that has
+    used the voice before (the model is kept in the speech cache folder).
 (c) **peak memory** (RSS summed over the player and its speech workers,
     sampled every 50 ms from /proc) while ``play body-scan`` runs for
     ``--play-seconds`` on the paced sink with a cold cache, so the workers
@@ -141,11 +144,15 @@ def main() -> None:
                 subprocess.run(benchlib.voiceguide_cmd() + ["prepare", str(probe)], env=env, check=True,
                                capture_output=True, cwd=benchlib.ROOT)
                 for label, target, extra in (("bell", SCRIPT, ()), ("first word", str(probe), ("--no-ambient",))):
-                    for cache in ("warm", "cold"):
+                    for cache in ("warm", "cold", "cold, model saved"):
+                        if cache == "cold, model saved" and (engine != "piper" or label == "bell"):
+                            continue
                         figures = []
                         for i in range(args.runs):
-                            run_env = env if cache == "warm" else benchlib.env_with_cache(
-                                tmp / f"cold-{engine}-{label[0]}-{i}", env)
+                            fresh = tmp / f"cold-{engine}-{label[0]}-{len(cache)}-{i}"
+                            if cache == "cold, model saved":
+                                benchlib.seed_models(warm, fresh)
+                            run_env = env if cache == "warm" else benchlib.env_with_cache(fresh, env)
                             fig = first_sound(target, run_env, extra, None if target == str(probe) else 3.0)
                             if fig is None:
                                 notes.append(f"{engine} {label} {cache} run {i + 1}: no first-sound figure")
@@ -154,7 +161,7 @@ def main() -> None:
                         if not figures:
                             continue
                         med = benchlib.median(figures)
-                        goal = TARGETS[cache]
+                        goal = TARGETS[cache.split(",")[0]]
                         rows.append((engine, f"play: first audible ({label}), {cache} cache",
                                      f"{med * 1000:.0f} ms median, worst {max(figures) * 1000:.0f} ms",
                                      f"<= {goal * 1000:.0f} ms" if engine == "piper" else "",

@@ -34,7 +34,7 @@ def main() -> int:
     if args.no_engine:
         sys.modules["pyttsx3"] = None  # "import pyttsx3" now raises ImportError
         sys.modules["piper"] = None
-    engine = worker.start(out, wargs.engine, wargs.model, wargs.threads)
+    engine = worker.start(out, wargs.engine, wargs.model, wargs.threads, wargs.optimised)
     if engine is None:
         return 3
 

@@ -65,7 +65,7 @@ from voiceguide.player.playresult import PlayResult as PlayResult, process_start
 from voiceguide.player.session import Session
 from voiceguide.player.status_line import Status
 from voiceguide.sinks.live import DeviceLost
-from voiceguide.timeline import Event, LazyTimeline
+from voiceguide.timeline import ClipPart, Event, LazyTimeline
 
 REOPEN_TRIES = 3
 REOPEN_WAIT = 1.0
@@ -291,6 +291,9 @@ class Player:
         events = timeline.events_until(start + n)
         while announced < len(events) and events[announced].start < start + n:
             event = events[announced]
+            if isinstance(event.data, ClipPart) and event.data.offset > 0:
+                announced += 1   # the rest of a clip whose head was announced: the same words
+                continue
             if event.end > start:
                 delay = max(0, event.start - start) / self.sample_rate + self.output.latency
                 self._due.append((time.monotonic() + delay, event))

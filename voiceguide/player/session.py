@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple
 
 from voiceguide.errors import UnknownVoice, VoiceguideError
 from voiceguide.script.model import Script, Voice
-from voiceguide.timeline import (SAMPLE_RATE, LazyTimeline, Timeline, compile_timeline,
+from voiceguide.timeline import (SAMPLE_RATE, ClipPart, LazyTimeline, Timeline, compile_timeline,
                                  estimate_speech_samples, flatten)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,6 +111,11 @@ class Session:
         """True when the clip's length is known without waiting (and hurries it if not)."""
         return self.synth.ready(text, self.spec(voice))
 
+    def clip_head(self, text: str, voice: Voice, wait: float = 0.0) -> Optional[int]:
+        """The length of a clip's first unit while the rest is made (see :class:`~voiceguide.timeline.ClipPart`)."""
+        found = self.synth.head(text, self.spec(voice), wait)
+        return None if found is None else len(found[0])
+
     def speech(self) -> Iterable[Tuple[str, Voice]]:
         """Every spoken text with its voice, in the order it is heard."""
         for item in flatten(self.script, self.options.voice):
@@ -183,7 +188,15 @@ class Session:
         if voice is None:   # the timeline gives every spoken event its voice
             raise ValueError(f"a spoken event without a voice: {event.text!r}")
         try:
-            return self.synth.clip(event.text, self.spec(voice))
+            part = event.data if isinstance(event.data, ClipPart) else None
+            if part is None:
+                return self.synth.clip(event.text, self.spec(voice))
+            if part.offset == 0:
+                found = self.synth.head(event.text, self.spec(voice))
+                if found is not None and len(found[0]) == event.length:
+                    return found[0]
+            # The clip is done (its head is let go then): the part is that very clip's samples.
+            return self.synth.clip(event.text, self.spec(voice))[part.offset: part.offset + event.length]
         except UnknownVoice as exc:
             raise self._unknown_voice(exc, voice) from None
 
@@ -195,10 +208,21 @@ class Session:
         """
         if self.options.text_only or event.kind != "say" or not event.text or event.voice is None:
             return None
+        part = event.data if isinstance(event.data, ClipPart) else None
         try:
+            if part is not None and part.offset == 0:
+                found = self.synth.head(event.text, self.spec(event.voice))
+                if found is not None:
+                    from voiceguide.synth.words import decode
+
+                    decoded = decode(found[1], event.text, event.length)
+                    return decoded[0] if decoded is not None else None
             spans, _ = self.synth.words(event.text, self.spec(event.voice))
         except Exception:  # captions never stop a session: estimated instead
             return None
+        if part is not None:  # the words of this part of the clip, in samples into it
+            return [(min(max(0, a - part.offset), event.length), min(max(0, b - part.offset), event.length))
+                    for a, b in spans]
         return spans
 
     def cue_times(self, event: "Event") -> List[Tuple[float, str]]:
@@ -262,11 +286,15 @@ class Session:
         A clip not synthesised when it is due is waited for in silence (the
         pause before it grows; see :class:`LazyTimeline`), never by stalling.
         """
+        heads = not self.options.text_only and callable(getattr(self.synth, "head", None))
+        if heads:
+            self.synth.stream_heads = True   # a clip not ready when due starts with its first clause
         self.prefetch()
         ready = None if self.options.text_only else self.clip_ready
         return LazyTimeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,
                             length=self.options.length, voice=self.options.voice,
-                            music_seconds=self.music_seconds(), ready=ready)
+                            music_seconds=self.music_seconds(), ready=ready,
+                            head=self.clip_head if heads else None)
 
     def mixer(self, timeline=None) -> "Mixer":
         from voiceguide.audio.mixer import Mixer

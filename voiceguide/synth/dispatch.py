@@ -13,7 +13,14 @@ espeak-ng and Piper never share a process, and a Piper worker loads its
 model once and keeps it. A pool has at most ``size`` processes, one per
 dispatcher thread (slot); a worker idle for ``idle_timeout`` seconds exits
 and frees its memory, and the next request starts a fresh one. Processes
-start lazily, on the first request.
+start lazily, on the first request, and one at a time (a second worker
+loads its model only once the first is ready: the first clip gets the CPU).
+
+Heads (issue 24): with :attr:`Dispatcher.heads_wanted` (a player sets it),
+a job somebody waits for (:data:`PRIORITY_NOW`) asks its worker for the
+clip's first unit early (:mod:`voiceguide.synth.worker`); :meth:`Dispatcher.head`
+answers it until the job is done, and lets it go then (the pinned clip,
+whose first samples it is, answers from there on).
 
 A request that times out or whose worker dies has its worker killed and
 replaced and is retried once; a second failure raises
@@ -28,7 +35,7 @@ import itertools
 import queue
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence, Tuple
 
 from ..errors import CacheError, EngineError, UnknownVoice
 from . import cache
@@ -37,6 +44,8 @@ from .cachefolder import check_cache_folder
 from .workers import NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, missing_engine_error, piper_workers
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
     from .voices import Choice
 
 __all__ = ["Dispatcher", "PRIORITY_NOW", "PRIORITY_LATER"]
@@ -83,6 +92,11 @@ class Dispatcher:
         self._jobs: Dict[str, Job] = {}
         self._failed: Dict[str, BaseException] = {}
         self._seq = itertools.count()
+        #: Whether a job waited for gets its first unit early (:meth:`head`); the player's choice.
+        self.heads_wanted = False
+        #: Heads of clips still being made: key -> (samples, word-timing trailer).
+        self._heads: Dict[str, Tuple["np.ndarray", bytes]] = {}
+        self._head_arrived = threading.Condition(threading.Lock())
 
     # -- what the synthesizer asks ---------------------------------------------
 
@@ -107,15 +121,62 @@ class Dispatcher:
             if pool.fatal is not None:
                 raise EngineError(str(pool.fatal))
             job = self._jobs.get(key)
+            if job is not None and priority == PRIORITY_NOW and self.heads_wanted:
+                job.request["head"] = True   # read when it is sent: a job already sent has no head
             if job is not None:
                 if job.state == "pending" and priority < job.priority:
                     job.priority = priority       # jump the queue: queue it again, sooner
                     job.pool.queue.put((priority, next(self._seq), job))
                 return job
             job = Job(key, request(), priority, pool)
+            if priority == PRIORITY_NOW and self.heads_wanted:
+                job.request["head"] = True
             self._jobs[key] = job
             pool.queue.put((priority, next(self._seq), job))
             return job
+
+    def head(self, key: str, wait: float = 0.0) -> Optional[Tuple["np.ndarray", bytes]]:
+        """The first unit of the key's clip while the rest is still made: ``(samples, trailer)``; else None.
+
+        Waits up to *wait* seconds for it; None at once when the key has no
+        job (its clip is made, or never was asked for).
+        """
+        import time
+
+        deadline = time.monotonic() + wait
+        with self._head_arrived:
+            while True:
+                found = self._heads.get(key)
+                if found is not None:
+                    return found
+                if not self.has_job(key):
+                    return None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._head_arrived.wait(left)
+
+    def _take_head(self, job: Job, message: dict) -> None:
+        """A worker's head line: read its entry (and remove the file); kept until the clip is done."""
+        temp = Path(str(message.get("temp")))
+        try:
+            samples = cache.load_entry(temp, job.key)
+            entry = cache.open_entry(temp, job.key)
+            try:
+                trailer = entry.trailer()
+            finally:
+                entry.close()
+        except (OSError, cache.Damaged, ValueError):
+            return
+        finally:
+            try:
+                temp.unlink()
+            except OSError:
+                pass
+        with self._head_arrived:
+            if job.state != "done":
+                self._heads[job.key] = (samples, trailer)
+            self._head_arrived.notify_all()
 
     @staticmethod
     def wait(job: Job) -> None:
@@ -178,6 +239,9 @@ class Dispatcher:
             elif error is not None:
                 self._failed[job.key] = error
         job.done.set()
+        with self._head_arrived:
+            self._heads.pop(job.key, None)   # the clip itself (pinned) answers from now on
+            self._head_arrived.notify_all()
 
     def _pool(self, choice: "Choice") -> Pool:
         """The pool for the choice's engine and model; started on first use (lock held)."""
@@ -189,9 +253,12 @@ class Dispatcher:
         argv = self.worker_argv + ["--engine", choice.engine]
         size = self.workers
         if choice.engine == "piper":
+            from .engines.piper import optimised_path
+
             size = piper_workers(self.workers_given)
             threads = max(1, usable_cores() // size)   # affinity and cgroup quota, not every core
-            argv += ["--model", str(choice.model), "--threads", str(threads)]
+            argv += ["--model", str(choice.model), "--threads", str(threads),
+                     "--optimised", str(optimised_path(choice, self.cache_dir / "models"))]
         pool = Pool(choice.engine, argv, size)
         self.pools[name] = pool
         for i in range(size):
@@ -244,7 +311,10 @@ class Dispatcher:
         if w is not None:
             self._discard_worker(pool, slot)
         startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
-        w = Worker(pool.argv, startup, starting=pool.starting)
+        with pool.start_lock:   # one at a time: see Pool.start_lock
+            if self.closed:
+                raise EngineError("the synthesizer was closed")
+            w = Worker(pool.argv, startup, starting=pool.starting)
         with self._lock:
             pool.slots[slot] = w
             self._stats["workers_started"] += 1
@@ -275,7 +345,8 @@ class Dispatcher:
         for _attempt in (1, 2):
             try:
                 worker = self._worker(pool, slot)
-                reply = worker.request(job.request, self.timeout)
+                reply = worker.request(job.request, self.timeout,
+                                       on_head=lambda message: self._take_head(job, message))
                 if reply.get("ok"):
                     return self._adopt(job.key, Path(str(reply.get("temp"))))
             except NoEngine as e:

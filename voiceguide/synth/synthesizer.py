@@ -193,6 +193,28 @@ class Synthesizer:
         pin = self._pin(key, text, voice)[0]
         return pinned_timings(pin.entry, pin.count, text, cache.entry_path(self.cache_dir, key), key)
 
+    @property
+    def stream_heads(self) -> bool:
+        """Whether a clip waited for comes with its first unit early (:meth:`head`); off unless a player asks."""
+        return self._jobs.heads_wanted
+
+    @stream_heads.setter
+    def stream_heads(self, on: bool) -> None:
+        self._jobs.heads_wanted = bool(on)
+
+    def head(self, text: str, voice: VoiceSpec = VoiceSpec(), wait: float = 0.0
+             ) -> Optional[Tuple[np.ndarray, bytes]]:
+        """The first unit of a clip still being made: ``(samples, word-timing trailer)``, or None.
+
+        Only with :attr:`stream_heads`, for an engine that makes clips in
+        units (Piper: clause by clause, see :mod:`voiceguide.synth.worker`),
+        and only while the rest of the clip is still being made: the samples
+        are exactly the first ones of the clip :meth:`clip` gives once it is
+        done. Waits up to *wait* seconds for it. None once the clip is done
+        (ask :meth:`clip`), or when no head comes.
+        """
+        return self._jobs.head(self._key(text, voice), wait)
+
     def prefetch(self, items: Iterable[Tuple[str, VoiceSpec]]) -> None:
         """Queue synthesis of every uncached item, in order; returns at once.
 

@@ -35,6 +35,14 @@ a key wins, see :mod:`voiceguide.synth.cache`) and removes the temporary
 file. A failure answers ``{"id", "ok": false, "error", "kind"}``, where kind
 ``cache`` means the folder cannot be written (no retry helps).
 ``{"id", "op": "voices"}`` answers ``{"id", "ok": true, "voices"}``.
+
+**A head first** (issue 24): a request with ``"head": true`` to an engine
+that makes a clip in units (Piper, clause by clause, see
+:func:`finish_unit`) gets, before its answer, one line ``{"id", "head":
+true, "temp", "length"}``: an entry (same key) holding the clip's first
+unit, exactly the first ``length`` samples of the clip to come, written as
+soon as that unit is made. The player may play it while the rest is made;
+it removes that temporary file.
 End of input ends the worker, and so does the end of its parent
 (:func:`die_with_parent`).
 """
@@ -56,7 +64,7 @@ from .engines import ENGINES, Engine, EngineMissing, ModelError, RequestError, o
 from .spec import PEAK_DBFS
 
 __all__ = ["Engine", "EngineMissing", "ModelError", "RequestError", "claim_stdout", "finish_clip",
-           "handle", "serve", "start", "prepare", "die_with_parent", "parse_args", "main"]
+           "finish_unit", "handle", "serve", "start", "prepare", "die_with_parent", "parse_args", "main"]
 
 #: Trim threshold relative to the clip's peak, and the margin kept around it.
 TRIM_DB = -45.0
@@ -115,6 +123,86 @@ def finish_clip(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     return y
 
 
+def finish_unit(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float,
+                reference: float) -> np.ndarray:
+    """One unit of a clip made in units (Piper's clauses) -> its final samples, never touched again.
+
+    The engine trimmed it already. Resample, :data:`FADE_S` raised-cosine
+    fades at both ends, then a gain that depends on this unit alone: the
+    one that takes a raw peak of *reference* to :data:`PEAK_DBFS`, or less
+    for a unit that would peak above that; times ``volume``. So a unit is
+    final the moment it is made (it can be played at once) and a clip is
+    exactly its units joined by silence.
+    """
+    from .resample import resample
+
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    if x.size == 0:
+        return np.zeros(0, np.float32)
+    y = resample(x, engine_rate, sample_rate).astype(np.float32, copy=False)
+    n = min(int(round(FADE_S * sample_rate)), y.size // 2)
+    if n > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
+        y[:n] *= ramp
+        y[-n:] *= ramp[::-1]
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0 and np.isfinite(peak):
+        target = 10 ** (PEAK_DBFS / 20)
+        y *= np.float32(min(target / max(float(reference), 1e-6), target / peak) * float(volume))
+    return y
+
+
+def unit_clip(engine: Engine, text: str, request: dict, params: dict,
+              head: Optional[Callable[[np.ndarray, bytes], None]] = None) -> Tuple[np.ndarray, bytes]:
+    """A clip made unit by unit (:func:`finish_unit`) and its word-timing trailer.
+
+    Units are joined by their pauses (less the trim margins both keep);
+    *head*, if given, gets the first unit's final samples (and its
+    trailer: the words spoken in it, the rest at its end) as soon as it
+    is made, when more units follow.
+    """
+    from . import words
+
+    sample_rate = int(request["sample_rate"])
+    volume = float(request["volume"])
+    reference = float(params.get("peak_reference", 0.6))
+    margin = int(round(TRIM_MARGIN_S * sample_rate))
+    parts: List[np.ndarray] = []
+    sentences: dict = {}
+    at, source = 0, "piper-alignment"
+    for unit in engine.units(text, request.get("voice"), request.get("language") or "en", params):  # type: ignore[attr-defined]
+        y = finish_unit(unit.audio, engine.sample_rate, sample_rate, volume, reference)  # type: ignore[attr-defined]
+        if y.size == 0:
+            continue
+        if parts:
+            gap = max(0, int(round(unit.pause * sample_rate)) - 2 * margin)
+            parts.append(np.zeros(gap, np.float32))
+            at += gap
+        offset = at / sample_rate
+        sentences.setdefault(unit.sentence, []).extend((offset + a, offset + b) for a, b in unit.groups)
+        if unit.source != "piper-alignment":
+            source = unit.source
+        parts.append(y)
+        at += y.size
+        if head is not None and len(parts) == 1 and unit.more:
+            head(y, words.encode(_spans(text, sentences, y.size, sample_rate), source))
+    if not parts:
+        return np.zeros(max(1, int(round(0.030 * sample_rate))), np.float32), \
+            words.encode(words.estimate(text, max(1, int(round(0.030 * sample_rate)))), "estimate")
+    clip = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return clip, words.encode(_spans(text, sentences, clip.size, sample_rate), source)
+
+
+def _spans(text: str, sentences: dict, count: int, sample_rate: int) -> list:
+    """Word spans of a clip of *count* samples from its units' word groups (seconds), by sentence."""
+    from . import words
+
+    marks = words.spread(text, [sentences[n] for n in sorted(sentences)])
+    if not marks:
+        return words.estimate(text, count)
+    return words.spans_from_marks(text, marks, count, 0.0, sample_rate)
+
+
 def trim_bounds(x: np.ndarray, engine_rate: int) -> Optional[Tuple[int, int]]:
     """The part of the engine's output :func:`finish_clip` keeps: ``(first, past-last)``; None if silent."""
     peak = float(np.max(np.abs(x))) if x.size else 0.0
@@ -151,6 +239,29 @@ def handle(engine: Engine, request: dict) -> dict:
     folder = Path(request["folder"])
     key = str(request["key"])
     params = request.get("params") or {"rate": int(request["rate"])}
+    if callable(getattr(engine, "units", None)):
+        def head(samples: np.ndarray, trailer: bytes) -> None:
+            try:
+                temp = cache.write_temp(folder, key, samples, trailer)
+            except OSError:
+                return  # no head: the player waits for the whole clip, as it always could
+            _notify({"head": True, "temp": str(temp), "length": int(samples.size)})
+
+        clip, trailer = unit_clip(engine, text, request, params, head if request.get("head") else None)
+    else:
+        clip, trailer = _whole_clip(engine, text, request, params, folder)
+    try:
+        temp = cache.write_temp(folder, key, clip, trailer)
+    except OSError as e:
+        raise RequestError(f"cannot write into the speech cache folder {folder}: "
+                           f"{e.strerror or e}", "cache") from None
+    return {"ok": True, "temp": str(temp), "length": int(clip.size)}
+
+
+def _whole_clip(engine: Engine, text: str, request: dict, params: dict, folder: Path) -> Tuple[np.ndarray, bytes]:
+    """A clip made in one piece (espeak-ng) by :func:`finish_clip`, and its word-timing trailer."""
+    from . import cache
+
     wav = cache.temp_path(folder, ".wav")
     try:
         timed = getattr(engine, "synthesise_words", None)  # a stand-in engine may know only synthesise
@@ -167,17 +278,25 @@ def handle(engine: Engine, request: dict) -> dict:
         except OSError:
             pass
     clip = finish_clip(samples, engine_rate, int(request["sample_rate"]), float(request["volume"]))
-    trailer = clip_words(text, samples, engine_rate, clip, int(request["sample_rate"]), marks, source)
-    try:
-        temp = cache.write_temp(folder, key, clip, trailer)
-    except OSError as e:
-        raise RequestError(f"cannot write into the speech cache folder {folder}: "
-                           f"{e.strerror or e}", "cache") from None
-    return {"ok": True, "temp": str(temp), "length": int(clip.size)}
+    return clip, clip_words(text, samples, engine_rate, clip, int(request["sample_rate"]), marks, source)
+
+
+def _no_notice(message: dict) -> None:
+    pass
+
+
+#: Writes a line about the request being answered (a head, see the module notes); set by :func:`serve`.
+_notify: Callable[[dict], None] = _no_notice
 
 
 def serve(inp: IO[str], out: IO[str], handler: Callable[[dict], dict]) -> None:
-    """Read request lines from ``inp``; write one answer line each to ``out``."""
+    """Read request lines from ``inp``; write one answer line each to ``out``.
+
+    While a request is handled, :data:`_notify` writes a line of its own
+    (with the request's id) before the answer.
+    """
+    global _notify
+
     for line in inp:
         line = line.strip()
         if not line:
@@ -186,7 +305,16 @@ def serve(inp: IO[str], out: IO[str], handler: Callable[[dict], dict]) -> None:
         try:
             request = json.loads(line)
             rid = request.get("id")
-            reply = handler(request)
+
+            def notify(message: dict, rid: object = rid) -> None:
+                out.write(json.dumps(dict(message, id=rid)) + "\n")
+                out.flush()
+
+            _notify = notify
+            try:
+                reply = handler(request)
+            finally:
+                _notify = _no_notice
         except RequestError as e:
             reply = {"ok": False, "error": str(e), "kind": e.kind}
         except Exception as e:
@@ -198,10 +326,13 @@ def serve(inp: IO[str], out: IO[str], handler: Callable[[dict], dict]) -> None:
 
 
 def start(out: IO[str], engine: str = "espeak", model: Optional[str] = None,
-          threads: int = 1) -> Optional[Engine]:
-    """Load the engine and announce the result on ``out``; None if it cannot be."""
+          threads: int = 1, optimised: Optional[str] = None) -> Optional[Engine]:
+    """Load the engine and announce the result on ``out``; None if it cannot be.
+
+    *optimised*: where Piper keeps (or finds) the model's optimised graph.
+    """
     try:
-        loaded = open_engine(engine, model, threads=threads)
+        loaded = open_engine(engine, model, threads=threads, optimised=optimised)
     except EngineMissing as e:
         out.write(json.dumps({"ready": False, "kind": "missing", "error": str(e)}) + "\n")
         out.flush()
@@ -220,6 +351,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--engine", choices=ENGINES, default="espeak")
     ap.add_argument("--model", default=None, help="the Piper model (.onnx)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (Piper)")
+    ap.add_argument("--optimised", default=None, help="where Piper keeps the model's optimised graph")
     return ap.parse_args(argv)
 
 
@@ -264,7 +396,7 @@ def prepare(args: argparse.Namespace) -> IO[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     out = prepare(args)
-    engine = start(out, args.engine, args.model, args.threads)
+    engine = start(out, args.engine, args.model, args.threads, args.optimised)
     if engine is None:
         return 3
     serve(sys.stdin, out, lambda request: handle(engine, request))

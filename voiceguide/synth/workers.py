@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, List, Optional, Sequence, cast
+from typing import IO, Callable, List, Optional, Sequence, cast
 
 from ..errors import EngineError
 
@@ -165,7 +165,8 @@ class Worker:
             if isinstance(msg, dict):
                 return msg
 
-    def request(self, message: dict, timeout: float) -> dict:
+    def request(self, message: dict, timeout: float, on_head: Optional[Callable[[dict], None]] = None) -> dict:
+        """Send *message*; its answer. A head line before it (see :mod:`.worker`) goes to *on_head*."""
         rid = next(self._ids)
         line = (json.dumps(dict(message, id=rid)) + "\n").encode("ascii")
         stdin = cast(IO[bytes], self.proc.stdin)  # stdin=PIPE
@@ -177,8 +178,17 @@ class Worker:
         deadline = time.monotonic() + timeout
         while True:
             reply = self._next_message(max(0.0, deadline - time.monotonic()), "synthesis")
-            if reply.get("id") == rid:
-                return reply
+            if reply.get("id") != rid:
+                continue
+            if reply.get("head") is True:
+                if on_head is not None:
+                    on_head(reply)
+                else:
+                    cache_temp = reply.get("temp")
+                    if isinstance(cache_temp, str):
+                        _remove_quietly(Path(cache_temp))
+                continue
+            return reply
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -220,6 +230,13 @@ class Worker:
             pass
 
 
+def _remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 class NoEngine(Exception):
     """The worker started but its engine cannot load (not installed): say which package to install."""
 
@@ -245,6 +262,11 @@ class Pool:
         self.starting: set = set()
         self.threads: List[threading.Thread] = []
         self.fatal: Optional[EngineError] = None
+        #: One worker starts at a time (issue 24): the first clip's worker
+        #: gets the CPU to itself while it loads, instead of sharing it with
+        #: a second worker loading its own model (on a Pi, or in a CPU quota,
+        #: that halves the first word's speed).
+        self.start_lock = threading.Lock()
 
 
 class Job:

@@ -13,6 +13,7 @@ from voiceguide.timeline.place import (
     PAUSE_FLOOR_SECONDS,
     SAMPLE_RATE,
     ClipLength,
+    ClipPart,
     LazyTimeline,
     compile_timeline,
     estimate,
@@ -21,6 +22,6 @@ from voiceguide.timeline.place import (
 )
 
 __all__ = [
-    "PAUSE_FLOOR_SECONDS", "SAMPLE_RATE", "ClipLength", "Event", "LazyTimeline", "PlacedEvents",
+    "PAUSE_FLOOR_SECONDS", "SAMPLE_RATE", "ClipLength", "ClipPart", "Event", "LazyTimeline", "PlacedEvents",
     "Timeline", "compile_timeline", "estimate", "estimate_speech_samples", "flatten",
 ]

@@ -192,6 +192,21 @@ def _pause_plan(pauses: Sequence[_Item], fixed: int, target: int, sr: int,
 # --- placing -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClipPart:
+    """A say event's ``data`` when it holds only part of its clip: the samples from *offset* on.
+
+    ``play`` on a cold cache (issue 24): the clip's first unit (a clause,
+    :meth:`voiceguide.synth.Synthesizer.head`) is placed as soon as it is
+    made, as a say event of its own (offset 0), and the rest of the clip
+    when it is done, as a second say event (offset = the head's length)
+    right after it -- or after silent waits, if the rest is late. The two
+    parts are exactly the clip ``render`` uses, cut in two.
+    """
+
+    offset: int
+
+
 class LazyTimeline(PlacedEvents):
     """The session's events in time order, placed one by one as they are asked for.
 
@@ -211,6 +226,11 @@ class LazyTimeline(PlacedEvents):
     that waited. With a warm cache nothing ever waits, and the events are
     exactly those of the whole timeline.
 
+    With *head* as well (``head(text, voice, wait) -> samples or None``,
+    see :class:`ClipPart`), a clip that is not ready but whose first unit
+    is starts sounding with that unit; :meth:`place_first` waits for the
+    first unit rather than the whole first clip.
+
     Trap: "due" must mean *about to sound*. The mixer also asks far ahead
     (``length_by`` several seconds on, to start the ambient fade-out in
     time); a wait placed for such a question would be silence the clip did
@@ -223,8 +243,10 @@ class LazyTimeline(PlacedEvents):
     def __init__(self, script: Script, clip_length: ClipLength, *,
                  sample_rate: int = SAMPLE_RATE, length: Optional[float] = None,
                  voice: Optional[Voice] = None, music_seconds: Optional[float] = None,
-                 ready: Optional[Callable[[str, Voice], bool]] = None, wait: float = 0.1):
+                 ready: Optional[Callable[[str, Voice], bool]] = None, wait: float = 0.1,
+                 head: Optional[Callable[[str, Voice, float], Optional[int]]] = None):
         self.script = script
+        self._head = head
         self.sample_rate = sample_rate
         self.waits: List[Tuple[int, int]] = []
         self._ready = ready
@@ -234,7 +256,7 @@ class LazyTimeline(PlacedEvents):
         self._items = flatten(script, voice, music_seconds)
         self._index_init()
         self._finished = False
-        self._mode = "stop"    # at a clip not ready: "stop", "fill" (with waits) or "block"
+        self._mode = "stop"    # at a clip not ready: "stop", "fill" (with waits), "block" or "first" (its head)
         self._pending: Iterator[object] = self._place()
 
     @property
@@ -268,7 +290,7 @@ class LazyTimeline(PlacedEvents):
         is still starting (slowly, on PulseAudio).
         """
         if not self._placed:
-            with self._placing("block"):
+            with self._placing("first" if self._head is not None else "block"):
                 self._place_next()
 
     @contextmanager
@@ -315,9 +337,19 @@ class LazyTimeline(PlacedEvents):
             piece = it.piece
             if isinstance(piece, Spoken):
                 text, voice = piece.text, piece.voice
+                done = 0  # samples of the clip placed already (its head)
                 if self._ready is not None and self._target is None:
                     waited = 0
                     while self._mode != "block" and not self._ready(text, voice):
+                        if not done and self._head is not None:
+                            n = self._head(text, voice, 0.05 if self._mode == "first" else 0.0)
+                            if n:
+                                self._frontier = at + n
+                                yield Event(piece.kind, at, n, text=text, voice=voice, data=ClipPart(0), **common)
+                                at, done = self._frontier, n
+                                continue
+                        if self._mode == "first":
+                            continue            # waited in head(); look again
                         if self._mode == "stop":
                             yield _NOT_READY    # asked again later, from here
                             continue
@@ -327,7 +359,14 @@ class LazyTimeline(PlacedEvents):
                     if waited:
                         self.waits.append((it.step, waited))
                 clip = clip_length(text, voice)
-                self._frontier = at + max(clip, _seconds_to_samples(piece.slot, sr))
+                slot = _seconds_to_samples(piece.slot, sr)
+                if done:
+                    self._frontier = at + max(clip - done, slot - done)
+                    if clip > done:
+                        yield Event(piece.kind, at, clip - done, text=text, voice=voice, data=ClipPart(done),
+                                    **common)
+                    continue
+                self._frontier = at + max(clip, slot)
                 yield Event(piece.kind, at, clip, text=text, voice=voice, **common)
                 continue
             n = pause_lengths.get(index, _seconds_to_samples(piece.seconds, sr))

@@ -101,6 +101,10 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
-def open_engine(name: str, model: Optional[str] = None, threads: int = 1) -> Engine:
-    """Load engine *name* in this (worker) process (Piper: its *model*, on *threads* threads)."""
+def open_engine(name: str, model: Optional[str] = None, threads: int = 1,
+                optimised: Optional[str] = None) -> Engine:
+    """Load engine *name* in this (worker) process (Piper: its *model*, on *threads* threads,
+    its optimised graph kept at *optimised*)."""
+    if optimised:
+        return module(name).open_engine(model, threads=threads, optimised=optimised)
     return module(name).open_engine(model, threads=threads)

@@ -9,14 +9,26 @@ it for the worker's whole life.
 
 Why the code does not simply call ``PiperVoice.synthesize``:
 
-* It normalises every *sentence* to full scale on its own (uneven loudness
-  from one sentence to the next) and clips at +-1 when asked not to. We run
-  the model per sentence ourselves and normalise the whole clip once
-  (:func:`voiceguide.synth.worker.finish_clip`), so nothing ever clips.
+* It runs the model over a whole sentence at once, so nothing sounds until
+  the whole sentence is made (~0.6 s of CPU for a long one here, several
+  seconds on a Pi). We run the model per *clause* (:meth:`PiperEngine.units`:
+  a sentence split after ``,`` ``;`` ``:`` and dashes, which espeak-ng
+  phonemises as ``;``), so the first clause of a session can sound while
+  the rest is made (issue 24). Every clip is always made this way, so the
+  clause heard first is the very start of the clip ``render`` writes.
+* It normalises every sentence to full scale on its own (uneven loudness)
+  and clips at +-1 when asked not to. Each unit here gets a fixed gain per
+  voice (:data:`PEAK_REFERENCE`: the raw peak that maps to
+  :data:`~voiceguide.synth.spec.PEAK_DBFS`), lowered only for a unit that
+  would peak above that: a gain that never depends on a later unit, so a
+  unit's samples are final the moment it is made (a whole-clip
+  normalisation would have to wait for the last sentence).
 * It joins sentences with no pause at all; espeak-ng pauses about
-  65/rate seconds between sentences (0.46 s at 140 wpm). We trim each
-  sentence and join them with that pause, so a Piper voice breathes
-  between sentences as espeak-ng does, and slower rates pause longer.
+  65/rate seconds between sentences (0.46 s at 140 wpm). We trim each unit
+  to its sound and join them with that pause, and clauses with the pause
+  the model itself makes at a comma (about 64/rate s, measured), so a Piper
+  voice breathes between sentences as espeak-ng does, and slower rates
+  pause longer.
 * ``PiperVoice.load`` gives onnxruntime its default thread pool (one
   spinning thread per core). Several workers on a Raspberry Pi would then
   fight each other and the player; each worker gets ``threads`` threads that
@@ -29,6 +41,20 @@ samples comes with the audio; a word starts where its first phoneme does.
 A model that cannot be patched is loaded as it is, and each sentence's
 length is then shared among its phonemes.
 
+Loading costs most of a cold first word (~0.3 s reading and patching the
+model, ~0.75 s for onnxruntime to optimise its graph, here). So the first
+worker to load a model saves the patched, optimised graph once
+(``SessionOptions.optimized_model_filepath``, at the portable
+``ORT_ENABLE_EXTENDED`` level: no layouts for this very CPU) into the
+speech cache's ``models`` folder (:func:`optimised_path`, named by the
+model's and config's digests, the versions and the machine), and every
+later worker loads that file as it is (~0.2 s, and ~35 MB less resident).
+The file is created and opened through :mod:`voiceguide.ownfiles` (never
+through a planted link) and handed to onnxruntime as ``/proc/self/fd/N``;
+it is named only after the probe word succeeded, and a saved model that
+does not load is removed and made again. A worker that loads a saved model
+skips the probe word: that model spoke before.
+
 Trap: Piper's synthesis is not deterministic (noise in the duration and
 waveform generators), so the same text gives a slightly different clip each
 time; the cache keeps the first one.
@@ -40,13 +66,24 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Tuple
 
 if TYPE_CHECKING:  # numpy only worker-side at run time
     import numpy as np
 
 
 from . import Engine, EngineMissing, ModelError  # numpy only worker-side: the parent's voice lookup stays light
+
+
+class Unit(NamedTuple):
+    """One synthesis unit of a clip (a clause), as :meth:`PiperEngine.units` makes it."""
+
+    audio: Any            # float32 samples at the model's rate, trimmed to the sound (and a margin)
+    groups: List[Tuple[float, float]]  # (start, end) seconds into audio of each spoken word group
+    sentence: int         # which sentence of the text it belongs to
+    pause: float          # seconds of silence before it in the clip
+    source: str           # "piper-alignment" or "piper-phonemes"
+    more: bool            # whether more units follow
 
 NAME = "piper"
 
@@ -66,9 +103,27 @@ DEFAULT_NATURAL_WPM = 230.0
 #: Pause between sentences: this many seconds at 1 wpm, i.e. 65/rate s
 #: (espeak-ng's own, measured: 0.46 s at 140 wpm).
 SENTENCE_PAUSE_WPM_S = 65.0
-#: Trim each sentence to its sound before joining (same rule as a clip's ends).
+#: Pause between clauses: the model's own pause at a comma, measured with
+#: its phoneme durations (0.27 s at length_scale 1, 0.47 s at 1.64, 0.65 s
+#: at 2.3: about 0.28 s x length_scale, i.e. 64/rate s for a 230-wpm voice).
+CLAUSE_PAUSE_WPM_S = 64.0
+#: Phonemes after which a sentence is split into clauses (espeak-ng turns a
+#: dash into ``;``). The mark stays with its clause: the model then ends it
+#: as it ends a clause, not as a sentence.
+CLAUSE_MARKS = frozenset(",;:")
+#: The raw peak each voice's unit is scaled from to :data:`~voiceguide.synth.spec.PEAK_DBFS`
+#: (a unit louder than this is scaled to exactly that peak instead). About
+#: the median peak of the built-in scripts' clauses (joe: 0.53 median,
+#: 0.41-0.67 from the 10th to the 90th percentile, 204 clauses).
+PEAK_REFERENCE = {"en_US-joe-medium": 0.6}
+DEFAULT_PEAK_REFERENCE = 0.6
+#: How a clip is made from units; part of the parameters, so of every key.
+UNITS = "clauses-1"
+#: Trim each unit to its sound before joining (same rule as a clip's ends).
 _SENTENCE_TRIM_DB = -45.0
 _SENTENCE_MARGIN_S = 0.015
+#: Part of a saved optimised model's name: change it when the patch or the level changes.
+OPTIMISED_FORMAT = 1
 
 
 # -- parent side ----------------------------------------------------------------
@@ -122,8 +177,26 @@ def params(choice: Any, rate: int) -> dict:
         "noise_scale": float(inference.get("noise_scale", 0.667)),
         "noise_w": float(inference.get("noise_w", 0.8)),
         "sentence_pause": round(SENTENCE_PAUSE_WPM_S / float(rate), 4),
+        "clause_pause": round(CLAUSE_PAUSE_WPM_S / float(rate), 4),
+        "peak_reference": float(PEAK_REFERENCE.get(choice.voice, DEFAULT_PEAK_REFERENCE)),
+        "units": UNITS,
         "speaker": 0,
     }
+
+
+def optimised_path(choice: Any, folder: Path) -> Path:
+    """Where the worker keeps the voice's patched, optimised model (see the module notes).
+
+    Named by everything that changes it: the model's and config's digests,
+    piper-tts and onnxruntime versions, :data:`OPTIMISED_FORMAT` and the
+    machine's architecture.
+    """
+    import hashlib
+    import platform
+
+    blob = json.dumps([choice.model_digest, choice.config_digest, engine_version(), OPTIMISED_FORMAT,
+                       platform.machine()]).encode("utf-8")
+    return Path(folder) / f"piper-{hashlib.sha256(blob).hexdigest()[:32]}.onnx"
 
 
 #: Phonemes that are punctuation or a word's end, not sound of a word.
@@ -196,10 +269,105 @@ def _load_session(onnxruntime: Any, model: Path, options: Any) -> Any:
     return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def open_engine(model: Optional[str] = None, threads: int = 1) -> "PiperEngine":
+def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
+    """The session of a saved optimised model (see the module notes), or None.
+
+    Opened through :func:`voiceguide.ownfiles.open_own`: a link or a FIFO
+    in its place is never followed (the model is then loaded afresh). A
+    file that does not load is removed, if it is still the file tried.
+    """
+    from voiceguide.ownfiles import open_own, same_file
+
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        fd = open_own(path, os.O_RDONLY, what="saved voice model")
+    except OSError:  # none yet (the usual first time), a link, a FIFO: loaded afresh
+        return None
+    try:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}", sess_options=options,
+                                            providers=["CPUExecutionProvider"])
+    except Exception:  # truncated or damaged: made again by this worker
+        if same_file(fd, path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return None
+    finally:
+        os.close(fd)
+
+
+class _Saving:
+    """A new temporary file in the models folder that onnxruntime writes the optimised model into.
+
+    :meth:`keep` names it (never over an existing file) once the model has
+    spoken; :meth:`drop` removes it. Made through
+    :func:`voiceguide.ownfiles.open_own` (``O_EXCL``, no link followed) and
+    handed to onnxruntime as ``/proc/self/fd/N``, so onnxruntime writes that
+    very file whatever is put at its name meanwhile.
+    """
+
+    def __init__(self, path: Path):
+        import uuid
+
+        from voiceguide.ownfiles import open_own, own_folder
+
+        self.path = path
+        own_folder(path.parent, mode=0o700)
+        _remove_stale(path.parent)
+        self.temp = path.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}.onnx"
+        self.fd = open_own(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, what="saved voice model")
+        self.target = f"/proc/self/fd/{self.fd}"
+
+    def keep(self) -> None:
+        from voiceguide.atomic import place
+
+        try:
+            os.fsync(self.fd)
+            if os.fstat(self.fd).st_size > 0:
+                place(self.temp, self.path, replace=False)
+        except OSError:
+            pass  # another worker saved it first, or the disk is full: loaded afresh next time
+        self.drop()
+
+    def drop(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            os.unlink(self.temp)
+        except OSError:
+            pass
+
+
+def _remove_stale(folder: Path, age_s: float = 3600.0) -> None:
+    """Remove the models folder's temporary files older than *age_s* (left by a killed worker)."""
+    import time
+
+    from voiceguide.ownfiles import remove_files
+
+    now = time.time()
+
+    def keep(name: str) -> bool:
+        if not name.startswith(".tmp-"):
+            return True
+        try:
+            return now - os.lstat(folder / name).st_mtime < age_s
+        except OSError:
+            return True
+
+    try:
+        remove_files(folder, keep)
+    except OSError:
+        pass
+
+
+def open_engine(model: Optional[str] = None, threads: int = 1, optimised: Optional[str] = None) -> "PiperEngine":
     if not model:
         raise ModelError("no Piper model given")
-    return PiperEngine(Path(model), threads=threads)
+    return PiperEngine(Path(model), threads=threads, optimised=Path(optimised) if optimised else None)
 
 
 #: The largest ``NAME.onnx.json`` read: real ones are 5-60 KB (a many-speaker
@@ -268,7 +436,7 @@ class PiperEngine(Engine):
 
     name = NAME
 
-    def __init__(self, model: Path, threads: int = 1):
+    def __init__(self, model: Path, threads: int = 1, optimised: Optional[Path] = None):
         try:
             import onnxruntime
             from piper import PiperVoice
@@ -278,6 +446,7 @@ class PiperEngine(Engine):
         self.model = Path(model)
         check_model(self.model)
         config = read_config(self.model)
+        saving: Optional[_Saving] = None
         try:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = max(1, int(threads))
@@ -291,15 +460,38 @@ class PiperEngine(Engine):
             # after one long sentence, 267-300 MB without; issue 24).
             options.enable_cpu_mem_arena = False
             options.enable_mem_pattern = False
-            session = _load_session(onnxruntime, self.model, options)
+            session = _load_saved(onnxruntime, optimised, options) if optimised is not None else None
+            #: Whether this worker loaded a saved model (and so skips the probe word: it spoke before).
+            self.loaded_saved = session is not None
+            if session is None:
+                # Portable optimisations only: the saved file may meet another CPU of the same architecture.
+                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+                if optimised is not None and os.path.isdir("/proc/self/fd"):
+                    try:
+                        saving = _Saving(optimised)
+                        options.optimized_model_filepath = saving.target
+                    except OSError:
+                        saving = None  # a folder that cannot be written: nothing saved, nothing lost
+                session = _load_session(onnxruntime, self.model, options)
             self.aligned = len(session.get_outputs()) > 1
             self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
         except Exception as e:
+            if saving is not None:
+                saving.drop()
             raise ModelError(f"{self.model}: cannot load this Piper model ({_short(e)}); "
                              "download the voice again or remove it") from None
         self.sample_rate = int(self.voice.config.sample_rate)
         self.id = self.model.name[: -len(".onnx")] if self.model.name.endswith(".onnx") else self.model.stem
-        self._probe()
+        if self.loaded_saved:
+            return
+        try:
+            self._probe()
+        except ModelError:
+            if saving is not None:
+                saving.drop()
+            raise
+        if saving is not None:
+            saving.keep()
 
     def _probe(self) -> None:
         """Speak one word now: a model that does not fit its config fails here, named."""
@@ -319,63 +511,75 @@ class PiperEngine(Engine):
         language = str(getattr(self.voice.config, "espeak_voice", "") or "")
         return [{"id": self.id, "name": self.id, "languages": [language], "default": True}]
 
-    def _sentences(self, text: str, params: dict) -> List[Tuple["np.ndarray", List[str], Optional["np.ndarray"]]]:
-        """Each sentence's ``(audio, phonemes, samples per phoneme id or None)``."""
+    def _run(self, phonemes: List[str], params: dict) -> Tuple["np.ndarray", Optional["np.ndarray"]]:
+        """The model over one run of phonemes: ``(audio, samples per phoneme id or None)``."""
         import numpy as np
-        from piper import SynthesisConfig  # noqa: F401  (documents the parameters used)
+        from piper import SynthesisConfig
 
+        ids = self.voice.phonemes_to_ids(phonemes)
+        cfg = SynthesisConfig(speaker_id=int(params.get("speaker", 0)) or None,
+                              length_scale=float(params["length_scale"]),
+                              noise_scale=float(params["noise_scale"]),
+                              noise_w_scale=float(params["noise_w"]))
+        result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=self.aligned)
+        audio, durations = result if isinstance(result, tuple) else (result, None)
+        if durations is not None and len(durations) != len(ids):
+            durations = None
+        return np.asarray(audio, dtype=np.float32).reshape(-1), durations
+
+    def _sentences(self, text: str, params: dict) -> List[Tuple["np.ndarray", List[str], Optional["np.ndarray"]]]:
+        """Each sentence's ``(audio, phonemes, samples per phoneme id or None)`` (the probe word)."""
         out = []
         for phonemes in self.voice.phonemize(text):
-            if not phonemes:
-                continue
-            ids = self.voice.phonemes_to_ids(phonemes)
-            cfg = SynthesisConfig(speaker_id=int(params.get("speaker", 0)) or None,
-                                  length_scale=float(params["length_scale"]),
-                                  noise_scale=float(params["noise_scale"]),
-                                  noise_w_scale=float(params["noise_w"]))
-            result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=self.aligned)
-            audio, durations = result if isinstance(result, tuple) else (result, None)
-            if durations is not None and len(durations) != len(ids):
-                durations = None
-            out.append((np.asarray(audio, dtype=np.float32).reshape(-1), list(phonemes), durations))
+            if phonemes:
+                audio, durations = self._run(list(phonemes), params)
+                out.append((audio, list(phonemes), durations))
         return out
 
-    def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
-                   scratch: Path) -> Tuple[np.ndarray, int]:
-        samples, rate, _, _ = self.synthesise_words(text, voice, language, params, scratch)
-        return samples, rate
+    def clauses(self, text: str) -> List[Tuple[int, List[str]]]:
+        """The text's synthesis units: ``(sentence number, phonemes)``, each sentence split after a clause mark.
 
-    def synthesise_words(self, text: str, voice: Optional[str], language: str, params: dict,
-                         scratch: Path) -> Tuple[np.ndarray, int, Optional[List[Tuple[int, float]]], str]:
-        """Each sentence trimmed to its sound, joined by ``params["sentence_pause"]``; and its word marks."""
+        A run with no spoken phoneme (a lone mark) stays with the clause before it.
+        """
+        out: List[Tuple[int, List[str]]] = []
+        for n, phonemes in enumerate(self.voice.phonemize(text)):
+            part: List[str] = []
+            for phoneme in phonemes:
+                if not part and phoneme == " ":
+                    continue
+                part.append(phoneme)
+                if phoneme in CLAUSE_MARKS and any(_spoken(p) for p in part):
+                    out.append((n, part))
+                    part = []
+            if any(_spoken(p) for p in part):
+                out.append((n, part))
+            elif part and out and out[-1][0] == n:
+                out[-1][1].extend(part)
+        return out
+
+    def units(self, text: str, voice: Optional[str], language: str, params: dict) -> Iterator[Unit]:
+        """The clip's units as they are made, each trimmed to its sound (see the module notes).
+
+        Each :class:`Unit`: the raw samples, its word groups (seconds into
+        those samples), its sentence number, the pause before it (0 for the
+        first; the sentence pause between sentences, the clause pause
+        within one) and whether more units follow.
+        """
         import numpy as np
 
-        from voiceguide.synth.words import spread
-
-        sentences = self._sentences(text, params)
-        if not sentences:
-            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
-        peak = max(float(np.max(np.abs(s))) if s.size else 0.0 for s, _, _ in sentences)
-        if peak <= 0.0 or not np.isfinite(peak):
-            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
-        threshold = peak * 10 ** (_SENTENCE_TRIM_DB / 20)
+        clauses = self.clauses(text)
         margin = int(round(_SENTENCE_MARGIN_S * self.sample_rate))
-        gap = np.zeros(max(0, int(round(float(params["sentence_pause"]) * self.sample_rate)) - 2 * margin),
-                       np.float32)
-        parts: List[np.ndarray] = []
-        groups: List[List[Tuple[float, float]]] = []  # by sentence
-        source = "piper-alignment"
-        at = 0  # samples of the output so far
-        for s, phonemes, durations in sentences:
-            loud = np.flatnonzero(np.abs(s) > threshold)
-            if loud.size == 0:
+        sr = float(self.sample_rate)
+        previous: Optional[int] = None
+        for index, (sentence, phonemes) in enumerate(clauses):
+            audio, durations = self._run(phonemes, params)
+            peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+            if peak <= 0.0 or not np.isfinite(peak):
                 continue
-            if parts:
-                parts.append(gap)
-                at += gap.size
+            loud = np.flatnonzero(np.abs(audio) > peak * 10 ** (_SENTENCE_TRIM_DB / 20))
             cut = max(0, int(loud[0]) - margin)
-            parts.append(s[cut: int(loud[-1]) + 1 + margin])
             lengths = self._phoneme_lengths(phonemes, durations)
+            source = "piper-alignment"
             if lengths is None:
                 source = "piper-phonemes"
                 lengths = [1.0 if _spoken(p) else 0.0 for p in phonemes]
@@ -384,12 +588,24 @@ class PiperEngine(Engine):
                 cursor = float(loud[0])
             else:
                 cursor = float(lengths.pop(0))  # BOS and its pad
-            groups.append([((at + start - cut) / self.sample_rate, (at + end - cut) / self.sample_rate)
-                           for start, end in word_groups(phonemes, lengths, cursor)])
-            at += parts[-1].size
-        if not parts:
-            return np.zeros(0, np.float32), self.sample_rate, None, "estimate"
-        return np.concatenate(parts), self.sample_rate, spread(text, groups), source
+            groups = [((start - cut) / sr, (end - cut) / sr) for start, end in word_groups(phonemes, lengths, cursor)]
+            between = "sentence_pause" if sentence != previous or "clause_pause" not in params else "clause_pause"
+            pause = 0.0 if previous is None else float(params[between])
+            previous = sentence
+            yield Unit(audio[cut: int(loud[-1]) + 1 + margin], groups, sentence, pause, source,
+                       index + 1 < len(clauses))
+
+    def synthesise(self, text: str, voice: Optional[str], language: str, params: dict,
+                   scratch: Path) -> Tuple[np.ndarray, int]:
+        """The units joined at the engine's rate (the worker finishes each unit itself: :meth:`units`)."""
+        import numpy as np
+
+        parts: List[np.ndarray] = []
+        for unit in self.units(text, voice, language, params):
+            if parts:
+                parts.append(np.zeros(int(round(unit.pause * self.sample_rate)), np.float32))
+            parts.append(unit.audio)
+        return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), self.sample_rate
 
     def _phoneme_lengths(self, phonemes: List[str], durations: Optional["np.ndarray"]) -> Optional[List[float]]:
         """Samples per phoneme (the first item: BOS and its pad), from samples per phoneme id; None if they do not fit.
