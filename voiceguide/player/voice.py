@@ -34,6 +34,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from voiceguide.errors import VoiceguideError
 from voiceguide.listening.commands import VOLUME_STEP_DB, Candidate, Debounce, Rules, decide
 
 #: Seconds a spoken stop waits, paused, before it ends the session (see the module docs).
@@ -117,10 +118,11 @@ class VoiceControl:
                     pending_stop.cancel()
                     self._stop_timer = None
                     self._tick(2)
-                    self.actions["stop"]()
+                    self._do("stop")
                     return
                 self._tick(2)
-                self.actions["pause"]()
+                if not self._do("pause"):
+                    return
                 self.note(f"stopping in {STOP_GRACE:.0f} s; say \"guide, resume\" to go on")
                 timer = threading.Timer(STOP_GRACE, self._stop_now)
                 timer.daemon = True
@@ -131,7 +133,21 @@ class VoiceControl:
                 pending_stop.cancel()
                 self._stop_timer = None
         self._tick(1)
-        self.actions[command]()
+        self._do(command)
+
+    def _do(self, command: str) -> bool:
+        """Call *command*'s action; False when it was refused.
+
+        The station's actions refuse (:class:`~voiceguide.station.shared.IdleError`)
+        once the session is ending -- "guide, pause" said during the fade after a
+        stop. That phrase is let go: raised here, it would end the listener's
+        reader thread, and with it every later command of the session.
+        """
+        try:
+            self.actions[command]()
+        except VoiceguideError:
+            return False
+        return True
 
     def _stop_now(self) -> None:
         with self._lock:
@@ -139,7 +155,7 @@ class VoiceControl:
                 return
             self._stop_timer = None
         if getattr(self.player, "paused", True):  # resumed by a key or a button meanwhile: no stop
-            self.actions["stop"]()
+            self._do("stop")
 
     def _tick(self, times: int) -> None:
         add = getattr(self.output, "add", None)
