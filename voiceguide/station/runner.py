@@ -256,13 +256,13 @@ class Runner:
                 if live is None:
                     return "stopped", None, heard
                 player: Any = live.player
-                self._start_volume(player)
-                status: Any = run.status  # set by _session before it plays
-                status.output, status.requested = player.output, run.requested
-                if status is not None:  # the page's "now speaking": the cue, not the whole sentence
-                    status.cue_times = session.cue_times
-                status.start(run.script.title, start.planned)  # None: not known yet
-                try:
+                try:  # whatever fails from here, the listener of spoken commands ends with this session
+                    self._start_volume(player)
+                    status: Any = run.status  # set by _session before it plays
+                    status.output, status.requested = player.output, run.requested
+                    if status is not None:  # the page's "now speaking": the cue, not the whole sentence
+                        status.cue_times = session.cue_times
+                    status.start(run.script.title, start.planned)  # None: not known yet
                     result = player.run()
                 finally:
                     heard = player.frames_played > 0
