@@ -1,13 +1,17 @@
 """Spoken commands: found, wrong and false commands, latency, CPU and memory of the recogniser.
 
     python benchmarks/voice_commands.py [--minutes 8] [--sessions body-scan,breathing,daily-check-in]
+                                        [--no-echo-cancel] [--dump FILE.json]
 
 Renders the built-ins with ``voiceguide render`` (once, into a temporary
 folder), makes the command recordings (benchmarks/voice_data.py: espeak-ng
 voices, rates and pitch, Piper where installed; a synthetic room; 0 to +10 dB
 over the guide's voice as the microphone hears it), mixes one every 9.5 s
-over the sessions heard through the room, and runs the recogniser and the
-decision rules (the same as ``voiceguide listen --file``) over
+over the sessions heard through the room, takes the guide's own voice out
+with the echo canceller (:mod:`voiceguide.listening.echo`; its reference is
+the rendered session, what the player would have sent; ``--no-echo-cancel``
+measures without it), and runs the recogniser and the decision rules (the
+same as ``voiceguide listen --file``) over
 
 * the mixture: share of commands found (goal >= 90%) and wrong commands;
 * the sessions alone, nobody speaking: false commands per hour (goal <= 3);
@@ -47,16 +51,27 @@ def rendered(name: str) -> Path:
     return path
 
 
-def run(x: np.ndarray):
+def run(x: np.ndarray, reference=None):
+    """The recogniser over *x* in 100 ms blocks (the echo canceller first when *reference* is given):
+    its candidates, the recogniser's CPU seconds and the canceller's."""
+    from voiceguide.listening.echo import EchoCanceller
     from voiceguide.listening.recognizer import RATE, Recognizer
 
     recognizer = Recognizer()
+    canceller = EchoCanceller() if reference is not None else None
     out = []
-    started = time.process_time()
+    cpu = {"recogniser": 0.0, "echo": 0.0}
     for at in range(0, len(x), RATE // 10):
-        out += recognizer.feed(x[at:at + RATE // 10])
+        block = x[at:at + RATE // 10]
+        if canceller is not None:
+            started = time.process_time()
+            block = canceller.process(block, reference[at:at + RATE // 10])
+            cpu["echo"] += time.process_time() - started
+        started = time.process_time()
+        out += recognizer.feed(block)
+        cpu["recogniser"] += time.process_time() - started
     out += recognizer.flush()
-    return out, time.process_time() - started
+    return out, cpu
 
 
 def acted(candidates):
@@ -70,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=8.0, help="of sessions to measure on (each way)")
     parser.add_argument("--sessions", default="body-scan,breathing,daily-check-in")
+    parser.add_argument("--no-echo-cancel", action="store_true", help="the microphone as it is")
+    parser.add_argument("--dump", type=Path, help="write every candidate (with the truth) to this JSON file")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
     dry = np.concatenate([vd.load_session(rendered(n)) for n in args.sessions.split(",")])
@@ -80,7 +97,8 @@ def main() -> None:
     mixed = quiet.copy()
     truth = vd.place(mixed, [clips[i] for i in order], rng, gap=9.5, over_db=(0.0, 10.0))
 
-    candidates, cpu_mixed = run(mixed)
+    reference = None if args.no_echo_cancel else dry
+    candidates, cpu_mixed = run(mixed, reference)
     found, wrong, latencies = set(), 0, []
     for c in acted(candidates):
         t = next((t for t in truth if t["start"] - 0.5 <= c.start <= t["end"] + 0.3), None)
@@ -91,7 +109,11 @@ def main() -> None:
             latencies.append(c.decided - t["end"])
         else:
             wrong += 1
-    false_candidates, cpu_quiet = run(quiet)
+    false_candidates, cpu_quiet = run(quiet, reference)
+    if args.dump:
+        args.dump.write_text(json.dumps({"truth": truth, "seconds": len(quiet) / vd.RATE,
+                                         "mixed": [c.as_json() for c in candidates],
+                                         "quiet": [c.as_json() for c in false_candidates]}))
     false = acted(false_candidates)
     hours = len(quiet) / vd.RATE / 3600
     seconds = len(quiet) / vd.RATE
@@ -104,10 +126,15 @@ def main() -> None:
     report = {
         "audio_minutes": round(seconds / 60, 1), "commands": len(truth),
         "found": f"{len(found)}/{len(truth)} ({100 * len(found) / max(1, len(truth)):.0f}%)",
+        "found_by_command": {name: f"{sum(1 for t in truth if id(t) in found and t['command'] == name)}"
+                                   f"/{sum(1 for t in truth if t['command'] == name)}"
+                             for name in vd.COMMANDS},
         "wrong": wrong, "false_per_hour": round(len(false) / hours, 1), "false": len(false),
         "latency_s_median_worst": [round(float(np.median(latencies)), 2), round(max(latencies), 2)]
         if latencies else None,
-        "cpu_percent_of_a_core": round(100 * (cpu_mixed + cpu_quiet) / (2 * seconds), 2),
+        "echo_cancel": reference is not None,
+        "cpu_percent_of_a_core": {k: round(100 * (cpu_mixed[k] + cpu_quiet[k]) / (2 * seconds), 2)
+                                  for k in cpu_mixed},
         "listener_peak_rss_mb": round(int(rss) / 1024, 1),
         "candidates": {"mixed": len(candidates), "quiet": len(false_candidates)},
         "this_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

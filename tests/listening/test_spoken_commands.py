@@ -20,43 +20,61 @@ from voiceguide.listening.commands import Candidate, Debounce, Rules, decide
 DATA = Path(__file__).resolve().parents[1] / "data" / "voice"
 
 # -- features recorded from real decodes ---------------------------------------------------------
-#: "guide, pause" (kept clip): all three windows agree, a clear score.
-SAID_PAUSE = Candidate("pause", 0.52, 1.79, 2.9, {"guide": -30, "acoustic": -14746, "agree": 3, "snr": 94})
-#: "guide, stop" (kept clip) decoded as pause by one window only: never acted on.
-STOP_HEARD_AS_PAUSE = Candidate("pause", 0.5, 1.6, 2.7, {"guide": -72, "acoustic": -23597, "agree": 1, "snr": 94})
-#: the built-in body scan alone (nobody speaking): the guide's own "...gently stop..." decoded as stop.
-GUIDE_SAID_STOP = Candidate("stop", 108.6, 109.4, 110.5, {"guide": -111, "acoustic": -14650, "agree": 3,
-                                                           "snr": 12.4})
-#: the session alone: the loudest false pause of eight minutes.
-GUIDE_SAID_PAUSE = Candidate("pause", 315.8, 316.5, 317.6, {"guide": -82, "acoustic": -10818, "agree": 2,
-                                                            "snr": 14.3})
+# benchmarks/voice_commands.py --dump (8 minutes of built-in sessions heard through a room, the echo
+# canceller on, commands mixed in at the guide's level or louder).
+#: "guide pause" (Piper, 150 wpm) over the guide: a clear phrase, 31 dB over the floor.
+SAID_PAUSE = Candidate("pause", 26.54, 27.67, 27.7, {"guide": -124.6, "acoustic": -13783, "word": -12243,
+                                                     "llr": 21.9, "snr": 30.7, "level": -27.9})
+#: "guide, stop" (espeak-ng en-us+f4) said over the guide, decoded right.
+SAID_STOP = Candidate("stop", 149.7, 151.39, 151.4, {"guide": -77.7, "acoustic": -21704, "word": -13689,
+                                                     "llr": 5.6, "snr": 34.1, "level": -26.1})
+#: "guide, stop" (espeak-ng en-gb-x-rp, 175 wpm) decoded as pause, poorly: the acoustic score of a
+#: command said by nobody.
+STOP_HEARD_AS_PAUSE = Candidate("pause", 442.52, 443.12, 444.0, {"guide": -71.0, "acoustic": -52309,
+                                                                  "word": -63659, "llr": 7.9, "snr": 36.1,
+                                                                  "level": -25.8})
+#: the sessions alone (nobody speaking): the guide's own voice, 20-30 dB down after the echo canceller,
+#: still decoded as back -- but only 14 dB over the room's floor.
+GUIDE_SAID_BACK = Candidate("back", 332.27, 332.61, 333.8, {"guide": -59.7, "acoustic": -60928, "word": -58045,
+                                                            "llr": -1000, "snr": 14.2, "level": -47.5})
+#: the mixture: a pause decoded in the guide's echo between two commands, 15 dB over the floor.
+ECHO_SAID_PAUSE = Candidate("pause", 21.39, 22.24, 22.8, {"guide": -101.1, "acoustic": -38237, "word": -55190,
+                                                          "llr": 13.3, "snr": 15.0, "level": -43.4})
+
+
+def with_features(candidate: Candidate, command: str = "", **features: float) -> Candidate:
+    return Candidate(command or candidate.command, candidate.start, candidate.end, candidate.decided,
+                     dict(candidate.features, **features))
 
 
 def test_a_clear_phrase_is_acted_on():
     assert decide(SAID_PAUSE)
+    assert decide(SAID_STOP)
 
 
-def test_windows_that_disagree_are_not_acted_on():
-    assert not decide(STOP_HEARD_AS_PAUSE)
-    assert not decide(GUIDE_SAID_PAUSE)  # loud, but only two of three windows said pause
+def test_the_guides_own_voice_is_not_acted_on():
+    assert not decide(GUIDE_SAID_BACK)
+    assert not decide(ECHO_SAID_PAUSE)
 
 
 def test_stop_has_the_strictest_floor():
     rules = Rules()
     assert rules.floor("stop") == max(rules.floors.values())
-    assert not decide(GUIDE_SAID_STOP)  # it would have passed pause's floor
-    assert decide(Candidate("pause", *list(vars(GUIDE_SAID_STOP).values())[1:]))
+    # a stop scored like the misheard pause is refused; as a pause it would have passed
+    assert not decide(with_features(STOP_HEARD_AS_PAUSE, "stop"))
+    assert decide(STOP_HEARD_AS_PAUSE)
 
 
 def test_over_the_guides_voice_a_phrase_must_be_clearer():
-    assert decide(SAID_PAUSE, echo=None)
-    assert decide(SAID_PAUSE, echo=-60.0)     # the guide is silent: the ordinary floor
-    assert not decide(SAID_PAUSE, echo=-20.0)  # the guide is speaking: the floor rises
+    assert decide(SAID_STOP, echo=None)
+    assert decide(SAID_STOP, echo=-60.0)      # the guide is silent: the ordinary floor
+    assert not decide(with_features(SAID_STOP, acoustic=-27000), echo=-20.0)  # speaking: the floor rises
+    assert decide(with_features(SAID_STOP, acoustic=-27000), echo=None)
 
 
 def test_the_voice_activity_gate():
-    quiet = Candidate("pause", 0.5, 1.8, 2.9, dict(SAID_PAUSE.features, snr=3.0))
-    assert not decide(quiet)
+    assert not decide(with_features(SAID_PAUSE, snr=12.0))
+    assert decide(with_features(SAID_PAUSE, snr=Rules().snr_floor))
 
 
 def test_an_unknown_command_is_never_acted_on():
@@ -66,8 +84,8 @@ def test_an_unknown_command_is_never_acted_on():
 def test_one_phrase_found_twice_acts_once():
     debounce = Debounce()
     assert debounce(SAID_PAUSE)
-    assert not debounce(Candidate("pause", 1.9, 2.4, 3.0, {}))
-    assert debounce(Candidate("resume", 6.0, 7.0, 8.0, {}))
+    assert not debounce(Candidate("pause", 28.0, 28.4, 29.0, {}))
+    assert debounce(Candidate("resume", 32.0, 33.0, 34.0, {}))
 
 
 def test_candidates_survive_the_pipe():
@@ -161,11 +179,12 @@ def test_stop_said_twice_ends_at_once(monkeypatch):
 
 
 def test_heard_uses_the_players_own_level(monkeypatch):
+    borderline = with_features(SAID_STOP, "pause", acoustic=-67000)  # clears pause's floor, not by much
     player, output, vc = control(monkeypatch, level=-20.0)   # the guide is speaking
-    vc.heard(SAID_PAUSE, 10.0)
+    vc.heard(borderline, 10.0)
     assert player.done == []
     output.level = -70.0
-    vc.heard(Candidate("pause", 20.5, 21.8, 22.9, dict(SAID_PAUSE.features)), 20.0)
+    vc.heard(Candidate("pause", 160.5, 161.8, 162.9, dict(borderline.features)), 20.0)
     assert player.done == ["pause"]
 
 
@@ -222,7 +241,14 @@ def test_listen_file_finds_a_kept_recording():
 
 
 @pytest.mark.slow
-def test_listen_file_never_acts_on_a_misheard_stop():
-    """ "guide, stop" in this voice decodes as pause in one window of three: nothing is acted on."""
+@pytest.mark.parametrize("command", ["resume", "back", "softer", "stop", "next", "louder"])
+def test_listen_file_never_hears_a_stop_that_was_not_said(command):
+    """The kept recordings (espeak-ng voices in a small room): each is heard as its own command or as
+    nothing, except that espeak-ng's "next" and "stop" sound like other commands to pocketsphinx's
+    model (louder, softer: the wrong commands of benchmarks/README.md) -- but never as a stop."""
     pytest.importorskip("pocketsphinx")
-    assert listen_file(DATA / "guide-stop.flac") == []
+    heard = [h["command"] for h in listen_file(DATA / f"guide-{command}.flac")]
+    assert len(heard) <= 1
+    if command in ("resume", "back", "softer"):
+        assert heard == [command]
+    assert "stop" not in heard or command == "stop"

@@ -5,16 +5,21 @@ command its grammar decoded after the word *guide*, when, and the features
 it measured. :func:`decide` is the rule that acts on one or not, tested on
 features recorded from real decodes (``tests/listening/``).
 
-The features, all per 10 ms frame so that a long word is not favoured:
+The features (scores per 10 ms frame, so that a long word is not favoured):
 
 * ``guide`` -- stage one's keyword score for *guide* (log-likelihood over
   pocketsphinx's phone-loop garbage model);
 * ``acoustic`` -- stage two: the acoustic score per frame of the grammar's
-  best *guide <command>* over the phrase (pocketsphinx's log units, base
-  1.0001); ``agree`` -- how many of stage two's three windows named the
-  same command;
+  best *guide <command>* (pocketsphinx's log units, base 1.0001); ``word``
+  the same for the command word alone;
+* ``llr`` -- the phrase's grammar score minus a free phone loop's over the
+  same samples, per frame (recorded; it did not separate right from wrong
+  here, so no rule uses it yet);
 * ``snr`` -- the phrase's level over the room's noise floor, in dB (the
-  voice-activity gate);
+  voice-activity gate). With the echo canceller on, the guide's own voice
+  is 20-30 dB down, so what it still sets off is quiet: over 8 minutes of
+  sessions every false candidate was 15 dB or less over the floor and
+  every command said at the guide's level or louder 27 dB or more;
 * ``echo`` -- how loud the guide's own voice was in the player's output
   while the phrase was said (dBFS of the session's blocks; ``None`` when
   nothing is playing or not known, as for ``voiceguide listen``).
@@ -35,23 +40,21 @@ COMMANDS = ("pause", "resume", "stop", "next", "back", "louder", "softer")
 #: louder / softer: decibels a command changes the volume by.
 VOLUME_STEP_DB = 2.0
 
-#: Stage two's floor per command (``acoustic``, per frame; fitted on ``benchmarks/voice_commands.py``'s
-#: recordings, where they leave about 8 false commands an hour and find few commands: see
-#: benchmarks/README.md -- the goals are not met yet). Stop's is the strictest, back's next.
+#: Stage two's floor per command (``acoustic``, per frame), fitted on ``benchmarks/voice_commands.py``'s
+#: recordings (benchmarks/README.md): loose for most -- the level gate below does the work -- and
+#: strict for stop, whose every right decode there scored above -22000 (a word the guide itself says).
 FLOORS: Mapping[str, float] = {
-    "pause": -16000.0, "resume": -16000.0, "stop": -14000.0, "next": -16000.0, "back": -15000.0,
-    "louder": -16000.0, "softer": -16000.0,
+    "pause": -70000.0, "resume": -70000.0, "stop": -30000.0, "next": -70000.0, "back": -70000.0,
+    "louder": -70000.0, "softer": -70000.0,
 }
-#: Stage two's windows that must agree on the command.
-AGREE_FLOOR = 3.0
-#: Stage one's floor: how clearly *guide* itself must have been said.
+#: Stage one's floor: how clearly *guide* itself must have been said (not used: it did not separate).
 GUIDE_FLOOR = -1e9
-#: The phrase must stand this many dB over the room's noise floor.
-SNR_FLOOR = 6.0
+#: The phrase must stand this many dB over the room's noise floor (see ``snr`` above).
+SNR_FLOOR = 18.0
 #: While the guide's own voice sounds above this level (dBFS) in the output, ...
 ECHO_LEVEL = -40.0
-#: ... a command must clear its floor by this much more.
-ECHO_MARGIN = 2000.0
+#: ... a command must clear its floor by this much more (a second line behind the echo canceller).
+ECHO_MARGIN = 5000.0
 #: Two commands closer together than this are one (the same phrase found twice).
 REFRACTORY = 1.5
 
@@ -86,7 +89,6 @@ class Rules:
     snr_floor: float = SNR_FLOOR
     echo_level: float = ECHO_LEVEL
     echo_margin: float = ECHO_MARGIN
-    agree_floor: float = AGREE_FLOOR
 
     def floor(self, command: str, echo: Optional[float] = None) -> float:
         floor = self.floors.get(command, max(self.floors.values()))
@@ -108,8 +110,6 @@ def decide(candidate: Candidate, rules: Optional[Rules] = None, echo: Optional[f
     if f.get("snr", 0.0) < rules.snr_floor:
         return False
     if f.get("guide", 0.0) < rules.guide_floor:
-        return False
-    if f.get("agree", 0.0) < rules.agree_floor:
         return False
     return f.get("acoustic", float("-inf")) >= rules.floor(candidate.command, echo)
 

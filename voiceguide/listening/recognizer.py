@@ -5,19 +5,31 @@ its en-us acoustic model, dictionary and phone language model).
 
 1. **Keyword spotting** (:data:`KWS_THRESHOLD`, loose on purpose): a
    keyphrase search for *guide* runs over the stream, block by block.
-2. **The command**: when the stream has run :data:`TAIL` seconds past the
-   end of a *guide*, the window from just before it to there is decoded
-   twice -- against a JSGF grammar ``guide (pause | resume | ...)`` and
-   against a free phone loop. The grammar's decode gives the command; the
-   difference of the two acoustic scores per frame (``llr``) says how
-   much better the command explains the sound than any string of phones
-   does. The rules that act on it are :mod:`.commands`.
+2. **The command**: once the stream has run on past the end of a *guide*
+   (:data:`TAIL` seconds, or sooner when the speaker has clearly stopped:
+   :data:`QUIET_AFTER`), the window from just before it is decoded against
+   a JSGF grammar ``guide (pause | resume | ...)`` with wide beams, and the
+   phrase the grammar found is weighed against a free phone loop over the
+   same samples (``llr``: how much better the command explains the sound
+   than any string of phones does). The rules that act on the features are
+   :mod:`.commands`.
+
+What was measured, and why it is this way (benchmarks/voice_commands.py):
+pocketsphinx's default beams (1e-48) left a short command ("guide back")
+with no hypothesis at all a third of the time; a window that ends less than
+about 1.2 s after *guide* cuts a slow "softer" to "soft", which the grammar
+then calls "stop". Decoding each command alone and comparing totals was
+worse than the grammar's own choice and cost seven decodes.
 
 A voice-activity gate rides along: the window's level over the noise floor
 (the 10th percentile of the last :data:`FLOOR_SECONDS` of 100 ms levels).
+The guide's own voice is best taken out before the recogniser hears it:
+see :mod:`.echo`.
 
 Trap: pocketsphinx's Python scores are ``logmath.exp`` of its integer
-log-base-1.0001 scores; :func:`_log` turns them back.
+log-base-1.0001 scores; :func:`_log` turns them back. A whole window's
+score is far from underflow (about -2e6 units, e**-200), but a score of
+minutes would underflow to 0: score phrases, never utterances.
 """
 
 from __future__ import annotations
@@ -35,11 +47,13 @@ RATE = 16000
 FRAME = 160                      # pocketsphinx's 10 ms frames
 #: Stage one's keyphrase threshold: loose, so that stage two sees nearly every *guide*.
 KWS_THRESHOLD = 1e-30
-#: Seconds after the end of *guide* that stage two decodes, three ways (the command word, and its pause).
-TAILS = (0.6, 0.85, 1.1)
-TAIL = max(TAILS)
-#: How many of those decodes must name the same command.
-MIN_AGREE = 1
+#: Seconds after the end of *guide* that stage two decodes at most (the pause, then a slow "softer").
+TAIL = 1.3
+#: ... or fewer: decode as soon as this many seconds after *guide* have been quiet (at least MIN_TAIL in).
+QUIET_AFTER = 0.3
+MIN_TAIL = 0.6
+#: "Quiet": 100 ms levels within this many dB of the noise floor.
+QUIET_DB = 8.0
 #: Seconds before the start of *guide* that stage two's window begins.
 LEAD = 0.15
 #: A keyword-spotting utterance is restarted after this many seconds (bounded memory and time).
@@ -54,15 +68,26 @@ PHRASE = ("#JSGF V1.0;\ngrammar phrase;\n"
           f"public <command> = {WAKE} ({' | '.join(COMMANDS)});\n")
 
 
+#: Stage two's beams: wide, so that the grammar's best path reaches its end even for a phrase the
+#: acoustic model finds odd (pocketsphinx's defaults, 1e-48, left "guide back" with no hypothesis at all).
+WIDE = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
+
+
+def _phone_lm() -> str:
+    import pocketsphinx  # type: ignore[import-untyped]
+
+    return os.path.join(pocketsphinx.get_model_path(), "en-us", "en-us-phone.lm.bin")
+
+
 def _log(value: float) -> float:
     """pocketsphinx's linear score back to its log units (base 1.0001)."""
     return math.log(max(value, 1e-300)) / _LOG_BASE
 
 
 def _decoder(**kwargs):
-    from pocketsphinx import Decoder  # type: ignore[import-untyped]
+    import pocketsphinx
 
-    return Decoder(logfn=os.devnull, **kwargs)
+    return pocketsphinx.Decoder(logfn=os.devnull, **kwargs)
 
 
 def to_pcm(samples: np.ndarray) -> bytes:
@@ -75,9 +100,9 @@ class Recognizer:
     def __init__(self, kws_threshold: float = KWS_THRESHOLD, tail: float = TAIL):
         self.tail = tail
         self._spot = _decoder(keyphrase=WAKE, kws_threshold=kws_threshold)
-        self._command = _decoder()
+        self._command = _decoder(**WIDE)
         self._command.add_jsgf_string("phrase", PHRASE)
-        self._command.activate_search("phrase")
+        self._command.add_allphone_file("phones", _phone_lm())
         self._fed = 0                      # samples fed so far
         self._utt_start = 0                # the sample the spotting utterance began at
         self._buffer: Deque[Tuple[int, np.ndarray]] = collections.deque()  # (first sample, pcm int16)
@@ -85,6 +110,7 @@ class Recognizer:
         self._pending: List[Tuple[int, int, float]] = []  # (guide start, guide end, score), samples
         self._levels: Deque[float] = collections.deque(maxlen=int(FLOOR_SECONDS * 10))
         self._level_rest = np.zeros(0, dtype=np.float32)
+        self._measured = 0                 # 100 ms levels measured so far
         self._spot.start_utt()
 
     # -- the stream --------------------------------------------------------------------------
@@ -99,7 +125,7 @@ class Recognizer:
         hyp = self._spot.hyp()
         if hyp is not None:
             for seg in self._spot.seg() or ():
-                if seg.word == WAKE:
+                if seg.word.split("(")[0] == WAKE:
                     start = self._utt_start + seg.start_frame * FRAME
                     end = self._utt_start + (seg.end_frame + 1) * FRAME
                     frames = max(1, seg.end_frame - seg.start_frame + 1)
@@ -139,7 +165,7 @@ class Recognizer:
     def _remember(self, pcm: np.ndarray) -> None:
         self._buffer.append((self._fed, pcm))
         self._buffered += len(pcm)
-        keep = int((LEAD + self.tail + 3.0) * RATE) + UTTERANCE_SECONDS * 0  # the longest window and some
+        keep = int((LEAD + GROUP + self.tail + 3.0) * RATE)  # the longest window, and some
         while self._buffer and self._buffered - len(self._buffer[0][1]) > keep:
             self._buffered -= len(self._buffer.popleft()[1])
 
@@ -150,6 +176,7 @@ class Recognizer:
         if k:
             power = np.mean(x[: k * w].reshape(k, w).astype(np.float64) ** 2, axis=1)
             self._levels.extend(10 * np.log10(power + 1e-12))
+            self._measured += k
         self._level_rest = x[k * w:].copy()
 
     def _window(self, first: int, last: int) -> np.ndarray:
@@ -167,53 +194,76 @@ class Recognizer:
             return []
         first = self._pending[0][0]
         group = [p for p in self._pending if p[0] - first < GROUP * RATE]
-        if self._fed < group[-1][1] + int(self.tail * RATE) or (
-                len(group) == len(self._pending) and self._fed < first + int(GROUP * RATE)):
+        last_end = group[-1][1]
+        if len(group) == len(self._pending) and self._fed < first + int(GROUP * RATE):
+            return []
+        if self._fed < last_end + int(self.tail * RATE) and not self._quiet_since(last_end):
             return []
         self._pending = self._pending[len(group):]
         found = [c for c in (self._second_stage(*p) for p in group) if c is not None]
         return [max(found, key=lambda c: c.features["guide"])] if found else []
 
+    def _quiet_since(self, end: int) -> bool:
+        """True when the speaker has clearly finished: :data:`MIN_TAIL` s past *end* (the end of *guide*),
+        and the last :data:`QUIET_AFTER` s all within :data:`QUIET_DB` of the noise floor."""
+        if self._fed < end + int(MIN_TAIL * RATE):
+            return False
+        n = int(round(QUIET_AFTER * 10))
+        measured_to = self._measured * (RATE // 10)   # the sample the last 100 ms level ended at
+        if len(self._levels) < n or measured_to - n * (RATE // 10) < end + int(0.3 * RATE):
+            return False
+        floor = self.noise_floor() + QUIET_DB
+        return all(self._levels[-i] < floor for i in range(1, n + 1))
+
     def _second_stage(self, start: int, end: int, guide_score: float) -> Optional[Candidate]:
-        """Decode the phrase after *guide* against the grammar with each of :data:`TAILS`; a command
-        the command most of the decodes name (:data:`MIN_AGREE` at least); how many agreed is a feature."""
+        """Decode from just before *guide* to the stream's end (at most :data:`TAIL` s past it) against
+        the grammar; weigh the phrase it found against a free phone loop over the phrase's own samples."""
         first = max(0, start - int(LEAD * RATE))
-        pcm = self._window(first, min(self._fed, end + int(max(TAILS) * RATE)))
-        votes: List[Tuple[str, Tuple[int, int], float]] = []
-        for tail in TAILS:
-            piece = pcm[: end - first + int(tail * RATE)]
-            if len(piece) < RATE // 2:
-                continue
-            command, span, score = self._decode(piece, "phrase")
-            if command is not None:
-                votes.append((command, span, score))
-        if not votes:
+        pcm = self._window(first, min(self._fed, end + int(self.tail * RATE)))
+        if len(pcm) < RATE // 2:
             return None
-        names = [v[0] for v in votes]
-        command = max(set(names), key=names.count)
-        agree = names.count(command)
-        if agree < MIN_AGREE:
+        command, span, score, word = self._decode(pcm)
+        if command is None:
             return None
-        _, span, score = max((v for v in votes if v[0] == command), key=lambda v: v[2])
-        x = pcm[span[0]: span[1]].astype(np.float64) / 32767.0
+        phrase = pcm[span[0]: span[1]]
+        frames = max(1, len(phrase) // FRAME)
+        mine = self._total(phrase, "phrase")
+        loop = self._total(phrase, "phones")
+        llr = (mine - loop) / frames if mine is not None and loop is not None else -1e3
+        x = phrase.astype(np.float64) / 32767.0
         level = 10 * math.log10(float(np.mean(x ** 2)) + 1e-12) if len(x) else -120.0
-        features = {"guide": guide_score, "acoustic": score, "agree": float(agree),
+        features = {"guide": guide_score, "acoustic": score, "word": word, "llr": llr,
                     "snr": level - self.noise_floor(), "level": level}
         return Candidate(command, (first + span[0]) / RATE, (first + span[1]) / RATE, self._fed / RATE, features)
 
-    def _decode(self, pcm: np.ndarray, search: str) -> Tuple[Optional[str], Tuple[int, int], float]:
-        """(the command or None, the phrase's span in samples, its acoustic score per frame) under *search*."""
+    def _total(self, pcm: np.ndarray, search: str) -> Optional[float]:
+        """The best path's whole score over *pcm* under *search* (log units), or None when none ends."""
         decoder = self._command
+        decoder.activate_search(search)
+        decoder.start_utt()
+        decoder.process_raw(pcm.tobytes(), False, True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        return _log(hyp.score) if hyp is not None else None
+
+    def _decode(self, pcm: np.ndarray) -> Tuple[Optional[str], Tuple[int, int], float, float]:
+        """(the command or None, the phrase's span in samples, the acoustic score per frame of the phrase
+        and of the command word alone) under the grammar."""
+        decoder = self._command
+        decoder.activate_search("phrase")
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), False, True)
         decoder.end_utt()
         hyp = decoder.hyp()
         words = hyp.hypstr.split() if hyp is not None else []
+        none: Tuple[Optional[str], Tuple[int, int], float, float] = (None, (0, 0), float("-inf"), float("-inf"))
         if len(words) != 2 or words[0] != WAKE or words[1] not in COMMANDS:
-            return None, (0, 0), float("-inf")
-        segments = [s for s in decoder.seg() or () if s.word in (WAKE, words[1])]
+            return none
+        # an alternative pronunciation's segment is named "next(2)": the word is what is before "("
+        segments = [s for s in decoder.seg() or () if s.word.split("(")[0] in (WAKE, words[1])]
         if len(segments) != 2:
-            return None, (0, 0), float("-inf")
+            return none
         frames = max(1, segments[1].end_frame - segments[0].start_frame + 1)
         score = sum(_log(s.ascore) for s in segments) / frames
-        return words[1], (segments[0].start_frame * FRAME, (segments[1].end_frame + 1) * FRAME), score
+        word = _log(segments[1].ascore) / max(1, segments[1].end_frame - segments[1].start_frame + 1)
+        return (words[1], (segments[0].start_frame * FRAME, (segments[1].end_frame + 1) * FRAME), score, word)
