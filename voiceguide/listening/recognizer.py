@@ -100,7 +100,7 @@ class Recognizer:
     def __init__(self, kws_threshold: float = KWS_THRESHOLD, tail: float = TAIL):
         self.tail = tail
         self._spot = _decoder(keyphrase=WAKE, kws_threshold=kws_threshold)
-        self._command = _decoder(**WIDE)
+        self._command = _decoder(lm=None, **WIDE)  # no n-gram model: 60 MB held for nothing
         self._command.add_jsgf_string("phrase", PHRASE)
         self._command.add_allphone_file("phones", _phone_lm())
         self._fed = 0                      # samples fed so far
