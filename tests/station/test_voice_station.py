@@ -163,7 +163,8 @@ class Room:
 class Diagnostics:
     """``voiceguide listen --json`` on the same microphone: every phrase decoded, for a failure's message."""
 
-    def __init__(self, env: Dict[str, str]):
+    def __init__(self, env: Dict[str, str], t0: float):
+        self.t0 = t0
         self.heard: List[str] = []
         self._proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "listen", "--json"], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -172,8 +173,12 @@ class Diagnostics:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
-            if '"level"' not in line:
-                self.heard.append(f"{time.monotonic():.1f} {line.strip()}")
+            try:
+                level_line = "level" in json.loads(line)   # twice a second: the microphone's level
+            except ValueError:
+                level_line = False
+            if not level_line:
+                self.heard.append(f"{time.monotonic() - self.t0:5.1f} s  {line.strip()}")
 
     def close(self) -> None:
         self._proc.terminate()
@@ -236,11 +241,11 @@ def test_a_station_is_paused_resumed_and_stopped_by_voice_over_its_own_echo(tmp_
 
     with PulseNullSink(tmp_path) as pulse:
         room = Room(pulse)
-        diagnostics = Diagnostics(room.env)
+        diagnostics = Diagnostics(room.env, t0)
         station = Station(room.env, tmp_path, "--voice-commands")
         try:
             def explain() -> str:
-                return ("\n".join(log) + "\n-- what `voiceguide listen` decoded (monotonic time):\n"
+                return ("\n".join(log) + "\n-- what `voiceguide listen` decoded beside the station:\n"
                         + "\n".join(diagnostics.heard) + "\n-- the station's log:\n" + station.log()[-3000:])
 
             def command(name: str, before: str, after: Callable[[dict], bool], ticks: int) -> None:
@@ -299,7 +304,8 @@ def test_a_station_is_paused_resumed_and_stopped_by_voice_over_its_own_echo(tmp_
             assert idle is not None, f"a spoken stop never ended the session\n{explain()}"
             assert waited > STOP_GRACE - 1.5, f"a spoken stop ended at once, not after its grace\n{explain()}"
             assert f"stopping in {STOP_GRACE:.0f} s" in station.log(), explain()
-            print("\n".join(log))
+            print("\n".join(log) + "\n-- what `voiceguide listen` decoded beside the station:\n"
+                  + "\n".join(diagnostics.heard))
         finally:
             station.stop()
             diagnostics.close()
