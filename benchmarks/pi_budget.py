@@ -6,8 +6,9 @@
     50 ms from /proc, the peak of their sum and each one's own peak) while
     ``play body-scan`` runs for ``--memory-seconds`` with Piper on a cold
     cache, the machine as it is and as a 1 GB Pi 3 (``VOICEGUIDE_MEMORY_MB=1024``:
-    one worker) and a 512 MB Pi Zero 2 W (``=512``: espeak-ng). Target:
-    <= 400 MB, player and workers together.
+    one worker) and a 512 MB Pi Zero 2 W (``=512``: espeak-ng), and again
+    with the voice's optimised model kept from the first run ("model
+    saved": clips still cold). Target: <= 400 MB, player and workers together.
 (b) **30% of one core**: ``play`` of a speech-first probe and of body-scan
     (``-v``) inside a CPU cgroup limited to 30% of a core (cgroup v2
     ``cpu.max`` = ``30000 100000`` in /sys/fs/cgroup/voiceguide-bench, or v1
@@ -212,10 +213,14 @@ def main() -> None:
         audio_env = benchlib.audio_env()
         if not args.skip_memory and "piper" in names:
             rows = []
-            for label, mb in (("this machine", None), ("as a 1 GB Pi 3", "1024"), ("as a 512 MB Pi Zero 2 W", "512")):
+            for label, mb in (("this machine", None), ("as a 1 GB Pi 3", "1024"), ("as a 512 MB Pi Zero 2 W", "512"),
+                              ("this machine, model saved", None), ("as a 1 GB Pi 3, model saved", "1024")):
                 sink = audio_env.PulseNullSink(tmp / f"pm{len(rows)}").start()
                 try:
-                    env = benchlib.env_with_cache(tmp / f"mem-{len(rows)}", dict(sink.env, VOICEGUIDE_VOICE="piper"))
+                    cache = tmp / f"mem-{len(rows)}"
+                    if label.endswith("model saved"):   # the voice's optimised model kept from the first row's run
+                        benchlib.seed_models(tmp / "mem-0", cache)
+                    env = benchlib.env_with_cache(cache, dict(sink.env, VOICEGUIDE_VOICE="piper"))
                     if mb:
                         env["VOICEGUIDE_MEMORY_MB"] = mb
                     peak, roles, workers = session_memory(env, args.memory_seconds)

@@ -302,3 +302,39 @@ def test_without_the_extra_everything_is_espeak_as_before(tmp_path):
     asked = run_cli("preview", str(script), "--voice", JOE, env=env, hide_piper=True)
     assert asked.returncode == 1 and len(asked.stderr.strip().splitlines()) == 1
     assert "voiceguide[neural]" in asked.stderr
+
+
+@pytest.mark.slow
+def test_the_optimised_model_is_saved_once_and_loaded_after_without_the_probe_word(tmp_path):
+    """Issue 24: the first worker saves the patched, optimised graph; later ones load it as it is."""
+    from voiceguide.synth.engines.piper import PiperEngine, optimised_path
+
+    choice = choose(JOE, "en")
+    saved = optimised_path(choice, tmp_path / "models")
+    first = PiperEngine(choice.model, optimised=saved)
+    assert not first.loaded_saved and saved.is_file() and (saved.stat().st_mode & 0o777) == 0o600
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]     # no temporary file left
+    again = PiperEngine(choice.model, optimised=saved)
+    assert again.loaded_saved and again.aligned                      # the durations output kept
+    samples, rate = again.synthesise("Rest here, and breathe.", None, "en", choice.params(140), tmp_path / "x")
+    assert rate == 22050 and samples.size > rate
+    # A damaged file is removed and made again.
+    saved.write_bytes(b"not a model")
+    third = PiperEngine(choice.model, optimised=saved)
+    assert not third.loaded_saved and saved.stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
+def test_a_link_in_the_saved_models_place_is_never_followed(tmp_path):
+    from voiceguide.synth.engines.piper import PiperEngine, optimised_path
+
+    choice = choose(JOE, "en")
+    saved = optimised_path(choice, tmp_path / "models")
+    saved.parent.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    saved.symlink_to(victim)
+    engine = PiperEngine(choice.model, optimised=saved)
+    assert not engine.loaded_saved
+    assert saved.is_symlink() and victim.read_bytes() == b"keep me"
+    assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]   # its temporary file removed

@@ -41,14 +41,18 @@ samples comes with the audio; a word starts where its first phoneme does.
 A model that cannot be patched is loaded as it is, and each sentence's
 length is then shared among its phonemes.
 
-Loading costs most of a cold first word (~0.3 s reading and patching the
-model, ~0.75 s for onnxruntime to optimise its graph, here). So the first
+Loading cost most of a cold first word (~0.3 s reading and patching the
+model, ~0.75 s for onnxruntime to optimise its graph at its default
+level, here). Graph optimisation beyond onnxruntime's basic level made
+synthesis no faster (joe: 0.61-0.87 s for a long sentence at every level)
+and cost ~0.5 s per load, so the graph is optimised at the basic, portable
+level only (``ORT_ENABLE_BASIC``: no layouts for this very CPU). The first
 worker to load a model saves the patched, optimised graph once
-(``SessionOptions.optimized_model_filepath``, at the portable
-``ORT_ENABLE_EXTENDED`` level: no layouts for this very CPU) into the
-speech cache's ``models`` folder (:func:`optimised_path`, named by the
-model's and config's digests, the versions and the machine), and every
-later worker loads that file as it is (~0.2 s, and ~35 MB less resident).
+(``SessionOptions.optimized_model_filepath``) into the speech cache's
+``models`` folder (:func:`optimised_path`, named by the model's and
+config's digests, the versions and the machine), and every later worker
+loads that file as it is (~0.2 s, no patching, no optimising, and ~35 MB
+less resident than the patched model loaded from memory).
 The file is created and opened through :mod:`voiceguide.ownfiles` (never
 through a planted link) and handed to onnxruntime as ``/proc/self/fd/N``;
 it is named only after the probe word succeeded, and a saved model that
@@ -123,7 +127,7 @@ UNITS = "clauses-1"
 _SENTENCE_TRIM_DB = -45.0
 _SENTENCE_MARGIN_S = 0.015
 #: Part of a saved optimised model's name: change it when the patch or the level changes.
-OPTIMISED_FORMAT = 1
+OPTIMISED_FORMAT = 2
 
 
 # -- parent side ----------------------------------------------------------------
@@ -324,8 +328,7 @@ class _Saving:
     def keep(self) -> None:
         from voiceguide.atomic import place
 
-        try:
-            os.fsync(self.fd)
+        try:  # no fsync: a file cut short by a crash fails to load, and is then made again
             if os.fstat(self.fd).st_size > 0:
                 place(self.temp, self.path, replace=False)
         except OSError:
@@ -464,8 +467,10 @@ class PiperEngine(Engine):
             #: Whether this worker loaded a saved model (and so skips the probe word: it spoke before).
             self.loaded_saved = session is not None
             if session is None:
-                # Portable optimisations only: the saved file may meet another CPU of the same architecture.
-                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+                # Basic (portable) graph optimisations only: the extended and layout ones cost ~0.5 s
+                # more here and made no synthesis measurably faster (joe, issue 24), and the saved file
+                # may meet another CPU of the same architecture.
+                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
                 if optimised is not None and os.path.isdir("/proc/self/fd"):
                     try:
                         saving = _Saving(optimised)
