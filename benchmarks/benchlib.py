@@ -66,17 +66,20 @@ def env_with_cache(cache: Optional[Path], base: Optional[Dict[str, str]] = None)
 
 
 def seed_models(source_cache: Path, cache: Path) -> Path:
-    """*cache* (an ``XDG_CACHE_HOME``) with no speech clip but the optimised Piper models of *source_cache*.
+    """*cache* (an ``XDG_CACHE_HOME``) with no speech clip but what *source_cache* keeps of a voice.
 
-    A person's machine keeps a voice's optimised model after the voice's
-    first use (``synth/engines/piper.py``); a new script's clips are still
-    cold. Returns *cache*.
+    A person's machine keeps a voice's optimised model (``models/``, see
+    ``synth/engines/piper.py``) and the model's remembered digest
+    (``digests.json``) after the voice's first use; a new script's clips
+    are still cold. Returns *cache*.
     """
-    source = Path(source_cache) / "voiceguide" / "speech" / "models"
+    speech = Path(source_cache) / "voiceguide" / "speech"
     target = Path(cache) / "voiceguide" / "speech" / "models"
     target.mkdir(parents=True, exist_ok=True)
-    for path in source.glob("*.onnx"):
+    for path in (speech / "models").glob("*.onnx"):
         shutil.copyfile(path, target / path.name)
+    if (speech / "digests.json").is_file():
+        shutil.copyfile(speech / "digests.json", target.parent / "digests.json")
     return Path(cache)
 
 
