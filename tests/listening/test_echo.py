@@ -167,3 +167,24 @@ def test_nothing_grows_block_by_block(guide):
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024
+
+
+def test_a_realigned_filter_keeps_what_it_learnt(guide):
+    """The reference moves 300 samples earlier against the echo mid-stream; realign() shifts the filter and
+    retakes the history: the echo stays as far down as before the move."""
+    mic = heard(guide, room(0.3, 0.04))
+    late = np.concatenate([np.zeros(300, np.float32), guide])[: len(guide)]   # 300 samples late ...
+    aec = EchoCanceller()
+    switch = 12 * R
+    out = []
+    for i in range(0, len(mic), 1600):
+        if i == switch:
+            need = aec.history_needed
+            aec.realign(300, guide[i - need:i])        # ... from here on, where it belongs
+        ref = guide if i >= switch else late
+        out.append(aec.process(mic[i:i + 1600], ref[i:i + 1600]))
+    result = np.concatenate(out)[aec.delay:]
+    before = slice(switch - 2 * R, switch)
+    after = slice(switch, switch + 2 * R)
+    assert erle_db(mic[after], result[after]) >= erle_db(mic[before], result[before]) - 3.0
+    assert erle_db(mic[after], result[after]) >= 15.0

@@ -128,22 +128,23 @@ DRIVER = HERE / "echo_feed_driver.py"
 
 
 @pytest.mark.skipif(not shutil.which("pulseaudio") or not shutil.which("pactl"), reason="needs PulseAudio")
-@pytest.mark.xfail(reason="on the private PulseAudio null sink the stamps place the reference ~110 ms late "
-                          "(both streams report 0.17-0.2 s of latency they do not have) and the microphone/"
-                          "reference correlation peaks at only ~0.15: the canceller takes out ~0 dB. Needs a "
-                          "delay estimator in the listener (not built yet)", strict=False)
 def test_on_a_real_sound_server_the_listener_takes_the_guide_out(tmp_path):
-    """A guide's speech played through the live session's Overlay to a PulseAudio null sink; the listener
-    process hears the sink's monitor as its microphone and, fed the reference, cancels it; the feed's
-    alignment, measured in the driver from the same microphone, is within 25 ms."""
+    """A guide's speech (~25 s) played through the live session's Overlay to a PulseAudio null sink; the
+    listener process hears the sink's monitor as its microphone and, fed the reference, cancels it. The
+    stamps alone are ~110 ms off there (both streams report latencies they do not have); the delay
+    estimator puts the reference within 2 ms of where the aligner aims (LEAD ahead of the echo), and the
+    echo is >= 10 dB down over the last seconds: in the listener (its 'cancelled' level lines, median of
+    the last 3 s of speech) and in the driver's own Echo on the same monitor (the last 8 s)."""
     pytest.importorskip("pocketsphinx")
     sys.path.insert(0, str(HERE.parents[0]))
     from support.audio_env import PulseNullSink
 
     with PulseNullSink(tmp_path) as pulse:
         done = subprocess.run([sys.executable, str(DRIVER)], env=pulse.env, capture_output=True, text=True,
-                              timeout=90, cwd=str(HERE.parents[1]))
+                              timeout=150, cwd=str(HERE.parents[1]))
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert abs(result["alignment_error_ms"]) <= 25.0, result
-    assert max(result["cancelled"][-4:]) >= 15.0, result
+    assert abs(result["alignment_error_ms"]) <= 2.0, result
+    assert result["erle_db"] >= 10.0, result
+    speaking = result["cancelled"][-8:-2]          # (the last lines are the guide's last word and its tail)
+    assert float(np.median(speaking)) >= 10.0, result

@@ -87,6 +87,8 @@ COPY_RATIO = 0.8
 RESET_RATIO = 4.0
 #: Double talk: the residual is this many times what the foreground's ERLE would leave of the echo estimate.
 DOUBLE_TALK_RATIO = 8.0
+#: Both filters' smoothed residuals this many times the microphone's: they diverged, start over.
+DIVERGED_RATIO = 2.0
 
 
 class EchoCanceller:
@@ -137,8 +139,12 @@ class EchoCanceller:
         self._hold = 0        # blocks of hangover left
         self._talk = 0        # blocks of continuous double talk
         self._talk_limit = max(1, int(DOUBLE_TALK_LIMIT * rate / n))
+        self._dm = 0.0        # the microphone's energy and both residuals', over about a second
+        self._ef_slow = 0.0
+        self._eb_slow = 0.0
         self.blocks = 0
         self.copies = 0
+        self.resets = 0       # times both filters were found worse than nothing and started over
 
     # -- the stream ----------------------------------------------------------------------------
 
@@ -169,6 +175,49 @@ class EchoCanceller:
         """Samples the output is late: one block."""
         return self.block
 
+    @property
+    def history_needed(self) -> int:
+        """Samples of reference :meth:`realign` wants: the filter's blocks, the one before, the part filled."""
+        return (self.partitions + 1) * self.block + self._fill
+
+    def realign(self, shift: int, history: np.ndarray) -> None:
+        """The reference moved: from now on it is *shift* samples earlier against the echo than it was.
+
+        The whole filter moves *shift* taps later (taps pushed past its end
+        are dropped; the room it learnt stays learnt), and the reference it
+        remembers is replaced by *history*: the last :attr:`history_needed`
+        samples of reference as they are lined up now. Nothing else changes.
+        """
+        n, p = self.block, self.partitions
+        history = np.asarray(history, dtype=np.float64).reshape(-1)
+        if len(history) != self.history_needed:
+            raise ValueError(f"history must be {self.history_needed} samples, not {len(history)}")
+        shift = int(shift)
+        for w in (self._wf, self._wb):
+            taps = np.fft.irfft(w, 2 * n, axis=1)[:, :n].reshape(-1)
+            moved = np.zeros_like(taps)
+            if 0 <= shift < len(taps):
+                moved[shift:] = taps[: len(taps) - shift]
+            elif -len(taps) < shift < 0:
+                moved[:shift] = taps[-shift:]
+            frames = np.zeros((p, 2 * n))
+            frames[:, :n] = moved.reshape(p, n)
+            w[:] = np.fft.rfft(frames, axis=1)
+        fill = self._fill
+        full = history[: len(history) - fill]          # (p + 1) blocks, oldest first
+        blocks = full.reshape(p + 1, n)
+        frames = np.concatenate([blocks[:-1], blocks[1:]], axis=1)[::-1]   # newest first
+        spectra = np.fft.rfft(frames, axis=1)
+        energies = np.einsum("ij,ij->i", blocks[1:], blocks[1:])[::-1]
+        head = self._head
+        index = (head + np.arange(p)) % p
+        for offset in (0, p):
+            self._x[index + offset] = spectra
+            self._x2[index + offset] = spectra.real ** 2 + spectra.imag ** 2
+            self._xe[index + offset] = energies
+        self._frame[:] = full[-2 * n:]
+        self._ref_in[:fill] = history[len(history) - fill:]
+
     # -- one block -----------------------------------------------------------------------------
 
     def _block(self, mic: np.ndarray, ref: np.ndarray) -> None:
@@ -198,11 +247,16 @@ class EchoCanceller:
         yb = self._estimate(self._wb, x)
         ef = d - yf
         eb = d - yb
-        self._out[:] = ef
         s_d = float(np.dot(d, d))
         s_ef = float(np.dot(ef, ef))
         s_eb = float(np.dot(eb, eb))
         s_yf = float(np.dot(yf, yf))
+        # Never much louder than what was heard: a block the filter makes 3 dB worse goes out as the microphone had it.
+        self._out[:] = ef if s_ef <= 2.0 * s_d else d
+        c = 0.02  # about a second
+        self._dm += c * (s_d - self._dm)
+        self._ef_slow += c * (s_ef - self._ef_slow)
+        self._eb_slow += c * (s_eb - self._eb_slow)
         # The residual's floor: follows it down at once, up slowly (about 3 dB a second).
         self._noise = max(min(self._noise * 1.012, s_ef), 1e-12)
         a = 0.25
@@ -237,6 +291,17 @@ class EchoCanceller:
         elif self._eb > RESET_RATIO * self._ef:
             self._wb[:] = self._wf
             self._eb = self._ef
+        # Both gone wrong (a narrow-band reference -- the breathing pacer -- leaves bins the filter knows
+        # nothing of; their weights wander, and the next broad sound comes out 20 dB louder than it went
+        # in): the residual has been louder than the microphone for a while, so start learning again.
+        if min(self._ef_slow, self._eb_slow) > DIVERGED_RATIO * self._dm:
+            self._wf[:] = 0.0
+            self._wb[:] = 0.0
+            self._ef = self._eb = s_d
+            self._ef_slow = self._eb_slow = self._dm
+            self._d_quiet = self._ef_quiet = 0.0
+            self.converged = False
+            self.resets += 1
 
     def _estimate(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
         np.multiply(w, x, out=self._prod)

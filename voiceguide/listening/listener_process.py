@@ -10,7 +10,11 @@ With ``"reference": true`` stdin carries the player's own output, stamped
 on the shared clock (:mod:`voiceguide.listening.reference`), and the
 microphone goes through the echo canceller (:mod:`voiceguide.listening.echo`)
 before the recogniser: the guide's own voice is taken out of what is
-decoded. The ``level`` lines stay the microphone's own.
+decoded. Where the reference stands against the microphone is found in
+the sound (:mod:`voiceguide.listening.delay`, :class:`Echo`); one
+microphone block (100 ms) is held back so that its reference has arrived
+(the recogniser hears 0.1 s later; phrase times count it). The ``level``
+lines stay the microphone's own.
 
 Lines on stdout (JSON, one object each):
 
@@ -99,40 +103,108 @@ def listen(mic: Any, out: TextIO, reference: bool = False) -> int:
 
 
 class Echo:
-    """The player's output taken out of the microphone: the reference read from *stream*, the canceller.
+    """The player's output taken out of the microphone: the reference read from *stream*, lined up, the canceller.
 
-    A microphone block read at *captured_by* (its last sample captured then,
-    or later: :class:`voiceguide.listening.reference.Anchor`) is matched with the
-    reference heard :data:`voiceguide.listening.reference.EARLY` s before it.
+    Where the reference for a microphone block is taken from
+    (:class:`voiceguide.listening.delay.Aligner`): until the player is first
+    heard, the stamps' guess -- the block's time on the shared clock
+    (:class:`voiceguide.listening.reference.Anchor`) plus
+    :data:`voiceguide.listening.reference.EARLY` s, so that the reference comes
+    ahead of its echo; from then on, the microphone's own sample count (its
+    stamps wander by a read fragment, ~0.1 s on PulseAudio: a reference
+    following them would jump under the filter), moved by what the delay
+    estimator (:class:`voiceguide.listening.delay.DelayEstimator`) finds in
+    the sound itself: the reference :data:`voiceguide.listening.delay.LEAD` s
+    ahead of the echo, the two streams' clock drift followed. A move
+    realigns the canceller (its filter shifted, its reference history taken
+    again), so nothing is learnt anew. Should the stamps and the count part
+    by more than the estimator's search range for :data:`RESEED` s (the
+    microphone lost samples), the stamps' guess is taken again.
     """
 
+    #: Seconds the stamps and the count may disagree by more than the search range before a reseed.
+    RESEED = 2.0
+
     def __init__(self, stream: Any):
+        from voiceguide.listening.delay import Aligner, DelayEstimator
         from voiceguide.listening.echo import EchoCanceller
         from voiceguide.listening.reference import RATE, Anchor, ReferenceReceiver
 
         self.rate = RATE
         self.receiver = ReferenceReceiver(stream)
         self.canceller = EchoCanceller(RATE)
+        self.estimator = DelayEstimator(RATE)
+        self.aligner = Aligner(RATE)
         self.clock = Anchor(RATE)
         self.delay = self.canceller.delay / RATE
-        self._count = 0
+        self._count = 0            # microphone samples through the canceller
+        self._read = 0             # microphone samples read (one block more: the one held)
+        self._held: Any = None
         self._power = [0.0, 0.0]   # microphone, output: while the reference was heard, since cancelled()
+        self._apart = 0            # samples the stamps have been out of the estimator's range
         self.heard = False
+        self.ever_heard = False
 
     def cancel(self, block: Any, captured_by: float) -> Any:
-        from voiceguide.listening.reference import EARLY, clock_sample
+        """The microphone block read before *block* (captured by *captured_by*), its echo taken out.
+
+        One block is held back (:attr:`delay` counts it): the reference of a
+        block's last samples leaves the player only about the output's real
+        latency before it is heard -- tens of ms on PulseAudio, less than the
+        lead and the sender's period -- and a reference that has not arrived
+        is silence to the canceller.
+        """
+        import numpy as np
+
+        self.clock.update(self._read, captured_by - len(block) / self.rate)
+        self._read += len(block)
+        held, self._held = self._held, np.asarray(block, dtype=np.float32)
+        self.delay = (self.canceller.delay + len(self._held)) / self.rate
+        if held is None:
+            return np.zeros(len(block), dtype=np.float32)
+        return self._cancel(held)
+
+    def _cancel(self, block: Any) -> Any:
+        from voiceguide.listening.reference import EARLY
 
         import numpy as np
 
         n = len(block)
-        self.clock.update(self._count, captured_by - n / self.rate)
-        reference = self.receiver.take(clock_sample(self.clock.time(self._count) - EARLY), n)
+        aligner = self.aligner
+        offset = self.receiver.offset
+        if offset is None:   # nothing has come from the player yet
+            aligner.count += n
+            self._count += n
+            zeros = np.zeros(n, dtype=np.float32)
+            self.estimator.feed(block, zeros)
+            return self.canceller.process(block, zeros)
+        guess = (self.clock.time(self._count) + EARLY) * self.rate - offset
+        if aligner.pos is None or not self.ever_heard:
+            aligner.seed(guess)
+        elif abs(guess - aligner.pos) > self.estimator.most:
+            self._apart += n
+            if self._apart > self.RESEED * self.rate:
+                aligner.seed(guess)
+                self.estimator.reset()
+                self._apart = 0
+        else:
+            self._apart = 0
+        reference = self.receiver.take_resampled(aligner.take(n), n, 1.0 + aligner.drift)
         self._count += n
         out = self.canceller.process(block, reference)
         if reference.any():
-            self.heard = True
+            self.heard = self.ever_heard = True
             self._power[0] += float(np.dot(block.astype(np.float64), block))
             self._power[1] += float(np.dot(out.astype(np.float64), out))
+        estimate = self.estimator.feed(block, reference)
+        if estimate is not None:
+            move = aligner.update(estimate)
+            if move:
+                self.estimator.reset()
+                need = self.canceller.history_needed
+                step = 1.0 + aligner.drift
+                at = (aligner.pos or 0.0) - need * step
+                self.canceller.realign(move, self.receiver.take_resampled(at, need, step))
         return out
 
     def cancelled(self) -> float:

@@ -15,10 +15,22 @@ stamped with the 16 kHz sample of that clock its first sample is heard at:
   non-blocking pipe: a message is written whole or, when the listener has
   fallen a second behind and the pipe is full, dropped -- never waited for.
 * **Listener side** (:class:`ReferenceReceiver`): a thread reads the messages
-  into a ring addressed by clock sample (every slot remembers which sample it
-  holds, so a slot never read or overwritten reads as silence), and
-  :meth:`ReferenceReceiver.take` gives the reference for a span of that clock:
-  zeros where nothing arrived (the player silent, or nobody sending).
+  into a ring addressed by the *stream's own sample count* (each message
+  carries it beside its clock sample; every slot remembers which sample it
+  holds, so a slot never read or overwritten reads as silence), and keeps
+  the latest clock-minus-stream offset. :meth:`ReferenceReceiver.take_stream`
+  and :meth:`ReferenceReceiver.take_resampled` give stream samples (the
+  latter at fractional positions and a rate a little off one: the
+  listener follows the drift between the microphone and the output that
+  way); :meth:`ReferenceReceiver.take` gives a span of the clock, through
+  the latest offset. Why by count: the stamps place the output on the clock
+  through an anchor that follows the sound server's clock as it drifts
+  against ``time.monotonic()`` (~500 ppm on a PulseAudio null sink), one
+  message at a time -- each message lands up to a sample off the last one,
+  leaving a zero or overwriting a sample every few messages, and an echo
+  canceller cannot cancel a reference with clicks in it. The stream's count
+  has no gaps; the listener's delay estimator (:mod:`.delay`) finds where
+  it stands against the microphone.
 * **Stamps to stream times** (:class:`Anchor`). A stamp per block jitters: a
   blocking write that waited for room stamps true, one that did not (the
   mixer was late) stamps late by what it did not wait; a blocking read is the
@@ -28,10 +40,17 @@ stamped with the 16 kHz sample of that clock its first sample is heard at:
   taken as the smallest of the last :data:`WINDOW` s (a clock drifting by tens
   of ppm moves it by well under a sample in that time; a gap in the stream --
   an underrun, a reopened device -- is followed after at most WINDOW s).
-* **Early, not late**: the listener asks for the reference :data:`EARLY` s
-  before its microphone block's time. The echo canceller's filter only looks
-  back, so a reference that arrives early costs a few of its 0.6 s of taps; one
-  late by any amount cannot be cancelled at all.
+* **Early, not late**: the listener's first guess puts the reference
+  :data:`EARLY` s *after* its microphone block's time on the clock -- the
+  sound that will be heard that much later, i.e. the reference arrives at
+  the canceller ahead of its echo. (Until the delay estimator was built it
+  took it EARLY s *before*: 0.2 s late, on top of the stamps' own error.)
+  The echo canceller's filter only looks back, so a reference that arrives
+  early costs a few of its 0.6 s of taps; one late by any amount cannot be
+  cancelled at all. The stamps are only the first guess: on a real sound
+  server they are ~0.1 s off (latencies reported that the streams do not
+  have, a microphone read in fragments), and the listener moves the
+  reference to where the sound says it is (:mod:`.delay`).
 """
 
 from __future__ import annotations
@@ -46,8 +65,9 @@ from typing import Any, BinaryIO, Deque, Optional, Tuple
 import numpy as np
 
 RATE = 16000
-#: One message: magic, the clock sample (``round(monotonic * RATE)``) of its first sample, the count; then float32s.
-HEADER = struct.Struct("<IqI")
+#: One message: magic, the clock sample (``round(monotonic * RATE)``) of its first sample, its sample in the
+#: 16 kHz stream (counted from the sender's start), the count; then float32s.
+HEADER = struct.Struct("<IqqI")
 MAGIC = 0x56475246  # "VGRF"
 #: The largest write a pipe takes whole or not at all (POSIX guarantees at least 512; Linux: 4096).
 PIPE_BUF = 4096
@@ -160,13 +180,14 @@ class ReferenceSender:
         mono16 = self._resample(piece)
         # The first 16 kHz sample given now is input sample _out * rate / RATE of the stream.
         at = self._anchor.time(self._out * self.sample_rate / RATE)
+        first = self._out
         self._out += len(mono16)
         index = int(round(at * RATE))
         for i in range(0, len(mono16), CHUNK):
             part = mono16[i:i + CHUNK]
             if not part.any():
                 continue
-            self._write(HEADER.pack(MAGIC, index + i, len(part)) + part.tobytes())
+            self._write(HEADER.pack(MAGIC, index + i, first + i, len(part)) + part.tobytes())
 
     def _skip(self, to: int) -> None:
         """Drop input up to sample *to*: the resampler starts over, its count where the input now is."""
@@ -206,6 +227,8 @@ class ReferenceReceiver:
         self._owner = np.full(size, -1, dtype=np.int64)       # the clock sample each slot holds
         self._lock = threading.Lock()
         self.received = 0
+        #: The clock sample minus the stream sample, as the latest message said (None before one came).
+        self.offset: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
         if stream is not None:
             self._thread = threading.Thread(target=self._read, args=(stream,), name="voiceguide-reference",
@@ -217,30 +240,59 @@ class ReferenceReceiver:
             head = stream.read(HEADER.size)
             if len(head) < HEADER.size:
                 return
-            magic, index, n = HEADER.unpack(head)
+            magic, index, sample, n = HEADER.unpack(head)
             if magic != MAGIC or n > CHUNK:
                 return   # not ours: stop listening to it rather than guess
             data = stream.read(4 * n)
             if len(data) < 4 * n:
                 return
-            self.put(index, np.frombuffer(data, dtype=np.float32))
+            self.put(index, np.frombuffer(data, dtype=np.float32), sample)
 
-    def put(self, index: int, samples: np.ndarray) -> None:
-        """Samples of the reference, the first heard at clock sample *index*."""
+    def put(self, index: int, samples: np.ndarray, sample: Optional[int] = None) -> None:
+        """Samples of the reference, the first heard at clock sample *index*, sample *sample* of the stream
+        (the ring is addressed by the stream's own count; *index* only updates :attr:`offset`)."""
+        if sample is None:
+            sample = index
         size = len(self._ring)
-        samples = samples[-size:]
-        where = np.arange(index, index + len(samples), dtype=np.int64)
+        if len(samples) > size:   # only the last ring's length stays: it starts that much further on
+            index, sample, samples = index + len(samples) - size, sample + len(samples) - size, samples[-size:]
+        where = np.arange(sample, sample + len(samples), dtype=np.int64)
         with self._lock:
             self._ring[where % size] = samples
             self._owner[where % size] = where
             self.received += len(samples)
+            self.offset = index - sample
 
     def take(self, index: int, n: int) -> np.ndarray:
-        """The reference heard at clock samples ``index .. index + n`` (zeros where none arrived)."""
+        """The reference heard at clock samples ``index .. index + n`` (zeros where none arrived), as the
+        latest message placed the stream on the clock."""
+        if self.offset is None:
+            return np.zeros(n, dtype=np.float32)
+        return self.take_stream(index - self.offset, n)
+
+    def take_stream(self, index: int, n: int) -> np.ndarray:
+        """The reference's stream samples ``index .. index + n`` (zeros where none arrived)."""
         where = np.arange(index, index + n, dtype=np.int64)
         slots = where % len(self._ring)
         with self._lock:
             return np.where(self._owner[slots] == where, self._ring[slots], np.float32(0.0)).astype(np.float32)
+
+
+    def take_resampled(self, start: float, n: int, step: float = 1.0) -> np.ndarray:
+        """The reference at stream samples ``start + i * step`` for ``i < n``: between samples, a cubic
+        (4-point Lagrange) interpolation -- the listener's microphone and the clock may run apart by
+        hundreds of ppm, and a reference that jumps a whole sample now and then is one the echo
+        canceller cannot follow."""
+        positions = start + np.arange(n, dtype=np.float64) * step
+        base = np.floor(positions)
+        t = positions - base
+        first = int(base[0]) - 1
+        span = self.take_stream(first, int(base[-1]) - first + 3).astype(np.float64)
+        i = (base - first).astype(np.int64)
+        xm, x0, x1, x2 = span[i - 1], span[i], span[i + 1], span[i + 2]
+        out = (-t * (t - 1) * (t - 2) / 6 * xm + (t + 1) * (t - 1) * (t - 2) / 2 * x0
+               - (t + 1) * t * (t - 2) / 2 * x1 + (t + 1) * t * (t - 1) / 6 * x2)
+        return out.astype(np.float32)
 
 
 def clock_sample(t: float) -> int:
