@@ -27,18 +27,33 @@ A peak is believed (``confident``) only when it stands out: at least
 :data:`PEAK_OVER_SECOND` times the highest value more than :data:`CLUSTER`
 s from it (a room's early reflections are one cluster; a second peak of
 nearly the same height elsewhere is an ambiguity, not a room) and
-:data:`PEAK_OVER_MEDIAN` times the median. Silence, headphones (no echo at
-all), or a person talking over a quiet echo give no such peak, and the
-listener keeps the alignment it has.
+:data:`PEAK_OVER_MEDIAN` times the median. Silence and headphones (no echo at
+all) give no such peak, and the listener keeps the alignment it has; a
+person talking is not correlated with the reference and makes no peak of
+its own (with them 6 dB over the echo, the echo's peak is still found).
 
-Cost: one estimate is three FFTs of 2^17 points (~10 ms of one core) every
-:data:`EVERY` s of the player speaking; feeding is two copies into rings.
+Cost: one estimate is three FFTs of 2^17 points (~7 ms of one core, 16 at
+worst) every :data:`EVERY` s of the player speaking -- ~0.2 % of a core;
+feeding is two copies into rings. (Every 3 s rather than 10: at that price
+a jump -- an underrun, a reopened device -- is found within seconds, and the
+drift fit has points to fit.)
+
+Measured (``tests/listening/echo_feed_driver.py``, a PulseAudio null sink
+whose monitor is the microphone, three runs): the stamps' first guess was
+70-310 ms from where the sound put the reference; after the first believed
+estimate (~2.5 s of the guide heard) the reference stood 480 samples (the lead)
+ahead of the echo to within a sample -- 0.0-0.06 ms -- for the rest of the
+run, one move, drift 0 ppm (the monitor and the output share a clock), and
+the canceller took out 22-39 dB over the last 8 s.
 
 Traps:
 
 * The two streams fed must be contiguous as fed: after the listener moves
   its alignment it calls :meth:`DelayEstimator.reset` (the history on the
   two sides of the move does not line up).
+* A jump of the stream smaller than :data:`JUMP` (5 ms, or 300 ppm of the
+  time since the last estimate) is taken for drift until the estimates after
+  it put the drift right again: a few seconds of a slightly wrong drift.
 * The estimate is of the strongest path, usually the direct sound; the
   listener places the reference :data:`LEAD` s ahead of it so that the
   direct path of a loudspeaker whose strongest arrival is a reflection, and
