@@ -13,7 +13,9 @@ the rendered session, what the player would have sent; ``--no-echo-cancel``
 measures without it), and runs the recogniser and the decision rules (the
 same as ``voiceguide listen --file``) over
 
-* the mixture: share of commands found (goal >= 90%) and wrong commands;
+* the mixture: share of commands found (goal >= 90%) and wrong commands
+  (the decision as the live player makes it: with the guide's own level
+  while the phrase was said, from the rendered session);
 * the sessions alone, nobody speaking: false commands per hour (goal <= 3);
 * latency: the stream position when the command was decided minus the end
   of the phrase (goal <= 1 s; the listener's own read block adds <= 0.1 s);
@@ -74,11 +76,23 @@ def run(x: np.ndarray, reference=None):
     return out, cpu
 
 
-def acted(candidates):
+def output_level(output: np.ndarray, start: float, end: float):
+    """The loudest 100 ms of what the player sent while a phrase was said (dBFS), as the live player's
+    ``Overlay.level_at`` gives it to the decision; None when nothing was sent."""
+    x = output[int(start * vd.RATE):int(end * vd.RATE)].astype(np.float64)
+    k = len(x) // (vd.RATE // 10)
+    if k == 0:
+        return None
+    blocks = x[: k * (vd.RATE // 10)].reshape(k, -1)
+    return float(np.max(10 * np.log10(np.mean(blocks ** 2, axis=1) + 1e-12)))
+
+
+def acted(candidates, output):
+    """What the live player would act on: the rules with the guide's own level, then one per phrase."""
     from voiceguide.listening.commands import Debounce, decide
 
     debounce = Debounce()
-    return [c for c in candidates if decide(c) and debounce(c)]
+    return [c for c in candidates if decide(c, echo=output_level(output, c.start, c.end)) and debounce(c)]
 
 
 def main() -> None:
@@ -100,7 +114,7 @@ def main() -> None:
     reference = None if args.no_echo_cancel else dry
     candidates, cpu_mixed = run(mixed, reference)
     found, wrong, latencies = set(), 0, []
-    for c in acted(candidates):
+    for c in acted(candidates, dry):
         t = next((t for t in truth if t["start"] - 0.5 <= c.start <= t["end"] + 0.3), None)
         if t is None:
             continue
@@ -114,7 +128,7 @@ def main() -> None:
         args.dump.write_text(json.dumps({"truth": truth, "seconds": len(quiet) / vd.RATE,
                                          "mixed": [c.as_json() for c in candidates],
                                          "quiet": [c.as_json() for c in false_candidates]}))
-    false = acted(false_candidates)
+    false = acted(false_candidates, dry)
     hours = len(quiet) / vd.RATE / 3600
     seconds = len(quiet) / vd.RATE
     # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork

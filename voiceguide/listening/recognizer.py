@@ -37,7 +37,7 @@ from __future__ import annotations
 import collections
 import math
 import os
-from typing import Deque, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -63,9 +63,23 @@ FLOOR_SECONDS = 10.0
 GROUP = 1.0
 _LOG_BASE = math.log(1.0001)
 
-#: The phrase alone (stage two's second look, over the span the first decode found).
+#: How each command may be said: our own entries (``vg_<command>``), not the dictionary's. Its
+#: "resume" is also the noun (R EH Z AH M EY), its "stop", "louder" and "softer" are American only; the
+#: British vowels and a non-rhotic "-er" are added, which brought espeak-ng's British voices'
+#: "stop" from "pause" back to "stop" (benchmarks/voice_commands.py).
+PRONUNCIATIONS: Dict[str, Tuple[str, ...]] = {
+    "pause": ("P AO Z", "P AA Z"),
+    "resume": ("R IH Z UW M", "R IY Z UW M", "R IH Z Y UW M"),
+    "stop": ("S T AA P", "S T AO P"),
+    "next": ("N EH K S T", "N EH K S"),
+    "back": ("B AE K",),
+    "louder": ("L AW D ER", "L AW D AH"),
+    "softer": ("S AA F T ER", "S AO F T ER", "S AO F T AH", "S AA F T AH"),
+}
+PREFIX = "vg_"
+#: The grammar stage two decodes against.
 PHRASE = ("#JSGF V1.0;\ngrammar phrase;\n"
-          f"public <command> = {WAKE} ({' | '.join(COMMANDS)});\n")
+          f"public <command> = {WAKE} ({' | '.join(PREFIX + c for c in COMMANDS)});\n")
 
 
 #: Stage two's beams: wide, so that the grammar's best path reaches its end even for a phrase the
@@ -101,6 +115,10 @@ class Recognizer:
         self.tail = tail
         self._spot = _decoder(keyphrase=WAKE, kws_threshold=kws_threshold)
         self._command = _decoder(lm=None, **WIDE)  # no n-gram model: 60 MB held for nothing
+        for command, ways in PRONUNCIATIONS.items():
+            for i, phones in enumerate(ways):
+                name = PREFIX + command + (f"({i + 1})" if i else "")
+                self._command.add_word(name, phones, i == len(ways) - 1)
         self._command.add_jsgf_string("phrase", PHRASE)
         self._command.add_allphone_file("phones", _phone_lm())
         self._fed = 0                      # samples fed so far
@@ -255,12 +273,13 @@ class Recognizer:
         decoder.process_raw(pcm.tobytes(), False, True)
         decoder.end_utt()
         hyp = decoder.hyp()
-        words = hyp.hypstr.split() if hyp is not None else []
+        words = [w[len(PREFIX):] if w.startswith(PREFIX) else w for w in hyp.hypstr.split()] if hyp else []
         none: Tuple[Optional[str], Tuple[int, int], float, float] = (None, (0, 0), float("-inf"), float("-inf"))
         if len(words) != 2 or words[0] != WAKE or words[1] not in COMMANDS:
             return none
         # an alternative pronunciation's segment is named "next(2)": the word is what is before "("
-        segments = [s for s in decoder.seg() or () if s.word.split("(")[0] in (WAKE, words[1])]
+        wanted = (WAKE, PREFIX + words[1])
+        segments = [s for s in decoder.seg() or () if s.word.split("(")[0] in wanted]
         if len(segments) != 2:
             return none
         frames = max(1, segments[1].end_frame - segments[0].start_frame + 1)
