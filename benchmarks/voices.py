@@ -162,7 +162,8 @@ def main() -> None:
                             continue
                         med = benchlib.median(figures)
                         goal = TARGETS[cache.split(",")[0]]
-                        rows.append((engine, f"play: first audible ({label}), {cache} cache",
+                        which = cache.replace("cold,", "cold cache,") if "," in cache else f"{cache} cache"
+                        rows.append((engine, f"play: first audible ({label}), {which}",
                                      f"{med * 1000:.0f} ms median, worst {max(figures) * 1000:.0f} ms",
                                      f"<= {goal * 1000:.0f} ms" if engine == "piper" else "",
                                      benchlib.verdict(med <= goal) if engine == "piper" else ""))

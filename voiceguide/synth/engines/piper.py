@@ -280,11 +280,12 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
     in its place is never followed (the model is then loaded afresh). A
     file that does not load is removed, if it is still the file tried.
     """
-    from voiceguide.ownfiles import open_own, same_file
+    from voiceguide.ownfiles import open_own, refuse_link, same_file
 
     if not os.path.isdir("/proc/self/fd"):
         return None
     try:
+        refuse_link(path.parent, "folder")   # the models folder itself is ours too
         fd = open_own(path, os.O_RDONLY, what="saved voice model")
     except OSError:  # none yet (the usual first time), a link, a FIFO: loaded afresh
         return None
