@@ -195,13 +195,7 @@ class Rows:
         """The rows in the cache file that were made in this context; none for a missing, damaged or foreign one."""
         path = cache_file()
         here = context()
-        kept: Dict[str, Any] = {}
-        if here is not None:
-            document = _read(path)
-            if (isinstance(document, dict) and document.get("format") == FORMAT
-                    and document.get("context") == here and isinstance(document.get("rows"), dict)):
-                kept = document["rows"]
-        return cls(here, kept, path)
+        return cls(here, kept_in(path, here, "rows"), path)
 
     def row(self, script: Path) -> Optional[Dict[str, Any]]:
         """The kept row of *script* if nothing it was made from changed, else None (make it again)."""
@@ -248,6 +242,18 @@ class Rows:
                 json.dump({"format": FORMAT, "context": self.context, "rows": self.made}, out)
         except OSError:
             pass
+
+
+def kept_in(path: Path, here: Optional[Dict[str, Any]], key: str) -> Dict[str, Any]:
+    """What the cache file *path* keeps under *key*, if it was made in the context *here*; nothing for a
+    missing, damaged, foreign or other-context file (it is never trusted, only written again)."""
+    if here is None:
+        return {}
+    document = _read(path)
+    if (isinstance(document, dict) and document.get("format") == FORMAT
+            and document.get("context") == here and isinstance(document.get(key), dict)):
+        return document[key]
+    return {}
 
 
 def _read(path: Path) -> Any:

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from voiceguide.cli.list_cache import FORMAT, _file, _read, _Unsure, context
+from voiceguide.cli.list_cache import FORMAT, _file, _Unsure, context, kept_in
 
 NAME = "validate-results.json"
 #: Answers kept at most (the newest first): a few dozen scripts are usual.
@@ -58,13 +58,7 @@ class Results:
     def load(cls) -> "Results":
         path = cache_file()
         here = context()
-        kept: Dict[str, Any] = {}
-        if here is not None:
-            document = _read(path)
-            if (isinstance(document, dict) and document.get("format") == FORMAT
-                    and document.get("context") == here and isinstance(document.get("results"), dict)):
-                kept = document["results"]
-        return cls(here, kept, path)
+        return cls(here, kept_in(path, here, "results"), path)
 
     def _key(self, name: str, path: Path) -> Optional[str]:
         """The key of *path* given as *name*, or None when its answer is not kept (a file elsewhere)."""
