@@ -14,28 +14,7 @@ import pytest
 from voiceguide.listening.delay import LEAD, Aligner, DelayEstimator, Estimate
 from voiceguide.listening.echo import erle_db
 
-from .test_echo import DATA, GUIDE_TEXT, R, heard, load, room
-
-
-@pytest.fixture(scope="module")
-def guide(tmp_path_factory) -> np.ndarray:
-    """test_echo's guide: about 20 s of espeak-ng (or the kept clips), 16 kHz, peaking near full scale."""
-    import shutil
-    import subprocess
-
-    espeak = shutil.which("espeak-ng")
-    if espeak:
-        wav = tmp_path_factory.mktemp("guide") / "guide.wav"
-        subprocess.run([espeak, "-w", str(wav), GUIDE_TEXT], check=True, capture_output=True)
-        x = load(wav)
-    else:
-        x = np.concatenate([load(p) for p in sorted(DATA.glob("*.flac")) if p.name != "guide-pause.flac"] * 2)
-    return (x / np.max(np.abs(x)) * 0.9).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def command() -> np.ndarray:
-    return load(DATA / "guide-pause.flac")
+from .test_echo import R, heard, room
 
 
 def shifted(x: np.ndarray, lag: int) -> np.ndarray:

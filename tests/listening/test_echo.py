@@ -11,8 +11,6 @@ guide's voice.
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 import tracemalloc
 from pathlib import Path
 
@@ -36,25 +34,6 @@ def load(path: Path) -> np.ndarray:
 
     x, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return np.asarray(resample(x[:, 0], rate, R), dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def guide(tmp_path_factory) -> np.ndarray:
-    """About 20 s of a guide speaking, at 16 kHz, peaking near full scale."""
-    espeak = shutil.which("espeak-ng")
-    if espeak:
-        wav = tmp_path_factory.mktemp("guide") / "guide.wav"
-        subprocess.run([espeak, "-w", str(wav), GUIDE_TEXT], check=True, capture_output=True)
-        x = load(wav)
-    else:
-        clips = sorted(p for p in DATA.glob("*.flac") if p.name != "guide-pause.flac")
-        x = np.concatenate([load(p) for p in clips] * 2)
-    return (x / np.max(np.abs(x)) * 0.9).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def command() -> np.ndarray:
-    return load(DATA / "guide-pause.flac")
 
 
 def room(rt60: float, delay: float, seed: int = 1, seconds: float = 0.55) -> np.ndarray:
