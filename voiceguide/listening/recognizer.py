@@ -65,8 +65,8 @@ _LOG_BASE = math.log(1.0001)
 
 #: How each command may be said: our own entries (``vg_<command>``), not the dictionary's. Its
 #: "resume" is also the noun (R EH Z AH M EY), its "stop", "louder" and "softer" are American only; the
-#: British vowels and a non-rhotic "-er" are added, which brought espeak-ng's British voices'
-#: "stop" from "pause" back to "stop" (benchmarks/voice_commands.py).
+#: British vowels and a non-rhotic "-er" are added. On benchmarks/voice_commands.py this was neutral
+#: (espeak-ng's British "stop" is still mostly heard as "pause"); the kept en-us clips gained "louder".
 PRONUNCIATIONS: Dict[str, Tuple[str, ...]] = {
     "pause": ("P AO Z", "P AA Z"),
     "resume": ("R IH Z UW M", "R IY Z UW M", "R IH Z Y UW M"),
