@@ -53,3 +53,44 @@ def test_a_bad_limit_is_one_clear_line(own_cache, monkeypatch):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [result.output.strip()]
     assert "VOICEGUIDE_SPEECH_CACHE_MB" in result.output
+
+
+def test_cache_shows_and_clears_the_prepared_voice_models(own_cache):
+    from types import SimpleNamespace
+
+    from voiceguide.synth.cachesize import MODELS
+    from voiceguide.synth.engines.piper import optimised_path
+
+    models = own_cache / MODELS
+    models.mkdir(parents=True)
+    model = optimised_path(SimpleNamespace(model_digest="a" * 64, config_digest="b" * 64), models)
+    model.write_bytes(b"\0" * int(1.5 * 1024 * 1024))
+    mine = models / "notes.txt"
+    mine.write_text("a person's file")
+    shown = run("cache")
+    assert shown.exit_code == 0, shown.output
+    assert "  prepared voice models: 1 (1.5 MB)\n" in shown.output
+
+    cleared = run("cache", "--clear")
+    assert cleared.exit_code == 0, cleared.output
+    assert cleared.output.startswith("removed 1 files (1.5 MB)")
+    assert not model.exists() and mine.exists()
+    assert "prepared voice models" not in run("cache").output
+
+
+def test_a_link_in_the_models_folder_s_place_is_refused_in_one_line(tmp_path, own_cache):
+    from voiceguide.synth.cachesize import MODELS
+
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    kept = decoy / ("piper-" + "0" * 32 + ".onnx")
+    kept.write_bytes(b"not the cache's")
+    own_cache.mkdir(parents=True)
+    link = own_cache / MODELS
+    link.symlink_to(decoy)
+    for args in (["cache"], ["cache", "--clear"]):
+        result = run(*args)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 1 and len(lines) == 1, result.output
+        assert str(link) in lines[0] and "symbolic link" in lines[0] and "Traceback" not in result.output
+    assert kept.exists() and link.is_symlink()

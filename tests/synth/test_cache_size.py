@@ -17,7 +17,8 @@ import pytest
 
 from voiceguide.synth import Synthesizer, VoiceSpec
 from voiceguide.synth import cache
-from voiceguide.synth.cachesize import DAY, MB, Limits, clear, prune, usage
+from voiceguide.ownfiles import PlantedLink
+from voiceguide.synth.cachesize import CLEAR_TEMP_AGE_S, DAY, MB, MODELS, Limits, clear, prune, usage
 
 Espeak = functools.partial(VoiceSpec, name="espeak")
 NOW = 2_000_000_000.0
@@ -80,6 +81,67 @@ def test_clear_removes_every_clip_and_keeps_a_running_write(tmp_path):
     removed = clear(tmp_path, now=NOW)
     assert removed.files == 5 and usage(tmp_path).clips == 0 and running.exists()
     assert clear(tmp_path / "missing", now=NOW).files == 0
+
+
+def prepared_model(models: Path, n: int = 1, size: int = 300_000) -> Path:
+    """A prepared voice model of *size* bytes in *models*, named as a Piper worker names it."""
+    from types import SimpleNamespace
+
+    from voiceguide.synth.engines.piper import optimised_path
+
+    choice = SimpleNamespace(model_digest=f"{n:064x}", config_digest="c" * 64)
+    path = optimised_path(choice, models)
+    models.mkdir(exist_ok=True)
+    path.write_bytes(b"\0" * size)
+    return path
+
+
+def test_prepared_voice_models_are_counted_and_cleared_but_never_pruned(tmp_path):
+    make_clip(tmp_path, 1, 400)
+    models = tmp_path / MODELS
+    model = prepared_model(models)
+    foreign = models / "my-voice.onnx"                     # not a name of ours
+    foreign.write_bytes(b"a person's own model")
+    stale = models / (cache.TEMP_PREFIX + "42-0123456789ab.onnx")
+    stale.write_bytes(b"\0" * 1000)
+    os.utime(stale, (NOW - 2 * CLEAR_TEMP_AGE_S,) * 2)
+    writing = models / (cache.TEMP_PREFIX + "43-0123456789ab.onnx")
+    writing.write_bytes(b"\0" * 10)
+    os.utime(writing, (NOW - 1,) * 2)
+    elsewhere = tmp_path / "elsewhere.onnx"
+    elsewhere.write_bytes(b"not in the cache")
+    named_like_ours = models / ("piper-" + "f" * 32 + ".onnx")
+    named_like_ours.symlink_to(elsewhere)                  # a link under a name of ours: left alone
+
+    used = usage(tmp_path)
+    assert (used.clips, used.models, used.model_bytes, used.model_temp_bytes) == (1, 1, 300_000, 1010)
+
+    assert prune(tmp_path, Limits(max_bytes=0, max_age_s=0), now=NOW).files == 1   # the clip only
+    assert model.exists() and stale.exists()
+
+    removed = clear(tmp_path, now=NOW)
+    assert (removed.files, removed.bytes) == (2, 301_000)
+    assert not model.exists() and not stale.exists()
+    assert foreign.exists() and writing.exists() and named_like_ours.is_symlink() and elsewhere.exists()
+    assert usage(tmp_path).models == 0
+
+
+def test_a_link_in_the_models_folder_s_place_is_refused(tmp_path):
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    victim = prepared_model(decoy)
+    cache_dir = tmp_path / "speech"
+    cache_dir.mkdir()
+    make_clip(cache_dir, 1, 0)
+    (cache_dir / MODELS).symlink_to(decoy)
+    with pytest.raises(PlantedLink):
+        usage(cache_dir)
+    with pytest.raises(PlantedLink):
+        clear(cache_dir, now=NOW)
+    assert victim.exists() and usage(cache_dir / "none").models == 0
+    assert len(list(cache_dir.glob("*" + cache.SUFFIX))) == 1   # refused before anything was removed
+    assert prune(cache_dir, Limits(max_bytes=0, max_age_s=0), now=NOW).files == 1  # pruning: the clips only
+    assert victim.exists()
 
 
 def test_limits_come_from_the_config(tmp_path, monkeypatch):

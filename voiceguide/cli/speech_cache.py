@@ -16,15 +16,20 @@ def _day(t) -> str:
 
 
 @click.command("cache")
-@click.option("--clear", is_flag=True, help="Remove every cached clip (they are made again when needed).")
+@click.option("--clear", is_flag=True, help="Remove every cached clip and prepared voice model "
+              "(they are made again when needed).")
 def cache_cmd(clear):
-    """Show the speech cache (folder, clips, size, limits), or clear it.
+    """Show the speech cache (folder, clips, size, limits, prepared voice models), or clear it.
 
     Spoken clips are kept so that a session starts at once the next time.
     The cache keeps at most speech_cache_mb megabytes (least recently used
     clips go first) and drops clips unused for speech_cache_days days; both
-    are settings (see `voiceguide config`). Clearing is always safe: a
-    session that is playing keeps the clips it has.
+    are settings (see `voiceguide config`). A natural (Piper) voice also
+    keeps its model prepared for this machine in the cache's models folder
+    (about 63 MB a voice), so that it loads in a fraction of a second; the
+    limits do not apply to those, and --clear removes them too (the next
+    session prepares the model again, about a second). Clearing is always
+    safe: a session that is playing keeps the clips and model it has.
     """
     from voiceguide.paths import speech_cache_dir
     from voiceguide.synth.cachesize import DAY, Limits, clear as clear_folder, usage
@@ -44,3 +49,7 @@ def cache_cmd(clear):
                f"clips unused for {limits.max_age_s / DAY:g} days are removed")
     if used.clips:
         click.echo(f"  least recently used {_day(used.oldest_use)}, most recently {_day(used.newest_use)}")
+    if used.models or used.model_temp_bytes:
+        click.echo(f"  prepared voice models: {used.models} ({_size(used.model_bytes)})"
+                   + (f", and {_size(used.model_temp_bytes)} being written or left by an interrupted worker"
+                      if used.model_temp_bytes else ""))

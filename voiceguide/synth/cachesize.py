@@ -20,11 +20,26 @@ says so, pruning leaves it. Only our own names are ever touched: ``*.clip`` entr
 the format before (never read again), and our temporary files (``.tmp-*``)
 once they are :data:`~voiceguide.synth.cache.STALE_SECONDS` old. Anything
 else in the folder (``digests.json``, a file of a person's) is left alone.
+
+The folder's :data:`MODELS` sub-folder holds each Piper voice's prepared
+(patched, optimised) ONNX model, ~63 MB a voice
+(:func:`voiceguide.synth.engines.piper.optimised_path`), and the temporary
+files a worker writes one into. They are not clips: :func:`prune` leaves
+them alone (a worker sweeps its own stale temporaries there). ``voiceguide
+cache`` counts them (:attr:`Usage.models`) and ``--clear`` removes them
+(:func:`clear`): only our names (``piper-<digest>.onnx`` and
+``.tmp-<pid>-<id>.onnx`` once :data:`CLEAR_TEMP_AGE_S` old), only regular
+files, deleted relative to the folder opened without following a link
+(:func:`voiceguide.ownfiles.open_folder`). A link in the ``models``
+folder's place is refused like one in the cache's place. A session that
+already loaded a model keeps it; the next Piper worker prepares it again
+(about a second).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import time
@@ -41,6 +56,12 @@ DEFAULT_MB = 500
 DEFAULT_DAYS = 60
 #: ``--clear`` leaves temporary files younger than this: a running worker's.
 CLEAR_TEMP_AGE_S = 60.0
+#: The sub-folder of prepared voice models (see the module notes).
+MODELS = "models"
+#: Our names in it: a prepared model (:func:`~voiceguide.synth.engines.piper.optimised_path`)
+#: and the temporary file a worker writes one into (``engines.piper._Saving``).
+_MODEL_NAME = re.compile(r"piper-[0-9a-f]{32}\.onnx")
+_MODEL_TEMP = re.compile(re.escape(cache.TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{12}\.onnx")
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,9 @@ class Usage:
     oldest_use: Optional[float]   # modification time of the least recently used clip
     newest_use: Optional[float]
     other_bytes: int              # old-format entries and left-over temporary files
+    models: int = 0               # prepared voice models in the models folder
+    model_bytes: int = 0
+    model_temp_bytes: int = 0     # temporary files there: being written, or left by a killed worker
 
 
 @dataclass(frozen=True)
@@ -120,9 +144,57 @@ def _scan(folder: Path) -> Tuple[List[Tuple[float, int, Path]], List[Tuple[float
 def usage(folder: Path) -> Usage:
     """How many clips and bytes *folder* holds (a missing folder holds nothing)."""
     clips, others = _scan(Path(folder))
+    models = _models(Path(folder))
     times = [c[0] for c in clips]
     return Usage(Path(folder), len(clips), sum(c[1] for c in clips), min(times, default=None),
-                 max(times, default=None), sum(o[1] for o in others))
+                 max(times, default=None), sum(o[1] for o in others),
+                 models=sum(1 for m in models if not m[3]), model_bytes=sum(m[1] for m in models if not m[3]),
+                 model_temp_bytes=sum(m[1] for m in models if m[3]))
+
+
+def _models(folder: Path, clear_at: Optional[float] = None) -> List[Tuple[str, int, float, bool]]:
+    """Our files in *folder*'s :data:`MODELS` sub-folder as (name, size, mtime, is_temporary).
+
+    With *clear_at* (the time now) they are removed, except temporaries
+    younger than :data:`CLEAR_TEMP_AGE_S` (a worker is writing one), and
+    those removed are returned. Only regular files with our names, each
+    deleted relative to the folder opened without following a link; a link
+    in the folder's place raises :class:`~voiceguide.ownfiles.PlantedLink`,
+    a missing folder (or a file in its place) holds nothing.
+    """
+    from voiceguide.ownfiles import open_folder, refuse_link
+
+    where = Path(folder) / MODELS
+    refuse_link(where, "folder")
+    try:
+        fd = open_folder(where)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found: List[Tuple[str, int, float, bool]] = []
+    try:
+        with os.scandir(fd) as entries:
+            names = [e.name for e in entries]
+        for name in names:
+            temporary = bool(_MODEL_TEMP.fullmatch(name))
+            if not (temporary or _MODEL_NAME.fullmatch(name)):
+                continue
+            try:
+                info = os.lstat(name, dir_fd=fd)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue  # a link or a folder under our name: not ours, left alone
+            if clear_at is not None:
+                if temporary and clear_at - info.st_mtime < CLEAR_TEMP_AGE_S:
+                    continue
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except OSError:
+                    continue
+            found.append((name, info.st_size, info.st_mtime, temporary))
+    finally:
+        os.close(fd)
+    return found
 
 
 def _remove(path: Path, is_folder: bool = False) -> bool:
@@ -139,7 +211,10 @@ def _remove(path: Path, is_folder: bool = False) -> bool:
 
 
 def prune(folder: Path, limits: Limits, now: Optional[float] = None) -> Removed:
-    """Bring *folder* within *limits*; what was removed. Never raises for a file it cannot remove."""
+    """Bring *folder*'s clips within *limits*; what was removed. Never raises for a file it cannot remove.
+
+    The prepared voice models (:data:`MODELS`) are not clips and stay.
+    """
     now = time.time() if now is None else now
     try:
         clips, others = _scan(Path(folder))
@@ -163,9 +238,16 @@ def prune(folder: Path, limits: Limits, now: Optional[float] = None) -> Removed:
 
 
 def clear(folder: Path, now: Optional[float] = None) -> Removed:
-    """Remove every clip (and every left-over of ours) from *folder*."""
+    """Remove every clip, every prepared voice model and every left-over of ours from *folder*.
+
+    A link in the folder's or the models folder's place raises
+    :class:`~voiceguide.ownfiles.PlantedLink` before anything is removed.
+    """
+    from voiceguide.ownfiles import refuse_link
+
     now = time.time() if now is None else now
     clips, others = _scan(Path(folder))
+    refuse_link(Path(folder) / MODELS, "folder")
     files = freed = 0
     for _, size, path in clips:
         if _remove(path):
@@ -175,4 +257,6 @@ def clear(folder: Path, now: Optional[float] = None) -> Removed:
             continue  # a worker is writing it right now
         if _remove(path, is_folder):
             files, freed = files + 1, freed + size
+    for _, size, _, _ in _models(Path(folder), clear_at=now):
+        files, freed = files + 1, freed + size
     return Removed(files, freed)
