@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from click.testing import CliRunner
@@ -488,11 +489,18 @@ def test_render_captions_match_preview_json(tmp_path):
     says = [e for e in preview["events"] if e["kind"] == "say"]
     cues = parse_vtt(vtt.read_text(encoding="utf-8"))
     assert [c[2] for c in cues] == [e["text"] for e in says]  # short sentences: one cue each
-    for (start, end, _), event in zip(cues, says):
-        # the first word's onset (espeak-ng's word event) is the clip's start, give or take the trim margin
-        assert abs(start - event["start"]) < 0.030 and 1.0 - 0.0005 <= end - start <= 7.0 + 0.0005
-    data, sr = soundfile.read(str(wav))
+    data, sr = soundfile.read(str(wav), always_2d=True)
     assert abs(len(data) / sr - preview["duration"]) < 0.010
+    mono = np.abs(data.mean(axis=1))
+    for (start, end, _), event in zip(cues, says):
+        # the cue starts when its first word is heard: the clip's first sound (5 ms envelope over -40 dBFS),
+        # within the captions benchmark's median goal (espeak-ng's word events are exact; Piper's come from
+        # its phoneme durations, a few tens of ms either way)
+        at = int(event["start"] * sr)
+        envelope = np.convolve(mono[at:at + sr // 2], np.ones(sr // 200) / (sr // 200), "same")
+        onset = event["start"] + np.flatnonzero(envelope > 10 ** (-40 / 20))[0] / sr
+        assert abs(start - onset) < 0.050 and start >= event["start"] - 0.0005
+        assert 1.0 - 0.0005 <= end - start <= 7.0 + 0.0005
 
 
 # --- the format reference -------------------------------------------------------------------
