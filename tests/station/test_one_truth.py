@@ -234,3 +234,34 @@ def test_a_session_that_fails_is_idle_with_its_error_while_the_notice_says_so(tm
         assert state["state"] == "idle" and state["exercise"] is None and "device" in state["error"]
     finally:
         controller.close()
+
+
+def test_the_station_shows_the_rest_of_a_sentence_after_its_first_clause():
+    """Piper's first clause is heard as an event of its own (ClipPart(0)), the rest of the clip as a second
+    event that is not announced again: the station's text goes on to the rest's words where they sound."""
+    from voiceguide.script.model import Source
+    from voiceguide.timeline import ClipPart, Event
+
+    sr = 1000
+    text = "Now a much longer sentence, so that the box grows."
+    head = Event("say", 0, 1500, Source("g.yaml", 3), None, 1, text=text, data=ClipPart(0))
+    rest = Event("say", 1800, 2500, Source("g.yaml", 3), None, 1, text=text, data=ClipPart(1500))
+
+    def cue_times(event):
+        if isinstance(event.data, ClipPart):      # the head alone: its words, the rest piled at its end
+            return [(event.start / sr, "Now a much longer sentence,")]
+        # the whole clip (placed so that the rest falls where it sounds): two cues, the second in the rest
+        assert (event.start, event.length) == (300, 4000)
+        return [(event.start / sr, "Now a much longer sentence,"),
+                ((event.start + 2000) / sr, "so that the box grows.")]
+
+    status = SessionStatus(lambda: None, "Growing")
+    status.cue_times = cue_times
+    status.event(head, 0.0)
+    status.tick(1.0, 10.0, False, 0.0)
+    assert status.text == "Now a much longer sentence,"
+    status.continued(rest, 1.8)
+    status.tick(1.9, 10.0, False, 0.0)
+    assert status.text == "Now a much longer sentence,"   # the rest's first words have not begun
+    status.tick(2.4, 10.0, False, 0.0)
+    assert status.text == "so that the box grows."

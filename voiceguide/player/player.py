@@ -291,9 +291,6 @@ class Player:
         events = timeline.events_until(start + n)
         while announced < len(events) and events[announced].start < start + n:
             event = events[announced]
-            if isinstance(event.data, ClipPart) and event.data.offset > 0:
-                announced += 1   # the rest of a clip whose head was announced: the same words
-                continue
             if event.end > start:
                 delay = max(0, event.start - start) / self.sample_rate + self.output.latency
                 self._due.append((time.monotonic() + delay, event))
@@ -403,6 +400,13 @@ class Player:
         now = float("inf") if everything else time.monotonic()
         while self._due and self._due[0][0] <= now:
             _, event = self._due.popleft()
+            if isinstance(event.data, ClipPart) and event.data.offset > 0:
+                # the rest of a clip whose head was announced: the same step, not announced again; a
+                # status that shows the words being spoken (the station's) takes the rest's words now
+                continued = getattr(self.status, "continued", None)
+                if continued is not None:
+                    continued(event, event.start / self.sample_rate)
+                continue
             self.heard = event
             self.status.event(event, event.start / self.sample_rate)
             if self.on_record is not None and not everything and kinds.get(event.kind).capture_seconds(event):

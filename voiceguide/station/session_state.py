@@ -90,6 +90,19 @@ class SessionStatus:
                 self.text = self._cues[0][1]
         self._notify()
 
+    def continued(self, event, elapsed: float) -> None:
+        """The rest of a clip whose first clause was heard as its own event (``ClipPart``, Piper's first
+        clause first): its words take over from the first clause's, placed where the rest sounds."""
+        if self.cue_times is None or event.text is None:
+            return
+        import dataclasses
+
+        offset = event.data.offset
+        whole = dataclasses.replace(event, start=event.start - offset, length=event.length + offset, data=None)
+        rest = [(at, text) for at, text in self.cue_times(whole) if at >= elapsed - 0.001]
+        if rest:  # tick() shows each as it begins
+            self._cues = [(at, text) for at, text in self._cues if at < elapsed - 0.001] + rest
+
     def tick(self, elapsed: float, total: Optional[float], paused: bool, volume_db: float) -> None:
         if not self._first_logged and self.output is not None and self.output.first_audible is not None:
             self._first_logged = True
