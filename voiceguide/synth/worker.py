@@ -102,24 +102,29 @@ def finish_clip(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     A clip with no sound at all becomes 30 ms of silence (never empty: an
     empty entry means a corrupt one).
     """
-    from .resample import resample
-
     x = np.asarray(x, dtype=np.float32).reshape(-1)
     bounds = trim_bounds(x, engine_rate)
     if bounds is None:
         return np.zeros(max(1, int(round(0.030 * sample_rate))), np.float32)
-    x = x[bounds[0]: bounds[1]]
+    y = _resampled_faded(x[bounds[0]: bounds[1]], engine_rate, sample_rate)
+    peak = float(np.max(np.abs(y)))
+    if peak > 0:
+        y *= np.float32(10 ** (PEAK_DBFS / 20) / peak * float(volume))
+    if y.size == 0:
+        y = np.zeros(1, np.float32)
+    return y
+
+
+def _resampled_faded(x: np.ndarray, engine_rate: int, sample_rate: int) -> np.ndarray:
+    """*x* at *sample_rate*, with :data:`FADE_S` raised-cosine fades at both ends (a whole clip's or a unit's)."""
+    from .resample import resample
+
     y = resample(x, engine_rate, sample_rate).astype(np.float32, copy=False)
     n = min(int(round(FADE_S * sample_rate)), y.size // 2)
     if n > 0:
         ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
         y[:n] *= ramp
         y[-n:] *= ramp[::-1]
-    peak = float(np.max(np.abs(y)))
-    if peak > 0:
-        y *= np.float32(10 ** (PEAK_DBFS / 20) / peak * float(volume))
-    if y.size == 0:
-        y = np.zeros(1, np.float32)
     return y
 
 
@@ -134,17 +139,10 @@ def finish_unit(x: np.ndarray, engine_rate: int, sample_rate: int, volume: float
     final the moment it is made (it can be played at once) and a clip is
     exactly its units joined by silence.
     """
-    from .resample import resample
-
     x = np.asarray(x, dtype=np.float32).reshape(-1)
     if x.size == 0:
         return np.zeros(0, np.float32)
-    y = resample(x, engine_rate, sample_rate).astype(np.float32, copy=False)
-    n = min(int(round(FADE_S * sample_rate)), y.size // 2)
-    if n > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
-        y[:n] *= ramp
-        y[-n:] *= ramp[::-1]
+    y = _resampled_faded(x, engine_rate, sample_rate)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0 and np.isfinite(peak):
         target = 10 ** (PEAK_DBFS / 20)
