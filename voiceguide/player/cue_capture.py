@@ -64,7 +64,9 @@ class CueCapture:
         self.log_path = log_path
         self.saved: List[str] = []            # lines for after the session
         self._stop = threading.Event()
+        self._closing = threading.Event()     # the session is over: lines go to ``saved``, not the player
         self._threads: List[threading.Thread] = []
+        self._ends_at = 0.0                   # when the last answer being recorded is due to end (monotonic)
 
     def __call__(self, event) -> None:
         """A record event is being heard now: record its answer (returns at once)."""
@@ -76,6 +78,7 @@ class CueCapture:
             self._type_a_line(keys)
             return
         heard_at = time.monotonic()
+        self._ends_at = max(self._ends_at, heard_at + RECORD_LEAD_SECONDS + _seconds(event))
         thread = threading.Thread(target=self._capture, args=(event, heard_at), name="voiceguide-record",
                                   daemon=True)
         self._threads.append(thread)
@@ -90,25 +93,29 @@ class CueCapture:
         try:
             samples = record(_seconds(event), self.sample_rate, self._stop, start_at=begin)
         except NoInput as exc:
-            self.note(f"{exc}; the next {_seconds(event):g} s pass in quiet, and nothing is recorded")
+            self._tell(f"{exc}; the next {_seconds(event):g} s pass in quiet, and nothing is recorded")
             return
         except VoiceguideError as exc:
-            self.note(f"the answer could not be recorded ({exc}); the session goes on")
+            self._tell(f"the answer could not be recorded ({exc}); the session goes on")
             return
         except Exception as exc:  # never let recording take the session down
-            self.note(f"the answer could not be recorded ({type(exc).__name__}: {exc}); the session goes on")
+            self._tell(f"the answer could not be recorded ({type(exc).__name__}: {exc}); the session goes on")
             return
         if not _said_something(samples, self.sample_rate):
-            self.note("nothing was said, and that is fine; nothing is kept")
+            self._tell("nothing was said, and that is fine; nothing is kept")
             return
         try:
             path = self._save(samples, started)
         except Exception as exc:
-            self.note(f"the answer could not be saved ({exc}); the session goes on")
+            self._tell(f"the answer could not be saved ({exc}); the session goes on")
             return
-        line = f"your answer is kept as today's cue: {path}"
-        if self._stop.is_set():
-            self.saved.append(line)  # the session has ended: shown after it
+        self._tell(f"your answer is kept as today's cue: {path}")
+
+    def _tell(self, line: str) -> None:
+        """A line for the listener: through the player while it plays, after the session once it has ended
+        (the player shows no more notes then: a line given to it would be lost)."""
+        if self._closing.is_set():
+            self.saved.append(line)
         else:
             self.note(line)
 
@@ -165,15 +172,30 @@ class CueCapture:
                         exercise=self.exercise)
         return path
 
-    def close(self, wait: float = 5.0) -> List[str]:
+    def close(self, wait: float = 5.0, finish: bool = False) -> List[str]:
         """After the session: stop a recording in progress (keeping what was said), wait for the saves.
 
-        Returns the lines to show the listener.
+        *finish* (the session came to its end, nobody stopped it): an answer
+        still being recorded gets the rest of its time first, up to
+        :data:`FINISH_SECONDS` -- the step after a record step can be shorter
+        than the player's lateness in hearing it (the thread that announces
+        steps runs a block or two behind), and cutting the answer there
+        would keep 4.7 s of a 5 s answer. Returns the lines to show the listener.
         """
+        self._closing.set()
+        if finish:
+            left = min(self._ends_at - time.monotonic(), FINISH_SECONDS)
+            deadline = time.monotonic() + max(0.0, left) + 0.5
+            for thread in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
         self._stop.set()
         for thread in self._threads:
             thread.join(wait)
         return self.saved
+
+
+#: At most this many seconds of an answer are waited for after the session's end (see CueCapture.close).
+FINISH_SECONDS = 3.0
 
 
 def _seconds(event) -> float:

@@ -217,7 +217,7 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
                 result = logged.result = player.run()
         if result.stopped_by is not None or result.quit:
             session.close(grace=0.0)  # what is still being synthesised is not wanted
-    for line in live.close():
+    for line in live.close(finished=not result.quit and result.stopped_by is None):
         status.message(line)
     if result.quit:
         status.message("stopped; take your time")

@@ -133,11 +133,15 @@ class LiveSession:
 
             self.voice = VoiceControl(self.player, output, mic=voice.mic, actions=actions, note=self.player.note)
 
-    def close(self) -> List[str]:
-        """After the session: end the listener, keep what was recorded; the lines to show."""
+    def close(self, finished: bool = False) -> List[str]:
+        """After the session: end the listener, keep what was recorded; the lines to show.
+
+        *finished*: the session came to its end (nobody stopped it), so an answer still being recorded
+        gets the rest of its time (:meth:`~voiceguide.player.cue_capture.CueCapture.close`).
+        """
         if self.voice is not None:
             self.voice.close()
-        return self.capture.close() if self.capture is not None else []
+        return self.capture.close(finish=finished) if self.capture is not None else []
 
 
 def has_record_steps(script: Any) -> bool:

@@ -256,6 +256,7 @@ class Runner:
                 if live is None:
                     return "stopped", None, heard
                 player: Any = live.player
+                result: Any = None
                 try:  # whatever fails from here, the listener of spoken commands ends with this session
                     self._start_volume(player)
                     status: Any = run.status  # set by _session before it plays
@@ -266,7 +267,8 @@ class Runner:
                     result = player.run()
                 finally:
                     heard = player.frames_played > 0
-                    for line in live.close():
+                    finished = result is not None and not result.quit and not run.cancel.is_set()
+                    for line in live.close(finished=finished):
                         log.info("%s", line)
                 stopped = result.quit or run.cancel.is_set()
                 if stopped:  # what the workers still synthesise is not wanted: no grace (issue 24)
