@@ -118,3 +118,29 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPUs, {model or 'unknown CPU'}, Python {sys.version.split()[0]}"
+
+
+def process_tree(pid: int) -> Dict[int, Tuple[List[bytes], int]]:
+    """*pid* and its descendants (Linux /proc): ``{pid: (command line, resident bytes)}``."""
+    children: Dict[int, List[int]] = {}
+    info: Dict[int, Tuple[List[bytes], int]] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            info[int(entry)] = (cmd, int(fields[21]) * page)
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        if p in info:
+            out[p] = info[p]
+        todo.extend(children.get(p, []))
+    return out

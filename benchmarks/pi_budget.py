@@ -59,30 +59,13 @@ CGROUP = "voiceguide-bench"
 
 def processes(pid: int) -> Dict[int, Tuple[str, int]]:
     """*pid* and its descendants: ``{pid: (role, rss bytes)}`` (role: player / espeak / piper / other)."""
-    children: Dict[int, List[int]] = {}
-    info: Dict[int, Tuple[str, int]] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        role = "other"
-        if b"--engine" in cmd:
-            role = cmd[cmd.index(b"--engine") + 1].decode() if cmd.index(b"--engine") + 1 < len(cmd) else "worker"
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        info[int(entry)] = (role, int(fields[21]) * page)
-    out, todo = {}, [pid]
-    while todo:
-        p = todo.pop()
-        if p in info:
-            out[p] = ("player" if p == pid else info[p][0], info[p][1])
-        todo.extend(children.get(p, []))
+    out = {}
+    for p, (cmd, rss) in benchlib.process_tree(pid).items():
+        role = "player" if p == pid else "other"
+        if p != pid and b"--engine" in cmd:
+            at = cmd.index(b"--engine") + 1
+            role = cmd[at].decode() if at < len(cmd) else "worker"
+        out[p] = (role, rss)
     return out
 
 

@@ -77,26 +77,7 @@ def first_sound(target: str, env: Dict[str, str], extra=(), stop_after: Optional
 
 def tree_rss(pid: int) -> int:
     """Resident bytes of *pid* and all its descendants (Linux /proc)."""
-    children: Dict[int, List[int]] = {}
-    rss: Dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            ppid, resident = int(fields[1]), int(fields[21])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = resident * page
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total
+    return sum(rss for _, rss in benchlib.process_tree(pid).values())
 
 
 def peak_memory(env: Dict[str, str], seconds: float) -> float:
