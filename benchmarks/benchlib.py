@@ -76,8 +76,9 @@ def seed_models(source_cache: Path, cache: Path) -> Path:
     speech = Path(source_cache) / "voiceguide" / "speech"
     target = Path(cache) / "voiceguide" / "speech" / "models"
     target.mkdir(parents=True, exist_ok=True)
-    for path in (speech / "models").glob("*.onnx"):
-        shutil.copyfile(path, target / path.name)
+    for path in (speech / "models").glob("piper-*"):
+        if path.is_dir():   # a saved model: its graph and weights
+            shutil.copytree(path, target / path.name)
     if (speech / "digests.json").is_file():
         shutil.copyfile(speech / "digests.json", target.parent / "digests.json")
     return Path(cache)

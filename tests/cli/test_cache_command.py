@@ -64,7 +64,9 @@ def test_cache_shows_and_clears_the_prepared_voice_models(own_cache):
     models = own_cache / MODELS
     models.mkdir(parents=True)
     model = optimised_path(SimpleNamespace(model_digest="a" * 64, config_digest="b" * 64), models)
-    model.write_bytes(b"\0" * int(1.5 * 1024 * 1024))
+    model.mkdir()                                 # a saved model: its graph and its weights
+    (model / "model.onnx").write_bytes(b"\0" * (512 * 1024))
+    (model / "model.weights").write_bytes(b"\0" * (1024 * 1024))
     mine = models / "notes.txt"
     mine.write_text("a person's file")
     shown = run("cache")

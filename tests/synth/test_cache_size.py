@@ -91,8 +91,9 @@ def prepared_model(models: Path, n: int = 1, size: int = 300_000) -> Path:
 
     choice = SimpleNamespace(model_digest=f"{n:064x}", config_digest="c" * 64)
     path = optimised_path(choice, models)
-    models.mkdir(exist_ok=True)
-    path.write_bytes(b"\0" * size)
+    path.mkdir(parents=True)                       # its graph and its weights
+    (path / "model.onnx").write_bytes(b"\0" * (size // 10))
+    (path / "model.weights").write_bytes(b"\0" * (size - size // 10))
     return path
 
 
@@ -102,8 +103,9 @@ def test_prepared_voice_models_are_counted_and_cleared_but_never_pruned(tmp_path
     model = prepared_model(models)
     foreign = models / "my-voice.onnx"                     # not a name of ours
     foreign.write_bytes(b"a person's own model")
-    stale = models / (cache.TEMP_PREFIX + "42-0123456789ab.onnx")
-    stale.write_bytes(b"\0" * 1000)
+    stale = models / (cache.TEMP_PREFIX + "42-0123456789ab")          # a killed worker's folder
+    stale.mkdir()
+    (stale / "model.onnx").write_bytes(b"\0" * 1000)
     os.utime(stale, (NOW - 2 * CLEAR_TEMP_AGE_S,) * 2)
     writing = models / (cache.TEMP_PREFIX + "43-0123456789ab.onnx")
     writing.write_bytes(b"\0" * 10)
@@ -112,16 +114,18 @@ def test_prepared_voice_models_are_counted_and_cleared_but_never_pruned(tmp_path
     elsewhere.write_bytes(b"not in the cache")
     named_like_ours = models / ("piper-" + "f" * 32 + ".onnx")
     named_like_ours.symlink_to(elsewhere)                  # a link under a name of ours: left alone
+    old_format = models / ("piper-" + "e" * 32 + ".onnx")   # one file, the weights inside (format 2)
+    old_format.write_bytes(b"\0" * 2000)
 
     used = usage(tmp_path)
-    assert (used.clips, used.models, used.model_bytes, used.model_temp_bytes) == (1, 1, 300_000, 1010)
+    assert (used.clips, used.models, used.model_bytes, used.model_temp_bytes) == (1, 2, 302_000, 1010)
 
     assert prune(tmp_path, Limits(max_bytes=0, max_age_s=0), now=NOW).files == 1   # the clip only
     assert model.exists() and stale.exists()
 
     removed = clear(tmp_path, now=NOW)
-    assert (removed.files, removed.bytes) == (2, 301_000)
-    assert not model.exists() and not stale.exists()
+    assert (removed.files, removed.bytes) == (3, 303_000)
+    assert not model.exists() and not stale.exists() and not old_format.exists()
     assert foreign.exists() and writing.exists() and named_like_ours.is_symlink() and elsewhere.exists()
     assert usage(tmp_path).models == 0
 

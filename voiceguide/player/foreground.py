@@ -110,15 +110,27 @@ def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
     # Mixing is one thread by design: OpenBLAS's idle worker threads would
     # only cost start-up time and wake-ups (set before numpy is imported).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if not request.text_only:
+        from voiceguide.synth import prestart
+
+        prestart.begin()   # a speech worker starts loading now, in case the first word is not cached
     ready = prepare(request, environ)
+    from voiceguide.player.session import Session
 
-    from voiceguide.player.keys import KeyReader
-    from voiceguide.player.signals import SessionSignals
+    # Speech first: a cold first word waits for a worker, which loads while the rest starts up.
+    session = Session(ready.script, ready.options)
+    try:
+        session.start_speech(first_now=request.start_at is None)
+        from voiceguide.player.keys import KeyReader
+        from voiceguide.player.signals import SessionSignals
 
-    interactive = KeyReader.available() and stderr.isatty()
-    with SessionSignals(headless=not interactive) as signals:
-        with portaudio_loading():
-            result = _run(ready, request, interactive, signals, stdout, stderr)
+        interactive = KeyReader.available() and stderr.isatty()
+        with SessionSignals(headless=not interactive) as signals:
+            with portaudio_loading():
+                result = _run(ready, session, request, interactive, signals, stdout, stderr)
+    except BaseException:
+        session.close(grace=0.0)
+        raise
     _report(result, request, stderr, suspensions=signals.suspensions)
     result.raise_if_stopped()
     return result
@@ -164,14 +176,13 @@ def portaudio_loading() -> Iterator[None]:
 PORTAUDIO_STOP_WAIT = 1.0
 
 
-def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdout: TextIO,
+def _run(ready: Prepared, session, request: PlayRequest, interactive: bool, signals, stdout: TextIO,
          stderr: TextIO):
     from voiceguide.player.keys import KeyReader
     from voiceguide.player.chime import play_chime
     from voiceguide.player.live_session import Listening, LiveSession, Recording, open_output
     from voiceguide.player.player import PlayResult
     from voiceguide.player.logged_session import LoggedSession
-    from voiceguide.player.session import Session
     from voiceguide.player.status_line import LogStatus, TerminalStatus
     from voiceguide.sinks.live import resolve_device
 
@@ -181,9 +192,8 @@ def _run(ready: Prepared, request: PlayRequest, interactive: bool, signals, stdo
     signals.status = status
     signals.on_quit_now(status.close)  # Ctrl-\: the keys line must not stay under the prompt
     sample_rate = ready.options.sample_rate
-    with Session(ready.script, ready.options) as session:
+    with session:
         signals.on_quit_now(lambda: session.close(grace=0.0))
-        session.prefetch(background=True)  # synthesis starts now, while the device opens
         if request.delay:
             # a device that is not there is said now, not after the wait
             signals.call(lambda: resolve_device(ready.device), "finding the device")

@@ -122,6 +122,31 @@ class Session:
             if item.text is not None and item.voice is not None:  # a spoken piece
                 yield item.text, item.voice
 
+    def start_speech(self, first_now: bool = True) -> None:
+        """Start making the speech now: with *first_now*, the first clip heard at once, then the rest.
+
+        ``play`` calls this as soon as the exercise is loaded, before the
+        audio stack starts (issue 24): on a cold cache the first word waits
+        for a worker to start, load its voice and make the first clause, and
+        all of that now happens while the player starts. The first clip is
+        asked for in this thread, as the player will ask for it (due now,
+        its first clause sent early); the rest is queued from a thread
+        (:meth:`prefetch`). Not *first_now* when the session starts
+        elsewhere than its beginning (``--from``). A failure is not raised
+        here: it is raised again where the clip is needed.
+        """
+        if self.options.text_only:
+            return
+        first = next(iter(self.speech()), None) if first_now else None
+        if first is not None:
+            if callable(getattr(self.synth, "head", None)):
+                self.synth.stream_heads = True
+            try:
+                self.clip_ready(*first)
+            except (VoiceguideError, OSError):
+                pass
+        self.prefetch(background=True)
+
     def prefetch(self, background: bool = False) -> None:
         """Queue every clip for synthesis, in playing order (once); returns at once.
 
@@ -140,10 +165,15 @@ class Session:
         import threading
 
         def queue_quietly() -> None:
+            making = 1
             try:
-                self.synth.prefetch(items)
+                making = self.synth.prefetch(items)
             except (VoiceguideError, OSError):
                 pass  # a missing engine, a closed synthesizer, a cache folder: raised again where a clip is needed
+            if not making:
+                from voiceguide.synth import prestart
+
+                prestart.discard()   # every clip is cached: the worker started early is not needed
 
         threading.Thread(target=queue_quietly, daemon=True).start()
 

@@ -58,10 +58,11 @@ DEFAULT_DAYS = 60
 CLEAR_TEMP_AGE_S = 60.0
 #: The sub-folder of prepared voice models (see the module notes).
 MODELS = "models"
-#: Our names in it: a prepared model (:func:`~voiceguide.synth.engines.piper.optimised_path`)
-#: and the temporary file a worker writes one into (``engines.piper._Saving``).
-_MODEL_NAME = re.compile(r"piper-[0-9a-f]{32}\.onnx")
-_MODEL_TEMP = re.compile(re.escape(cache.TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{12}\.onnx")
+#: Our names in it: a prepared model (:func:`~voiceguide.synth.engines.piper.optimised_path`: a
+#: folder of two files; a single ``.onnx`` file before), and the temporary folder (or file, before)
+#: a worker writes one into (``engines.piper._Saving``).
+_MODEL_NAME = re.compile(r"piper-[0-9a-f]{32}(\.onnx)?")
+_MODEL_TEMP = re.compile(re.escape(cache.TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{12}(\.onnx)?")
 
 
 @dataclass(frozen=True)
@@ -153,15 +154,17 @@ def usage(folder: Path) -> Usage:
 
 
 def _models(folder: Path, clear_at: Optional[float] = None) -> List[Tuple[str, int, float, bool]]:
-    """Our files in *folder*'s :data:`MODELS` sub-folder as (name, size, mtime, is_temporary).
+    """Our models in *folder*'s :data:`MODELS` sub-folder as (name, size, mtime, is_temporary).
 
     With *clear_at* (the time now) they are removed, except temporaries
     younger than :data:`CLEAR_TEMP_AGE_S` (a worker is writing one), and
-    those removed are returned. Only regular files with our names, each
-    deleted relative to the folder opened without following a link; a link
-    in the folder's place raises :class:`~voiceguide.ownfiles.PlantedLink`,
-    a missing folder (or a file in its place) holds nothing.
+    those removed are returned. Only folders (and regular files, the older
+    format) with our names, each removed relative to the folder opened
+    without following a link; a link in the folder's place raises
+    :class:`~voiceguide.ownfiles.PlantedLink`, a missing folder (or a file
+    in its place) holds nothing.
     """
+    from voiceguide.synth.engines.piper import folder_size, remove_folder
     from voiceguide.ownfiles import open_folder, refuse_link
 
     where = Path(folder) / MODELS
@@ -182,16 +185,18 @@ def _models(folder: Path, clear_at: Optional[float] = None) -> List[Tuple[str, i
                 info = os.lstat(name, dir_fd=fd)
             except OSError:
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                continue  # a link or a folder under our name: not ours, left alone
+            is_folder = stat.S_ISDIR(info.st_mode)
+            if not (is_folder or stat.S_ISREG(info.st_mode)):
+                continue  # a link under our name: not ours, left alone
+            size = folder_size(fd, name) if is_folder else info.st_size
             if clear_at is not None:
                 if temporary and clear_at - info.st_mtime < CLEAR_TEMP_AGE_S:
                     continue
                 try:
-                    os.unlink(name, dir_fd=fd)
+                    remove_folder(fd, name) if is_folder else os.unlink(name, dir_fd=fd)
                 except OSError:
                     continue
-            found.append((name, info.st_size, info.st_mtime, temporary))
+            found.append((name, size, info.st_mtime, temporary))
     finally:
         os.close(fd)
     return found

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence, Tuple
 
 from ..errors import CacheError, EngineError, UnknownVoice
-from . import cache
+from . import cache, prestart
 from .budget import usable_cores
 from .cachefolder import check_cache_folder
 from .workers import NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, missing_engine_error, piper_workers
@@ -177,6 +177,7 @@ class Dispatcher:
             if job.state != "done":
                 self._heads[job.key] = (samples, trailer)
             self._head_arrived.notify_all()
+        job.pool.spoke.set()
 
     @staticmethod
     def wait(job: Job) -> None:
@@ -202,6 +203,7 @@ class Dispatcher:
         for job in pending:
             self._finish(job, error=EngineError("the synthesizer was closed"))
         for pool in pools:
+            pool.spoke.set()   # a worker slot waiting to start must see the close at once
             for _ in pool.threads:
                 pool.queue.put((-1, next(self._seq), None))
         # Idle workers exit at end of input; a busy one is killed after the
@@ -227,6 +229,7 @@ class Dispatcher:
             self._stats[name] += n
 
     def _finish(self, job: Job, length: Optional[int] = None, error: Optional[BaseException] = None) -> None:
+        job.pool.spoke.set()
         with self._lock:
             if job.state == "done":
                 return
@@ -256,10 +259,16 @@ class Dispatcher:
             from .engines.piper import optimised_path
 
             size = piper_workers(self.workers_given)
-            threads = max(1, usable_cores() // size)   # affinity and cgroup quota, not every core
-            argv += ["--model", str(choice.model), "--threads", str(threads),
+            cores = usable_cores()   # affinity and cgroup quota, not every core
+            argv += ["--model", str(choice.model),
                      "--optimised", str(optimised_path(choice, self.cache_dir / "models"))]
-        pool = Pool(choice.engine, argv, size)
+            # The first worker makes the first clause alone (Pool.spoke): it may use every core;
+            # the others share them.
+            first = argv + ["--threads", str(cores)]
+            argv = argv + ["--threads", str(max(1, cores // size))]
+        else:
+            first = argv
+        pool = Pool(choice.engine, argv, size, first_argv=first)
         self.pools[name] = pool
         for i in range(size):
             t = threading.Thread(target=self._dispatch, args=(pool, i),
@@ -312,19 +321,26 @@ class Dispatcher:
             self._discard_worker(pool, slot)
         startup = self.startup_timeout if pool.engine != "piper" else max(self.startup_timeout, 30.0)
         with pool.start_lock:   # one at a time: see Pool.start_lock
+            if not pool.spoke.is_set() and any(o is not None for i, o in enumerate(pool.slots) if i != slot):
+                pool.spoke.wait(startup)   # the first clip first: see Pool.spoke
             if self.closed:
                 raise EngineError("the synthesizer was closed")
-            w = Worker(pool.argv, startup, starting=pool.starting)
-        with self._lock:
-            pool.slots[slot] = w
-            self._stats["workers_started"] += 1
-            closed = self.closed
+            argv = pool.first_argv if not pool.started else pool.argv
+            early = prestart.take(self.worker_argv)
+            deferred = None if early is None else (early, argv[len(self.worker_argv):])
+            w = Worker(argv, startup, starting=pool.starting, deferred=deferred)
+            with self._lock:   # in its slot before the next may start (it waits for this one: Pool.spoke)
+                pool.slots[slot] = w
+                pool.started += 1
+                self._stats["workers_started"] += 1
+                closed = self.closed
         if closed:
             self._discard_worker(pool, slot)
             raise EngineError("the synthesizer was closed")
         return w
 
     def _discard_worker(self, pool: Pool, slot: int) -> None:
+        pool.spoke.set()   # nobody to wait for (Pool.spoke)
         w = pool.slots[slot]
         pool.slots[slot] = None
         if w is not None:

@@ -215,20 +215,25 @@ class Synthesizer:
         """
         return self._jobs.head(self._key(text, voice), wait)
 
-    def prefetch(self, items: Iterable[Tuple[str, VoiceSpec]]) -> None:
-        """Queue synthesis of every uncached item, in order; returns at once.
+    def prefetch(self, items: Iterable[Tuple[str, VoiceSpec]]) -> int:
+        """Queue synthesis of every uncached item, in order; returns at once: how many are being made.
 
         A later :meth:`clip` or :meth:`length` for one of them waits only for
         that item (it jumps the queue if it has not started yet). Failures
         surface there, not here; only an engine already known to be missing,
         or a closed synthesizer, raises :class:`EngineError` at once.
         """
+        making = 0
         for text, voice in items:
             key = self._key(text, voice)
-            if self._pins.get(key) is not None or self._jobs.has_job(key):
+            if self._pins.get(key) is not None:
                 continue
-            if cache.entry_length(cache.entry_path(self.cache_dir, key), key) is None:
+            if self._jobs.has_job(key):
+                making += 1
+            elif cache.entry_length(cache.entry_path(self.cache_dir, key), key) is None:
                 self._submit(key, text, voice, PRIORITY_LATER)
+                making += 1
+        return making
 
     def ready(self, text: str, voice: VoiceSpec = VoiceSpec()) -> bool:
         """True when :meth:`clip` and :meth:`length` would not wait for synthesis.

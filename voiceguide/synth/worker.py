@@ -383,7 +383,42 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--model", default=None, help="the Piper model (.onnx)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (Piper)")
     ap.add_argument("--optimised", default=None, help="where Piper keeps the model's optimised graph")
+    ap.add_argument("--deferred", action="store_true",
+                    help="import first, then read the engine's arguments as the first line (see prestart)")
+    ap.add_argument("--wait", type=float, default=10.0, help="--deferred: seconds to wait for that line")
     return ap.parse_args(argv)
+
+
+def wait_for_engine(wait: float) -> Optional[argparse.Namespace]:
+    """``--deferred``: import what an engine will need, then read its arguments; None if none come.
+
+    The first line is ``{"start": [ARG, ...]}`` (the arguments a worker is
+    otherwise started with; :mod:`voiceguide.synth.prestart`). Nothing within
+    *wait* seconds, end of input or a line that is not that: None, and the
+    worker exits.
+    """
+    import importlib
+    import select
+
+    from .budget import piper_plan
+    from .engines import piper
+
+    if piper.available() and piper_plan() > 0:
+        for module in ("onnxruntime", "piper"):
+            try:
+                importlib.import_module(module)
+            except Exception:  # a broken install: said when the engine loads, if it is ever asked for
+                break
+    try:
+        ready, _, _ = select.select([sys.stdin], [], [], max(0.0, wait))
+    except (OSError, ValueError):
+        return None
+    line = sys.stdin.readline() if ready else ""
+    try:
+        engine_args = [str(a) for a in json.loads(line)["start"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return parse_args(engine_args)
 
 
 #: The player's pid, set by the synthesizer when it starts a worker.
@@ -427,6 +462,11 @@ def prepare(args: argparse.Namespace) -> IO[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     out = prepare(args)
+    if args.deferred:
+        engine_args = wait_for_engine(args.wait)
+        if engine_args is None:
+            return 0
+        args = engine_args
     engine = start(out, args.engine, args.model, args.threads, args.optimised)
     if engine is None:
         return 3

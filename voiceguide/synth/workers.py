@@ -24,12 +24,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable, List, Optional, Sequence, cast
+from typing import IO, Callable, List, NamedTuple, Optional, Sequence, Tuple, cast
 
 from ..errors import EngineError
 
-__all__ = ["NoEngine", "Job", "ModelBroken", "Pool", "Worker", "WorkerFailed", "default_worker_argv",
-           "list_voices", "missing_engine_error", "piper_workers"]
+__all__ = ["NoEngine", "Job", "ModelBroken", "Pool", "Spawned", "Worker", "WorkerFailed", "default_worker_argv",
+           "list_voices", "missing_engine_error", "end", "piper_workers", "spawn"]
 
 log = logging.getLogger("voiceguide.synth")
 
@@ -63,6 +63,62 @@ class WorkerFailed(Exception):
     """The worker hung, died or spoke nonsense: kill it, maybe retry."""
 
 
+class Spawned(NamedTuple):
+    """A worker process just started, and the file its stderr goes to."""
+
+    proc: "subprocess.Popen[bytes]"
+    stderr: IO[bytes]
+
+
+def spawn(argv: Sequence[str]) -> Spawned:
+    """Start a worker process (:class:`Worker` speaks to it); raises :class:`WorkerFailed`."""
+    stderr = tempfile.TemporaryFile()
+    env = os.environ.copy()
+    # The worker must import this very package, even from a source tree
+    # (the default command also puts it first itself, see lifetime.py).
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
+    # One thread is all a worker needs; idle BLAS threads would only cost
+    # memory (and the espeak worker forks per utterance).
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                env=env, close_fds=True)
+    except OSError as e:
+        stderr.close()
+        raise WorkerFailed(f"cannot start the speech worker {argv[0]!r}: {e}") from e
+    return Spawned(proc, stderr)
+
+
+def end(spawned: Spawned, kill: bool = False) -> None:
+    """End a worker no :class:`Worker` speaks to: end of input (it exits), or killed; reaped, files closed."""
+    proc = spawned.proc
+    if kill:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    for f in (proc.stdin, proc.stdout):
+        try:
+            if f is not None:
+                f.close()
+        except (OSError, ValueError):
+            pass
+    try:
+        proc.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        try:
+            proc.kill()
+            proc.wait(timeout=2.0)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    try:
+        spawned.stderr.close()
+    except (OSError, ValueError):
+        pass
+
+
 class Worker:
     """One worker process, its pipes and a reader thread.
 
@@ -72,30 +128,25 @@ class Worker:
     and can never fill a pipe and block the worker.
     """
 
-    def __init__(self, argv: Sequence[str], startup_timeout: float, starting: Optional[set] = None):
-        """*starting*, if given, holds the process while it starts (the pool's close kills those too)."""
-        self._stderr = tempfile.TemporaryFile()
-        env = os.environ.copy()
-        # The worker must import this very package, even from a source tree
-        # (the default command also puts it first itself, see lifetime.py).
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env["VOICEGUIDE_WORKER_PARENT"] = str(os.getpid())  # worker.die_with_parent
-        # One thread is all a worker needs; idle BLAS threads would only cost
-        # memory (and the espeak worker forks per utterance).
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        try:
-            self.proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as e:
-            self._stderr.close()
-            raise WorkerFailed(f"cannot start the speech worker {argv[0]!r}: {e}") from e
+    def __init__(self, argv: Sequence[str], startup_timeout: float, starting: Optional[set] = None,
+                 deferred: Optional[Tuple[Spawned, Sequence[str]]] = None):
+        """*starting*, if given, holds the process while it starts (the pool's close kills those too).
+
+        *deferred*: a worker started before its engine was known
+        (:mod:`.prestart`) and the engine's arguments, sent as its first
+        line instead of starting a process with *argv*.
+        """
+        if deferred is None:
+            self.proc, self._stderr = spawn(argv)
+        else:
+            (self.proc, self._stderr), engine_args = deferred
+            try:
+                stdin = cast(IO[bytes], self.proc.stdin)  # stdin=PIPE
+                stdin.write((json.dumps({"start": list(engine_args)}) + "\n").encode("utf-8"))
+                stdin.flush()
+            except (OSError, ValueError) as e:
+                end(deferred[0], kill=True)
+                raise WorkerFailed(f"the speech worker started early is gone: {e}") from e
         self.pid = self.proc.pid
         self._lines: "queue.Queue[Optional[bytes]]" = queue.Queue()
         self._reader = threading.Thread(
@@ -252,9 +303,11 @@ class Pool:
     can end the workers when the synthesizer is garbage-collected.
     """
 
-    def __init__(self, engine: str, argv: List[str], size: int):
+    def __init__(self, engine: str, argv: List[str], size: int, first_argv: Optional[List[str]] = None):
         self.engine = engine
         self.argv = argv
+        #: The pool's first worker's command: Piper's may use more threads (see Dispatcher._pool).
+        self.first_argv = argv if first_argv is None else first_argv
         self.size = size
         self.queue: "queue.PriorityQueue" = queue.PriorityQueue()
         self.slots: List[Optional[Worker]] = [None] * size
@@ -267,6 +320,13 @@ class Pool:
         #: a second worker loading its own model (on a Pi, or in a CPU quota,
         #: that halves the first word's speed).
         self.start_lock = threading.Lock()
+        #: Workers this pool has started (see :attr:`spoke`).
+        self.started = 0
+        #: Set once a worker of this pool has answered a request (a head, a clip or an error), and on
+        #: close. A second worker starts only after it: on a small machine the first clause would
+        #: otherwise share the CPU with a second model loading (~0.3 s of CPU) while the listener
+        #: waits for the first word (issue 24).
+        self.spoke = threading.Event()
 
 
 class Job:

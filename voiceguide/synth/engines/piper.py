@@ -69,6 +69,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Tuple
 
@@ -127,7 +129,9 @@ UNITS = "clauses-1"
 _SENTENCE_TRIM_DB = -45.0
 _SENTENCE_MARGIN_S = 0.015
 #: Part of a saved optimised model's name: change it when the patch or the level changes.
-OPTIMISED_FORMAT = 2
+OPTIMISED_FORMAT = 3
+#: A saved model of format 2 (one file, weights inside): removed when a model is saved.
+OLD_SAVED = re.compile(r"piper-[0-9a-f]{32}\.onnx")
 
 
 # -- parent side ----------------------------------------------------------------
@@ -200,7 +204,7 @@ def optimised_path(choice: Any, folder: Path) -> Path:
 
     blob = json.dumps([choice.model_digest, choice.config_digest, engine_version(), OPTIMISED_FORMAT,
                        platform.machine()]).encode("utf-8")
-    return Path(folder) / f"piper-{hashlib.sha256(blob).hexdigest()[:32]}.onnx"
+    return Path(folder) / f"piper-{hashlib.sha256(blob).hexdigest()[:32]}"
 
 
 #: Phonemes that are punctuation or a word's end, not sound of a word.
@@ -273,65 +277,150 @@ def _load_session(onnxruntime: Any, model: Path, options: Any) -> Any:
     return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
-    """The session of a saved optimised model (see the module notes), or None.
+#: A saved model is a folder of these two (see the module notes): the graph, and its weights,
+#: which onnxruntime maps from the file instead of copying them.
+SAVED_GRAPH = "model.onnx"
+SAVED_WEIGHTS = "model.weights"
 
-    Opened through :func:`voiceguide.ownfiles.open_own`: a link or a FIFO
-    in its place is never followed (the model is then loaded afresh). A
-    file that does not load is removed, if it is still the file tried.
+
+def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
+    """The session of a saved optimised model (the folder *path*, see the module notes), or None.
+
+    The models folder and the model's folder are opened without following
+    a link, and both files must be regular files of ours; onnxruntime is
+    handed ``/proc/self/fd/N/model.onnx``, so it reads them (and maps the
+    weights) through that very folder whatever is put at its name. A
+    model that does not load is removed, if it is still the folder tried.
     """
-    from voiceguide.ownfiles import open_own, refuse_link, same_file
+    from voiceguide.ownfiles import open_folder, refuse_link
 
     if not os.path.isdir("/proc/self/fd"):
         return None
     try:
         refuse_link(path.parent, "folder")   # the models folder itself is ours too
-        fd = open_own(path, os.O_RDONLY, what="saved voice model")
-    except OSError:  # none yet (the usual first time), a link, a FIFO: loaded afresh
+        parent = open_folder(path.parent)
+    except OSError:  # none yet (the usual first time), or a link: loaded afresh
         return None
     try:
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-        return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}", sess_options=options,
-                                            providers=["CPUExecutionProvider"])
-    except Exception:  # truncated or damaged: made again by this worker
-        if same_file(fd, path):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        return None
+        try:
+            fd = os.open(path.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        except OSError:
+            return None
+        try:
+            if not all(_own_regular(fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
+                return None
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+            return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}/{SAVED_GRAPH}", sess_options=options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception:  # truncated or damaged: made again by this worker
+            if _same(parent, path.name, fd):
+                _remove_tree(parent, path.name)
+            return None
+        finally:
+            os.close(fd)
+    finally:
+        os.close(parent)
+
+
+def _own_regular(folder_fd: int, name: str) -> bool:
+    """Whether *name* in the folder is a regular file (not a link) of this user."""
+    import stat
+
+    try:
+        info = os.lstat(name, dir_fd=folder_fd)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
+
+
+def _same(parent: int, name: str, fd: int) -> bool:
+    try:
+        here, there = os.lstat(name, dir_fd=parent), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def remove_folder(parent: int, name: str) -> None:
+    """Remove the folder *name* in *parent* and the files in it, never following a link (a saved model's
+    folder holds two files, no folders); raises :class:`OSError` when the folder stays."""
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    try:
+        with os.scandir(fd) as entries:
+            names = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+        for inner in names:
+            _unlink_quietly(inner, fd)   # a link is removed, never followed
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
+
+
+def _remove_tree(parent: int, name: str) -> None:
+    try:
+        remove_folder(parent, name)
+    except OSError:
+        pass
+
+
+def folder_size(parent: int, name: str) -> int:
+    """Bytes of the regular files in the folder *name* in *parent* (not following a link); 0 if unreadable."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except OSError:
+        return 0
+    try:
+        with os.scandir(fd) as entries:
+            return sum(e.stat(follow_symlinks=False).st_size for e in entries if e.is_file(follow_symlinks=False))
+    except OSError:
+        return 0
     finally:
         os.close(fd)
 
 
 class _Saving:
-    """A new temporary file in the models folder that onnxruntime writes the optimised model into.
+    """A new temporary folder in the models folder that onnxruntime writes the optimised model into.
 
-    :meth:`keep` names it (never over an existing file) once the model has
-    spoken; :meth:`drop` removes it. Made through
-    :func:`voiceguide.ownfiles.open_own` (``O_EXCL``, no link followed) and
-    handed to onnxruntime as ``/proc/self/fd/N``, so onnxruntime writes that
-    very file whatever is put at its name meanwhile.
+    :meth:`keep` names it (never over an existing saved model) once the
+    model has spoken; :meth:`drop` removes it. Made with ``mkdir`` relative
+    to the models folder opened without following a link, and handed to
+    onnxruntime as ``/proc/self/fd/N/model.onnx``, so onnxruntime writes
+    into that very folder whatever is put at its name meanwhile.
     """
 
     def __init__(self, path: Path):
         import uuid
 
-        from voiceguide.ownfiles import open_own, own_folder
+        from voiceguide.ownfiles import open_folder, own_folder
 
         self.path = path
         own_folder(path.parent, mode=0o700)
         _remove_stale(path.parent)
-        self.temp = path.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}.onnx"
-        self.fd = open_own(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, what="saved voice model")
-        self.target = f"/proc/self/fd/{self.fd}"
+        self.parent = open_folder(path.parent)
+        self.temp = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.fd = -1
+        try:
+            os.mkdir(self.temp, 0o700, dir_fd=self.parent)
+            self.fd = os.open(self.temp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                              dir_fd=self.parent)
+        except OSError:
+            self.drop()
+            raise
+        self.target = f"/proc/self/fd/{self.fd}/{SAVED_GRAPH}"
+
+    def configure(self, options: Any) -> None:
+        """Have onnxruntime write the model there, its weights in a file of their own."""
+        options.optimized_model_filepath = self.target
+        options.add_session_config_entry("session.optimized_model_external_initializers_file_name", SAVED_WEIGHTS)
+        options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                         "1024")
 
     def keep(self) -> None:
-        from voiceguide.atomic import place
-
         try:  # no fsync: a file cut short by a crash fails to load, and is then made again
-            if os.fstat(self.fd).st_size > 0:
-                place(self.temp, self.path, replace=False)
+            if all(_own_regular(self.fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
+                try:
+                    os.lstat(self.path.name, dir_fd=self.parent)
+                except FileNotFoundError:
+                    os.rename(self.temp, self.path.name, src_dir_fd=self.parent, dst_dir_fd=self.parent)
         except OSError:
             pass  # another worker saved it first, or the disk is full: loaded afresh next time
         self.drop()
@@ -340,30 +429,46 @@ class _Saving:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        try:
-            os.unlink(self.temp)
-        except OSError:
-            pass
+        if self.parent >= 0:
+            _remove_tree(self.parent, self.temp)   # gone already once kept
+            os.close(self.parent)
+            self.parent = -1
 
 
 def _remove_stale(folder: Path, age_s: float = 3600.0) -> None:
-    """Remove the models folder's temporary files older than *age_s* (left by a killed worker)."""
+    """Remove the models folder's temporary folders older than *age_s* (left by a killed worker), and
+    saved models of the earlier one-file format (:data:`OPTIMISED_FORMAT` 2: never loaded again)."""
     import time
 
-    from voiceguide.ownfiles import remove_files
+    from voiceguide.ownfiles import open_folder
 
     now = time.time()
-
-    def keep(name: str) -> bool:
-        if not name.startswith(".tmp-"):
-            return True
-        try:
-            return now - os.lstat(folder / name).st_mtime < age_s
-        except OSError:
-            return True
-
     try:
-        remove_files(folder, keep)
+        fd = open_folder(folder)
+    except OSError:
+        return
+    try:
+        with os.scandir(fd) as entries:
+            names = [e.name for e in entries]
+        for name in names:
+            try:
+                info = os.lstat(name, dir_fd=fd)
+            except OSError:
+                continue
+            if name.startswith(".tmp-") and now - info.st_mtime >= age_s:
+                if stat.S_ISDIR(info.st_mode):
+                    _remove_tree(fd, name)
+                elif stat.S_ISREG(info.st_mode):
+                    _unlink_quietly(name, fd)
+            elif OLD_SAVED.fullmatch(name) and stat.S_ISREG(info.st_mode):
+                _unlink_quietly(name, fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(name: str, folder_fd: int) -> None:
+    try:
+        os.unlink(name, dir_fd=folder_fd)
     except OSError:
         pass
 
@@ -475,7 +580,7 @@ class PiperEngine(Engine):
                 if optimised is not None and os.path.isdir("/proc/self/fd"):
                     try:
                         saving = _Saving(optimised)
-                        options.optimized_model_filepath = saving.target
+                        saving.configure(options)
                     except OSError:
                         saving = None  # a folder that cannot be written: nothing saved, nothing lost
                 session = _load_session(onnxruntime, self.model, options)
