@@ -124,11 +124,23 @@ def _find(model: bytes) -> Tuple[Optional[str], int, int, int]:
 
 def with_durations(model: bytes) -> Optional[bytes]:
     """*model* with its phoneme durations (``w_ceil``) as a second output, or None if it cannot be done."""
+    parts = durations_parts(model)
+    return None if parts is None else b"".join(parts)
+
+
+def durations_parts(model: bytes) -> Optional[List[memoryview]]:
+    """:func:`with_durations` as pieces to write one after the other, most of them views of *model*.
+
+    A model is ~63 MB: joining copies it, twice over with the graph's own
+    copy; a worker writing the pieces to a file never holds a second copy.
+    """
     try:
         name, first, gs, ge = _find(model)
     except _Malformed:
         return None
     if name is None:
         return None
-    graph = bytes(model[gs:ge]) + _bytes_field(12, _bytes_field(1, name.encode("utf-8")))
-    return bytes(model[:first]) + _bytes_field(7, graph) + bytes(model[ge:])
+    view = memoryview(model)
+    extra = _bytes_field(12, _bytes_field(1, name.encode("utf-8")))
+    head = _encode_varint(7 << 3 | _BYTES) + _encode_varint(ge - gs + len(extra))
+    return [view[:first], memoryview(head), view[gs:ge], memoryview(extra), view[ge:]]

@@ -243,12 +243,13 @@ def word_groups(phonemes: List[str], lengths: List[float], start: float) -> List
 
 
 def _model_source(model: Path) -> Any:
-    """What onnxruntime loads: the model's bytes with its phoneme durations as an output, else its path."""
-    from .alignment import with_durations
+    """What onnxruntime loads: the model with its phoneme durations as an output (pieces to write,
+    :func:`~.alignment.durations_parts`), else its path."""
+    from .alignment import durations_parts
 
     try:
         with open(model, "rb") as f:  # a regular file: check_model said so
-            patched = with_durations(f.read())
+            patched = durations_parts(f.read())
     except (OSError, MemoryError):
         patched = None
     return patched if patched is not None else str(model)
@@ -257,29 +258,32 @@ def _model_source(model: Path) -> Any:
 def _load_session(onnxruntime: Any, model: Path, options: Any) -> Any:
     """The model's ONNX session, loaded by path: from bytes it held ~60 MB more for its life.
 
-    The patched model (:func:`_model_source`) is written to an anonymous
-    in-memory file (``memfd``, Linux) that onnxruntime opens by its
-    ``/proc/self/fd`` path and that is gone once it is closed: +89 MB
-    resident for the loaded model instead of +148 MB from bytes.
+    The patched model (:func:`_model_source`) is written, piece by piece,
+    to an anonymous in-memory file (``memfd``, Linux) that onnxruntime opens
+    by its ``/proc/self/fd`` path and that is gone once it is closed: +89 MB
+    resident for the loaded model instead of +148 MB from bytes, and never
+    a second copy of the model's bytes while it is written.
     """
     source = _model_source(model)
-    if isinstance(source, bytes) and hasattr(os, "memfd_create"):
+    if isinstance(source, list) and hasattr(os, "memfd_create"):
         try:
             fd = os.memfd_create("voiceguide-model.onnx", getattr(os, "MFD_CLOEXEC", 1))
         except OSError:
             fd = -1
         if fd >= 0:
             try:
-                view, source = memoryview(source), b""
-                while view:
-                    view = view[os.write(fd, view):]
-                del view
+                for piece in source:
+                    while piece:
+                        piece = piece[os.write(fd, piece):]
+                source = []
                 return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}", sess_options=options,
                                                     providers=["CPUExecutionProvider"])
             except Exception:  # no /proc here, or a broken model: from bytes, which says which
                 source = _model_source(model)
             finally:
                 os.close(fd)
+    if isinstance(source, list):
+        source = b"".join(source)
     return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 
 
