@@ -58,13 +58,19 @@ CGROUP = "voiceguide-bench"
 # -- (a) memory ----------------------------------------------------------------------------------
 
 def processes(pid: int) -> Dict[int, Tuple[str, int]]:
-    """*pid* and its descendants: ``{pid: (role, rss bytes)}`` (role: player / espeak / piper / other)."""
+    """*pid* and its descendants: ``{pid: (role, rss bytes)}``.
+
+    Roles: player, espeak / piper (a worker started for its engine), early (the worker ``play``
+    starts before the voice is known, synth/prestart.py: its command line names no engine), other.
+    """
     out = {}
     for p, (cmd, rss) in benchlib.process_tree(pid).items():
         role = "player" if p == pid else "other"
         if p != pid and b"--engine" in cmd:
             at = cmd.index(b"--engine") + 1
             role = cmd[at].decode() if at < len(cmd) else "worker"
+        elif p != pid and b"--deferred" in cmd:
+            role = "early"
         out[p] = (role, rss)
     return out
 
@@ -80,7 +86,7 @@ def session_memory(env: Dict[str, str], seconds: float) -> Tuple[float, Dict[str
         peak = max(peak, sum(rss for _, rss in tree.values()))
         for p, (role, rss) in tree.items():
             roles[role] = max(roles.get(role, 0), rss)
-            if role in ("piper", "espeak"):
+            if role in ("piper", "espeak", "early"):
                 workers.add(p)
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)

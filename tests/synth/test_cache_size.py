@@ -114,7 +114,7 @@ def test_prepared_voice_models_are_counted_and_cleared_but_never_pruned(tmp_path
     elsewhere.write_bytes(b"not in the cache")
     named_like_ours = models / ("piper-" + "f" * 32 + ".onnx")
     named_like_ours.symlink_to(elsewhere)                  # a link under a name of ours: left alone
-    old_format = models / ("piper-" + "e" * 32 + ".onnx")   # one file, the weights inside (format 2)
+    old_format = models / ("piper-" + "e" * 32 + ".onnx")   # one file, the weights inside (a small machine's)
     old_format.write_bytes(b"\0" * 2000)
 
     used = usage(tmp_path)

@@ -260,8 +260,9 @@ class Dispatcher:
 
             size = piper_workers(self.workers_given)
             cores = usable_cores()   # affinity and cgroup quota, not every core
-            argv += ["--model", str(choice.model),
-                     "--optimised", str(optimised_path(choice, self.cache_dir / "models"))]
+            # Mapped weights load ~90 ms sooner but hold ~15-30 MB more: only where memory allows a pool.
+            saved = optimised_path(choice, self.cache_dir / "models", mapped=size > 1)
+            argv += ["--model", str(choice.model), "--optimised", str(saved)]
             # The first worker makes the first clause alone (Pool.spoke): it may use every core;
             # the others share them.
             first = argv + ["--threads", str(cores)]

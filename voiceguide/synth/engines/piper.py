@@ -53,17 +53,22 @@ worker to load a model saves the patched, optimised graph once
 config's digests, the versions and the machine), and every later worker
 loads it as it is: no patching, no optimising, and ~35 MB less resident
 than the patched model loaded from memory.
-A saved model is a folder of two files (format 3): the graph
+A saved model has one of two layouts (:func:`optimised_path`). Where
+memory allows a pool of workers, a folder of two files: the graph
 (:data:`SAVED_GRAPH`) and its weights (:data:`SAVED_WEIGHTS`, onnxruntime's
 "external initializers"), which onnxruntime maps from the file instead of
-parsing and copying them: ~80 ms a load instead of ~170 ms with the
-weights inside the graph (format 2), and the same samples.
-The folder is made and opened relative to the models folder opened without
-following a link, and handed to onnxruntime as ``/proc/self/fd/N/model.onnx``
-(its weights are found beside it, through the same descriptor); it is
-named only after the probe word succeeded, and a saved model that does not
-load is removed and made again. A worker that loads a saved model skips the
-probe word: that model spoke before.
+parsing and copying them: ~80 ms a load instead of ~170 ms, the same
+samples, but ~15-30 MB more resident (the mapped pages stay counted beside
+the copies onnxruntime still makes). On a small machine (one worker), one
+file with the weights inside, the leaner of the two.
+Both are made in a temporary folder made relative to the models folder
+opened without following a link, written by onnxruntime through
+``/proc/self/fd/N/model.onnx``, named only after the probe word succeeded
+(the folder renamed, or the file hard-linked into place: never over a model
+saved meanwhile), and loaded through a descriptor opened without following
+a link; a saved model that does not load is removed and made again. A
+worker that loads a saved model skips the probe word: that model spoke
+before.
 
 Trap: Piper's synthesis is not deterministic (noise in the duration and
 waveform generators), so the same text gives a slightly different clip each
@@ -75,7 +80,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Tuple
@@ -136,8 +140,6 @@ _SENTENCE_TRIM_DB = -45.0
 _SENTENCE_MARGIN_S = 0.015
 #: Part of a saved optimised model's name: change it when the patch or the level changes.
 OPTIMISED_FORMAT = 3
-#: A saved model of format 2 (one file, weights inside): removed when a model is saved.
-OLD_SAVED = re.compile(r"piper-[0-9a-f]{32}\.onnx")
 
 
 # -- parent side ----------------------------------------------------------------
@@ -198,19 +200,24 @@ def params(choice: Any, rate: int) -> dict:
     }
 
 
-def optimised_path(choice: Any, folder: Path) -> Path:
+def optimised_path(choice: Any, folder: Path, mapped: bool = True) -> Path:
     """Where the worker keeps the voice's patched, optimised model (see the module notes).
 
+    *mapped*: a folder of the graph and its weights, which onnxruntime maps
+    (faster to load, ~15-30 MB more resident: for machines with memory to
+    spare); else one file, the weights inside (for a small machine).
     Named by everything that changes it: the model's and config's digests,
-    piper-tts and onnxruntime versions, :data:`OPTIMISED_FORMAT` and the
-    machine's architecture.
+    piper-tts and onnxruntime versions, :data:`OPTIMISED_FORMAT`, the layout
+    and the machine's architecture.
     """
     import hashlib
     import platform
 
+    layout = "mapped" if mapped else "embedded"
     blob = json.dumps([choice.model_digest, choice.config_digest, engine_version(), OPTIMISED_FORMAT,
-                       platform.machine()]).encode("utf-8")
-    return Path(folder) / f"piper-{hashlib.sha256(blob).hexdigest()[:32]}"
+                       platform.machine(), layout]).encode("utf-8")
+    name = f"piper-{hashlib.sha256(blob).hexdigest()[:32]}"
+    return Path(folder) / (name if mapped else name + ".onnx")
 
 
 #: Phonemes that are punctuation or a word's end, not sound of a word.
@@ -294,15 +301,16 @@ SAVED_WEIGHTS = "model.weights"
 
 
 def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
-    """The session of a saved optimised model (the folder *path*, see the module notes), or None.
+    """The session of a saved optimised model (a file, or a folder with mapped weights), or None.
 
-    The models folder and the model's folder are opened without following
-    a link, and both files must be regular files of ours; onnxruntime is
-    handed ``/proc/self/fd/N/model.onnx``, so it reads them (and maps the
-    weights) through that very folder whatever is put at its name. A
-    model that does not load is removed, if it is still the folder tried.
+    The models folder, and the model's file or folder, are opened without
+    following a link, and the files must be regular files of ours;
+    onnxruntime is handed ``/proc/self/fd/N`` (or ``/proc/self/fd/N/model.onnx``,
+    whose weights it finds beside it through the same descriptor), so it
+    reads what was checked whatever is put at its name. A model that does
+    not load is removed, if it is still the one tried.
     """
-    from voiceguide.ownfiles import open_folder, refuse_link
+    from voiceguide.ownfiles import open_folder, open_own, refuse_link
 
     if not os.path.isdir("/proc/self/fd"):
         return None
@@ -311,20 +319,24 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
         parent = open_folder(path.parent)
     except OSError:  # none yet (the usual first time), or a link: loaded afresh
         return None
+    mapped = not path.name.endswith(".onnx")
     try:
         try:
-            fd = os.open(path.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-        except OSError:
+            if mapped:
+                fd = os.open(path.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+            else:
+                fd = open_own(path.name, os.O_RDONLY, dir_fd=parent, what="saved voice model")
+        except OSError:  # none yet, a link, a FIFO: loaded afresh
             return None
         try:
-            if not all(_own_regular(fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
+            if mapped and not all(_own_regular(fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
                 return None
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-            return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}/{SAVED_GRAPH}", sess_options=options,
-                                                providers=["CPUExecutionProvider"])
+            source = f"/proc/self/fd/{fd}/{SAVED_GRAPH}" if mapped else f"/proc/self/fd/{fd}"
+            return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
         except Exception:  # truncated or damaged: made again by this worker
             if _same(parent, path.name, fd):
-                _remove_tree(parent, path.name)
+                _remove_tree(parent, path.name) if mapped else _unlink_quietly(path.name, parent)
             return None
         finally:
             os.close(fd)
@@ -417,20 +429,31 @@ class _Saving:
             raise
         self.target = f"/proc/self/fd/{self.fd}/{SAVED_GRAPH}"
 
+    @property
+    def mapped(self) -> bool:
+        return not self.path.name.endswith(".onnx")
+
     def configure(self, options: Any) -> None:
-        """Have onnxruntime write the model there, its weights in a file of their own."""
+        """Have onnxruntime write the model there (mapped: its weights in a file of their own)."""
         options.optimized_model_filepath = self.target
-        options.add_session_config_entry("session.optimized_model_external_initializers_file_name", SAVED_WEIGHTS)
-        options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
-                                         "1024")
+        if self.mapped:
+            options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                             SAVED_WEIGHTS)
+            options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                             "1024")
 
     def keep(self) -> None:
+        """Name it, never over a model saved meanwhile (the folder renamed, or the file linked into place)."""
         try:  # no fsync: a file cut short by a crash fails to load, and is then made again
-            if all(_own_regular(self.fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
-                try:
-                    os.lstat(self.path.name, dir_fd=self.parent)
-                except FileNotFoundError:
-                    os.rename(self.temp, self.path.name, src_dir_fd=self.parent, dst_dir_fd=self.parent)
+            if self.mapped:
+                if all(_own_regular(self.fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
+                    try:
+                        os.lstat(self.path.name, dir_fd=self.parent)
+                    except FileNotFoundError:
+                        os.rename(self.temp, self.path.name, src_dir_fd=self.parent, dst_dir_fd=self.parent)
+            elif _own_regular(self.fd, SAVED_GRAPH):
+                os.link(SAVED_GRAPH, self.path.name, src_dir_fd=self.fd, dst_dir_fd=self.parent,
+                        follow_symlinks=False)
         except OSError:
             pass  # another worker saved it first, or the disk is full: loaded afresh next time
         self.drop()
@@ -446,8 +469,7 @@ class _Saving:
 
 
 def _remove_stale(folder: Path, age_s: float = 3600.0) -> None:
-    """Remove the models folder's temporary folders older than *age_s* (left by a killed worker), and
-    saved models of the earlier one-file format (:data:`OPTIMISED_FORMAT` 2: never loaded again)."""
+    """Remove the models folder's temporary folders (and files) older than *age_s*: a killed worker's."""
     import time
 
     from voiceguide.ownfiles import open_folder
@@ -459,18 +481,17 @@ def _remove_stale(folder: Path, age_s: float = 3600.0) -> None:
         return
     try:
         with os.scandir(fd) as entries:
-            names = [e.name for e in entries]
+            names = [e.name for e in entries if e.name.startswith(".tmp-")]
         for name in names:
             try:
                 info = os.lstat(name, dir_fd=fd)
             except OSError:
                 continue
-            if name.startswith(".tmp-") and now - info.st_mtime >= age_s:
-                if stat.S_ISDIR(info.st_mode):
-                    _remove_tree(fd, name)
-                elif stat.S_ISREG(info.st_mode):
-                    _unlink_quietly(name, fd)
-            elif OLD_SAVED.fullmatch(name) and stat.S_ISREG(info.st_mode):
+            if now - info.st_mtime < age_s:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                _remove_tree(fd, name)
+            elif stat.S_ISREG(info.st_mode):
                 _unlink_quietly(name, fd)
     finally:
         os.close(fd)
