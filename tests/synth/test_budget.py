@@ -28,6 +28,32 @@ def test_plan(total: float, available: float, cores: int, expected: int) -> None
     assert piper_plan(mem=Memory(total, available), cores=cores) == expected
 
 
+@pytest.mark.parametrize("total, roomy", [(1024, False), (2 * GiB, False), (4 * GiB, True), (24 * GiB, True)])
+def test_a_pi_3_or_a_2_gb_pi_4_keeps_its_memory_for_speech(total: float, roomy: bool) -> None:
+    """Piper's mapped weights (faster to load, more resident) only where memory is to spare."""
+    assert budget.roomy(Memory(total, total / 2)) is roomy
+
+
+def test_a_small_machine_saves_the_lean_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The worker is told the layout the machine affords (a 1 GB Pi 3: one file; a big one: a folder)."""
+    from voiceguide.synth.dispatch import Dispatcher
+
+    choice = voices.choose("piper", "en") if voices.piper_voices() else None
+    if choice is None or choice.engine != "piper":
+        pytest.skip("no Piper voice installed")
+    import threading
+
+    for mb, layout in (("1024", ".onnx"), ("8192", "")):
+        monkeypatch.setenv(budget.MEMORY_ENV, mb)
+        d = Dispatcher(tmp_path, ["python"], 1, None, 5.0, 5.0, 60.0, threading.Lock(),
+                       {"synthesised": 0, "restarts": 0, "workers_started": 0, "idle_exits": 0}, lambda k, p: 0)
+        with d._lock:
+            pool = d._pool(choice)
+        saved = pool.argv[pool.argv.index("--optimised") + 1]
+        assert saved.endswith(".onnx") if layout else not saved.endswith(".onnx")
+        d.close(0.0)
+
+
 def test_plan_takes_the_callers_limit() -> None:
     assert piper_plan(1, mem=Memory(8 * GiB, 7000), cores=4) == 1
     assert piper_plan(3, mem=Memory(8 * GiB, 7000), cores=4) == 3

@@ -31,7 +31,7 @@ import os
 from typing import NamedTuple, Optional
 
 __all__ = ["MEMORY_ENV", "PIPER_NEEDS_MB", "PIPER_WORKER_MB", "SMALL_MACHINE_MB", "Memory", "cpu_budget",
-           "memory", "piper_plan", "usable_cores"]
+           "memory", "piper_plan", "roomy", "usable_cores"]
 
 MEMORY_ENV = "VOICEGUIDE_MEMORY_MB"
 
@@ -127,6 +127,16 @@ def usable_cores() -> int:
     if budget is not None:
         cores = min(cores, int(budget))
     return max(1, cores)
+
+
+def roomy(mem: Optional[Memory] = None) -> bool:
+    """Whether the machine has memory to spare: more than :data:`SMALL_MACHINE_MB` in all (or unknown).
+
+    Decides costs of memory for speed, such as Piper's mapped weights (~15-30 MB a worker for ~90 ms
+    a load, :func:`voiceguide.synth.engines.piper.optimised_path`).
+    """
+    mem = memory() if mem is None else mem
+    return mem is None or mem.total_mb > SMALL_MACHINE_MB
 
 
 def piper_plan(limit: Optional[int] = None, mem: Optional[Memory] = None, cores: Optional[int] = None) -> int:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence, Tuple
 
 from ..errors import CacheError, EngineError, UnknownVoice
 from . import cache, prestart
-from .budget import usable_cores
+from .budget import roomy, usable_cores
 from .cachefolder import check_cache_folder
 from .workers import NoEngine, Job, ModelBroken, Pool, Worker, WorkerFailed, missing_engine_error, piper_workers
 
@@ -260,8 +260,8 @@ class Dispatcher:
 
             size = piper_workers(self.workers_given)
             cores = usable_cores()   # affinity and cgroup quota, not every core
-            # Mapped weights load ~90 ms sooner but hold ~15-30 MB more: only where memory allows a pool.
-            saved = optimised_path(choice, self.cache_dir / "models", mapped=size > 1)
+            # Mapped weights load ~90 ms sooner but hold ~15-30 MB more: not on a small machine.
+            saved = optimised_path(choice, self.cache_dir / "models", mapped=roomy())
             argv += ["--model", str(choice.model), "--optimised", str(saved)]
             # The first worker makes the first clause alone (Pool.spoke): it may use every core;
             # the others share them.

@@ -53,14 +53,14 @@ worker to load a model saves the patched, optimised graph once
 config's digests, the versions and the machine), and every later worker
 loads it as it is: no patching, no optimising, and ~35 MB less resident
 than the patched model loaded from memory.
-A saved model has one of two layouts (:func:`optimised_path`). Where
-memory allows a pool of workers, a folder of two files: the graph
+A saved model has one of two layouts (:func:`optimised_path`). On a
+machine with memory to spare (:func:`voiceguide.synth.budget.roomy`), a folder of two files: the graph
 (:data:`SAVED_GRAPH`) and its weights (:data:`SAVED_WEIGHTS`, onnxruntime's
 "external initializers"), which onnxruntime maps from the file instead of
 parsing and copying them: ~80 ms a load instead of ~170 ms, the same
 samples, but ~15-30 MB more resident (the mapped pages stay counted beside
-the copies onnxruntime still makes). On a small machine (one worker), one
-file with the weights inside, the leaner of the two.
+the copies onnxruntime still makes). On a small machine (up to 2 GB: a
+Pi 3, a 2 GB Pi 4), one file with the weights inside, the leaner of the two.
 Both are made in a temporary folder made relative to the models folder
 opened without following a link, written by onnxruntime through
 ``/proc/self/fd/N/model.onnx``, named only after the probe word succeeded
