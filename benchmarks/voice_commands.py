@@ -144,8 +144,14 @@ def main() -> None:
                                    f"/{sum(1 for t in truth if t['command'] == name)}"
                              for name in vd.COMMANDS},
         "wrong": wrong, "false_per_hour": round(len(false) / hours, 1), "false": len(false),
-        "latency_s_median_worst": [round(float(np.median(latencies)), 2), round(max(latencies), 2)]
+        "latency_s_median_p90_worst": [round(float(np.median(latencies)), 2),
+                                       round(float(np.percentile(latencies, 90)), 2), round(max(latencies), 2)]
         if latencies else None,
+        "latency_within_1s_percent": round(100 * float(np.mean(np.array(latencies) <= 1.0)), 1)
+        if latencies else None,
+        # the takes are in a random order: even- and odd-numbered ones are two halves for a held-out check
+        "found_even_odd_takes": [f"{sum(1 for i, t in enumerate(truth) if id(t) in found and i % 2 == k)}"
+                                 f"/{sum(1 for i in range(len(truth)) if i % 2 == k)}" for k in (0, 1)],
         "echo_cancel": reference is not None,
         "cpu_percent_of_a_core": {k: round(100 * (cpu_mixed[k] + cpu_quiet[k]) / (2 * seconds), 2)
                                   for k in cpu_mixed},

@@ -21,6 +21,26 @@ about 1.2 s after *guide* cuts a slow "softer" to "soft", which the grammar
 then calls "stop". Decoding each command alone and comparing totals was
 worse than the grammar's own choice and cost seven decodes.
 
+Measured on the 30-minute benchmark's stage-two windows (replayed offline,
+same figures otherwise) and dropped, because none found more commands
+without more wrong ones (the misses are espeak-ng's formant voices, which
+this acoustic model hears as another command, often as its first choice
+by a wide margin):
+
+* the n-best list's margin between the best command and the next
+  (``Decoder.nbest()``): right decodes have margins as small as wrong ones;
+  acting only above a margin of 100 took wrong commands from 14 to 10 and
+  found ones from 128 to 122;
+* vocal-tract length warping (``warp_params`` 0.8-1.2, alone or the best
+  of five decodes): at best +1 found, +1-5 wrong, five times the CPU;
+  ``topn`` 8: no better; ``remove_noise`` off: the same decodes;
+* British and open vowels for "back" (B AA K, B AH K, B EH K): +2 backs
+  but -1 next, -1 louder, and one half of the takes lost what the other
+  gained;
+* among the windows of one phrase (several *guide*s), the best acoustic
+  score, the earliest window, or the best window the rules accept, instead
+  of the best *guide*: -3 to +1 found, +3 to +6 wrong.
+
 A voice-activity gate rides along: the window's level over the noise floor
 (the 10th percentile of the last :data:`FLOOR_SECONDS` of 100 ms levels).
 The guide's own voice is best taken out before the recogniser hears it:
