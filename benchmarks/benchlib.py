@@ -69,16 +69,22 @@ def seed_models(source_cache: Path, cache: Path) -> Path:
     """*cache* (an ``XDG_CACHE_HOME``) with no speech clip but what *source_cache* keeps of a voice.
 
     A person's machine keeps a voice's optimised model (``models/``, see
-    ``synth/engines/piper.py``) and the model's remembered digest
-    (``digests.json``) after the voice's first use; a new script's clips
-    are still cold. Returns *cache*.
+    ``synth/engines/piper.py``), the voice the early worker loads first
+    (``models/next-worker.json``, see ``synth/prestart.py``) and the model's
+    remembered digest (``digests.json``) after the voice's first use; a new
+    script's clips are still cold. Returns *cache*.
     """
     speech = Path(source_cache) / "voiceguide" / "speech"
     target = Path(cache) / "voiceguide" / "speech" / "models"
     target.mkdir(parents=True, exist_ok=True)
     for path in (speech / "models").glob("piper-*"):
-        if path.is_dir():   # a saved model: its graph and weights
+        if path.is_dir():   # a saved model with mapped weights: its graph and weights
             shutil.copytree(path, target / path.name)
+        elif path.is_file():   # a small machine's: one file
+            shutil.copyfile(path, target / path.name)
+    guess = speech / "models" / "next-worker.json"   # the voice the early worker loads first (synth/prestart.py)
+    if guess.is_file():   # its paths point into the cache it was written in: here, this one
+        (target / guess.name).write_text(guess.read_text().replace(str(speech), str(target.parent)))
     if (speech / "digests.json").is_file():
         shutil.copyfile(speech / "digests.json", target.parent / "digests.json")
     return Path(cache)

@@ -207,8 +207,8 @@ def main() -> None:
                 sink = audio_env.PulseNullSink(tmp / f"pm{len(rows)}").start()
                 try:
                     cache = tmp / f"mem-{len(rows)}"
-                    if label.endswith("model saved"):   # the voice's optimised model kept from the first row's run
-                        benchlib.seed_models(tmp / "mem-0", cache)
+                    if label.endswith("model saved"):   # the voice's optimised model kept from the same machine's run
+                        benchlib.seed_models(tmp / ("mem-1" if mb else "mem-0"), cache)   # (a Pi 3 saves its own)
                     env = benchlib.env_with_cache(cache, dict(sink.env, VOICEGUIDE_VOICE="piper"))
                     if mb:
                         env["VOICEGUIDE_MEMORY_MB"] = mb

@@ -267,6 +267,7 @@ class Dispatcher:
             # the others share them.
             first = argv + ["--threads", str(cores)]
             argv = argv + ["--threads", str(max(1, cores // size))]
+            prestart.remember(self.cache_dir, first[len(self.worker_argv):])   # the next session's guess
         else:
             first = argv
         pool = Pool(choice.engine, argv, size, first_argv=first)

@@ -362,8 +362,13 @@ def start(out: IO[str], engine: str = "espeak", model: Optional[str] = None,
 
     *optimised*: where Piper keeps (or finds) the model's optimised graph.
     """
+    return announce(out, lambda: open_engine(engine, model, threads=threads, optimised=optimised))
+
+
+def announce(out: IO[str], load: Callable[[], Engine]) -> Optional[Engine]:
+    """``load()`` the engine and say so on ``out`` (the protocol's first line); None if it cannot be."""
     try:
-        loaded = open_engine(engine, model, threads=threads, optimised=optimised)
+        loaded = load()
     except EngineMissing as e:
         out.write(json.dumps({"ready": False, "kind": "missing", "error": str(e)}) + "\n")
         out.flush()
@@ -386,19 +391,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--deferred", action="store_true",
                     help="import first, then read the engine's arguments as the first line (see prestart)")
     ap.add_argument("--wait", type=float, default=10.0, help="--deferred: seconds to wait for that line")
+    ap.add_argument("--guess", default=None, help="--deferred: the engine's arguments likely asked for (JSON list)")
     return ap.parse_args(argv)
 
 
-def wait_for_engine(wait: float) -> Optional[argparse.Namespace]:
-    """``--deferred``: import what an engine will need, then read its arguments; None if none come.
-
-    The first line is ``{"start": [ARG, ...]}`` (the arguments a worker is
-    otherwise started with; :mod:`voiceguide.synth.prestart`). Nothing within
-    *wait* seconds, end of input or a line that is not that: None, and the
-    worker exits.
-    """
+def preload() -> None:
+    """``--deferred``: import what an engine will need (onnxruntime and piper where Piper can be used)."""
     import importlib
-    import select
 
     from .budget import piper_plan
     from .engines import piper
@@ -409,16 +408,61 @@ def wait_for_engine(wait: float) -> Optional[argparse.Namespace]:
                 importlib.import_module(module)
             except Exception:  # a broken install: said when the engine loads, if it is ever asked for
                 break
+
+
+def load_guess(guess: Optional[str]) -> Optional[Tuple[List[str], Engine]]:
+    """``--guess``: the engine the last session's first worker had, loaded now; None if none or it fails.
+
+    A guess is only ever used when the player then asks for exactly those
+    arguments (:func:`main`); a wrong one costs a load and is dropped.
+    """
+    if not guess:
+        return None
+    try:
+        engine_args = [str(a) for a in json.loads(guess)]
+        wanted = parse_args(engine_args)
+        return engine_args, open_engine(wanted.engine, wanted.model, threads=wanted.threads,
+                                        optimised=wanted.optimised)
+    except (ValueError, TypeError, EngineMissing, ModelError, SystemExit):
+        return None
+
+
+def start_asked(out: IO[str], engine_args: List[str],
+                guesses: List[Tuple[List[str], Engine]]) -> Optional[Engine]:
+    """The engine *engine_args* ask for, announced: the guessed one if it is exactly that, else loaded now.
+
+    *guesses* holds the caller's only reference to a guessed engine (or
+    nothing), emptied here: a wrong guess's model is let go before the one
+    asked for is loaded.
+    """
+    guessed = guesses.pop() if guesses else None
+    if guessed is not None and guessed[0] == engine_args:
+        ready = guessed[1]
+        return announce(out, lambda: ready)
+    guessed = None
+    args = parse_args(engine_args)
+    return start(out, args.engine, args.model, args.threads, args.optimised)
+
+
+def wait_for_engine(wait: float) -> Optional[List[str]]:
+    """``--deferred``: the engine's arguments, read as the first line; None if none come.
+
+    The line is ``{"start": [ARG, ...]}`` (the arguments a worker is
+    otherwise started with; :mod:`voiceguide.synth.prestart`). Nothing within
+    *wait* seconds, end of input or a line that is not that: None, and the
+    worker exits.
+    """
+    import select
+
     try:
         ready, _, _ = select.select([sys.stdin], [], [], max(0.0, wait))
     except (OSError, ValueError):
         return None
     line = sys.stdin.readline() if ready else ""
     try:
-        engine_args = [str(a) for a in json.loads(line)["start"]]
+        return [str(a) for a in json.loads(line)["start"]]
     except (ValueError, KeyError, TypeError):
         return None
-    return parse_args(engine_args)
 
 
 #: The player's pid, set by the synthesizer when it starts a worker.
@@ -463,11 +507,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     out = prepare(args)
     if args.deferred:
+        preload()
+        guessed = load_guess(args.guess)
+        guesses = [guessed] if guessed is not None else []
+        del guessed
         engine_args = wait_for_engine(args.wait)
         if engine_args is None:
             return 0
-        args = engine_args
-    engine = start(out, args.engine, args.model, args.threads, args.optimised)
+        engine = start_asked(out, engine_args, guesses)
+    else:
+        engine = start(out, args.engine, args.model, args.threads, args.optimised)
     if engine is None:
         return 3
     serve(sys.stdin, out, lambda request: handle(engine, request))

@@ -91,6 +91,15 @@ def spawn(argv: Sequence[str]) -> Spawned:
     return Spawned(proc, stderr)
 
 
+def _close_pipes(proc: "subprocess.Popen[bytes]") -> None:
+    for f in (proc.stdin, proc.stdout):
+        try:
+            if f is not None:
+                f.close()
+        except (OSError, ValueError):
+            pass
+
+
 def end(spawned: Spawned, kill: bool = False) -> None:
     """End a worker no :class:`Worker` speaks to: end of input (it exits), or killed; reaped, files closed."""
     proc = spawned.proc
@@ -99,12 +108,7 @@ def end(spawned: Spawned, kill: bool = False) -> None:
             proc.kill()
         except OSError:
             pass
-    for f in (proc.stdin, proc.stdout):
-        try:
-            if f is not None:
-                f.close()
-        except (OSError, ValueError):
-            pass
+    _close_pipes(proc)
     try:
         proc.wait(timeout=2.0)
     except subprocess.TimeoutExpired:
@@ -269,12 +273,7 @@ class Worker:
             self.proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
             pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                if f is not None:
-                    f.close()
-            except (OSError, ValueError):
-                pass
+        _close_pipes(self.proc)
         try:
             self._stderr.close()
         except (OSError, ValueError):
