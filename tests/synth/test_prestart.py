@@ -90,6 +90,13 @@ def test_one_core_gets_no_early_worker(monkeypatch):
     assert not prestart.begin() and prestart._waiting is None
 
 
+def test_the_early_worker_can_be_turned_off(two_cores, monkeypatch):
+    monkeypatch.setenv(prestart.OFF_ENV, "1")
+    assert not prestart.begin() and prestart._waiting is None
+    monkeypatch.setenv(prestart.OFF_ENV, "0")
+    assert prestart.begin()
+
+
 def test_a_warm_session_lets_it_go_at_once(two_cores, tmp_path, monkeypatch):
     """Every clip cached: the player has nothing to make, and the early worker is let go."""
     from voiceguide.player.session import Options, Session

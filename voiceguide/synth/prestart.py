@@ -39,16 +39,19 @@ player's own start, and a warm session (the usual case) gains nothing.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import List, Optional
 
 from .workers import Spawned, WorkerFailed, default_worker_argv, end, spawn
 
-__all__ = ["DEFERRED_FLAG", "DEFERRED_WAIT", "GUESS_FILE", "begin", "discard", "remember", "take"]
+__all__ = ["DEFERRED_FLAG", "DEFERRED_WAIT", "GUESS_FILE", "OFF_ENV", "begin", "discard", "remember", "take"]
 
 #: The worker's option for this mode (:func:`voiceguide.synth.worker.main`).
 DEFERRED_FLAG = "--deferred"
+#: Set (to anything but 0) to start no early worker: for comparing (benchmarks/first_word.py).
+OFF_ENV = "VOICEGUIDE_NO_EARLY_WORKER"
 #: Seconds a deferred worker waits for its engine before it exits.
 DEFERRED_WAIT = 10.0
 #: In the speech cache's models folder: the last Piper pool's first worker's arguments.
@@ -66,7 +69,7 @@ def begin() -> bool:
     global _waiting, _argv
     from .budget import usable_cores
 
-    if usable_cores() < 2:
+    if usable_cores() < 2 or os.environ.get(OFF_ENV, "").strip() not in ("", "0"):
         return False
     with _lock:
         if _waiting is not None:
