@@ -212,3 +212,20 @@ def test_the_guess_is_remembered_beside_the_models_and_never_through_a_link(tmp_
     assert prestart._guess() is None
     prestart.remember(default_cache_dir(), args)               # a damaged one is written again
     assert prestart._guess() == args
+
+
+def test_a_guess_is_only_loaded_with_its_saved_model_in_this_users_cache(monkeypatch, tmp_path):
+    """Loading may write a saved model: an edited guess never makes the worker write elsewhere."""
+    import json
+
+    from voiceguide.synth import worker
+    from voiceguide.synth.cachefolder import default_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    loads: list = []
+    monkeypatch.setattr(worker, "open_engine", lambda *a, **k: loads.append(k) or FakeEngine())
+    ours = ["--engine", "piper", "--model", "/v.onnx", "--optimised", str(default_cache_dir() / "models" / "piper-x")]
+    elsewhere = ours[:-1] + [str(tmp_path / "elsewhere" / "piper-x")]
+    assert worker.load_guess(json.dumps(elsewhere)) is None and loads == []
+    assert worker.load_guess(json.dumps(ours))[0] == ours and len(loads) == 1
+    assert worker.load_guess("not json") is None and worker.load_guess(json.dumps(["--threads", "x"])) is None

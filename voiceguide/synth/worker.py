@@ -415,12 +415,18 @@ def load_guess(guess: Optional[str]) -> Optional[Tuple[List[str], Engine]]:
 
     A guess is only ever used when the player then asks for exactly those
     arguments (:func:`main`); a wrong one costs a load and is dropped.
+    Only a guess whose saved model lives in this user's speech cache is
+    loaded (loading may write one there): the file could have been edited.
     """
+    from .cachefolder import default_cache_dir
+
     if not guess:
         return None
     try:
         engine_args = [str(a) for a in json.loads(guess)]
         wanted = parse_args(engine_args)
+        if wanted.optimised is not None and Path(wanted.optimised).parent != default_cache_dir() / "models":
+            return None
         return engine_args, open_engine(wanted.engine, wanted.model, threads=wanted.threads,
                                         optimised=wanted.optimised)
     except (ValueError, TypeError, EngineMissing, ModelError, SystemExit):
