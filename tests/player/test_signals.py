@@ -102,6 +102,14 @@ def test_speech_workers_end_soon_after_their_player_is_killed(pulse, tmp_path):
     assert wait_for(lambda: not any(alive(pid) for pid in found), 3.0), "a worker outlived its player"
 
 
+def size_of(path) -> int:
+    """A file's size, 0 once it is gone: render's writability probe is made and removed at once."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def hidden_files(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -114,7 +122,7 @@ def test_render_stopped_by_a_signal_leaves_no_temporary_file(tmp_path, sig):
     proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "render", "body-scan", "--length", "90m",
                              "-o", str(target)], env=base_env(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    growing = wait_for(lambda: [p for p in out_dir.iterdir() if p.stat().st_size > 1_000_000], 60.0)
+    growing = wait_for(lambda: [p for p in out_dir.iterdir() if size_of(p) > 1_000_000], 60.0)
     assert growing, "the render writes into a temporary file beside the target"
     took, err = signal_and_time(proc, sig)
     assert proc.returncode == 128 + sig, err
