@@ -107,14 +107,51 @@ def own_folder(folder: PathLike, create: bool = True, mode: int = 0o700) -> bool
     return True
 
 
-def open_folder(folder: PathLike) -> int:
-    """A descriptor of voiceguide's own *folder*, opened without following a link (close it)."""
+def open_folder(folder: PathLike, *, dir_fd: Optional[int] = None) -> int:
+    """A descriptor of voiceguide's own *folder* (relative to *dir_fd* if given), opened without
+    following a link (close it)."""
     try:
-        return os.open(folder, _FOLDER)
+        return os.open(folder, _FOLDER, dir_fd=dir_fd)
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and dir_fd is None:
             refuse_link(folder, "folder")
         raise
+
+
+def remove_folder(name: str, dir_fd: int) -> None:
+    """Remove voiceguide's own flat folder *name* in the folder open as *dir_fd*, and the files in it.
+
+    Never through a link: the folder is opened without following one, and a
+    link inside is removed, not followed. Raises :class:`OSError` when the
+    folder stays (a folder inside it, say).
+    """
+    fd = open_folder(name, dir_fd=dir_fd)
+    try:
+        with os.scandir(fd) as entries:
+            names = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+        for inner in names:
+            try:
+                os.unlink(inner, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
+
+
+def folder_bytes(name: str, dir_fd: int) -> int:
+    """Bytes of the regular files in voiceguide's own folder *name* in *dir_fd*; 0 if it cannot be read."""
+    try:
+        fd = open_folder(name, dir_fd=dir_fd)
+    except OSError:
+        return 0
+    try:
+        with os.scandir(fd) as entries:
+            return sum(e.stat(follow_symlinks=False).st_size for e in entries if e.is_file(follow_symlinks=False))
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
 
 
 def open_own(path: PathLike, flags: int = os.O_RDONLY, mode: int = 0o600, *,

@@ -139,8 +139,7 @@ class Session:
             return
         first = next(iter(self.speech()), None) if first_now else None
         if first is not None:
-            if callable(getattr(self.synth, "head", None)):
-                self.synth.stream_heads = True
+            self._stream_heads()
             try:
                 self.clip_ready(*first)
             except (VoiceguideError, OSError):
@@ -310,15 +309,21 @@ class Session:
         except _NotCached:
             return None
 
+    def _stream_heads(self) -> bool:
+        """Ask the synthesizer for heads, where it makes them: a clip not ready when due starts with
+        its first clause. Whether it does."""
+        heads = not self.options.text_only and callable(getattr(self.synth, "head", None))
+        if heads:
+            self.synth.stream_heads = True
+        return heads
+
     def lazy_timeline(self) -> LazyTimeline:
         """The timeline placed lazily, for playing while synthesis runs ahead.
 
         A clip not synthesised when it is due is waited for in silence (the
         pause before it grows; see :class:`LazyTimeline`), never by stalling.
         """
-        heads = not self.options.text_only and callable(getattr(self.synth, "head", None))
-        if heads:
-            self.synth.stream_heads = True   # a clip not ready when due starts with its first clause
+        heads = self._stream_heads()
         self.prefetch()
         ready = None if self.options.text_only else self.clip_ready
         return LazyTimeline(self.script, self.clip_length, sample_rate=self.options.sample_rate,

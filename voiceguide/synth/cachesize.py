@@ -23,13 +23,15 @@ else in the folder (``digests.json``, a file of a person's) is left alone.
 
 The folder's :data:`MODELS` sub-folder holds each Piper voice's prepared
 (patched, optimised) ONNX model, ~63 MB a voice
-(:func:`voiceguide.synth.engines.piper.optimised_path`), and the temporary
-files a worker writes one into. They are not clips: :func:`prune` leaves
-them alone (a worker sweeps its own stale temporaries there). ``voiceguide
-cache`` counts them (:attr:`Usage.models`) and ``--clear`` removes them
-(:func:`clear`): only our names (``piper-<digest>.onnx`` and
-``.tmp-<pid>-<id>.onnx`` once :data:`CLEAR_TEMP_AGE_S` old), only regular
-files, deleted relative to the folder opened without following a link
+(:func:`voiceguide.synth.engines.piper.optimised_path`: a folder of the
+graph and its weights, or one ``.onnx`` file on a small machine), and the
+temporary folders a worker writes one into. They are not clips:
+:func:`prune` leaves them alone (a worker sweeps its own stale temporaries
+there). ``voiceguide cache`` counts them (:attr:`Usage.models`) and
+``--clear`` removes them (:func:`clear`): only our names (``piper-<digest>``,
+``piper-<digest>.onnx`` and ``.tmp-<pid>-<id>`` once
+:data:`CLEAR_TEMP_AGE_S` old), only folders and regular files, removed
+relative to the folder opened without following a link
 (:func:`voiceguide.ownfiles.open_folder`). A link in the ``models``
 folder's place is refused like one in the cache's place. A session that
 already loaded a model keeps it; the next Piper worker prepares it again
@@ -164,8 +166,7 @@ def _models(folder: Path, clear_at: Optional[float] = None) -> List[Tuple[str, i
     :class:`~voiceguide.ownfiles.PlantedLink`, a missing folder (or a file
     in its place) holds nothing.
     """
-    from voiceguide.synth.engines.piper import folder_size, remove_folder
-    from voiceguide.ownfiles import open_folder, refuse_link
+    from voiceguide.ownfiles import folder_bytes, open_folder, refuse_link, remove_folder
 
     where = Path(folder) / MODELS
     refuse_link(where, "folder")
@@ -188,12 +189,12 @@ def _models(folder: Path, clear_at: Optional[float] = None) -> List[Tuple[str, i
             is_folder = stat.S_ISDIR(info.st_mode)
             if not (is_folder or stat.S_ISREG(info.st_mode)):
                 continue  # a link under our name: not ours, left alone
-            size = folder_size(fd, name) if is_folder else info.st_size
+            size = folder_bytes(name, dir_fd=fd) if is_folder else info.st_size
             if clear_at is not None:
                 if temporary and clear_at - info.st_mtime < CLEAR_TEMP_AGE_S:
                     continue
                 try:
-                    remove_folder(fd, name) if is_folder else os.unlink(name, dir_fd=fd)
+                    remove_folder(name, dir_fd=fd) if is_folder else os.unlink(name, dir_fd=fd)
                 except OSError:
                     continue
             found.append((name, size, info.st_mtime, temporary))

@@ -61,12 +61,11 @@ GUESS_LIMIT = 8192
 
 _lock = threading.Lock()
 _waiting: Optional[Spawned] = None
-_argv: List[str] = []
 
 
 def begin() -> bool:
     """Start the deferred worker now, once per process; False where it is not worth it (see the notes)."""
-    global _waiting, _argv
+    global _waiting
     from .budget import usable_cores
 
     if usable_cores() < 2 or os.environ.get(OFF_ENV, "").strip() not in ("", "0"):
@@ -84,7 +83,6 @@ def begin() -> bool:
                              + (["--guess", json.dumps(guess)] if guess else []))
         except WorkerFailed:
             return False
-        _argv = argv
         return True
 
 
@@ -93,7 +91,7 @@ def take(worker_argv: List[str]) -> Optional[Spawned]:
     global _waiting
     with _lock:
         found = _waiting
-        if found is None or list(worker_argv) != _argv:
+        if found is None or list(worker_argv) != default_worker_argv():
             return None
         _waiting = None
     if found.proc.poll() is not None:   # gave up waiting: a worker is started as usual

@@ -104,21 +104,31 @@ def end(spawned: Spawned, kill: bool = False) -> None:
     """End a worker no :class:`Worker` speaks to: end of input (it exits), or killed; reaped, files closed."""
     proc = spawned.proc
     if kill:
-        try:
-            proc.kill()
-        except OSError:
-            pass
+        _kill(proc)
     _close_pipes(proc)
     try:
         proc.wait(timeout=2.0)
     except subprocess.TimeoutExpired:
-        try:
-            proc.kill()
-            proc.wait(timeout=2.0)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        _kill(proc)
+    _reap(proc, spawned.stderr)
+
+
+def _kill(proc: "subprocess.Popen[bytes]") -> None:
     try:
-        spawned.stderr.close()
+        proc.kill()
+    except OSError:
+        pass
+
+
+def _reap(proc: "subprocess.Popen[bytes]", stderr: IO[bytes]) -> None:
+    """Wait for *proc* (a few seconds at most) and close its pipes and its stderr file."""
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        pass
+    _close_pipes(proc)
+    try:
+        stderr.close()
     except (OSError, ValueError):
         pass
 
@@ -250,10 +260,7 @@ class Worker:
 
     def kill(self) -> None:
         """Kill the process and reap it (a hung pyttsx3 ignores politeness)."""
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
+        _kill(self.proc)
         self._reap()
 
     def close(self, grace: float = 1.0) -> None:
@@ -269,15 +276,7 @@ class Worker:
         self._reap()
 
     def _reap(self) -> None:
-        try:
-            self.proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            pass
-        _close_pipes(self.proc)
-        try:
-            self._stderr.close()
-        except (OSError, ValueError):
-            pass
+        _reap(self.proc, self._stderr)
 
 
 def _remove_quietly(path: Path) -> None:

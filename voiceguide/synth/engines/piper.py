@@ -310,7 +310,7 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
     reads what was checked whatever is put at its name. A model that does
     not load is removed, if it is still the one tried.
     """
-    from voiceguide.ownfiles import open_folder, open_own, refuse_link
+    from voiceguide.ownfiles import open_folder, open_own, refuse_link, same_file
 
     if not os.path.isdir("/proc/self/fd"):
         return None
@@ -323,7 +323,7 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
     try:
         try:
             if mapped:
-                fd = os.open(path.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+                fd = open_folder(path.name, dir_fd=parent)
             else:
                 fd = open_own(path.name, os.O_RDONLY, dir_fd=parent, what="saved voice model")
         except OSError:  # none yet, a link, a FIFO: loaded afresh
@@ -335,7 +335,7 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
             source = f"/proc/self/fd/{fd}/{SAVED_GRAPH}" if mapped else f"/proc/self/fd/{fd}"
             return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
         except Exception:  # truncated or damaged: made again by this worker
-            if _same(parent, path.name, fd):
+            if same_file(fd, path):
                 _remove_tree(parent, path.name) if mapped else _unlink_quietly(path.name, parent)
             return None
         finally:
@@ -346,8 +346,6 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
 
 def _own_regular(folder_fd: int, name: str) -> bool:
     """Whether *name* in the folder is a regular file (not a link) of this user."""
-    import stat
-
     try:
         info = os.lstat(name, dir_fd=folder_fd)
     except OSError:
@@ -355,48 +353,13 @@ def _own_regular(folder_fd: int, name: str) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
 
 
-def _same(parent: int, name: str, fd: int) -> bool:
-    try:
-        here, there = os.lstat(name, dir_fd=parent), os.fstat(fd)
-    except OSError:
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
-
-
-def remove_folder(parent: int, name: str) -> None:
-    """Remove the folder *name* in *parent* and the files in it, never following a link (a saved model's
-    folder holds two files, no folders); raises :class:`OSError` when the folder stays."""
-    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-    try:
-        with os.scandir(fd) as entries:
-            names = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
-        for inner in names:
-            _unlink_quietly(inner, fd)   # a link is removed, never followed
-    finally:
-        os.close(fd)
-    os.rmdir(name, dir_fd=parent)
-
-
 def _remove_tree(parent: int, name: str) -> None:
+    from voiceguide.ownfiles import remove_folder
+
     try:
-        remove_folder(parent, name)
+        remove_folder(name, dir_fd=parent)
     except OSError:
         pass
-
-
-def folder_size(parent: int, name: str) -> int:
-    """Bytes of the regular files in the folder *name* in *parent* (not following a link); 0 if unreadable."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-    except OSError:
-        return 0
-    try:
-        with os.scandir(fd) as entries:
-            return sum(e.stat(follow_symlinks=False).st_size for e in entries if e.is_file(follow_symlinks=False))
-    except OSError:
-        return 0
-    finally:
-        os.close(fd)
 
 
 class _Saving:
@@ -422,8 +385,7 @@ class _Saving:
         self.fd = -1
         try:
             os.mkdir(self.temp, 0o700, dir_fd=self.parent)
-            self.fd = os.open(self.temp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                              dir_fd=self.parent)
+            self.fd = open_folder(self.temp, dir_fd=self.parent)
         except OSError:
             self.drop()
             raise
