@@ -78,9 +78,9 @@ def seed_models(source_cache: Path, cache: Path) -> Path:
     target = Path(cache) / "voiceguide" / "speech" / "models"
     target.mkdir(parents=True, exist_ok=True)
     for path in (speech / "models").glob("piper-*"):
-        if path.is_dir():   # a saved model with mapped weights: its graph and weights
+        if path.is_dir():   # a saved model: its graph and mapped weights, or (a small machine's) its two halves
             shutil.copytree(path, target / path.name)
-        elif path.is_file():   # a small machine's: one file
+        elif path.is_file():   # before format 4: one file
             shutil.copyfile(path, target / path.name)
     guess = speech / "models" / "next-worker.json"   # the voice the early worker loads first (synth/prestart.py)
     if guess.is_file():   # its paths point into the cache it was written in: here, this one

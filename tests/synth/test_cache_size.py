@@ -114,18 +114,22 @@ def test_prepared_voice_models_are_counted_and_cleared_but_never_pruned(tmp_path
     elsewhere.write_bytes(b"not in the cache")
     named_like_ours = models / ("piper-" + "f" * 32 + ".onnx")
     named_like_ours.symlink_to(elsewhere)                  # a link under a name of ours: left alone
-    old_format = models / ("piper-" + "e" * 32 + ".onnx")   # one file, the weights inside (a small machine's)
+    old_format = models / ("piper-" + "e" * 32 + ".onnx")   # one file, the weights inside (before format 4)
     old_format.write_bytes(b"\0" * 2000)
+    small = models / ("piper-" + "d" * 32 + ".small")      # a small machine's: the model cut in two
+    small.mkdir()
+    (small / "front.onnx").write_bytes(b"\0" * 3000)
+    (small / "back.onnx").write_bytes(b"\0" * 400)
 
     used = usage(tmp_path)
-    assert (used.clips, used.models, used.model_bytes, used.model_temp_bytes) == (1, 2, 302_000, 1010)
+    assert (used.clips, used.models, used.model_bytes, used.model_temp_bytes) == (1, 3, 305_400, 1010)
 
     assert prune(tmp_path, Limits(max_bytes=0, max_age_s=0), now=NOW).files == 1   # the clip only
     assert model.exists() and stale.exists()
 
     removed = clear(tmp_path, now=NOW)
-    assert (removed.files, removed.bytes) == (3, 303_000)
-    assert not model.exists() and not stale.exists() and not old_format.exists()
+    assert (removed.files, removed.bytes) == (4, 306_400)
+    assert not model.exists() and not stale.exists() and not old_format.exists() and not small.exists()
     assert foreign.exists() and writing.exists() and named_like_ours.is_symlink() and elsewhere.exists()
     assert usage(tmp_path).models == 0
 

@@ -311,7 +311,8 @@ def test_the_optimised_model_is_saved_once_and_loaded_after_without_the_probe_wo
     Where memory allows a pool, saved as a folder: the graph, and the weights in a file of their
     own that onnxruntime maps instead of copying (~80 ms a load instead of ~170 ms here).
     """
-    from voiceguide.synth.engines.piper import SAVED_GRAPH, SAVED_WEIGHTS, PiperEngine, optimised_path
+    from voiceguide.synth.engines.piper import (SAVED_BACK, SAVED_FRONT, SAVED_GRAPH, SAVED_WEIGHTS, SMALL_SUFFIX,
+                                                PiperEngine, optimised_path)
 
     choice = choose(JOE, "en")
     saved = optimised_path(choice, tmp_path / "models")
@@ -331,17 +332,58 @@ def test_the_optimised_model_is_saved_once_and_loaded_after_without_the_probe_wo
     (saved / SAVED_GRAPH).write_bytes(b"not a model")
     third = PiperEngine(choice.model, optimised=saved)
     assert not third.loaded_saved and (saved / SAVED_GRAPH).stat().st_size > 100_000
-    # On a small machine, one file, the weights inside (the leaner layout): the same samples.
+    # On a small machine, the model cut before its vocoder, each part's weights inside: the same samples.
     lean = optimised_path(choice, tmp_path / "models", mapped=False)
-    assert lean.name.endswith(".onnx") and lean.name[:38] != saved.name
-    PiperEngine(choice.model, optimised=lean)
-    assert lean.is_file() and lean.stat().st_size > 50_000_000
+    assert lean.name.endswith(SMALL_SUFFIX) and lean.name[:38] != saved.name
+    cut = PiperEngine(choice.model, optimised=lean)
+    assert cut.sessions.back is not None and cut.aligned
+    assert sorted(p.name for p in lean.iterdir()) == [SAVED_BACK, SAVED_FRONT]
+    assert (lean / SAVED_FRONT).stat().st_size > 40_000_000 and (lean / SAVED_BACK).stat().st_size > 4_000_000
     assert sorted(p.name for p in lean.parent.iterdir()) == sorted([saved.name, lean.name])
     small = PiperEngine(choice.model, optimised=lean)
-    assert small.loaded_saved
+    assert small.loaded_saved and small.sessions.back is not None and small.sessions.reach is not None
     assert np.array_equal(small.synthesise("Rest here, and breathe.", None, "en", params, tmp_path / "x")[0], fresh)
-    lean.write_bytes(b"not a model")
-    assert not PiperEngine(choice.model, optimised=lean).loaded_saved and lean.stat().st_size > 50_000_000
+    (lean / SAVED_BACK).write_bytes(b"not a model")
+    assert not PiperEngine(choice.model, optimised=lean).loaded_saved
+    assert (lean / SAVED_BACK).stat().st_size > 4_000_000
+
+
+@pytest.mark.slow
+def test_a_long_clause_voiced_in_pieces_is_the_whole_run_sample_for_sample(tmp_path):
+    """Issue 24: a small machine's worker voices a clause's frames 2 s at a time, each piece with the
+    vocoder's reach of context either side, and the clip is what the whole model makes, bit for bit,
+    with its word timings; with too little context the seams would show (the check can fail)."""
+    from voiceguide.synth.engines.piper import PiperEngine, optimised_path
+    from voiceguide.synth.engines.vocoder_split import overlap_frames, vocode
+
+    choice = choose(JOE, "en")
+    params = dict(choice.params(120), noise_scale=0.0, noise_w=0.0)
+    text = ("Let your attention rest on the soles of your feet and the weight of your legs and the long "
+            "slow breath that moves through the whole of your body, and stay.")   # a 9 s clause
+    whole = PiperEngine(choice.model)
+    cut = PiperEngine(choice.model, optimised=optimised_path(choice, tmp_path / "models", mapped=False))
+    reach = cut.sessions.reach
+    assert reach is not None and reach.hop == 256 and 11 <= reach.frames <= 20
+    expected = list(whole.units(text, None, "en", params))
+    got = list(cut.units(text, None, "en", params))
+    assert expected[0].audio.size > 8 * 22050            # long enough to be voiced in five pieces
+    assert len(got) == len(expected)
+    for a, b in zip(expected, got):
+        assert np.array_equal(a.audio, b.audio) and a.groups == b.groups and a.pause == b.pause
+    # The seams need the context: with a third of it, the pieces no longer join to the same samples.
+    ids = cut.voice.phonemes_to_ids(cut.clauses(text)[0][1])
+    inputs = {"input": np.array([ids], dtype=np.int64), "input_lengths": np.array([len(ids)]),
+              "scales": np.array([0.0, 1.5, 0.0], dtype=np.float32)}
+    frames = cut.sessions.front.run(None, inputs)[0]
+    back = cut.sessions.back
+    name = back.get_inputs()[0].name
+
+    def run(part):
+        return back.run(None, {name: part})[0]
+
+    one_run = vocode(run, frames, reach.hop, 0, frames.shape[2])
+    assert np.array_equal(vocode(run, frames, reach.hop, overlap_frames(reach), 60), one_run)
+    assert not np.array_equal(vocode(run, frames, reach.hop, overlap_frames(reach) // 3, 60), one_run)
 
 
 @pytest.mark.slow
@@ -352,10 +394,12 @@ def test_a_link_in_the_saved_models_place_is_never_followed(tmp_path):
     saved = optimised_path(choice, tmp_path / "models")
     saved.parent.mkdir(mode=0o700)
     lean = optimised_path(choice, tmp_path / "models", mapped=False)
-    lean.symlink_to(tmp_path / "victim-file")
-    (tmp_path / "victim-file").write_bytes(b"keep me too")
+    lean.symlink_to(tmp_path / "victim-folder")
+    (tmp_path / "victim-folder").mkdir()
+    (tmp_path / "victim-folder" / "back.onnx").write_bytes(b"keep me too")
     assert not PiperEngine(choice.model, optimised=lean).loaded_saved
-    assert lean.is_symlink() and (tmp_path / "victim-file").read_bytes() == b"keep me too"
+    assert lean.is_symlink() and (tmp_path / "victim-folder" / "back.onnx").read_bytes() == b"keep me too"
+    assert [p.name for p in (tmp_path / "victim-folder").iterdir()] == ["back.onnx"]
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / SAVED_GRAPH).write_bytes(b"keep me")

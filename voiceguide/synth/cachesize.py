@@ -24,12 +24,13 @@ else in the folder (``digests.json``, a file of a person's) is left alone.
 The folder's :data:`MODELS` sub-folder holds each Piper voice's prepared
 (patched, optimised) ONNX model, ~63 MB a voice
 (:func:`voiceguide.synth.engines.piper.optimised_path`: a folder of the
-graph and its weights, or one ``.onnx`` file on a small machine), and the
+graph and its weights, or of the model cut before its vocoder on a small
+machine; one ``.onnx`` file before format 4), and the
 temporary folders a worker writes one into. They are not clips:
 :func:`prune` leaves them alone (a worker sweeps its own stale temporaries
 there). ``voiceguide cache`` counts them (:attr:`Usage.models`) and
 ``--clear`` removes them (:func:`clear`): only our names (``piper-<digest>``,
-``piper-<digest>.onnx`` and ``.tmp-<pid>-<id>`` once
+``piper-<digest>.small``, ``piper-<digest>.onnx`` and ``.tmp-<pid>-<id>`` once
 :data:`CLEAR_TEMP_AGE_S` old), only folders and regular files, removed
 relative to the folder opened without following a link
 (:func:`voiceguide.ownfiles.open_folder`). A link in the ``models``
@@ -61,9 +62,10 @@ CLEAR_TEMP_AGE_S = 60.0
 #: The sub-folder of prepared voice models (see the module notes).
 MODELS = "models"
 #: Our names in it: a prepared model (:func:`~voiceguide.synth.engines.piper.optimised_path`: a
-#: folder of two files; a single ``.onnx`` file before), and the temporary folder (or file, before)
-#: a worker writes one into (``engines.piper._Saving``).
-_MODEL_NAME = re.compile(r"piper-[0-9a-f]{32}(\.onnx)?")
+#: folder of two files, its name ending in ``.small`` on a small machine; a single ``.onnx`` file
+#: before), and the temporary folder (or file, before) a worker writes one into
+#: (``engines.piper._Saving``).
+_MODEL_NAME = re.compile(r"piper-[0-9a-f]{32}(\.onnx|\.small)?")
 _MODEL_TEMP = re.compile(re.escape(cache.TEMP_PREFIX) + r"[0-9]+-[0-9a-f]{12}(\.onnx)?")
 
 

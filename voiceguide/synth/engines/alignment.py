@@ -12,7 +12,7 @@ field to a message is appending bytes (and fixing the length of the
 message around it). The graph is otherwise untouched, so the audio is what
 the model always made.
 
-Only the fields on the way are parsed (``ModelProto.graph`` = 7,
+Only the fields on the way are parsed (:mod:`.onnxwire`; ``ModelProto.graph`` = 7,
 ``GraphProto.node`` = 1 and ``output`` = 12, ``NodeProto.output`` = 2 and
 ``op_type`` = 4, ``ValueInfoProto.name`` = 1); anything unexpected --
 no ``Ceil`` node, several, one already an output, a malformed file --
@@ -22,66 +22,13 @@ from phoneme counts, see :mod:`.piper`).
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-_VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
-
-
-class _Malformed(Exception):
-    pass
-
-
-def _varint(buf: bytes, pos: int) -> Tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise _Malformed("a varint runs past the end")
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _fields(buf: bytes, start: int, end: int) -> Iterator[Tuple[int, int, int, int, int]]:
-    """``(field number, wire type, field's first byte, value start, value end)`` of a message."""
-    pos = start
-    while pos < end:
-        first = pos
-        tag, pos = _varint(buf, pos)
-        number, wire = tag >> 3, tag & 7
-        if wire == _VARINT:
-            _, after = _varint(buf, pos)
-        elif wire == _FIXED64:
-            after = pos + 8
-        elif wire == _FIXED32:
-            after = pos + 4
-        elif wire == _BYTES:
-            size, pos = _varint(buf, pos)
-            after = pos + size
-        else:
-            raise _Malformed(f"wire type {wire}")
-        if after > end:
-            raise _Malformed("a field runs past its message")
-        yield number, wire, first, pos, after
-        pos = after
-
-
-def _bytes_field(number: int, payload: bytes) -> bytes:
-    return _encode_varint(number << 3 | _BYTES) + _encode_varint(len(payload)) + payload
+from .onnxwire import BYTES as _BYTES
+from .onnxwire import Malformed as _Malformed
+from .onnxwire import bytes_field as _bytes_field
+from .onnxwire import encode_varint as _encode_varint
+from .onnxwire import fields as _fields
 
 
 def ceil_tensor(model: bytes) -> Optional[str]:

@@ -82,10 +82,12 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 if TYPE_CHECKING:  # numpy only worker-side at run time
     import numpy as np
+
+    from .vocoder_split import Reach
 
 
 from . import Engine, EngineMissing, ModelError  # numpy only worker-side: the parent's voice lookup stays light
@@ -138,8 +140,12 @@ UNITS = "clauses-1"
 #: Trim each unit to its sound before joining (same rule as a clip's ends).
 _SENTENCE_TRIM_DB = -45.0
 _SENTENCE_MARGIN_S = 0.015
+#: A small machine's worker voices a clause's frames at most this long at a time (:mod:`.vocoder_split`):
+#: the vocoder holds ~33 MB a second of audio at once, so a 5 s clause peaked 165 MB over the model;
+#: pieces of 2 s hold ~80 MB with their context, for ~20% more vocoder work on the clauses that long.
+VOCODER_CHUNK_S = 2.0
 #: Part of a saved optimised model's name: change it when the patch or the level changes.
-OPTIMISED_FORMAT = 3
+OPTIMISED_FORMAT = 4
 
 
 # -- parent side ----------------------------------------------------------------
@@ -203,9 +209,11 @@ def params(choice: Any, rate: int) -> dict:
 def optimised_path(choice: Any, folder: Path, mapped: bool = True) -> Path:
     """Where the worker keeps the voice's patched, optimised model (see the module notes).
 
-    *mapped*: a folder of the graph and its weights, which onnxruntime maps
-    (faster to load, ~15-30 MB more resident: for machines with memory to
-    spare); else one file, the weights inside (for a small machine).
+    Always a folder. *mapped*: of the graph and its weights, which
+    onnxruntime maps (faster to load, ~15-30 MB more resident: for machines
+    with memory to spare); else (a small machine; the name ends in
+    :data:`SMALL_SUFFIX`) of the model cut before its vocoder, each part's
+    weights inside, so that worker voices a long clause a piece at a time.
     Named by everything that changes it: the model's and config's digests,
     piper-tts and onnxruntime versions, :data:`OPTIMISED_FORMAT`, the layout
     and the machine's architecture.
@@ -213,11 +221,11 @@ def optimised_path(choice: Any, folder: Path, mapped: bool = True) -> Path:
     import hashlib
     import platform
 
-    layout = "mapped" if mapped else "embedded"
+    layout = "mapped" if mapped else "cut"
     blob = json.dumps([choice.model_digest, choice.config_digest, engine_version(), OPTIMISED_FORMAT,
                        platform.machine(), layout]).encode("utf-8")
     name = f"piper-{hashlib.sha256(blob).hexdigest()[:32]}"
-    return Path(folder) / (name if mapped else name + ".onnx")
+    return Path(folder) / (name if mapped else name + SMALL_SUFFIX)
 
 
 #: Phonemes that are punctuation or a word's end, not sound of a word.
@@ -249,68 +257,111 @@ def word_groups(phonemes: List[str], lengths: List[float], start: float) -> List
     return groups
 
 
-def _model_source(model: Path) -> Any:
-    """What onnxruntime loads: the model with its phoneme durations as an output (pieces to write,
-    :func:`~.alignment.durations_parts`), else its path."""
-    from .alignment import durations_parts
-
+def _read_model(model: Path) -> Optional[bytes]:
+    """The model file's bytes (a regular file: :func:`check_model` said so), or None if it cannot be read."""
     try:
-        with open(model, "rb") as f:  # a regular file: check_model said so
-            patched = durations_parts(f.read())
+        with open(model, "rb") as f:
+            return f.read()
     except (OSError, MemoryError):
-        patched = None
-    return patched if patched is not None else str(model)
+        return None
 
 
-def _load_session(onnxruntime: Any, model: Path, options: Any) -> Any:
-    """The model's ONNX session, loaded by path: from bytes it held ~60 MB more for its life.
+def _memfd_session(onnxruntime: Any, pieces: List[memoryview], options: Any) -> Any:
+    """A session of the model written, piece by piece, to an anonymous in-memory file, loaded by path.
 
-    The patched model (:func:`_model_source`) is written, piece by piece,
-    to an anonymous in-memory file (``memfd``, Linux) that onnxruntime opens
-    by its ``/proc/self/fd`` path and that is gone once it is closed: +89 MB
-    resident for the loaded model instead of +148 MB from bytes, and never
-    a second copy of the model's bytes while it is written.
+    Loaded by path (``/proc/self/fd/N`` of a ``memfd``, Linux): from bytes it
+    held ~60 MB more for its life (+89 MB resident for the loaded model
+    instead of +148 MB), and the pieces (views of the model's bytes) are never
+    joined into a second copy. Where there is no memfd or no /proc, from
+    bytes after all.
     """
-    source = _model_source(model)
-    if isinstance(source, list) and hasattr(os, "memfd_create"):
+    fd = -1
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
         try:
             fd = os.memfd_create("voiceguide-model.onnx", getattr(os, "MFD_CLOEXEC", 1))
         except OSError:
             fd = -1
-        if fd >= 0:
-            try:
-                for piece in source:
-                    while piece:
-                        piece = piece[os.write(fd, piece):]
-                source = []
-                return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}", sess_options=options,
-                                                    providers=["CPUExecutionProvider"])
-            except Exception:  # no /proc here, or a broken model: from bytes, which says which
-                source = _model_source(model)
-            finally:
-                os.close(fd)
-    if isinstance(source, list):
-        source = b"".join(source)
-    return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+    if fd < 0:
+        return onnxruntime.InferenceSession(b"".join(pieces), sess_options=options,
+                                            providers=["CPUExecutionProvider"])
+    try:
+        for piece in pieces:
+            while piece:
+                piece = piece[os.write(fd, piece):]
+        return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}", sess_options=options,
+                                            providers=["CPUExecutionProvider"])
+    finally:
+        os.close(fd)
 
 
-#: A saved model is a folder of these two (see the module notes): the graph, and its weights,
-#: which onnxruntime maps from the file instead of copying them.
+class _Sessions(NamedTuple):
+    """A loaded model: whole (*back* None), or cut before its vocoder (:mod:`.vocoder_split`)."""
+
+    front: Any                    # phonemes -> audio, or phonemes -> frames (and durations)
+    back: Optional[Any] = None    # frames -> audio
+    reach: Optional["Reach"] = None  # how far the vocoder looks; None: the frames are voiced in one run
+
+
+def _load_fresh(onnxruntime: Any, model: Path, options: Callable[[], Any], cut: bool,
+                saving: Optional["_Saving"]) -> _Sessions:
+    """The model from its file: patched for its durations (:mod:`.alignment`), and cut if *cut* and it can be.
+
+    *options()* makes each session's options; *saving* has onnxruntime
+    write each optimised graph into its folder.
+    """
+    from .alignment import ceil_tensor, durations_parts
+    from .vocoder_split import receptive_frames, split
+
+    raw = _read_model(model)
+    if raw is None:   # unreadable now: onnxruntime says why
+        whole = options()
+        return _Sessions(onnxruntime.InferenceSession(str(model), sess_options=whole,
+                                                      providers=["CPUExecutionProvider"]))
+    halves = None
+    if cut:
+        ceil = ceil_tensor(raw)
+        halves = split(raw, [ceil] if ceil else [])
+    if halves is not None:
+        reach = receptive_frames(b"".join(halves.back))    # the vocoder's part: ~7 MB
+        front_options, back_options = options(), options()
+        if saving is not None:
+            saving.configure(front_options, SAVED_FRONT)
+            saving.configure(back_options, SAVED_BACK)
+        front = _memfd_session(onnxruntime, halves.front, front_options)
+        back = _memfd_session(onnxruntime, halves.back, back_options)
+        return _Sessions(front, back, reach)
+    whole = options()
+    if saving is not None:
+        saving.configure(whole, SAVED_GRAPH, weights=saving.mapped)
+    pieces = durations_parts(raw)
+    return _Sessions(_memfd_session(onnxruntime, pieces if pieces is not None else [memoryview(raw)], whole))
+
+
+#: A saved model is a folder (see the module notes): the graph and its weights, which onnxruntime
+#: maps instead of copying them (a machine with memory to spare); or, on a small machine, the
+#: model cut before its vocoder (:mod:`.vocoder_split`) -- or the graph alone, its weights inside,
+#: for a model that does not cut.
 SAVED_GRAPH = "model.onnx"
 SAVED_WEIGHTS = "model.weights"
+SAVED_FRONT = "front.onnx"
+SAVED_BACK = "back.onnx"
+#: The end of a small machine's saved model's name (:func:`optimised_path`): that worker cuts the model.
+SMALL_SUFFIX = ".small"
 
 
-def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
-    """The session of a saved optimised model (a file, or a folder with mapped weights), or None.
+def _load_saved(onnxruntime: Any, path: Path, options: Callable[[], Any]) -> Optional[_Sessions]:
+    """The sessions of a saved optimised model (a folder: see :data:`SAVED_GRAPH`), or None.
 
-    The models folder, and the model's file or folder, are opened without
-    following a link, and the files must be regular files of ours;
-    onnxruntime is handed ``/proc/self/fd/N`` (or ``/proc/self/fd/N/model.onnx``,
-    whose weights it finds beside it through the same descriptor), so it
-    reads what was checked whatever is put at its name. A model that does
-    not load is removed, if it is still the one tried.
+    The models folder and the model's folder are opened without following a
+    link, and the files must be regular files of ours; onnxruntime is handed
+    ``/proc/self/fd/N/NAME`` (a mapped graph finds its weights beside it
+    through the same descriptor), so it reads what was checked whatever is
+    put at its name. A model that does not load is removed, if it is still
+    the one tried.
     """
     from voiceguide.ownfiles import open_folder, open_own, refuse_link, same_file
+
+    from .vocoder_split import receptive_frames
 
     if not os.path.isdir("/proc/self/fd"):
         return None
@@ -319,24 +370,29 @@ def _load_saved(onnxruntime: Any, path: Path, options: Any) -> Any:
         parent = open_folder(path.parent)
     except OSError:  # none yet (the usual first time), or a link: loaded afresh
         return None
-    mapped = not path.name.endswith(".onnx")
     try:
         try:
-            if mapped:
-                fd = open_folder(path.name, dir_fd=parent)
-            else:
-                fd = open_own(path.name, os.O_RDONLY, dir_fd=parent, what="saved voice model")
-        except OSError:  # none yet, a link, a FIFO: loaded afresh
+            fd = open_folder(path.name, dir_fd=parent)
+        except OSError:  # none yet, a link, a file: loaded afresh
             return None
         try:
-            if mapped and not all(_own_regular(fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
+            def load(name: str) -> Any:
+                settings = options()
+                settings.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+                return onnxruntime.InferenceSession(f"/proc/self/fd/{fd}/{name}", sess_options=settings,
+                                                    providers=["CPUExecutionProvider"])
+
+            if all(_own_regular(fd, name) for name in (SAVED_FRONT, SAVED_BACK)):
+                with open(open_own(SAVED_BACK, os.O_RDONLY, dir_fd=fd, what="saved voice model"), "rb") as f:
+                    reach = receptive_frames(f.read())
+                return _Sessions(load(SAVED_FRONT), load(SAVED_BACK), reach)
+            mapped = not path.name.endswith(SMALL_SUFFIX)
+            if not all(_own_regular(fd, name) for name in ((SAVED_GRAPH, SAVED_WEIGHTS) if mapped else (SAVED_GRAPH,))):
                 return None
-            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-            source = f"/proc/self/fd/{fd}/{SAVED_GRAPH}" if mapped else f"/proc/self/fd/{fd}"
-            return onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+            return _Sessions(load(SAVED_GRAPH))
         except Exception:  # truncated or damaged: made again by this worker
             if same_file(fd, path):
-                _remove_tree(parent, path.name) if mapped else _unlink_quietly(path.name, parent)
+                _remove_tree(parent, path.name)
             return None
         finally:
             os.close(fd)
@@ -368,8 +424,8 @@ class _Saving:
     :meth:`keep` names it (never over an existing saved model) once the
     model has spoken; :meth:`drop` removes it. Made with ``mkdir`` relative
     to the models folder opened without following a link, and handed to
-    onnxruntime as ``/proc/self/fd/N/model.onnx``, so onnxruntime writes
-    into that very folder whatever is put at its name meanwhile.
+    onnxruntime as ``/proc/self/fd/N/NAME``, so onnxruntime writes into that
+    very folder whatever is put at its name meanwhile.
     """
 
     def __init__(self, path: Path):
@@ -389,33 +445,33 @@ class _Saving:
         except OSError:
             self.drop()
             raise
-        self.target = f"/proc/self/fd/{self.fd}/{SAVED_GRAPH}"
+        #: The files onnxruntime was asked to write (:meth:`configure`): all there, or nothing kept.
+        self.names: List[str] = []
 
     @property
     def mapped(self) -> bool:
-        return not self.path.name.endswith(".onnx")
+        """Whether a whole model is saved with its weights in a file of their own (not a small machine's)."""
+        return not self.path.name.endswith(SMALL_SUFFIX)
 
-    def configure(self, options: Any) -> None:
-        """Have onnxruntime write the model there (mapped: its weights in a file of their own)."""
-        options.optimized_model_filepath = self.target
-        if self.mapped:
+    def configure(self, options: Any, name: str, weights: bool = False) -> None:
+        """Have onnxruntime write this session's optimised graph there as *name* (*weights*: in a file of their own)."""
+        options.optimized_model_filepath = f"/proc/self/fd/{self.fd}/{name}"
+        self.names.append(name)
+        if weights:
+            self.names.append(SAVED_WEIGHTS)
             options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
                                              SAVED_WEIGHTS)
             options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
                                              "1024")
 
     def keep(self) -> None:
-        """Name it, never over a model saved meanwhile (the folder renamed, or the file linked into place)."""
+        """Name the folder, never over a model saved meanwhile, once every file asked for is there."""
         try:  # no fsync: a file cut short by a crash fails to load, and is then made again
-            if self.mapped:
-                if all(_own_regular(self.fd, name) for name in (SAVED_GRAPH, SAVED_WEIGHTS)):
-                    try:
-                        os.lstat(self.path.name, dir_fd=self.parent)
-                    except FileNotFoundError:
-                        os.rename(self.temp, self.path.name, src_dir_fd=self.parent, dst_dir_fd=self.parent)
-            elif _own_regular(self.fd, SAVED_GRAPH):
-                os.link(SAVED_GRAPH, self.path.name, src_dir_fd=self.fd, dst_dir_fd=self.parent,
-                        follow_symlinks=False)
+            if self.names and all(_own_regular(self.fd, name) for name in self.names):
+                try:
+                    os.lstat(self.path.name, dir_fd=self.parent)
+                except FileNotFoundError:
+                    os.rename(self.temp, self.path.name, src_dir_fd=self.parent, dst_dir_fd=self.parent)
         except OSError:
             pass  # another worker saved it first, or the disk is full: loaded afresh next time
         self.drop()
@@ -549,36 +605,42 @@ class PiperEngine(Engine):
         check_model(self.model)
         config = read_config(self.model)
         saving: Optional[_Saving] = None
-        try:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = max(1, int(threads))
-            options.inter_op_num_threads = 1
+
+        def options() -> Any:
+            made = onnxruntime.SessionOptions()
+            made.intra_op_num_threads = max(1, int(threads))
+            made.inter_op_num_threads = 1
             # Idle threads sleep instead of spinning: the player and other
             # workers need those cores (a Raspberry Pi has four at most).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            made.add_session_config_entry("session.intra_op.allow_spinning", "0")
             # No arena and no memory pattern: a long sentence's tensors (~1 KB a
             # sample of audio) go back to the system when it is done, instead of
             # staying in the arena for the worker's life (546-900 MB resident
             # after one long sentence, 267-300 MB without; issue 24).
-            options.enable_cpu_mem_arena = False
-            options.enable_mem_pattern = False
-            session = _load_saved(onnxruntime, optimised, options) if optimised is not None else None
+            made.enable_cpu_mem_arena = False
+            made.enable_mem_pattern = False
+            # Basic (portable) graph optimisations only: the extended and layout ones cost ~0.5 s
+            # more here and made no synthesis measurably faster (joe, issue 24), and the saved file
+            # may meet another CPU of the same architecture.
+            made.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            return made
+
+        try:
+            sessions = _load_saved(onnxruntime, optimised, options) if optimised is not None else None
             #: Whether this worker loaded a saved model (and so skips the probe word: it spoke before).
-            self.loaded_saved = session is not None
-            if session is None:
-                # Basic (portable) graph optimisations only: the extended and layout ones cost ~0.5 s
-                # more here and made no synthesis measurably faster (joe, issue 24), and the saved file
-                # may meet another CPU of the same architecture.
-                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            self.loaded_saved = sessions is not None
+            if sessions is None:
                 if optimised is not None and os.path.isdir("/proc/self/fd"):
                     try:
                         saving = _Saving(optimised)
-                        saving.configure(options)
                     except OSError:
                         saving = None  # a folder that cannot be written: nothing saved, nothing lost
-                session = _load_session(onnxruntime, self.model, options)
-            self.aligned = len(session.get_outputs()) > 1
-            self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
+                small = optimised is not None and optimised.name.endswith(SMALL_SUFFIX)
+                sessions = _load_fresh(onnxruntime, self.model, options, small, saving)
+            #: The model, whole or cut before its vocoder (then voiced :data:`VOCODER_CHUNK_S` at a time).
+            self.sessions = sessions
+            self.aligned = len(sessions.front.get_outputs()) > 1   # the durations (and, cut, the frames)
+            self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=sessions.front)
         except Exception as e:
             if saving is not None:
                 saving.drop()
@@ -625,11 +687,50 @@ class PiperEngine(Engine):
                               length_scale=float(params["length_scale"]),
                               noise_scale=float(params["noise_scale"]),
                               noise_w_scale=float(params["noise_w"]))
-        result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=self.aligned)
-        audio, durations = result if isinstance(result, tuple) else (result, None)
+        if self.sessions.back is None:
+            result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=self.aligned)
+            audio, durations = result if isinstance(result, tuple) else (result, None)
+        else:
+            audio, durations = self._run_cut(ids, cfg)
         if durations is not None and len(durations) != len(ids):
             durations = None
         return np.asarray(audio, dtype=np.float32).reshape(-1), durations
+
+    def _run_cut(self, ids: List[int], cfg: Any) -> Tuple["np.ndarray", Optional["np.ndarray"]]:
+        """The cut model over one run of phoneme ids: the frames, then the vocoder a piece at a time.
+
+        The inputs are piper-tts's own (``PiperVoice.phoneme_ids_to_audio``),
+        and the durations scaled as it scales them, so the samples are the
+        whole model's (:mod:`.vocoder_split`).
+        """
+        import numpy as np
+
+        from .vocoder_split import overlap_frames, vocode
+
+        voice_config = self.voice.config
+        inputs = {"input": np.array([ids], dtype=np.int64),
+                  "input_lengths": np.array([len(ids)], dtype=np.int64),
+                  "scales": np.array([voice_config.noise_scale if cfg.noise_scale is None else cfg.noise_scale,
+                                      voice_config.length_scale if cfg.length_scale is None else cfg.length_scale,
+                                      voice_config.noise_w_scale if cfg.noise_w_scale is None else cfg.noise_w_scale],
+                                     dtype=np.float32)}
+        if voice_config.num_speakers > 1:
+            speaker = voice_config.default_speaker_id if cfg.speaker_id is None else cfg.speaker_id
+            inputs["sid"] = np.array([speaker], dtype=np.int64)
+        outputs = self.sessions.front.run(None, inputs)
+        back: Any = self.sessions.back
+        name = back.get_inputs()[0].name
+        reach = self.sessions.reach
+        frames = outputs[0]
+        if reach is None:   # how far the vocoder looks is unknown: all the frames in one run
+            audio = np.asarray(back.run(None, {name: frames})[0], dtype=np.float32).reshape(-1)
+        else:
+            chunk = max(1, int(round(VOCODER_CHUNK_S * self.sample_rate / reach.hop)))
+            audio = vocode(lambda part: back.run(None, {name: part})[0], frames, reach.hop,
+                           overlap_frames(reach), chunk)
+        if len(outputs) < 2:
+            return audio, None
+        return audio, (np.asarray(outputs[1]).squeeze() * voice_config.hop_length).astype(np.int64)
 
     def _sentences(self, text: str, params: dict) -> List[Tuple["np.ndarray", List[str], Optional["np.ndarray"]]]:
         """Each sentence's ``(audio, phonemes, samples per phoneme id or None)`` (the probe word)."""
