@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -97,11 +97,12 @@ def start_portaudio() -> None:
 
 
 def stop_portaudio() -> None:
-    """Terminate PortAudio when it runs; no stream of this process may be open.
+    """Terminate this process's PortAudio when it runs; no stream of this process may be open.
 
-    ALSA then unloads the plugins PortAudio's device probe loaded (on a
-    desktop with libasound2-plugins: pulse, jack, a52 and libavcodec, about
-    11 MB), which a station idle for hours has no use for.
+    ALSA then unloads the plugins PortAudio's device probe loaded (pulse,
+    jack, a52...), though not all they pulled in (libpulse and glib are
+    ``NODELETE``): the station keeps its output's PortAudio in a child
+    process instead (:mod:`voiceguide.sinks.remote`).
     """
     import sys
 
@@ -110,16 +111,46 @@ def stop_portaudio() -> None:
         sd._terminate()
 
 
-def rescan_devices() -> None:
-    """Re-initialise PortAudio so that it sees devices that came (back) since it started.
+#: The PortAudio output streams are opened with when not this process's: the station's child (see
+#: :func:`use_portaudio`). None: sounddevice, in this process.
+_portaudio: Any = None
+
+
+def use_portaudio(backend: Any) -> Any:
+    """Open output streams through *backend* from now on (None: this process's sounddevice); the one before.
+
+    *backend* offers the part of sounddevice this module uses
+    (:class:`voiceguide.sinks.remote.ChildPortAudio`). A :class:`LiveOutput`
+    keeps the one it was opened with for its whole life, reopen included.
+    """
+    global _portaudio
+    before, _portaudio = _portaudio, backend
+    return before
+
+
+def chosen_portaudio() -> Any:
+    """What :func:`use_portaudio` set last (None: this process's sounddevice)."""
+    return _portaudio
+
+
+def portaudio() -> Any:
+    """The PortAudio output streams are opened with now: the one set by :func:`use_portaudio`, else sounddevice."""
+    if _portaudio is not None:
+        return _portaudio
+    import sounddevice as sd
+
+    return sd
+
+
+def rescan_devices(sd: Any = None) -> None:
+    """Re-initialise PortAudio (*sd*, default :func:`portaudio`) so that it sees devices that came (back).
 
     PortAudio lists devices once, when it starts. Only call this while no
     stream of this process is open (the stream's own reopen, or the station
     between sessions). Trap: like the first start, it points stderr at
     /dev/null for a moment.
     """
-    import sounddevice as sd
-
+    sd = sd if sd is not None else portaudio()
     try:
         sd._terminate()
         sd._initialize()
@@ -133,21 +164,20 @@ def no_device_message() -> str:
             "and `voiceguide render ID -o session.wav` writes the session to a file instead")
 
 
-def _query_devices():
-    """PortAudio's device list and default output, or a DeviceError people can act on."""
-    import sounddevice as sd
-
+def _query_devices(sd: Any = None):
+    """PortAudio's (*sd*'s, default :func:`portaudio`) device list and default output, or a DeviceError."""
+    sd = sd if sd is not None else portaudio()
     try:
         return sd.query_devices(), sd.default.device[1]
     except Exception as exc:  # PortAudio failed to start
         raise DeviceError(f"audio system unavailable ({exc}); {no_device_message()}") from None
 
 
-def resolve_device(device: Device) -> Device:
-    """A device index for *device* (an index, or a name substring), or ``None`` for the default."""
+def resolve_device(device: Device, sd: Any = None) -> Device:
+    """A device index for *device* (an index, or a name substring), or ``None`` for the default (on *sd*)."""
     if isinstance(device, str) and device.strip().isdigit():
         device = int(device)
-    devices, default = _query_devices()
+    devices, default = _query_devices(sd)
     outputs = [i for i, d in enumerate(devices) if d["max_output_channels"] > 0]
     if not outputs:
         raise DeviceError(no_device_message())
@@ -179,7 +209,7 @@ def list_outputs() -> list:
     """Output devices: index, name, channels, default flag and the common rates each accepts."""
     import sounddevice as sd
 
-    devices, default = _query_devices()
+    devices, default = _query_devices(sd)
     result = []
     for index, dev in enumerate(devices):
         if dev["max_output_channels"] <= 0:
@@ -209,6 +239,7 @@ class LiveOutput:
         self.sample_rate = sample_rate
         self.blocksize = blocksize
         self._wanted = (device, latency, channels)
+        self._sd = portaudio()   # this process's sounddevice, or the station's child (kept for reopen)
         self._stream = self._open()
         self.latency = float(self._stream.latency)
         self._frame = np.zeros((blocksize, self.channels), dtype=np.float32)
@@ -223,10 +254,9 @@ class LiveOutput:
         self._recent: list = []   # monotonic times of the underruns counted in the last SUSPENSION_GRACE
 
     def _open(self):
-        import sounddevice as sd
-
+        sd = self._sd
         device, latency, channels = self._wanted
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, sd)
         try:
             info = sd.query_devices(self.device, "output")
             self.channels = channels or (1 if info["max_output_channels"] < 2 else 2)
@@ -256,14 +286,13 @@ class LiveOutput:
         PortAudio keeps its device list from start-up, so it is re-initialised
         first; otherwise a USB or Bluetooth sink that came back is not seen.
         """
-        import sounddevice as sd
-
+        sd = self._sd
         try:
             self._stream.abort()
             self._stream.close()
         except sd.PortAudioError:
             pass  # the lost stream's own end (abort and close ignore PortAudio's errors already)
-        rescan_devices()
+        rescan_devices(sd)
         stream = self._open()
         if stream.channels != self._frame.shape[1]:
             self._frame = np.zeros((self.blocksize, stream.channels), dtype=np.float32)
@@ -289,12 +318,10 @@ class LiveOutput:
         self._write(frame)
 
     def _write(self, frame: np.ndarray) -> None:
-        import sounddevice as sd
-
         try:
             if self._stream.write(frame):
                 self._underrun()
-        except sd.PortAudioError as exc:
+        except self._sd.PortAudioError as exc:
             raise DeviceLost(f"the output device stopped working ({exc})") from None
 
     def _underrun(self) -> None:
@@ -362,8 +389,6 @@ class LiveOutput:
         """
         import atexit
 
-        import sounddevice as sd
-
-        handler = getattr(sd, "_exit_handler", None)
+        handler = getattr(self._sd, "_exit_handler", None)  # none in a child's stand-in: its end is the child's
         if handler is not None:
             atexit.unregister(handler)

@@ -6,17 +6,26 @@ blocks, decoded clips -- and glibc keeps freed heap for reuse unless asked
 with ``malloc_trim``, which would leave the idle station as large as it was
 mid-session (:func:`give_back`).
 
-PortAudio runs only while the runner has something to play
-(:func:`start_audio`, :func:`stop_audio`): its start probes every ALSA
-device, and on a machine with ALSA's plugin packages that loads libpulse,
-libjack, libavcodec and friends into the process, which stay until
-PortAudio is terminated. Starting it again costs about 25 ms here (before
-the chime or the first words, well inside the 300 ms a press may take).
+PortAudio runs only while the runner has something to play, and not in
+the station's process (:func:`start_audio`, :func:`stop_audio`): its start
+probes every ALSA device, and on a machine with ALSA's plugin packages that
+loads libpulse, libjack, libavcodec and friends, of which libpulse, glib,
+libx265 and more never unload (~10 MB, measured: issue 24). The station's
+output streams are played by a child process
+(:mod:`voiceguide.sinks.remote`), started for each busy spell and ended
+when the runner goes idle; it takes whatever PortAudio loaded with it.
+Starting it costs about 90 ms here, while the session is built (the child
+answers once PortAudio is up; the spawn itself is a few ms).
+
+Spoken commands read the microphone with this process's PortAudio
+(:mod:`voiceguide.sinks.microphone`): when they are on, it is started and
+stopped with the child, as before.
 
 Trap: while PortAudio starts, it points stderr (fd 2) at /dev/null. The
 station's log handler writes to its own copy of stderr
 (:func:`voiceguide.station.service.own_stderr`), so no line of the log is
 lost then; Python's last-resort output (a library's warning) would be.
+The child's own PortAudio does the same to the child's stderr only.
 """
 
 from __future__ import annotations
@@ -27,32 +36,53 @@ log = logging.getLogger("voiceguide.station")
 
 
 def start_audio() -> None:
-    """Start PortAudio before a job that sounds (a no-op while it runs)."""
-    from voiceguide.sinks.live import start_portaudio
+    """Start the child that plays the station's output (a no-op while it runs), and this process's
+    PortAudio again if something here used it (the microphone of spoken commands)."""
+    import sys
 
-    try:
-        start_portaudio()
-    except Exception as exc:  # no PortAudio: the job's device error says so to a person
-        log.warning("PortAudio could not start (%s: %s)", type(exc).__name__, exc)
+    from voiceguide.sinks import live
+
+    child = live.chosen_portaudio()
+    if child is not None and not child.alive:  # it died since (a crash): a new one
+        child.close()
+        child = None
+    if child is None:
+        from voiceguide.sinks.remote import ChildPortAudio
+
+        try:
+            live.use_portaudio(ChildPortAudio())
+        except OSError as exc:  # cannot even spawn: this process's PortAudio, as before (a device error says so)
+            live.use_portaudio(None)
+            log.warning("the sound process could not start (%s); playing in this one", exc)
+    if "sounddevice" in sys.modules:
+        try:
+            live.start_portaudio()
+        except Exception as exc:  # no PortAudio: the job's device error says so to a person
+            log.warning("PortAudio could not start (%s: %s)", type(exc).__name__, exc)
 
 
 def stop_audio() -> None:
-    """Terminate PortAudio (no stream open: the runner is between jobs), so ALSA unloads its plugins.
+    """End the sound child (the runner is between jobs), and this process's PortAudio if it runs.
 
-    Not while a mixer thread that a stop left behind is alive
-    (:mod:`voiceguide.player.leftovers`): a thread judged blocked may still
-    be inside PortAudio's write on a slow or loaded machine, and terminating
-    PortAudio frees its stream under it (glibc aborts the process). The next
-    idle moment tries again.
+    The child is ended even while a mixer thread that a stop left behind
+    (:mod:`voiceguide.player.leftovers`) waits on it: killing a process
+    frees nothing under the thread, which then gets the device's loss.
+    This process's PortAudio is not terminated under such a thread: it may
+    still be inside PortAudio's write on a slow or loaded machine, and
+    terminating PortAudio frees its stream under it (glibc aborts the
+    process). The next idle moment tries again.
     """
     from voiceguide.player import leftovers
-    from voiceguide.sinks.live import stop_portaudio
+    from voiceguide.sinks import live
 
+    child = live.use_portaudio(None)
+    if child is not None:
+        child.close()
     if leftovers.stuck():
         log.info("PortAudio kept running: %s", "; ".join(leftovers.stuck()))
         return
     try:
-        stop_portaudio()
+        live.stop_portaudio()
     except Exception as exc:
         log.warning("PortAudio could not stop (%s: %s)", type(exc).__name__, exc)
 
