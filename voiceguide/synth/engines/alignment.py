@@ -29,6 +29,7 @@ from .onnxwire import Malformed as _Malformed
 from .onnxwire import bytes_field as _bytes_field
 from .onnxwire import encode_varint as _encode_varint
 from .onnxwire import fields as _fields
+from .onnxwire import graph_field
 
 
 def ceil_tensor(model: bytes) -> Optional[str]:
@@ -41,11 +42,7 @@ def ceil_tensor(model: bytes) -> Optional[str]:
 
 def _find(model: bytes) -> Tuple[Optional[str], int, int, int]:
     """(the Ceil tensor or None, graph field's first byte, graph start, graph end)."""
-    graph = [(first, s, e) for number, wire, first, s, e in _fields(model, 0, len(model))
-             if number == 7 and wire == _BYTES]
-    if len(graph) != 1:
-        raise _Malformed("not one graph")
-    first, gs, ge = graph[0]
+    first, gs, ge = graph_field(model)
     ceil: List[str] = []
     outputs: List[str] = []
     for number, wire, _, s, e in _fields(model, gs, ge):

@@ -69,6 +69,15 @@ def fields(buf: bytes, start: int, end: int) -> Iterator[Tuple[int, int, int, in
         pos = after
 
 
+def graph_field(model: bytes) -> Tuple[int, int, int]:
+    """``(first byte, value start, value end)`` of a ModelProto's one graph (field 7)."""
+    graphs = [(first, s, e) for number, wire, first, s, e in fields(model, 0, len(model))
+              if number == 7 and wire == BYTES]
+    if len(graphs) != 1:
+        raise Malformed("not one graph")
+    return graphs[0]
+
+
 def bytes_field(number: int, payload: bytes) -> bytes:
     """A length-delimited field (a string, bytes or a message)."""
     return encode_varint(number << 3 | BYTES) + encode_varint(len(payload)) + payload

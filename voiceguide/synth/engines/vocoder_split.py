@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from .onnxwire import BYTES, Malformed, bytes_field, encode_varint, fields, ints, varint, varint_field
+from .onnxwire import BYTES, Malformed, bytes_field, encode_varint, fields, graph_field, ints, varint, varint_field
 
 #: Ops that never mix samples across time (elementwise, or a shape change that leaves the time axis).
 POINTWISE = frozenset({"Add", "Sub", "Mul", "Div", "LeakyRelu", "Relu", "Tanh", "Sigmoid", "Identity",
@@ -119,11 +119,7 @@ def _node(buf: bytes, index: int, first: int, s: int, e: int) -> _Node:
 
 
 def _parse(model: bytes) -> _Graph:
-    graphs = [(first, s, e) for number, wire, first, s, e in fields(model, 0, len(model))
-              if number == 7 and wire == BYTES]
-    if len(graphs) != 1:
-        raise Malformed("not one graph")
-    gfirst, gs, ge = graphs[0]
+    gfirst, gs, ge = graph_field(model)
     nodes: List[_Node] = []
     initializers: Dict[str, Tuple[int, int, List[int]]] = {}
     inputs: List[Tuple[int, int, str]] = []
