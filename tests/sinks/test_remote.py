@@ -6,6 +6,7 @@ Real PortAudio and ALSA, into ALSA's ``file`` plugin (tests/support/audio_env.py
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -125,3 +126,20 @@ def test_the_station_starts_the_child_for_a_job_and_ends_it_when_idle(file_devic
         if live.chosen_portaudio() is not None:
             live.chosen_portaudio().close()
         live.use_portaudio(None)
+
+
+def test_the_child_outlives_a_signal_to_the_whole_group_so_the_station_can_fade_out(file_device):
+    """Ctrl-C in a terminal and systemd's stop signal every process of the station at once."""
+    import signal
+
+    from voiceguide.sinks.remote import ChildPortAudio
+
+    child = ChildPortAudio()
+    try:
+        assert child.query_devices()  # up: its handlers are set
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGINT)
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.query_devices() and child.alive
+    finally:
+        child.close()

@@ -35,6 +35,10 @@ Traps:
   A child that is stuck for good (a hung sound server) is killed by
   :meth:`ChildPortAudio.close`; the waiting thread then gets
   ``PortAudioError`` (the live sink's ``DeviceLost``).
+* The child ignores SIGINT and SIGTERM: Ctrl-C in a terminal and
+  systemd's stop reach every process of the group, and the station fades
+  the session out through the child before it exits. The child ends when
+  its input closes (the station ends it, or the station is gone).
 * Once closed, the stand-in never starts another child: a mixer thread a
   stop left behind fails instead of bringing PortAudio back to an idle
   station. While open, ``_initialize`` (a rescan for a device that came
@@ -248,6 +252,10 @@ class RemoteStream:
 
 def serve() -> None:
     """The child's loop: answer requests on stdin until it closes, then end PortAudio with the process."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the station's fade-out still needs us (module docs)
+        signal.signal(sig, signal.SIG_IGN)
     requests = os.dup(0)
     answers = os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)

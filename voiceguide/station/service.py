@@ -53,8 +53,9 @@ def _configure_logging() -> None:
 def own_stderr():
     """A text stream on a copy of stderr's file descriptor, for the station's log.
 
-    PortAudio points fd 2 at /dev/null for a moment each time it starts,
-    which the station does before each session (see :mod:`.memory`); a line
+    PortAudio points fd 2 at /dev/null for a moment each time it starts:
+    in the station's own process when spoken commands read the microphone
+    (the output's PortAudio runs in a child, see :mod:`.memory`); a line
     logged then by another thread would be lost. The copy keeps pointing
     where stderr pointed (a terminal, the journal).
     """
