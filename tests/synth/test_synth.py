@@ -351,3 +351,18 @@ def test_odd_texts(synth):
         synth.clip("   ", Espeak())
     with pytest.raises(ValueError):
         Espeak(volume=1.5)
+
+
+def test_the_station_reads_espeaks_version_without_loading_the_library():
+    """Issue 24: loading libespeak-ng brings libpulse and glib, which never unload; a long-running
+    process (the station) reads the version in a child and keeps the same cache key."""
+    from voiceguide.synth.engines import espeak
+
+    code = ("from voiceguide.synth.engines import espeak\n"
+            "espeak.version_from_a_child()\n"
+            "print(espeak.engine_version()[1])\n"
+            "print('libespeak-ng' in open('/proc/self/maps').read())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    version, mapped = out.stdout.split("\n")[:2]
+    assert version == espeak.engine_version()[1] and version.startswith("espeak-ng ")
+    assert mapped == "False"

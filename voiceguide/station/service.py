@@ -199,11 +199,13 @@ def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optiona
     from voiceguide.station.memory import keep_heap_small
     from voiceguide.station.settings import load
     from voiceguide.station.token import ensure_token
+    from voiceguide.synth.engines.espeak import version_from_a_child
 
     # Mixing is one thread by design, as in `play`: OpenBLAS's worker threads
     # would only cost memory and wake-ups (set before numpy is imported).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     keep_heap_small()   # before preparing: freed loops and blocks go back to the system (issue 24)
+    version_from_a_child()   # espeak-ng's version for the cache key, without its libraries kept here
     _configure_logging()
     settings, mqtt_settings = load(settings_path)   # [station] and [mqtt]: every problem of the file at once
     values = {name: v.value for name, v in effective(dict(device=device), path=settings_path).items()}

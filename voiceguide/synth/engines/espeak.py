@@ -104,6 +104,48 @@ def default_driver() -> str:
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
 
 
+#: Whether :func:`engine_version` reads libespeak-ng's version in a child process
+#: (:func:`version_from_a_child`): the station's choice.
+_VERSION_FROM_CHILD = False
+
+
+def version_from_a_child() -> None:
+    """Read espeak-ng's version in a short-lived child process from now on, never loading the library here.
+
+    For a process that idles for hours (the station): loading libespeak-ng
+    brings libpcaudio and, through it, libpulse and glib, which never unload
+    (~3.5 MB for the process's life, measured: issue 24). The child costs
+    ~0.1 s once; the version is then remembered as before.
+    """
+    global _VERSION_FROM_CHILD
+    _VERSION_FROM_CHILD = True
+    engine_version.cache_clear()
+
+
+def _library_version() -> Optional[str]:
+    """libespeak-ng's version (``espeak_Info``): loads the library into this process, never starts it."""
+    from pyttsx3.drivers import _espeak  # dlopen only; no espeak_Initialize
+
+    info = _espeak.Info(None)
+    return info.decode("utf-8", "replace") if info else None
+
+
+def _library_version_in_child() -> Optional[str]:
+    """:func:`_library_version` in a child process; it is read here after all if the child fails."""
+    import subprocess
+
+    code = ("import sys\nfrom voiceguide.synth.engines.espeak import _library_version\n"
+            "v = _library_version()\nsys.stdout.write('' if v is None else v)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return _library_version()
+    if done.returncode != 0:
+        return _library_version()   # the same failure, raised here, says "missing" as before
+    return done.stdout.strip() or None
+
+
 @functools.lru_cache(maxsize=1)
 def engine_version() -> Tuple[str, str]:
     """``(driver name, version)`` for the cache key, without starting the engine.
@@ -127,11 +169,9 @@ def engine_version() -> Tuple[str, str]:
         return name, "missing"
     if name == "espeak":
         try:
-            from pyttsx3.drivers import _espeak  # dlopen only; no espeak_Initialize
-
-            info = _espeak.Info(None)
+            info = _library_version_in_child() if _VERSION_FROM_CHILD else _library_version()
             if info:
-                return name, "espeak-ng " + info.decode("utf-8", "replace")
+                return name, "espeak-ng " + info
         except Exception:
             return name, "missing"
     import platform
