@@ -60,15 +60,18 @@ machine with memory to spare (:func:`voiceguide.synth.budget.roomy`), a folder o
 parsing and copying them: ~80 ms a load instead of ~170 ms, the same
 samples, but ~15-30 MB more resident (the mapped pages stay counted beside
 the copies onnxruntime still makes). On a small machine (up to 2 GB: a
-Pi 3, a 2 GB Pi 4), one file with the weights inside, the leaner of the two.
+Pi 3, a 2 GB Pi 4; the name ends in :data:`SMALL_SUFFIX`), the model cut
+before its vocoder (:mod:`.vocoder_split`: :data:`SAVED_FRONT` and
+:data:`SAVED_BACK`, each with its weights inside), so that worker voices a
+long clause :data:`VOCODER_CHUNK_S` at a time and its peak no longer
+grows with the clause; a model that does not cut is saved whole there.
 Both are made in a temporary folder made relative to the models folder
 opened without following a link, written by onnxruntime through
-``/proc/self/fd/N/model.onnx``, named only after the probe word succeeded
-(the folder renamed, or the file hard-linked into place: never over a model
-saved meanwhile), and loaded through a descriptor opened without following
-a link; a saved model that does not load is removed and made again. A
-worker that loads a saved model skips the probe word: that model spoke
-before.
+``/proc/self/fd/N/NAME``, named only after the probe word succeeded (the
+folder renamed: never over a model saved meanwhile), and loaded through a
+descriptor opened without following a link; a saved model that does not
+load is removed and made again. A worker that loads a saved model skips
+the probe word: that model spoke before.
 
 Trap: Piper's synthesis is not deterministic (noise in the duration and
 waveform generators), so the same text gives a slightly different clip each
@@ -639,7 +642,7 @@ class PiperEngine(Engine):
                 sessions = _load_fresh(onnxruntime, self.model, options, small, saving)
             #: The model, whole or cut before its vocoder (then voiced :data:`VOCODER_CHUNK_S` at a time).
             self.sessions = sessions
-            self.aligned = len(sessions.front.get_outputs()) > 1   # the durations (and, cut, the frames)
+            self.aligned = len(sessions.front.get_outputs()) > 1   # a second output: the durations
             self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=sessions.front)
         except Exception as e:
             if saving is not None:
