@@ -313,7 +313,7 @@ def _load_fresh(onnxruntime: Any, model: Path, options: Callable[[], Any], cut: 
     write each optimised graph into its folder.
     """
     from .alignment import ceil_tensor, durations_parts
-    from .vocoder_split import receptive_frames, split
+    from .vocoder_split import split
 
     raw = _read_model(model)
     if raw is None:   # unreadable now: onnxruntime says why
@@ -325,14 +325,13 @@ def _load_fresh(onnxruntime: Any, model: Path, options: Callable[[], Any], cut: 
         ceil = ceil_tensor(raw)
         halves = split(raw, [ceil] if ceil else [])
     if halves is not None:
-        reach = receptive_frames(b"".join(halves.back))    # the vocoder's part: ~7 MB
         front_options, back_options = options(), options()
         if saving is not None:
             saving.configure(front_options, SAVED_FRONT)
             saving.configure(back_options, SAVED_BACK)
         front = _memfd_session(onnxruntime, halves.front, front_options)
         back = _memfd_session(onnxruntime, halves.back, back_options)
-        return _Sessions(front, back, reach)
+        return _Sessions(front, back, halves.reach)
     whole = options()
     if saving is not None:
         saving.configure(whole, SAVED_GRAPH, weights=saving.mapped)

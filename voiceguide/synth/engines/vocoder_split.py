@@ -46,12 +46,20 @@ MARGIN_FRAMES = 2
 _FLOAT = 1
 
 
+class Reach(NamedTuple):
+    """How far the vocoder looks: frames either side of a sample, and samples per frame."""
+
+    frames: float
+    hop: int
+
+
 class Split(NamedTuple):
     """A model cut in two: each part's bytes as pieces to write one after the other."""
 
     front: List[memoryview]   # phonemes -> frames (and durations)
     back: List[memoryview]    # frames -> audio
     cut: str                  # the frames' tensor name: the front's first output, the back's input
+    reach: Reach              # the back part's (:func:`receptive_frames_of`)
 
 
 class _Node(NamedTuple):
@@ -111,7 +119,7 @@ def _node(buf: bytes, index: int, first: int, s: int, e: int) -> _Node:
             op = _text(buf, s2, e2)
         elif number == 5:
             spans.append((s2, e2))
-    if op in ("Conv", "ConvTranspose") or op in ("If", "Loop", "Scan"):
+    if op in ("Conv", "ConvTranspose", "If", "Loop", "Scan"):
         for s2, e2 in spans:
             _attributes(buf, s2, e2, attrs)
         if op in ("If", "Loop", "Scan"):
@@ -227,7 +235,8 @@ def _split(model: bytes, extra_outputs: Sequence[str]) -> Optional[Split]:
     back, back_outside = _needed([audio], producer, {cut})
     if back_outside - set(graph.initializers) - {cut}:
         return None                       # the vocoder needs another input (a speaker embedding...)
-    if receptive_frames_of([graph.nodes[i] for i in sorted(back)], graph.initializers, cut) is None:
+    reach = receptive_frames_of([graph.nodes[i] for i in sorted(back)], graph.initializers, cut)
+    if reach is None:
         return None
     front, front_outside = _needed([cut, *extra_outputs], producer, set())
     graph_inputs = {name for _, _, name in graph.inputs}
@@ -237,20 +246,12 @@ def _split(model: bytes, extra_outputs: Sequence[str]) -> Optional[Split]:
         return None
     view = memoryview(model)
     front_inputs = [view[first:end] for first, end, _ in graph.inputs]
-    front_outputs = [memoryview(bytes_field(12, _value_info(name, typed=True)))
-                     for name in (cut,)] + [memoryview(bytes_field(12, _value_info(name, typed=False)))
-                                            for name in extra_outputs]
+    front_outputs = [memoryview(bytes_field(12, _value_info(cut, typed=True)))]
+    front_outputs += [memoryview(bytes_field(12, _value_info(name, typed=False))) for name in extra_outputs]
     back_inputs = [memoryview(bytes_field(11, _value_info(cut, typed=True)))]
     back_outputs = [view[first:end] for first, end, _ in graph.outputs]
     return Split(_part(view, graph, front, front_inputs, front_outputs),
-                 _part(view, graph, back, back_inputs, back_outputs), cut)
-
-
-class Reach(NamedTuple):
-    """How far the vocoder looks: frames either side of a sample, and samples per frame."""
-
-    frames: float
-    hop: int
+                 _part(view, graph, back, back_inputs, back_outputs), cut, reach)
 
 
 def receptive_frames(back: bytes) -> Optional[Reach]:
