@@ -416,3 +416,17 @@ def test_station_enable_without_a_user_systemd_says_what_to_run_and_exits_1(tmp_
     assert (systemd.unit_dir() / "voiceguide-station.service").is_file()
     alone = CliRunner().invoke(cli, ["station", "--enable"])
     assert alone.exit_code == 2 and "--enable goes with --install" in alone.output
+
+
+def test_a_station_without_its_web_server_says_which_extra_to_install(tmp_path):
+    """Without the `station` extra: one line naming it, exit 2, nothing written (no token, no state)."""
+    code = ("import sys\nsys.modules['uvicorn'] = None\nfrom voiceguide.cli import main\n"
+            "main(['station', '--listen', '127.0.0.1:0', '--no-gpio'])\n")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("VOICEGUIDE_STATION_TOKEN", None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("voiceguide: the station's web server (uvicorn) is not installed: "
+                                     "pip install 'voiceguide[station]'")
+    assert not (tmp_path / "config" / "voiceguide" / "station-token").exists()

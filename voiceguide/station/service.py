@@ -186,10 +186,31 @@ class Station:
             self.sock.close()
 
 
+def _check_web_server() -> None:
+    """The station's web server is an extra (``voiceguide[station]``): without it, say so in one line.
+
+    Checked before anything starts (the token, the socket, the preparation),
+    and by finding the packages, not importing them: the import comes later.
+    """
+    import importlib.util
+
+    from voiceguide.errors import UsageError
+
+    for name in ("starlette", "uvicorn"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):   # ValueError: hidden (None in sys.modules)
+            found = False
+        if not found:
+            raise UsageError(f"the station's web server ({name}) is not installed: "
+                             "pip install 'voiceguide[station]'")
+
+
 def build(listen: Optional[str] = None, *, device: Any = None, exercise: Optional[str] = None,
           settings_path: Optional[Path] = None, use_gpio: Optional[bool] = None,
           feedback: Any = "default", voice_commands: Optional[bool] = None, mic: Any = None) -> Station:
     """Everything but serving: settings, token, controller, socket, GPIO, preparation."""
+    _check_web_server()
     from voiceguide.config import effective
     from voiceguide.station import address as where
     from voiceguide.station.app import create_app
