@@ -143,3 +143,26 @@ def test_the_child_outlives_a_signal_to_the_whole_group_so_the_station_can_fade_
         assert child.query_devices() and child.alive
     finally:
         child.close()
+
+
+def test_a_voiceguide_folder_in_the_stations_current_folder_is_never_run_as_the_sound_child(file_device, tmp_path):
+    """Started like the speech workers (lifetime.boot_code): `python -m` would have run an unpacked
+    archive's voiceguide/sinks/remote.py from the folder the station was started in."""
+    from voiceguide.sinks.remote import ChildPortAudio
+
+    hostile = tmp_path / "unpacked"
+    marker = tmp_path / "foreign-code-ran"
+    (hostile / "voiceguide" / "sinks").mkdir(parents=True)
+    for name in ("__init__.py", "sinks/__init__.py", "sinks/remote.py"):
+        (hostile / "voiceguide" / name).write_text(f"open({str(marker)!r}, 'a').write('{name}\\n')\n")
+    here = os.getcwd()
+    os.chdir(hostile)
+    try:
+        child = ChildPortAudio()
+        try:
+            assert any(d["max_output_channels"] > 0 for d in child.query_devices())
+        finally:
+            child.close()
+    finally:
+        os.chdir(here)
+    assert not marker.exists(), marker.read_text()

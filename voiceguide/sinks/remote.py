@@ -12,8 +12,11 @@ So the station's output streams go through :class:`ChildPortAudio`: a
 stand-in for the part of the ``sounddevice`` module that
 :mod:`voiceguide.sinks.live` uses (``query_devices``, ``default.device``,
 ``OutputStream``, ``PortAudioError``, ``_initialize``, ``_terminate``),
-which forwards each call to a child process (``python -m
-voiceguide.sinks.remote``) that imports sounddevice and does it. The
+which forwards each call to a child process (:func:`main`, started as
+the speech workers are: ``python -c`` importing only this installed
+package, :func:`voiceguide.synth.lifetime.boot_code`, never a
+``voiceguide/`` in the station's current folder) that imports sounddevice
+and does it. The
 station starts the child when it has something to play and ends it when
 it goes idle (:mod:`voiceguide.station.memory`); whatever PortAudio
 loaded ends with it. The child needs neither numpy nor voiceguide's
@@ -103,7 +106,9 @@ class ChildPortAudio:
 
     def _spawn(self) -> None:
         """Start the child; it answers the first request once PortAudio is up (the spawn itself is quick)."""
-        self._proc = subprocess.Popen([sys.executable, "-m", "voiceguide.sinks.remote"],
+        from voiceguide.synth.lifetime import boot_code
+
+        self._proc = subprocess.Popen([sys.executable, "-c", boot_code("voiceguide.sinks.remote")],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
 
     @property
@@ -325,5 +330,7 @@ def _do(sd: Any, streams: Dict[int, Any], op: str, args: tuple) -> Any:
     raise ValueError(f"unknown request {op!r}")
 
 
-if __name__ == "__main__":
+def main() -> int:
+    """The child's entry (:func:`voiceguide.synth.lifetime.boot_code`)."""
     serve()
+    return 0
