@@ -353,12 +353,18 @@ def test_odd_texts(synth):
         Espeak(volume=1.5)
 
 
-def test_the_station_reads_espeaks_version_without_loading_the_library():
+def test_the_station_reads_espeaks_version_without_loading_the_library(tmp_path):
     """Issue 24: loading libespeak-ng brings libpulse and glib, which never unload; a long-running
-    process (the station) reads the version in a child and keeps the same cache key."""
+    process (the station) reads the version in a child and keeps the same cache key. The child
+    imports only the installed package, whatever folder the station runs in."""
     from voiceguide.synth.engines import espeak
 
-    code = ("from voiceguide.synth.engines import espeak\n"
+    hostile = tmp_path / "unpacked"
+    marker = tmp_path / "foreign-code-ran"
+    (hostile / "voiceguide").mkdir(parents=True)
+    (hostile / "voiceguide" / "__init__.py").write_text(f"open({str(marker)!r}, 'a').write('ran')\n")
+    code = ("import os\nfrom voiceguide.synth.engines import espeak\n"
+            f"os.chdir({str(hostile)!r})\n"
             "espeak.version_from_a_child()\n"
             "print(espeak.engine_version()[1])\n"
             "print('libespeak-ng' in open('/proc/self/maps').read())\n")
@@ -366,3 +372,4 @@ def test_the_station_reads_espeaks_version_without_loading_the_library():
     version, mapped = out.stdout.split("\n")[:2]
     assert version == espeak.engine_version()[1] and version.startswith("espeak-ng ")
     assert mapped == "False"
+    assert not marker.exists()

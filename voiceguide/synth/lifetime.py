@@ -40,12 +40,12 @@ def package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def boot_code(module: str = "voiceguide.synth.worker") -> str:
-    """Python source that imports *module* from :func:`package_root` only and runs its ``main()``."""
+def boot_code(module: str = "voiceguide.synth.worker", function: str = "main") -> str:
+    """Python source that imports *module* from :func:`package_root` only and exits with its *function*()."""
     return (
         "import sys; "
         f"sys.path[:] = [{package_root()!r}] + [p for p in sys.path if p not in ('', '.')]; "
-        f"from {module} import main; sys.exit(main())"
+        f"from {module} import {function}; sys.exit({function}())"
     )
 
 

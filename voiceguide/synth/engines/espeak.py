@@ -130,12 +130,23 @@ def _library_version() -> Optional[str]:
     return info.decode("utf-8", "replace") if info else None
 
 
+def print_library_version() -> int:
+    """The child of :func:`_library_version_in_child`: the version on stdout (nothing if there is none)."""
+    sys.stdout.write(_library_version() or "")
+    return 0
+
+
 def _library_version_in_child() -> Optional[str]:
-    """:func:`_library_version` in a child process; it is read here after all if the child fails."""
+    """:func:`_library_version` in a child process; it is read here after all if the child fails.
+
+    Started as the speech workers are (:func:`voiceguide.synth.lifetime.boot_code`): only this
+    installed package is imported, never a ``voiceguide/`` in the current folder.
+    """
     import subprocess
 
-    code = ("import sys\nfrom voiceguide.synth.engines.espeak import _library_version\n"
-            "v = _library_version()\nsys.stdout.write('' if v is None else v)")
+    from voiceguide.synth.lifetime import boot_code
+
+    code = boot_code("voiceguide.synth.engines.espeak", "print_library_version")
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20,
                               stdin=subprocess.DEVNULL)
