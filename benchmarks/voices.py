@@ -17,7 +17,9 @@ session is the same and only the voice differs):
     first word). Targets for Piper: warm <= 300 ms, cold <= 1.5 s (issue 24:
     <= 0.6 s). "cold, model saved": no clip cached, but the voice's
     optimised model kept from an earlier session, as on a machine that has
-    used the voice before (the model is kept in the speech cache folder).
+    used the voice before (the model is kept in the speech cache folder);
+    "cold, voice prepared": a fresh cache where ``prepare --voice-only`` ran
+    first (what ``./run`` does once when it installs the voice).
 (c) **peak memory** (RSS summed over the player and its speech workers,
     sampled every 50 ms from /proc) while ``play body-scan`` runs for
     ``--play-seconds`` on the paced sink with a cold cache, so the workers
@@ -125,8 +127,8 @@ def main() -> None:
                 subprocess.run(benchlib.voiceguide_cmd() + ["prepare", str(probe)], env=env, check=True,
                                capture_output=True, cwd=benchlib.ROOT)
                 for label, target, extra in (("bell", SCRIPT, ()), ("first word", str(probe), ("--no-ambient",))):
-                    for cache in ("warm", "cold", "cold, model saved"):
-                        if cache == "cold, model saved" and (engine != "piper" or label == "bell"):
+                    for cache in ("warm", "cold", "cold, model saved", "cold, voice prepared"):
+                        if cache.startswith("cold, ") and (engine != "piper" or label == "bell"):
                             continue
                         figures = []
                         for i in range(args.runs):
@@ -134,6 +136,9 @@ def main() -> None:
                             if cache == "cold, model saved":
                                 benchlib.seed_models(warm, fresh)
                             run_env = env if cache == "warm" else benchlib.env_with_cache(fresh, env)
+                            if cache == "cold, voice prepared":   # what ./run does once after installing
+                                subprocess.run(benchlib.voiceguide_cmd() + ["prepare", "--voice-only"], env=run_env,
+                                               check=True, capture_output=True, cwd=benchlib.ROOT)
                             fig = first_sound(target, run_env, extra, None if target == str(probe) else 3.0)
                             if fig is None:
                                 notes.append(f"{engine} {label} {cache} run {i + 1}: no first-sound figure")

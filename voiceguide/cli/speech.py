@@ -65,19 +65,29 @@ def voices():
 @click.command()
 @click.argument("exercises", nargs=-1, metavar="[ID|PATH]...")
 @click.option("--all", "every", is_flag=True, help="Every built-in and user exercise.")
+@click.option("--voice-only", is_flag=True,
+              help="Only make the voice ready (Piper's model optimised and kept), no exercise.")
 @speech_options(ambient_level=False)
-def prepare(exercises, every, voice, rate, volume):
+def prepare(exercises, every, voice_only, voice, rate, volume):
     """Synthesise every spoken step ahead of time, so a session starts at once.
 
     Uses the voice, rate and volume that `play` would use (the config file
     and VOICEGUIDE_* variables included). Fills the speech cache, in the
     order the words are heard, with a progress bar on a terminal.
+    `--voice-only` makes just the voice ready, once after installing: the
+    first session with a Piper voice otherwise spends about 0.4 s (a few
+    seconds on a Pi) optimising its model before the first word.
     """
     from voiceguide.cli.common import session_options
     from voiceguide.errors import UsageError
     from voiceguide.player.session import Session
     from voiceguide.synth import Synthesizer
 
+    if voice_only:
+        if exercises or every:
+            raise UsageError("--voice-only prepares the voice alone: name no exercise and leave out --all")
+        _prepare_voice(session_options(dict(voice=voice, rate=rate, volume=volume)))
+        return
     if every:
         from voiceguide.script.catalog import entries
 
@@ -106,3 +116,27 @@ def prepare(exercises, every, voice, rate, volume):
                 made = synth.stats["synthesised"] - before
                 click.echo(f"prepared {label}: {len(items)} clips, {made} new, "
                            f"in {time.monotonic() - t0:.1f} s", err=True)
+
+
+#: What ``prepare --voice-only`` has the voice say (kept in the speech cache like any clip; never played).
+READY_WORDS = "Ready when you are."
+
+
+def _prepare_voice(options) -> None:
+    """Have the voice that speaks English by default say a few words, so that its first worker
+    loads it as a session's would: a Piper model is optimised and kept, and the voice is remembered
+    for the next session's early worker (:mod:`voiceguide.synth.prestart`)."""
+    from voiceguide.script.defaults import DEFAULT_RATE, DEFAULT_VOLUME
+    from voiceguide.synth import Synthesizer, VoiceSpec
+
+    given = options.voice   # a script's own rate or volume would win in a session; the worker is the same
+    spec = VoiceSpec(name=given.name, rate=int(given.rate or DEFAULT_RATE),
+                     volume=float(DEFAULT_VOLUME if given.volume is None else given.volume))
+    t0 = time.monotonic()
+    with Synthesizer(sample_rate=options.sample_rate) as synth:
+        # Said afresh each time: a worker loads the voice only for a clip not cached, and a kept
+        # model can be gone while this clip is not (a new piper-tts or onnxruntime saves anew).
+        synth.entry_path(READY_WORDS, spec).unlink(missing_ok=True)
+        synth.length(READY_WORDS, spec)
+        ident = synth.voice_id(spec)
+    click.echo(f"prepared the voice {ident} in {time.monotonic() - t0:.1f} s", err=True)
