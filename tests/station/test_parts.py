@@ -243,12 +243,15 @@ def test_every_generated_unit_passes_systemd_analyze_verify(tmp_path, at, days):
 
 @needs_systemd_analyze
 def test_the_station_unit_passes_verify_and_restarts_after_the_sound_target(tmp_path):
+    from voiceguide.synth.lifetime import boot_code
+
     path = systemd.write_station_unit("0.0.0.0:8765", tmp_path / "units")
     result = _verify(tmp_path, path)
     assert result.returncode == 0 and result.stdout + result.stderr == "", result.stdout + result.stderr
     text = path.read_text()
     assert "Restart=on-failure" in text and "After=sound.target" in text and "WantedBy=default.target" in text
-    assert f"ExecStart={sys.executable} -m voiceguide station --listen=0.0.0.0:8765\n" in text
+    boot = systemd.exec_quote(boot_code("voiceguide.cli", "main"))  # not -m: see test_units.py
+    assert f"ExecStart={sys.executable} -c {boot} station --listen=0.0.0.0:8765\n" in text
 
 
 @needs_systemd_analyze

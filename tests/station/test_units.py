@@ -11,7 +11,9 @@ executable does not exist, so a program whose file name is the hostile text
 itself proves systemd un-quoted it to exactly that name.
 
 Also: only units voiceguide wrote are replaced or removed, never through a
-symbolic link, and every option of ``station --install`` reaches the unit.
+symbolic link, every option of ``station --install`` reaches the unit, and a
+unit's command (read back as systemd reads it, and run) starts this installed
+package, never a ``voiceguide/`` folder in the home folder a user unit runs in.
 """
 
 from __future__ import annotations
@@ -318,13 +320,15 @@ def test_a_unit_that_is_a_link_is_never_written_through_or_removed(tmp_path):
 @needs_systemd_analyze
 def test_station_install_keeps_every_option_and_click_reads_them_back(tmp_path):
     from voiceguide.cli.station import station
+    from voiceguide.synth.lifetime import boot_code
 
     result = CliRunner().invoke(cli, ["station", "--install", "--listen", "0.0.0.0:8765", "--device", "USB Audio %n",
                                       "--exercise", "breathing", "--no-gpio"])
     assert result.exit_code == 0, result.output
     path = systemd.unit_dir() / systemd.STATION_UNIT
     text = path.read_text()
-    assert (f'ExecStart={sys.executable} -m voiceguide station --listen=0.0.0.0:8765 "--device=USB Audio %%n" '
+    boot = systemd.exec_quote(boot_code("voiceguide.cli", "main"))
+    assert (f'ExecStart={sys.executable} -c {boot} station --listen=0.0.0.0:8765 "--device=USB Audio %%n" '
             "--exercise=breathing --no-gpio\n") in text
     verified = _verify(tmp_path, path)
     assert verified.returncode == 0 and verified.stdout + verified.stderr == "", verified.stdout + verified.stderr
@@ -353,3 +357,148 @@ def test_the_api_refuses_to_remove_a_timer_written_by_hand():
     status, _, data = call(app, "POST", "/api/schedules/remove", b'{"name": "mine"}')
     assert status == 400 and "not written by voiceguide" in data["error"], data
     assert (units / "voiceguide-mine.timer").read_text() == HAND_TIMER
+
+
+# -- a unit runs this installed package, never a voiceguide/ in its working folder ------------------
+
+_C_UNESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "s": " ",
+                "\\": "\\", '"': '"', "'": "'"}
+
+
+def _systemd_argv(value: str) -> List[str]:
+    """An ``ExecStart=`` value read back as systemd reads it (``config_parse_exec``).
+
+    Words split on blanks, quotes and C escapes undone; an unquoted lone
+    ``;`` is refused (systemd would start a second command there); then, per
+    word, ``%%`` becomes ``%`` and, in arguments only, ``$$`` becomes ``$``.
+    Any other specifier or a ``$VARIABLE`` fails: :func:`exec_quote` must
+    never leave one.
+    """
+    words: List[str] = []
+    word: List[str] = []
+    raw = ""
+    quote = None
+    i = 0
+    while i <= len(value):
+        c = value[i] if i < len(value) else " "
+        if quote is None and c in " \t":  # a blank, or the end
+            if raw:
+                assert raw != ";", f"an unquoted ';' separates commands: {value}"
+                words.append("".join(word))
+            word, raw = [], ""
+            i += 1
+            continue
+        raw += c
+        if c == "\\":
+            escape = value[i + 1]
+            width = {"x": 2, "u": 4, "U": 8}.get(escape)
+            if width:
+                word.append(chr(int(value[i + 2:i + 2 + width], 16)))
+                raw += value[i + 1:i + 2 + width]
+                i += 2 + width
+            else:
+                word.append(_C_UNESCAPES[escape])
+                raw += escape
+                i += 2
+            continue
+        if quote is not None and c == quote:
+            quote = None
+        elif quote is None and c in "\"'":
+            quote = c
+        else:
+            word.append(c)
+        i += 1
+    assert quote is None, f"unclosed quote: {value}"
+
+    def specifier(m: re.Match) -> str:
+        assert m.group(1) == "%", f"systemd would expand %{m.group(1)}: {value}"
+        return "%"
+
+    def variable(m: re.Match) -> str:
+        assert m.group(1) in ("$", None), f"systemd would expand ${m.group(1)}: {value}"
+        return "$"
+
+    words = [re.sub(r"%(.?)", specifier, w) for w in words]
+    return words[:1] + [re.sub(r"\$(\$|\{|[A-Za-z_])?", variable, w) for w in words[1:]]
+
+
+def _exec_start(text: str) -> List[str]:
+    (line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    return _systemd_argv(line[len("ExecStart="):])
+
+
+def _plant_package(folder: Path, marker: Path) -> None:
+    """A ``voiceguide/`` package in *folder* that leaves *marker* and says so if anything imports it."""
+    code = f"open({str(marker)!r}, 'a').write(__name__ + '\\n'); print('PLANTED voiceguide ran')\n"
+    (folder / "voiceguide" / "cli").mkdir(parents=True)
+    for name in ("__init__.py", "__main__.py", "cli/__init__.py"):
+        (folder / "voiceguide" / name).write_text(code)
+
+
+def test_exec_start_reads_back_every_hostile_argument_unchanged():
+    """The reader above agrees with exec_quote (verify proves systemd does; see the tests above)."""
+    from voiceguide.station.unitquote import voiceguide_argv
+
+    argv = voiceguide_argv([])
+    for ident in HOSTILE:
+        assert _systemd_argv(systemd.command_line(["x", ident])) == [*argv, "x", ident], ident
+    with pytest.raises(AssertionError, match="separates commands"):
+        _systemd_argv("/bin/echo a ; b")
+
+
+@needs_systemd_analyze
+def test_a_units_command_runs_this_package_not_a_voiceguide_folder_in_its_working_folder(tmp_path, monkeypatch):
+    """A user unit runs in the home folder, where a checkout ~/voiceguide often is: `python -m voiceguide`
+    imported that one. The schedule's service is run as systemd would run it, from such a home: this
+    package answers (no station, an unknown id: its own one-line error), and the planted one never runs."""
+    from voiceguide.synth.lifetime import boot_code
+
+    home = tmp_path / "home"
+    marker = tmp_path / "planted-code-ran"
+    _plant_package(home, marker)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "no-runtime"))  # and the state folder is private
+    units = tmp_path / "units"
+    schedule = systemd.Schedule(name="probe", exercise="no-such-exercise", hour=7, minute=30)
+    timer, service = systemd.write_schedule(schedule, units)
+    station = systemd.write_station_unit("127.0.0.1:8765", units)
+    verified = _verify(tmp_path, timer, service, station)
+    assert verified.returncode == 0 and verified.stdout + verified.stderr == "", verified.stdout + verified.stderr
+    argv = _exec_start(service.read_text())
+    done = subprocess.run(argv, cwd=home, env=dict(os.environ, HOME=str(home)), capture_output=True, text=True,
+                          timeout=120)
+    assert "PLANTED" not in done.stdout + done.stderr and not marker.exists(), done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == ["no station runs; playing no-such-exercise here",
+                                        'voiceguide: no exercise "no-such-exercise"; `voiceguide list` shows them '
+                                        "all, or give a path to a .yaml file"], done.stderr
+    boot = [os.path.abspath(sys.executable), "-c", boot_code("voiceguide.cli", "main")]
+    assert argv == [*boot, "schedule", "run", "--", "no-such-exercise"]
+    assert _exec_start(station.read_text()) == [*boot, "station", "--listen=127.0.0.1:8765"]  # the same start
+    version = subprocess.run([*boot, "--version"], cwd=home, capture_output=True, text=True, timeout=60)
+    assert version.stdout == f"voiceguide, version {_version()}\n" and not marker.exists(), version
+
+
+def test_schedule_run_plays_with_this_package_not_a_voiceguide_folder_in_its_working_folder(tmp_path, monkeypatch):
+    """With no station, `schedule run` starts `voiceguide play` in its place; `python -m voiceguide play`
+    imported a voiceguide/ of the current folder. Started here as the speech workers are (boot_code), so
+    only that second start is under test: the played id is unknown, and the error must be this package's."""
+    from voiceguide.synth.lifetime import boot_code
+
+    folder = tmp_path / "here"
+    marker = tmp_path / "planted-code-ran"
+    _plant_package(folder, marker)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "no-runtime"))
+    argv = [sys.executable, "-c", boot_code("voiceguide.cli", "main"), "schedule", "run", "--length", "5m", "--",
+            "-no-such-exercise"]
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=120)
+    assert "PLANTED" not in done.stdout + done.stderr and not marker.exists(), done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == ["no station runs; playing -no-such-exercise here",
+                                        'voiceguide: no exercise "-no-such-exercise"; `voiceguide list` shows them '
+                                        "all, or give a path to a .yaml file"], done.stderr
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("voiceguide")

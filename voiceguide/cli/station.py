@@ -368,11 +368,13 @@ def schedule_run(exercise, length):
     except NoStationError:
         pass
     click.echo(f"no station runs; playing {visible(exercise)} here", err=True)
-    argv = [sys.executable, "-m", "voiceguide", "play"]
-    if length:
-        argv += ["--length", length]
-    argv += ["--", exercise]  # an id that begins with '-' is still the id
+    # Not 'python -m voiceguide': the service runs in the home folder, and -m would import a
+    # ~/voiceguide checkout instead of this package (see voiceguide.synth.lifetime).
+    from voiceguide.station.unitquote import voiceguide_argv
+
+    argv = voiceguide_argv(["play", *(["--length", length] if length else []),
+                            "--", exercise])  # an id that begins with '-' is still the id
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, argv)
+    os.execv(argv[0], argv)
 

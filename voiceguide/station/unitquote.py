@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Sequence
+from typing import List, Sequence
 
 from voiceguide.errors import ScheduleError
+from voiceguide.synth.lifetime import boot_code
 from voiceguide.visible import CONTROL_CLASS, has_controls, visible
 
-__all__ = ["exec_quote", "unit_value", "checked_unit", "command_line"]
+__all__ = ["exec_quote", "unit_value", "checked_unit", "command_line", "voiceguide_argv"]
 
 _CONTROL = re.compile(f"[{CONTROL_CLASS}]")  # visible()'s characters: each written as a C escape
 _C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -75,11 +76,26 @@ def checked_unit(text: str) -> str:
     return text
 
 
+def voiceguide_argv(args: Sequence[str]) -> List[str]:
+    """The argv that runs ``voiceguide ARGS...`` with this very interpreter and this very package.
+
+    ``python -c BOOT``, not ``python -m voiceguide``: ``-m`` imports a
+    ``voiceguide/`` in the current folder first, and a user unit runs in the
+    home folder, where a checkout ``~/voiceguide`` often is (see
+    :mod:`voiceguide.synth.lifetime`). The boot code puts this package's
+    folder first and keeps the rest of ``sys.path``, so the run still finds
+    voiceguide if that folder moves (a reinstall under a newer Python).
+    """
+    return [os.path.abspath(sys.executable), "-c", boot_code("voiceguide.cli", "main"), *args]
+
+
 def command_line(args: Sequence[str]) -> str:
-    """``ExecStart=`` for ``voiceguide ARGS...`` with this very interpreter.
+    """``ExecStart=`` for ``voiceguide ARGS...``: :func:`voiceguide_argv`, quoted.
 
     The interpreter's absolute path, so a virtual environment works without
-    being activated (a service has no shell that could activate it).
+    being activated (a service has no shell that could activate it). The boot
+    code's spaces, quotes and ``;`` are safe in one quoted argument: systemd
+    takes only an unquoted lone ``;`` for a command separator.
     """
-    python = os.path.abspath(sys.executable)
-    return " ".join([exec_quote(python, program=True), *(exec_quote(a) for a in ("-m", "voiceguide", *args))])
+    python, *rest = voiceguide_argv(args)
+    return " ".join([exec_quote(python, program=True), *(exec_quote(a) for a in rest)])
