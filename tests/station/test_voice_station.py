@@ -318,6 +318,10 @@ def test_a_station_is_paused_resumed_and_stopped_by_voice_over_its_own_echo(tmp_
             assert waited > STOP_GRACE - 1.5, f"a spoken stop ended at once, not after its grace\n{explain()}"
             assert waited < STOP_GRACE + 3, f"a spoken stop ended late\n{explain()}"
             assert f"stopping in {STOP_GRACE:.0f} s" in station.log(), explain()
+            # the microphone is read by the listener process and the sound played by the sound child:
+            # nothing of PortAudio (nor what ALSA's plugins pull in, some never unloaded) in the station
+            maps = Path(f"/proc/{station.proc.pid}/maps").read_text()
+            assert "libportaudio" not in maps and "libpulse" not in maps, "PortAudio ran in the station"
             print("\n".join(log) + "\n-- what `voiceguide listen` decoded beside the station:\n"
                   + "\n".join(diagnostics.heard))
         finally:

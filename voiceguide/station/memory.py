@@ -17,9 +17,10 @@ when the runner goes idle; it takes whatever PortAudio loaded with it.
 Starting it costs about 90 ms here, while the session is built (the child
 answers once PortAudio is up; the spawn itself is a few ms).
 
-Spoken commands read the microphone with this process's PortAudio
-(:mod:`voiceguide.sinks.microphone`): when they are on, it is started and
-stopped with the child, as before.
+Spoken commands read the microphone in the listener process
+(:mod:`voiceguide.listening.listener_process`), never here. This
+process's PortAudio runs only where the sound child could not be spawned
+(:func:`start_audio` then plays here, as before the child).
 
 Trap: while PortAudio starts, it points stderr (fd 2) at /dev/null. The
 station's log handler writes to its own copy of stderr
@@ -37,7 +38,7 @@ log = logging.getLogger("voiceguide.station")
 
 def start_audio() -> None:
     """Start the child that plays the station's output (a no-op while it runs), and this process's
-    PortAudio again if something here used it (the microphone of spoken commands)."""
+    PortAudio again if it was used here before (a child that could not be spawned)."""
     import sys
 
     from voiceguide.sinks import live

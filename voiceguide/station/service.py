@@ -53,11 +53,12 @@ def _configure_logging() -> None:
 def own_stderr():
     """A text stream on a copy of stderr's file descriptor, for the station's log.
 
-    PortAudio points fd 2 at /dev/null for a moment each time it starts:
-    in the station's own process when spoken commands read the microphone
-    (the output's PortAudio runs in a child, see :mod:`.memory`); a line
-    logged then by another thread would be lost. The copy keeps pointing
-    where stderr pointed (a terminal, the journal).
+    PortAudio points fd 2 at /dev/null for a moment each time it starts.
+    It runs in children (the sound child, see :mod:`.memory`; the
+    microphone's listener process), and in the station's own process only
+    where the sound child could not be spawned; a line logged then by
+    another thread would be lost. The copy keeps pointing where stderr
+    pointed (a terminal, the journal).
     """
     try:
         return open(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
