@@ -20,9 +20,15 @@ TEXT = "Let your shoulders soften."
 
 
 @pytest.fixture
-def two_cores(monkeypatch):
-    """As on a machine with a core to spare (begin() skips the early worker on one core)."""
+def two_cores(monkeypatch, tmp_path_factory):
+    """As on a machine with a core to spare (begin() skips the early worker on one core).
+
+    With a speech cache of its own: the run's shared cache holds the guess any Piper test left
+    (``models/next-worker.json``), and an early worker busy loading that model under a loaded CI
+    machine outlived end()'s grace and was killed (-9) where a test expected it to end by itself.
+    """
     monkeypatch.setattr("voiceguide.synth.budget.usable_cores", lambda: 2)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     yield
     prestart.discard()
 
