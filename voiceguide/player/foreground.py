@@ -121,6 +121,10 @@ def play(request: PlayRequest, *, environ: Optional[Mapping[str, str]] = None,
     session = Session(ready.script, ready.options)
     try:
         session.start_speech(first_now=request.start_at is None)
+        if session.preparing_voice:   # said now: once PortAudio starts, stderr is /dev/null for a moment
+            from voiceguide.visible import visible
+
+            print(f"getting the voice {visible(session.preparing_voice)} ready (only the first time)", file=stderr)
         from voiceguide.player.keys import KeyReader
         from voiceguide.player.signals import SessionSignals
 

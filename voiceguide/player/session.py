@@ -81,6 +81,8 @@ class Session:
         self._music_seconds: Optional[float] = None
         self._synth_lock = __import__("threading").Lock()
         self._progress_items: Optional[list] = None   # see speech_progress
+        #: The voice whose model the first word waits for (its first use here), set by start_speech; else None.
+        self.preparing_voice: Optional[str] = None
         self._progress_done: set = set()
 
     # -- speech ------------------------------------------------------------------
@@ -141,7 +143,9 @@ class Session:
         if first is not None:
             self._stream_heads()
             try:
-                self.clip_ready(*first)
+                if not self.clip_ready(*first) and callable(getattr(self.synth, "first_use", None)) \
+                        and self.synth.first_use(self.spec(first[1])):
+                    self.preparing_voice = self.voice_id(first[1])
             except (VoiceguideError, OSError):
                 pass
         self.prefetch(background=True)

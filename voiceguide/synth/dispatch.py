@@ -54,6 +54,17 @@ PRIORITY_NOW = 0      # clip()/length() is waiting for it
 PRIORITY_LATER = 1    # prefetch()
 
 
+def saved_model(choice: "Choice", cache_dir: Path) -> Path:
+    """Where a Piper choice's workers keep its optimised model (made by the first that loads it).
+
+    Mapped weights load ~90 ms sooner but hold ~15-30 MB more: not on a
+    small machine (:func:`voiceguide.synth.budget.roomy`).
+    """
+    from .engines.piper import optimised_path
+
+    return optimised_path(choice, cache_dir / "models", mapped=roomy())
+
+
 class Dispatcher:
     """Synthesis jobs by cache key, run by worker processes; one per synthesizer.
 
@@ -256,12 +267,9 @@ class Dispatcher:
         argv = self.worker_argv + ["--engine", choice.engine]
         size = self.workers
         if choice.engine == "piper":
-            from .engines.piper import optimised_path
-
             size = piper_workers(self.workers_given)
             cores = usable_cores()   # affinity and cgroup quota, not every core
-            # Mapped weights load ~90 ms sooner but hold ~15-30 MB more: not on a small machine.
-            saved = optimised_path(choice, self.cache_dir / "models", mapped=roomy())
+            saved = saved_model(choice, self.cache_dir)
             argv += ["--model", str(choice.model), "--optimised", str(saved)]
             # The first worker makes the first clause alone (Pool.spoke): it may use every core;
             # the others share them.

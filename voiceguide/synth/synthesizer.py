@@ -277,6 +277,17 @@ class Synthesizer:
                 self._choices[key] = found
         return found
 
+    def first_use(self, voice: VoiceSpec = VoiceSpec()) -> bool:
+        """Whether a worker speaking *voice* will first prepare its model (a Piper voice never used here).
+
+        That costs ~0.4 s here and seconds on a Pi before its first clip,
+        once: ``play`` says so (``voiceguide prepare --voice-only`` does it ahead).
+        """
+        from .dispatch import saved_model
+
+        choice = self.choice(voice)
+        return choice.engine == "piper" and not saved_model(choice, self.cache_dir).is_dir()
+
     def voice_id(self, voice: VoiceSpec = VoiceSpec()) -> str:
         """The engine-qualified id that speaks *voice* (``piper:en_US-joe-medium``)."""
         return self.choice(voice).qualified
