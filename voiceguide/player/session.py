@@ -81,9 +81,9 @@ class Session:
         self._music_seconds: Optional[float] = None
         self._synth_lock = __import__("threading").Lock()
         self._progress_items: Optional[list] = None   # see speech_progress
+        self._progress_done: set = set()
         #: The voice whose model the first word waits for (its first use here), set by start_speech; else None.
         self.preparing_voice: Optional[str] = None
-        self._progress_done: set = set()
 
     # -- speech ------------------------------------------------------------------
 
