@@ -261,12 +261,17 @@ def test_the_real_station_process_in_home_assistant_and_its_last_will(tmp_path):
                 watcher.wait_for(lambda m: m.topic == f"{base}/availability" and m.text == "online")
                 watcher.publish(f"{base}/exercise/set", "Short check")
                 watcher.wait_for(lambda m: m.topic == f"{base}/exercise" and m.text == "Short check")
+                asked = time.monotonic()
                 watcher.publish(f"{base}/command/play", '{"id": "short-check", "delay": "5m"}')
-                watcher.wait_for(lambda m: m.topic == f"{base}/state" and json.loads(m.text)["state"] == "starting")
+                watcher.wait_for(lambda m: m.topic == f"{base}/state" and json.loads(m.text)["state"] == "starting",
+                                 after=asked)
                 assert station.api("GET", "/api/state")["state"] == "starting"
+                # the state published at start was "idle" too: only one published after the stop counts
+                stopped = time.monotonic()
                 watcher.publish(f"{base}/command/pause", "PRESS")
                 watcher.publish(f"{base}/command/stop", "PRESS")
-                watcher.wait_for(lambda m: m.topic == f"{base}/state" and json.loads(m.text)["state"] == "idle")
+                watcher.wait_for(lambda m: m.topic == f"{base}/state" and json.loads(m.text)["state"] == "idle",
+                                 after=stopped)
 
                 # the broker goes away: the API still answers; it comes back: discovery again
                 broker.stop()
