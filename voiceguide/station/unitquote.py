@@ -16,7 +16,6 @@ import sys
 from typing import List, Sequence
 
 from voiceguide.errors import ScheduleError
-from voiceguide.synth.lifetime import boot_code
 from voiceguide.visible import CONTROL_CLASS, has_controls, visible
 
 __all__ = ["exec_quote", "unit_value", "checked_unit", "command_line", "voiceguide_argv"]
@@ -86,6 +85,8 @@ def voiceguide_argv(args: Sequence[str]) -> List[str]:
     folder first and keeps the rest of ``sys.path``, so the run still finds
     voiceguide if that folder moves (a reinstall under a newer Python).
     """
+    from voiceguide.synth.lifetime import boot_code
+
     return [os.path.abspath(sys.executable), "-c", boot_code("voiceguide.cli", "main"), *args]
 
 

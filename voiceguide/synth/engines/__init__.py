@@ -26,6 +26,7 @@ two must not share a process, so each worker runs exactly one engine.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import List, Optional, Tuple
@@ -37,6 +38,38 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only: choosing a voice needs
 
 #: Engine names, in order of preference for a language both can speak.
 ENGINES: Tuple[str, ...] = ("piper", "espeak")
+
+
+def installed_version(dist: str, package: str) -> Optional[str]:
+    """The installed version of distribution *dist*, which provides the top-level *package*; None if none.
+
+    Read from the name of the one ``NAME-VERSION.dist-info`` folder beside
+    the package, as pip installs it: every cache key needs its engine's,
+    and ``importlib.metadata`` costs ~20 ms of the player's start (its
+    imports, then a search of every ``sys.path`` entry). Anything else (no
+    such folder, two of them, an egg) is asked of ``importlib.metadata``.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        where = os.path.dirname(os.path.dirname(spec.origin))
+        prefix = dist.replace("-", "_").lower() + "-"
+        try:
+            names = [n for n in os.listdir(where) if n.lower().startswith(prefix) and n.endswith(".dist-info")]
+        except OSError:
+            names = []
+        if len(names) == 1:
+            return names[0][len(prefix):-len(".dist-info")]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
 
 
 class EngineMissing(Exception):

@@ -170,12 +170,6 @@ def engine_version() -> Tuple[str, str]:
     name = default_driver()
     try:
         import pyttsx3  # noqa: F401  (cheap: drivers load lazily)
-        from importlib.metadata import version
-
-        try:
-            pyttsx3_version = version("pyttsx3")
-        except Exception:
-            pyttsx3_version = "unknown"
     except Exception:
         return name, "missing"
     if name == "espeak":
@@ -187,6 +181,12 @@ def engine_version() -> Tuple[str, str]:
             return name, "missing"
     import platform
 
+    from . import installed_version
+
+    try:
+        pyttsx3_version = installed_version("pyttsx3", "pyttsx3") or "unknown"
+    except Exception:
+        pyttsx3_version = "unknown"
     return name, f"pyttsx3 {pyttsx3_version} {platform.platform(terse=True)}"
 
 

@@ -168,43 +168,13 @@ def available() -> bool:
 @functools.lru_cache(maxsize=1)
 def engine_version() -> str:
     """``piper-tts X onnxruntime Y``: both change the samples a model makes."""
+    from . import installed_version
+
     parts = []
     for dist, package in (("piper-tts", "piper"), ("onnxruntime", "onnxruntime")):
         found = installed_version(dist, package)
         parts.append(f"{dist} {found or 'missing'}")
     return " ".join(parts)
-
-
-def installed_version(dist: str, package: str) -> Optional[str]:
-    """The installed version of distribution *dist*, which provides the top-level *package*; None if none.
-
-    Read from the name of the one ``NAME-VERSION.dist-info`` folder beside
-    the package, as pip installs it: every cold clip's cache key needs it,
-    and ``importlib.metadata`` costs ~20 ms of the player's start (its
-    imports, then a search of every ``sys.path`` entry). Anything else (no
-    such folder, two of them, an egg) is asked of ``importlib.metadata``.
-    """
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.origin:
-        where = os.path.dirname(os.path.dirname(spec.origin))
-        prefix = dist.replace("-", "_").lower() + "-"
-        try:
-            names = [n for n in os.listdir(where) if n.lower().startswith(prefix) and n.endswith(".dist-info")]
-        except OSError:
-            names = []
-        if len(names) == 1:
-            return names[0][len(prefix):-len(".dist-info")]
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
 
 
 def identity(choice: Any) -> dict:
